@@ -1,0 +1,23 @@
+// Package topology detects the hardware layout of the machine a gorun rank
+// runs on: packages (sockets), NUMA nodes with their CPUs and memory, cores
+// and their SMT siblings, caches and which CPUs share them, and the ISA
+// features of the processor.
+//
+// Detection reads Linux sysfs (/sys/devices/system/cpu and
+// /sys/devices/system/node) through an [io/fs.FS], so that tests can replay
+// fixture trees taken from other machines, and ISA details from
+// github.com/klauspost/cpuid/v2. The result is a [Topology] value that is
+// built once and never modified afterwards: [Host] detects the running
+// machine on first use and hands every caller the same value; [DetectFS]
+// builds a new value from any file system.
+//
+// The process's allowed CPU set (as restricted by taskset, cgroup cpusets or
+// a launcher) is recorded in the topology: every CPU carries an Allowed flag
+// and [Topology.Allowed] returns the set. Binding plans (package
+// kernels/affinity) only hand out allowed CPUs.
+//
+// Concurrency: a *Topology and everything reachable from it are read-only
+// after construction; any number of goroutines may read them concurrently.
+// Callers must not modify the slices it exposes. [CPUSet] values are
+// immutable by convention in the same way: every operation returns a new set.
+package topology
