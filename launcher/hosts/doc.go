@@ -27,9 +27,6 @@
 // without a slot count adds one slot (Open MPI semantics). A max_slots
 // limit applies to the accumulated count.
 //
-// IPv6 literals can be written bare (fe80::1, which then has no MPICH
-// slot suffix) or in brackets with a count: [fe80::1]:4.
-//
 // # Host lists
 //
 // [ParseHostList] parses the argument of mpirun's -H/--host option:
@@ -38,6 +35,10 @@
 //
 // A host without ":N" counts one slot and repeated hosts add up. Empty
 // entries ("a,,b") are errors.
+//
+// In hostfiles and host lists, IPv6 literals can be written bare (fe80::1,
+// which then cannot carry a ":N" count) or in brackets, with or without a
+// count: [fe80::1]:4.
 //
 // # Slurm
 //
@@ -69,7 +70,7 @@
 // unless MapOptions.Oversubscribe is set; then the extra ranks are spread
 // evenly over the hosts that have at least one slot, never beyond a host's
 // MaxSlots. Ranks placed on one host get consecutive local ranks
-// 0..LocalSize-1 in global rank order. A launcher that was not given -np
+// 0..LocalSize-1 in global rank order. np is capped at [MaxRanks]. A launcher that was not given -np
 // should default np to [TotalSlots], as mpirun does.
 //
 // All functions are pure and safe for concurrent use.

@@ -202,7 +202,9 @@ func joinAssignments(fields []string) ([]string, error) {
 // "host:N" lines) read from r. name is used in error messages only. Hosts
 // are returned in order of first appearance; a host listed on several
 // lines accumulates its slots. See the package documentation for the
-// syntax. Errors are of type *ParseError.
+// syntax. A file without any host yields an empty list and no error.
+// Syntax errors are of type *ParseError; a read error from r is returned
+// wrapped with the file name.
 func ParseHostfile(r io.Reader, name string) ([]Host, error) {
 	if name == "" {
 		name = "<input>"

@@ -6,6 +6,10 @@ import (
 	"strings"
 )
 
+// MaxRanks is the largest np [Map] accepts; it keeps an absurd -np from
+// exhausting memory.
+const MaxRanks = 1 << 24
+
 // MapOptions controls [Map].
 type MapOptions struct {
 	// By is the mapping policy, as mpirun's --map-by: "slot" (the
@@ -32,10 +36,14 @@ type Placement struct {
 // order. Hosts with zero slots receive no rank. If np exceeds
 // [TotalSlots](hosts), Map fails unless opts.Oversubscribe is set; then the
 // extra ranks are spread evenly over hosts with at least one slot, never
-// beyond a host's MaxSlots. Host names must be unique and non-empty.
+// beyond a host's MaxSlots. Host names must be unique and non-empty, and
+// np must be between 1 and [MaxRanks].
 func Map(hosts []Host, np int, opts MapOptions) ([]Placement, error) {
 	if np <= 0 {
 		return nil, fmt.Errorf("invalid number of ranks %d: must be at least 1", np)
+	}
+	if np > MaxRanks {
+		return nil, fmt.Errorf("invalid number of ranks %d: at most %d are supported", np, MaxRanks)
 	}
 	if len(hosts) == 0 {
 		return nil, errors.New("no hosts to place ranks on")

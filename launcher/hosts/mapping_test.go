@@ -177,6 +177,7 @@ func TestMapErrors(t *testing.T) {
 		{abc, 0, MapOptions{}, "invalid number of ranks 0: must be at least 1"},
 		{abc, -3, MapOptions{}, "invalid number of ranks -3: must be at least 1"},
 		{nil, 1, MapOptions{}, "no hosts to place ranks on"},
+		{abc, 1 << 40, MapOptions{Oversubscribe: true}, "invalid number of ranks 1099511627776: at most 16777216 are supported"},
 		{abc, 1, MapOptions{By: "core"}, `unsupported mapping policy "core" (want "slot" or "node")`},
 		{[]Host{{"a", 1, 0}, {"a", 1, 0}}, 1, MapOptions{}, `host "a" is listed twice`},
 		{[]Host{{"", 1, 0}}, 1, MapOptions{}, "host 0 has an empty name"},
