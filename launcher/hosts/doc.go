@@ -69,9 +69,10 @@
 // If np exceeds [TotalSlots] the call fails with an mpirun-like message
 // unless MapOptions.Oversubscribe is set; then the extra ranks are spread
 // evenly over the hosts that have at least one slot, never beyond a host's
-// MaxSlots. Ranks placed on one host get consecutive local ranks
-// 0..LocalSize-1 in global rank order. np is capped at [MaxRanks]. A launcher that was not given -np
-// should default np to [TotalSlots], as mpirun does.
+// MaxSlots. Hosts with zero slots never receive ranks. Ranks placed on one
+// host get consecutive local ranks 0..LocalSize-1 in global rank order. np
+// is capped at [MaxRanks]. A launcher that was not given -np should default
+// np to [TotalSlots], as mpirun does.
 //
 // All functions are pure and safe for concurrent use.
 package hosts

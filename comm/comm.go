@@ -1,0 +1,657 @@
+package comm
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorun-hpc/gorun/comm/internal/wire"
+	"github.com/gorun-hpc/gorun/comm/rendezvous"
+)
+
+// Config tunes a communicator. The zero value works: every zero field takes
+// its default. Ranks of one job may use different values; a receiver
+// accepts frames up to fixed hard limits whatever its own settings.
+type Config struct {
+	// EagerLimit is the largest message sent eagerly (header and payload
+	// at once, buffered by the receiver if no receive is posted). Larger
+	// messages use rendezvous: the payload moves only once the receiver
+	// has posted a receive, straight into its buffer. Default 64 KiB; at
+	// most 16 MiB. Environment: GORUN_EAGER_LIMIT.
+	EagerLimit int
+	// ChunkSize is the size of the data frames of a rendezvous transfer.
+	// Default 1 MiB; at most 64 MiB.
+	ChunkSize int
+	// Spin is how long a reader polls its socket before parking, while a
+	// goroutine waits for a message. Zero means automatic: 50µs, or no
+	// polling when the host runs more ranks than it has CPUs. Negative
+	// disables polling. Environment: GORUN_SPIN (a Go duration).
+	Spin time.Duration
+	// HandshakeTimeout bounds each connection's authentication. Default 10s.
+	HandshakeTimeout time.Duration
+	// ConnectTimeout bounds start-up: publishing this rank's address and
+	// connecting to every other rank. Default 2 minutes.
+	ConnectTimeout time.Duration
+	// Logf receives the communicator's log lines (refused connections,
+	// malformed frames). Default: standard error.
+	Logf func(format string, args ...any)
+}
+
+// DefaultConfig returns the configuration the zero Config stands for, with
+// the environment's overrides applied. localSize is the number of ranks on
+// this host (for the polling decision; 0 if unknown).
+func DefaultConfig(localSize int) Config {
+	var c Config
+	c.fill(localSize)
+	return c
+}
+
+func (c *Config) fill(localSize int) {
+	if c.EagerLimit == 0 {
+		c.EagerLimit = 64 << 10
+		if v, err := strconv.Atoi(os.Getenv("GORUN_EAGER_LIMIT")); err == nil && v > 0 {
+			c.EagerLimit = v
+		}
+	}
+	c.EagerLimit = min(c.EagerLimit, int(frameLimits.MaxEager))
+	if c.ChunkSize <= 0 {
+		c.ChunkSize = 1 << 20
+	}
+	c.ChunkSize = min(c.ChunkSize, int(frameLimits.MaxChunk))
+	if c.Spin == 0 {
+		c.Spin = 50 * time.Microsecond
+		if localSize > runtime.NumCPU() {
+			c.Spin = -1
+		}
+		if d, err := time.ParseDuration(os.Getenv("GORUN_SPIN")); err == nil {
+			c.Spin = d
+			if d == 0 {
+				c.Spin = -1
+			}
+		}
+	}
+	if c.HandshakeTimeout <= 0 {
+		c.HandshakeTimeout = 10 * time.Second
+	}
+	if c.ConnectTimeout <= 0 {
+		c.ConnectTimeout = 2 * time.Minute
+	}
+	if c.Logf == nil {
+		c.Logf = func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
+	}
+}
+
+// Validate reports a configuration error, if any.
+func (c *Config) Validate() error {
+	if c.EagerLimit < 0 || c.ChunkSize < 0 {
+		return errors.New("comm: negative EagerLimit or ChunkSize")
+	}
+	return nil
+}
+
+func (e *engine) logf(format string, args ...any) { e.cfg.Logf(format, args...) }
+
+// Comm is a communicator: a group of ranks and a context that keeps its
+// messages apart from every other communicator's.
+//
+// A Comm may be used from many goroutines at once. Messages between one
+// sender and one receiver that both match a receive are received in the
+// order they were sent (MPI's non-overtaking rule); receives with the same
+// source and tag match in the order they were posted. Collective calls on
+// one Comm must be made in the same order by every rank, and not
+// concurrently from two goroutines of one rank.
+type Comm struct {
+	e     *engine
+	ctx   uint64 // even: user traffic; ctx|1: collective traffic
+	group []int  // comm rank -> world rank
+	rank  int
+	inv   map[int]int // world rank -> comm rank; nil for the world
+	sys   *Comm       // the collective view; nil on a collective view
+
+	collSeq  atomic.Uint32
+	childSeq atomic.Uint64
+
+	// world only
+	proc *process
+}
+
+// process holds what belongs to the process rather than to a communicator.
+type process struct {
+	mesh      *mesher
+	owned     []rendezvous.Store // closed by Close: the stores Init dialled
+	store     rendezvous.Store
+	watch     rendezvous.Store
+	stopWatch context.CancelFunc
+	closeOnce sync.Once
+	closeErr  error
+	localRank int
+	localSize int
+}
+
+// Rank returns the calling process's rank in c (0..Size-1).
+func (c *Comm) Rank() int { return c.rank }
+
+// Size returns the number of ranks in c.
+func (c *Comm) Size() int { return len(c.group) }
+
+// WorldRank returns the world rank of rank r of c.
+func (c *Comm) WorldRank(r int) int { return c.group[r] }
+
+func (c *Comm) commRank(world int) int {
+	if c.inv == nil {
+		return world
+	}
+	if r, ok := c.inv[world]; ok {
+		return r
+	}
+	return -1
+}
+
+func (c *Comm) containsWorld(world int) bool { return c.commRank(world) >= 0 }
+
+func (c *Comm) worldOf(r int, what string) int {
+	if r == AnySource && what == "source" {
+		return AnySource
+	}
+	if r < 0 || r >= len(c.group) {
+		panic(fmt.Sprintf("comm: %s rank %d out of range [0,%d)", what, r, len(c.group)))
+	}
+	return c.group[r]
+}
+
+func checkTag(tag int, recv bool, sys bool) int32 {
+	if recv && tag == AnyTag {
+		return AnyTag
+	}
+	limit := MaxTag
+	if sys {
+		limit = 1<<31 - 1
+	}
+	if tag < 0 || tag > limit {
+		panic(fmt.Sprintf("comm: tag %d out of range [0,%d]", tag, limit))
+	}
+	return int32(tag)
+}
+
+func newComm(e *engine, ctx uint64, group []int, myWorld int) *Comm {
+	c := &Comm{e: e, ctx: ctx, group: group}
+	if !isIdentity(group, e.size) {
+		c.inv = make(map[int]int, len(group))
+		for i, w := range group {
+			c.inv[w] = i
+		}
+	}
+	c.rank = c.commRank(myWorld)
+	c.sys = &Comm{e: e, ctx: ctx | 1, group: group, inv: c.inv, rank: c.rank}
+	return c
+}
+
+func isIdentity(g []int, n int) bool {
+	if len(g) != n {
+		return false
+	}
+	for i, w := range g {
+		if i != w {
+			return false
+		}
+	}
+	return true
+}
+
+// StepsPerCollective is how many distinct tags one collective call may use,
+// from the base tag Collective returns.
+const StepsPerCollective = 1 << 10
+
+// Collective starts one collective operation on c, for library code such as
+// package collectives. It returns the communicator's collective view (same
+// group and ranks, a separate context that user messages never match) and
+// a base tag: the call may use tags base..base+StepsPerCollective-1 on the
+// view. Every rank must call Collective once per collective operation, in
+// the same order.
+func (c *Comm) Collective() (sys *Comm, base int) {
+	if c.sys == nil {
+		panic("comm: Collective called on a collective view")
+	}
+	seq := c.collSeq.Add(1)
+	return c.sys, int(seq%(1<<20)) * StepsPerCollective
+}
+
+// deriveCtx gives a child context id from a parent's and the parent's
+// child sequence number. Every member computes the same id with no
+// communication; distinct children of one process get distinct ids (with
+// overwhelming probability: 63 random-looking bits).
+func deriveCtx(parent, seq uint64) uint64 {
+	z := parent ^ (seq+1)*0x9E3779B97F4A7C15
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EB
+	z ^= z >> 31
+	z &^= 1
+	if z < 2 {
+		z = 2
+	}
+	return z
+}
+
+// Dup returns a new communicator with the same group as c and its own
+// context. It is collective over c (every rank must call it, in the same
+// order with respect to other Dup and Split calls on c) but needs no
+// communication.
+func (c *Comm) Dup() *Comm {
+	ctx := deriveCtx(c.ctx, c.childSeq.Add(1))
+	return newComm(c.e, ctx, c.group, c.group[c.rank])
+}
+
+// Split partitions c: ranks that pass the same color form a new
+// communicator, ordered by key and then by rank in c. A rank that passes
+// Undefined (any negative color) takes part but gets nil. Collective over c.
+func (c *Comm) Split(ctx context.Context, color, key int) (*Comm, error) {
+	seq := c.childSeq.Add(1)
+	table, err := c.allgatherInts(ctx, []int{color, key})
+	if err != nil {
+		return nil, fmt.Errorf("comm: split: %w", err)
+	}
+	if color < 0 {
+		return nil, nil
+	}
+	type member struct{ key, rank int }
+	var ms []member
+	for r := 0; r < c.Size(); r++ {
+		if table[2*r] == color {
+			ms = append(ms, member{table[2*r+1], r})
+		}
+	}
+	slices.SortStableFunc(ms, func(a, b member) int {
+		if a.key != b.key {
+			return a.key - b.key
+		}
+		return a.rank - b.rank
+	})
+	group := make([]int, len(ms))
+	for i, m := range ms {
+		group[i] = c.group[m.rank]
+	}
+	return newComm(c.e, deriveCtx(c.ctx, seq), group, c.group[c.rank]), nil
+}
+
+// Create returns a communicator of the given ranks of c, in that order.
+// Collective over c; ranks not listed get nil.
+func (c *Comm) Create(ctx context.Context, ranks []int) (*Comm, error) {
+	color, key := Undefined, 0
+	seen := make(map[int]bool, len(ranks))
+	for i, r := range ranks {
+		c.worldOf(r, "member")
+		if seen[r] {
+			panic(fmt.Sprintf("comm: Create: rank %d listed twice", r))
+		}
+		seen[r] = true
+		if r == c.rank {
+			color, key = 0, i
+		}
+	}
+	return c.Split(ctx, color, key)
+}
+
+// allgatherInts gathers vals (the same length on every rank) from every
+// rank, in rank order, over the collective context: linear gather to rank 0
+// and a broadcast back. Used where package collectives cannot be (it
+// imports comm).
+func (c *Comm) allgatherInts(ctx context.Context, vals []int) ([]int, error) {
+	sys, tag := c.Collective()
+	n, k := c.Size(), len(vals)
+	all := make([]int, n*k)
+	if c.rank == 0 {
+		copy(all, vals)
+		for r := 1; r < n; r++ {
+			if _, err := Recv(ctx, sys, all[r*k:(r+1)*k], r, tag); err != nil {
+				return nil, err
+			}
+		}
+		reqs := make([]*Request, 0, n-1)
+		for r := 1; r < n; r++ {
+			reqs = append(reqs, Isend(sys, all, r, tag+1))
+		}
+		return all, WaitAll(ctx, reqs...)
+	}
+	if err := Send(ctx, sys, vals, 0, tag); err != nil {
+		return nil, err
+	}
+	_, err := Recv(ctx, sys, all, 0, tag+1)
+	return all, err
+}
+
+// ---- start-up ----
+
+// Options describe how a rank joins a job. Init fills them from the
+// environment that gorun sets; tests and embedders may call Connect directly.
+type Options struct {
+	Rank, Size int
+	// Store is where ranks publish their addresses and find each other's.
+	Store rendezvous.Store
+	// Watch, if not nil, is watched for the key "abort": when it appears,
+	// every pending and later operation fails with ErrAborted. Use a store
+	// connection of its own (a Get on it waits for the job's lifetime).
+	Watch rendezvous.Store
+	// Secret is the job key every connection must prove it knows.
+	Secret []byte
+	// Addr is the IP address to listen on and advertise. Default 127.0.0.1.
+	Addr string
+	// LocalRank and LocalSize place the rank on its host.
+	LocalRank, LocalSize int
+	Config               Config
+}
+
+// Connect joins a job: it listens, publishes its address, connects to every
+// other rank and returns the world communicator.
+func Connect(ctx context.Context, o Options) (*Comm, error) {
+	if o.Size < 1 || o.Rank < 0 || o.Rank >= o.Size {
+		return nil, fmt.Errorf("comm: rank %d out of range for size %d", o.Rank, o.Size)
+	}
+	cfg := o.Config
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.fill(o.LocalSize)
+	e := newEngine(o.Rank, o.Size, cfg)
+	group := make([]int, o.Size)
+	for i := range group {
+		group[i] = i
+	}
+	w := newComm(e, 0, group, o.Rank)
+	e.worldComm = w
+	w.proc = &process{store: o.Store, watch: o.Watch, localRank: o.LocalRank, localSize: o.LocalSize}
+	if o.Size == 1 {
+		return w, nil
+	}
+	if o.Store == nil {
+		return nil, errors.New("comm: Connect needs a store for a job of more than one rank")
+	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
+	defer cancel()
+	if err := w.wire(ctx, o); err != nil {
+		e.fail(fmt.Errorf("%w: start-up failed", ErrClosed))
+		if w.proc.mesh != nil {
+			w.proc.mesh.close()
+		}
+		return nil, fmt.Errorf("comm: rank %d: start-up: %w", o.Rank, err)
+	}
+	if o.Watch != nil {
+		wctx, stop := context.WithCancel(context.Background())
+		w.proc.stopWatch = stop
+		go w.watchAbort(wctx)
+	}
+	return w, nil
+}
+
+func (w *Comm) wire(ctx context.Context, o Options) error {
+	e := w.e
+	addr := o.Addr
+	if addr == "" {
+		addr = "127.0.0.1"
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(addr, "0"))
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	m := &mesher{e: e, ln: ln, key: o.Secret, acceptCh: make(chan struct{})}
+	w.proc.mesh = m
+	if e.rank == e.size-1 {
+		close(m.acceptCh)
+	}
+	m.wg.Add(1)
+	go m.acceptLoop()
+	if err := o.Store.Set(ctx, "addr/"+strconv.Itoa(e.rank), []byte(ln.Addr().String())); err != nil {
+		return fmt.Errorf("publishing address: %w", err)
+	}
+	errs := make(chan error, e.rank)
+	for p := 0; p < e.rank; p++ {
+		go func(p int) {
+			a, err := o.Store.Get(ctx, "addr/"+strconv.Itoa(p))
+			if err == nil {
+				err = m.dial(ctx, p, string(a))
+			}
+			errs <- err
+		}(p)
+	}
+	for p := 0; p < e.rank; p++ {
+		if err := <-errs; err != nil {
+			return err
+		}
+	}
+	select {
+	case <-m.acceptCh:
+		return nil
+	case <-ctx.Done():
+		m.mu.Lock()
+		n := m.accepted
+		m.mu.Unlock()
+		return fmt.Errorf("only %d of the %d higher ranks connected: %w", n, e.size-1-e.rank, ctx.Err())
+	}
+}
+
+func (w *Comm) watchAbort(ctx context.Context) {
+	v, err := w.proc.watch.Get(ctx, "abort")
+	if ctx.Err() != nil {
+		return
+	}
+	if err != nil {
+		w.e.fail(fmt.Errorf("%w: lost contact with the launcher: %v", ErrAborted, err))
+		return
+	}
+	w.e.fail(fmt.Errorf("%w: %s", ErrAborted, v))
+}
+
+// Init returns the world communicator of a job started by gorun, from the
+// environment gorun sets (GORUN_RANK, GORUN_SIZE, GORUN_STORE, ...). Started
+// without gorun, it returns a world of one rank (MPI's singleton start).
+// Call it once per process.
+func Init() (*Comm, error) { return InitConfig(Config{}) }
+
+// InitConfig is Init with a configuration.
+func InitConfig(cfg Config) (*Comm, error) {
+	o, err := optionsFromEnv(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	o.Config = cfg
+	if o.Size > 1 {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		storeAddr := os.Getenv("GORUN_STORE")
+		st, err := rendezvous.Dial(ctx, storeAddr, o.Secret, uint32(o.Rank))
+		if err != nil {
+			return nil, fmt.Errorf("comm: rank %d: %w", o.Rank, err)
+		}
+		wt, err := rendezvous.Dial(ctx, storeAddr, o.Secret, uint32(o.Rank))
+		if err != nil {
+			st.Close()
+			return nil, fmt.Errorf("comm: rank %d: %w", o.Rank, err)
+		}
+		o.Store, o.Watch = st, wt
+	}
+	w, err := Connect(context.Background(), o)
+	if o.Store != nil {
+		if err != nil {
+			o.Store.Close()
+			o.Watch.Close()
+		} else {
+			w.proc.owned = []rendezvous.Store{o.Store, o.Watch}
+		}
+	}
+	return w, err
+}
+
+func optionsFromEnv(getenv func(string) string) (Options, error) {
+	o := Options{Size: 1, LocalSize: 1}
+	sizeStr := getenv("GORUN_SIZE")
+	if sizeStr == "" {
+		return o, nil
+	}
+	num := func(name string) (int, error) {
+		v, err := strconv.Atoi(getenv(name))
+		if err != nil || v < 0 {
+			return 0, fmt.Errorf("comm: environment: %s=%q is not a valid number (was this process started by gorun?)", name, getenv(name))
+		}
+		return v, nil
+	}
+	var err error
+	if o.Size, err = num("GORUN_SIZE"); err != nil {
+		return o, err
+	}
+	if o.Rank, err = num("GORUN_RANK"); err != nil {
+		return o, err
+	}
+	if o.Size < 1 || o.Rank >= o.Size {
+		return o, fmt.Errorf("comm: environment: GORUN_RANK=%d does not fit GORUN_SIZE=%d", o.Rank, o.Size)
+	}
+	o.LocalRank, _ = num("GORUN_LOCAL_RANK")
+	if o.LocalSize, err = num("GORUN_LOCAL_SIZE"); err != nil {
+		o.LocalSize = 1
+	}
+	o.Addr = getenv("GORUN_ADDR")
+	if o.Size > 1 {
+		if getenv("GORUN_STORE") == "" {
+			return o, errors.New("comm: environment: GORUN_STORE is not set")
+		}
+		secret, err := hex.DecodeString(getenv("GORUN_SECRET"))
+		if err != nil || len(secret) < 16 {
+			return o, errors.New("comm: environment: GORUN_SECRET is missing or malformed")
+		}
+		o.Secret = secret
+		// The secret stays out of the environment of anything this
+		// process starts.
+		os.Unsetenv("GORUN_SECRET")
+	}
+	return o, nil
+}
+
+// LocalRank returns the rank's index among the ranks on its host.
+func (c *Comm) LocalRank() int { return c.world().proc.localRank }
+
+// LocalSize returns the number of ranks on the rank's host.
+func (c *Comm) LocalSize() int { return c.world().proc.localSize }
+
+func (c *Comm) world() *Comm { return c.e.worldComm }
+
+// Close finalizes the process's participation in the job (MPI_Finalize):
+// it waits until every large send already started has been delivered, tells
+// every other rank it is leaving, waits until every other rank has done the
+// same (or is gone), and closes every connection. Messages sent before
+// Close are delivered. Close on any communicator closes the world; it is
+// idempotent and returns the same error every time.
+func (c *Comm) Close() error {
+	w := c.world()
+	w.proc.closeOnce.Do(func() { w.proc.closeErr = w.finalize() })
+	return w.proc.closeErr
+}
+
+func (w *Comm) finalize() error {
+	e := w.e
+	p := w.proc
+	defer func() {
+		if p.stopWatch != nil {
+			p.stopWatch()
+		}
+		if p.mesh != nil {
+			p.mesh.close()
+		}
+		for _, s := range p.owned {
+			s.Close()
+		}
+	}()
+	if e.size == 1 {
+		e.fail(ErrClosed)
+		return nil
+	}
+	// Wait for large sends in flight.
+	for {
+		e.mu.Lock()
+		if e.fatal != nil {
+			err := e.fatal
+			e.mu.Unlock()
+			return fmt.Errorf("comm: close: %w", err)
+		}
+		if e.active == 0 && len(e.rsends) == 0 {
+			e.mu.Unlock()
+			break
+		}
+		if e.activeDone == nil {
+			e.activeDone = make(chan struct{})
+		}
+		ch, bye := e.activeDone, e.byeCh
+		e.mu.Unlock()
+		select {
+		case <-ch:
+		case <-bye:
+		}
+	}
+	e.mu.Lock()
+	links := slices.Clone(e.links)
+	e.mu.Unlock()
+	for p, l := range links {
+		if l != nil {
+			if err := l.send(&wire.Header{Type: wire.Bye}, nil); err != nil {
+				e.linkDown(p, err)
+			}
+		}
+	}
+	var lost error
+	for {
+		e.mu.Lock()
+		done := 0
+		for p := range e.size {
+			if p == e.rank {
+				continue
+			}
+			if e.bye[p] {
+				done++
+			} else if e.peerErr[p] != nil {
+				done++
+				if lost == nil {
+					lost = e.peerErr[p]
+				}
+			}
+		}
+		fatal, ch := e.fatal, e.byeCh
+		e.mu.Unlock()
+		if fatal != nil {
+			return fmt.Errorf("comm: close: %w", fatal)
+		}
+		if done == e.size-1 {
+			break
+		}
+		<-ch
+	}
+	e.fail(ErrClosed)
+	for _, l := range links {
+		if tl, ok := l.(*tcpLink); ok {
+			<-tl.done
+		}
+	}
+	if lost != nil {
+		return fmt.Errorf("comm: close: %w", lost)
+	}
+	return nil
+}
+
+// Abort ends the whole job (MPI_Abort): it tells the launcher that this
+// rank aborted with code, then exits the process with that code. gorun
+// terminates every other rank. It does not return.
+func (c *Comm) Abort(code int) {
+	w := c.world()
+	fmt.Fprintf(os.Stderr, "gorun: rank %d called Abort(%d)\n", w.rank, code)
+	if w.proc.store != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		w.proc.store.Set(ctx, "aborted/"+strconv.Itoa(w.rank), []byte(strconv.Itoa(code)))
+		cancel()
+	}
+	os.Exit(code)
+}

@@ -1,0 +1,128 @@
+// Package commtest runs N ranks inside one process, each with its own world
+// communicator connected to the others over real loopback TCP, for fast
+// tests of code built on package comm (as net/http/httptest does for HTTP).
+package commtest
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorun-hpc/gorun/comm"
+	"github.com/gorun-hpc/gorun/comm/rendezvous"
+)
+
+// DefaultTimeout bounds a Run that sets no deadline of its own.
+const DefaultTimeout = 60 * time.Second
+
+// World is a set of connected in-process ranks. Store is the rendezvous
+// store they share: setting its key "abort" aborts the job.
+type World struct {
+	Comms []*comm.Comm
+	Store *rendezvous.Mem
+}
+
+// Start connects n ranks with cfg. The caller closes them (Close).
+func Start(ctx context.Context, n int, cfg comm.Config) (*World, error) {
+	secret := make([]byte, 32)
+	rand.Read(secret)
+	st := rendezvous.NewMem()
+	w := &World{Comms: make([]*comm.Comm, n), Store: st}
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for r := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.Comms[r], errs[r] = comm.Connect(ctx, comm.Options{
+				Rank: r, Size: n, Store: st, Watch: st, Secret: secret,
+				LocalRank: r, LocalSize: n, Config: cfg,
+			})
+		}()
+	}
+	wg.Wait()
+	for r, err := range errs {
+		if err != nil {
+			w.Close()
+			return nil, fmt.Errorf("commtest: rank %d: %w", r, err)
+		}
+	}
+	return w, nil
+}
+
+// Close closes every rank's communicator concurrently (Close is collective).
+func (w *World) Close() error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(w.Comms))
+	for r, c := range w.Comms {
+		if c == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[r] = c.Close() }()
+	}
+	wg.Wait()
+	for r, err := range errs {
+		if err != nil {
+			return fmt.Errorf("commtest: closing rank %d: %w", r, err)
+		}
+	}
+	return nil
+}
+
+// Run starts n ranks with cfg, runs f concurrently on every rank with a
+// context that ends after DefaultTimeout, and closes the ranks. It fails t
+// with every rank's error if any f returns one, and fails loudly (instead
+// of hanging) if the ranks do not finish in time.
+func Run(t testing.TB, n int, cfg comm.Config, f func(ctx context.Context, c *comm.Comm) error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), DefaultTimeout)
+	defer cancel()
+	w, err := Start(ctx, n, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make([]error, n)
+	done := make(chan struct{})
+	go func() {
+		var wg sync.WaitGroup
+		for r, c := range w.Comms {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[r] = f(ctx, c)
+			}()
+		}
+		wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(DefaultTimeout + 5*time.Second):
+		t.Fatalf("commtest: %d ranks did not finish within %v", n, DefaultTimeout)
+	}
+	failed := false
+	for r, err := range errs {
+		if err != nil {
+			t.Errorf("rank %d/%d: %v", r, n, err)
+			failed = true
+		}
+	}
+	if failed {
+		// Do not wait for a collective Close the failed ranks may never join.
+		w.Store.Set(context.Background(), "abort", []byte("test failed"))
+	}
+	cerr := make(chan error, 1)
+	go func() { cerr <- w.Close() }()
+	select {
+	case err := <-cerr:
+		if err != nil && !failed {
+			t.Error(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("commtest: closing %d ranks did not finish within 30s", n)
+	}
+}

@@ -1,0 +1,62 @@
+// Package comm is gorun's communicator: ranks of an SPMD job exchanging
+// tagged messages, with MPI's semantics, over authenticated TCP.
+//
+// # Starting
+//
+// A program calls Init once. Under gorun it returns the world communicator
+// of the job; started on its own (./prog) it returns a world of one rank, so
+// the same binary runs either way:
+//
+//	world, err := comm.Init()
+//	if err != nil { log.Fatal(err) }
+//	defer world.Close()
+//
+// # Two families of calls
+//
+// Numeric slices travel without encoding: Send, Recv, Isend, Irecv and
+// Sendrecv are generic over Elem and send the slice's memory. Arbitrary Go
+// values travel through msgpack with SendValue, IsendValue and RecvValue (the
+// split mpi4py makes between its uppercase and lowercase methods).
+//
+// # Semantics
+//
+// Ranks and tags: ranks are 0..Size()-1 of the communicator; user tags are
+// 0..MaxTag. Receives may use AnySource and AnyTag, and return a Status with
+// the actual source, tag and size. Two messages from one sender to one
+// receiver that both match a receive arrive in the order sent.
+//
+// Blocking calls take a context: when it ends, the call returns an error
+// satisfying errors.Is(err, context.DeadlineExceeded) (or Canceled), and a
+// receive that had not matched is withdrawn. Non-blocking calls return a
+// *Request; every request completes, failing with ErrPeerLost when the rank
+// it depends on dies and with ErrAborted when the job is aborted, so no
+// rank hangs on a dead peer.
+//
+// Messages up to Config.EagerLimit (64 KiB) are sent at once and buffered by
+// the receiver if needed. Larger ones use a rendezvous: the sender announces
+// the message, and the payload moves once a receive is posted, straight into
+// the receiver's buffer, in chunks. Any size from 0 bytes up works.
+//
+// # Communicators and contexts
+//
+// Every communicator has a 64-bit context id carried by each frame: user
+// traffic uses an even id, the communicator's collectives the odd id next to
+// it (see Collective), so no user message ever matches a collective's
+// traffic or another communicator's. Dup, Split and Create derive child ids
+// from the parent's id and a per-parent sequence number, identically on
+// every member, with no communication.
+//
+// # Transports
+//
+// The engine (matching, requests, the rendezvous protocol) talks to peers
+// through a small link interface: one TCP connection per pair of ranks now,
+// shared memory between ranks of one host later. The wire format is in
+// PROTOCOL.md beside this file.
+//
+// # Concurrency
+//
+// A Comm may be used from many goroutines: point-to-point calls, probes and
+// request methods are safe for concurrent use. Collective operations on one
+// Comm (Split, Dup, Create, and those of package collectives) must be called
+// by every rank in the same order, and not concurrently on the same Comm.
+package comm

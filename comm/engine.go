@@ -1,0 +1,594 @@
+package comm
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+
+	"github.com/gorun-hpc/gorun/comm/internal/wire"
+)
+
+// link carries frames to one peer. It is the seam between the engine and a
+// transport: TCP today, shared memory later. send is safe for concurrent
+// callers and writes each frame whole (frames never interleave). Frames
+// from the peer reach the engine through engine.handleFrame, called by the
+// transport's single reader for that link, in arrival order.
+type link interface {
+	send(h *wire.Header, payload []byte) error
+	close() error
+}
+
+// Hard limits a receiver enforces whatever the sender's configuration.
+var frameLimits = wire.Limits{MaxEager: 16 << 20, MaxChunk: 64 << 20}
+
+// inMsg is a message that arrived before a matching receive was posted.
+type inMsg struct {
+	ctx    uint64
+	src    int
+	tag    int32
+	size   int
+	data   []byte // eager payload
+	rts    bool
+	sendID uint64
+}
+
+// engine is one process's messaging core: matching, requests and links, in
+// world ranks. Every Comm of the process shares it.
+type engine struct {
+	rank, size int
+	cfg        Config
+
+	mu         sync.Mutex
+	posted     []*Request // receives waiting for a message, in post order
+	unexpected []*inMsg   // messages waiting for a receive, in arrival order
+	arrived    chan struct{}
+	rsends     map[uint64]*Request // large sends waiting for CTS
+	rrecvs     map[uint64]*Request // large receives waiting for data
+	active     int                 // large sends whose data is being written
+	activeDone chan struct{}
+	nextID     uint64
+	links      []link
+	peerErr    []error // non-nil: the link to that rank is gone
+	bye        []bool  // the rank said goodbye
+	byeCount   int
+	byeCh      chan struct{} // closed and replaced when a Bye arrives or a link drops
+	fatal      error
+
+	worldComm *Comm
+
+	waiting atomic.Int32 // goroutines blocked in Wait: readers may poll
+	spinner atomic.Int32 // readers currently polling
+}
+
+func newEngine(rank, size int, cfg Config) *engine {
+	return &engine{
+		rank: rank, size: size, cfg: cfg,
+		arrived: make(chan struct{}),
+		rsends:  map[uint64]*Request{},
+		rrecvs:  map[uint64]*Request{},
+		links:   make([]link, size),
+		peerErr: make([]error, size),
+		bye:     make([]bool, size),
+		byeCh:   make(chan struct{}),
+	}
+}
+
+func (e *engine) newRequest(c *Comm, kind reqKind) *Request {
+	return &Request{e: e, c: c, kind: kind, done: make(chan struct{})}
+}
+
+// matches reports whether a receive (ctx, src, tag) accepts a message.
+func matches(r *Request, ctx uint64, src int, tag int32) bool {
+	return r.ctx == ctx && (r.peer == AnySource || r.peer == src) && (r.tag == AnyTag || r.tag == tag)
+}
+
+// takePosted removes and returns the oldest posted receive that accepts the
+// message. Caller holds e.mu.
+func (e *engine) takePosted(ctx uint64, src int, tag int32) *Request {
+	for i, r := range e.posted {
+		if matches(r, ctx, src, tag) {
+			copy(e.posted[i:], e.posted[i+1:])
+			e.posted[len(e.posted)-1] = nil
+			e.posted = e.posted[:len(e.posted)-1]
+			return r
+		}
+	}
+	return nil
+}
+
+// findUnexpected returns the index of the oldest unexpected message that r
+// accepts, or -1. Caller holds e.mu.
+func (e *engine) findUnexpected(ctx uint64, src int, tag int32) int {
+	for i, m := range e.unexpected {
+		if m.ctx == ctx && (src == AnySource || src == m.src) && (tag == AnyTag || tag == m.tag) {
+			return i
+		}
+	}
+	return -1
+}
+
+func (e *engine) removeUnexpected(i int) *inMsg {
+	m := e.unexpected[i]
+	copy(e.unexpected[i:], e.unexpected[i+1:])
+	e.unexpected[len(e.unexpected)-1] = nil
+	e.unexpected = e.unexpected[:len(e.unexpected)-1]
+	return m
+}
+
+func (e *engine) signalArrival() {
+	close(e.arrived)
+	e.arrived = make(chan struct{})
+}
+
+func (r *Request) statusFor(src, tag int32, size int) Status {
+	return Status{Source: r.c.commRank(int(src)), Tag: int(tag), Bytes: size}
+}
+
+// deliverEager copies a whole message into a matched receive and completes it.
+func deliverEager(r *Request, src int, tag int32, data []byte) {
+	if r.alloc {
+		r.buf = make([]byte, len(data))
+	}
+	n := copy(r.buf, data)
+	var err error
+	if n < len(data) {
+		err = ErrTruncate
+	}
+	r.finish(r.statusFor(int32(src), tag, len(data)), err)
+}
+
+// ---- receiving side: called by a link's reader, in arrival order ----
+
+var errBye = errors.New("peer said goodbye")
+
+// handleFrame processes one frame from peer. payload yields exactly the
+// frame's payload bytes. A non-nil error ends the link.
+func (e *engine) handleFrame(peer int, h *wire.Header, payload io.Reader) error {
+	switch h.Type {
+	case wire.Eager:
+		return e.onEager(peer, h, payload)
+	case wire.RTS:
+		return e.onRTS(peer, h)
+	case wire.CTS:
+		return e.onCTS(peer, h)
+	case wire.Data:
+		return e.onData(peer, h, payload)
+	case wire.Cancel:
+		return e.onCancel(peer, h)
+	case wire.Bye:
+		e.onBye(peer)
+		return errBye
+	}
+	return fmt.Errorf("%w: unexpected frame %v", ErrProtocol, h.Type)
+}
+
+// readInto reads n bytes from r, the first len(dst) of them into dst and
+// the rest discarded.
+func readInto(r io.Reader, dst []byte, n int) error {
+	k := min(n, len(dst))
+	if _, err := io.ReadFull(r, dst[:k]); err != nil {
+		return err
+	}
+	if n > k {
+		if _, err := io.CopyN(io.Discard, r, int64(n-k)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *engine) onEager(peer int, h *wire.Header, payload io.Reader) error {
+	n := int(h.Len)
+	e.mu.Lock()
+	if r := e.takePosted(h.Ctx, peer, h.Tag); r != nil {
+		e.mu.Unlock()
+		if r.alloc {
+			r.buf = make([]byte, n)
+		}
+		if err := readInto(payload, r.buf, n); err != nil {
+			r.finish(Status{}, fmt.Errorf("%w: %v", ErrPeerLost, err))
+			return err
+		}
+		var err error
+		if n > len(r.buf) {
+			err = ErrTruncate
+		}
+		r.finish(r.statusFor(int32(peer), h.Tag, n), err)
+		return nil
+	}
+	e.mu.Unlock()
+	data := make([]byte, n)
+	if _, err := io.ReadFull(payload, data); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	if r := e.takePosted(h.Ctx, peer, h.Tag); r != nil {
+		e.mu.Unlock()
+		deliverEager(r, peer, h.Tag, data)
+		return nil
+	}
+	e.unexpected = append(e.unexpected, &inMsg{ctx: h.Ctx, src: peer, tag: h.Tag, size: n, data: data})
+	e.signalArrival()
+	e.mu.Unlock()
+	return nil
+}
+
+// matchRTS registers receive r for a large message and returns the CTS to
+// send. Caller holds e.mu.
+func (e *engine) matchRTS(r *Request, src int, tag int32, size int, sendID uint64) wire.Header {
+	e.nextID++
+	r.id = e.nextID
+	r.total = size
+	r.from = src
+	r.status = r.statusFor(int32(src), tag, size)
+	if r.alloc {
+		r.buf = make([]byte, size)
+	}
+	e.rrecvs[r.id] = r
+	return wire.Header{Type: wire.CTS, A: sendID, B: r.id}
+}
+
+func (e *engine) onRTS(peer int, h *wire.Header) error {
+	if h.A == 0 {
+		return fmt.Errorf("%w: RTS without a request id", ErrProtocol)
+	}
+	e.mu.Lock()
+	r := e.takePosted(h.Ctx, peer, h.Tag)
+	if r == nil {
+		e.unexpected = append(e.unexpected, &inMsg{ctx: h.Ctx, src: peer, tag: h.Tag, size: int(h.Len), rts: true, sendID: h.A})
+		e.signalArrival()
+		e.mu.Unlock()
+		return nil
+	}
+	cts := e.matchRTS(r, peer, h.Tag, int(h.Len), h.A)
+	l := e.links[peer]
+	e.mu.Unlock()
+	return e.sendCTS(l, r, &cts)
+}
+
+func (e *engine) sendCTS(l link, r *Request, cts *wire.Header) error {
+	if r.total == 0 {
+		e.mu.Lock()
+		delete(e.rrecvs, r.id)
+		e.mu.Unlock()
+		r.finish(r.status, nil)
+	}
+	if err := l.send(cts, nil); err != nil {
+		e.mu.Lock()
+		delete(e.rrecvs, r.id)
+		e.mu.Unlock()
+		r.finish(Status{}, fmt.Errorf("%w: %v", ErrPeerLost, err))
+		return err
+	}
+	return nil
+}
+
+func (e *engine) onCTS(peer int, h *wire.Header) error {
+	e.mu.Lock()
+	s := e.rsends[h.A]
+	if s == nil || s.peer != peer {
+		l := e.links[peer]
+		e.mu.Unlock()
+		// The send was cancelled: release the receiver.
+		return l.send(&wire.Header{Type: wire.Cancel, B: h.B}, nil)
+	}
+	delete(e.rsends, h.A)
+	s.started = true
+	e.active++
+	l := e.links[peer]
+	e.mu.Unlock()
+	// Write the data on its own goroutine: the reader must keep reading,
+	// or two ranks sending large messages to each other would deadlock.
+	go func() {
+		err := e.writeData(l, s, h.B)
+		e.mu.Lock()
+		e.active--
+		if e.active == 0 && e.activeDone != nil {
+			close(e.activeDone)
+			e.activeDone = nil
+		}
+		e.mu.Unlock()
+		if err != nil {
+			err = fmt.Errorf("%w: %v", ErrPeerLost, err)
+		}
+		s.finish(Status{}, err)
+	}()
+	return nil
+}
+
+func (e *engine) writeData(l link, s *Request, recvID uint64) error {
+	chunk := e.cfg.ChunkSize
+	for off := 0; off < len(s.buf); off += chunk {
+		end := min(off+chunk, len(s.buf))
+		h := wire.Header{Type: wire.Data, B: recvID, Len: uint64(end - off)}
+		if err := l.send(&h, s.buf[off:end]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *engine) onData(peer int, h *wire.Header, payload io.Reader) error {
+	e.mu.Lock()
+	r := e.rrecvs[h.B]
+	e.mu.Unlock()
+	if r == nil || r.from != peer || r.got+int(h.Len) > r.total {
+		return fmt.Errorf("%w: data frame for unknown receive %d", ErrProtocol, h.B)
+	}
+	n := int(h.Len)
+	var dst []byte
+	if r.got < len(r.buf) {
+		dst = r.buf[r.got:]
+	}
+	if err := readInto(payload, dst, n); err != nil {
+		return err
+	}
+	r.got += n
+	if r.got == r.total {
+		e.mu.Lock()
+		delete(e.rrecvs, r.id)
+		e.mu.Unlock()
+		var err error
+		if r.total > len(r.buf) {
+			err = ErrTruncate
+		}
+		r.finish(r.status, err)
+	}
+	return nil
+}
+
+func (e *engine) onCancel(peer int, h *wire.Header) error {
+	e.mu.Lock()
+	r := e.rrecvs[h.B]
+	if r == nil || r.from != peer {
+		e.mu.Unlock()
+		return fmt.Errorf("%w: cancel for unknown receive %d", ErrProtocol, h.B)
+	}
+	delete(e.rrecvs, h.B)
+	e.mu.Unlock()
+	r.finish(r.status, fmt.Errorf("%w: the sender cancelled the message", ErrCanceled))
+	return nil
+}
+
+func (e *engine) onBye(peer int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.bye[peer] {
+		return
+	}
+	e.bye[peer] = true
+	e.byeCount++
+	e.failPeerLocked(peer, ErrPeerFinalized, false)
+	close(e.byeCh)
+	e.byeCh = make(chan struct{})
+}
+
+// linkDown records that the link to peer is gone and fails what depended
+// on it. After a Bye this is the normal end of a link.
+func (e *engine) linkDown(peer int, cause error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.peerErr[peer] != nil {
+		return
+	}
+	if e.bye[peer] {
+		e.peerErr[peer] = ErrPeerFinalized
+		return
+	}
+	err := fmt.Errorf("%w: rank %d: %v", ErrPeerLost, peer, cause)
+	e.peerErr[peer] = err
+	e.failPeerLocked(peer, err, true)
+	close(e.byeCh)
+	e.byeCh = make(chan struct{})
+}
+
+// failPeerLocked fails every request that can only complete through peer.
+// With anySource, receives from any rank of a communicator that contains
+// peer fail too (the message they wait for may have been the lost rank's).
+func (e *engine) failPeerLocked(peer int, err error, anySource bool) {
+	kept := e.posted[:0]
+	for _, r := range e.posted {
+		if r.peer == peer || (anySource && r.peer == AnySource && r.c.containsWorld(peer)) {
+			r.finish(Status{}, err)
+			continue
+		}
+		kept = append(kept, r)
+	}
+	clear(e.posted[len(kept):])
+	e.posted = kept
+	for id, r := range e.rrecvs {
+		if r.from == peer {
+			delete(e.rrecvs, id)
+			r.finish(Status{}, err)
+		}
+	}
+	for id, s := range e.rsends {
+		if s.peer == peer {
+			delete(e.rsends, id)
+			s.finish(Status{}, err)
+		}
+	}
+	e.signalArrival()
+}
+
+// fail ends the engine: every pending and future operation fails with err.
+func (e *engine) fail(err error) {
+	e.mu.Lock()
+	if e.fatal != nil {
+		e.mu.Unlock()
+		return
+	}
+	e.fatal = err
+	for _, r := range e.posted {
+		r.finish(Status{}, err)
+	}
+	e.posted = nil
+	for id, r := range e.rrecvs {
+		delete(e.rrecvs, id)
+		r.finish(Status{}, err)
+	}
+	for id, s := range e.rsends {
+		delete(e.rsends, id)
+		s.finish(Status{}, err)
+	}
+	e.signalArrival()
+	close(e.byeCh)
+	e.byeCh = make(chan struct{})
+	links := e.links
+	e.mu.Unlock()
+	for _, l := range links {
+		if l != nil {
+			l.close()
+		}
+	}
+}
+
+// peerStateLocked returns why world rank p can no longer be reached, or nil.
+func (e *engine) peerStateLocked(p int) error {
+	if e.fatal != nil {
+		return e.fatal
+	}
+	if e.bye[p] {
+		return ErrPeerFinalized
+	}
+	return e.peerErr[p]
+}
+
+// ---- posting side: called by the API ----
+
+func (e *engine) isend(r *Request) {
+	dst := r.peer
+	if dst == e.rank {
+		e.sendSelf(r)
+		return
+	}
+	e.mu.Lock()
+	if err := e.peerStateLocked(dst); err != nil {
+		e.mu.Unlock()
+		r.finish(Status{}, err)
+		return
+	}
+	l := e.links[dst]
+	if len(r.buf) <= e.cfg.EagerLimit {
+		e.mu.Unlock()
+		h := wire.Header{Type: wire.Eager, Ctx: r.ctx, Tag: r.tag, Len: uint64(len(r.buf))}
+		var err error
+		if err = l.send(&h, r.buf); err != nil {
+			err = fmt.Errorf("%w: %v", ErrPeerLost, err)
+		}
+		r.finish(Status{}, err)
+		return
+	}
+	e.nextID++
+	r.id = e.nextID
+	e.rsends[r.id] = r
+	e.mu.Unlock()
+	h := wire.Header{Type: wire.RTS, Ctx: r.ctx, Tag: r.tag, Len: uint64(len(r.buf)), A: r.id}
+	if err := l.send(&h, nil); err != nil {
+		e.mu.Lock()
+		delete(e.rsends, r.id)
+		e.mu.Unlock()
+		r.finish(Status{}, fmt.Errorf("%w: %v", ErrPeerLost, err))
+	}
+}
+
+func (e *engine) sendSelf(s *Request) {
+	e.mu.Lock()
+	if e.fatal != nil {
+		e.mu.Unlock()
+		s.finish(Status{}, e.fatal)
+		return
+	}
+	if r := e.takePosted(s.ctx, e.rank, s.tag); r != nil {
+		e.mu.Unlock()
+		deliverEager(r, e.rank, s.tag, s.buf)
+		s.finish(Status{}, nil)
+		return
+	}
+	data := append([]byte(nil), s.buf...)
+	e.unexpected = append(e.unexpected, &inMsg{ctx: s.ctx, src: e.rank, tag: s.tag, size: len(data), data: data})
+	e.signalArrival()
+	e.mu.Unlock()
+	s.finish(Status{}, nil)
+}
+
+func (e *engine) irecv(r *Request) {
+	e.mu.Lock()
+	if e.fatal != nil {
+		e.mu.Unlock()
+		r.finish(Status{}, e.fatal)
+		return
+	}
+	if i := e.findUnexpected(r.ctx, r.peer, r.tag); i >= 0 {
+		m := e.removeUnexpected(i)
+		if !m.rts {
+			e.mu.Unlock()
+			deliverEager(r, m.src, m.tag, m.data)
+			return
+		}
+		if err := e.peerStateLocked(m.src); err != nil {
+			e.mu.Unlock()
+			r.finish(Status{}, err)
+			return
+		}
+		cts := e.matchRTS(r, m.src, m.tag, m.size, m.sendID)
+		l := e.links[m.src]
+		e.mu.Unlock()
+		e.sendCTS(l, r, &cts)
+		return
+	}
+	if r.peer != AnySource && r.peer != e.rank {
+		if err := e.peerStateLocked(r.peer); err != nil {
+			e.mu.Unlock()
+			r.finish(Status{}, err)
+			return
+		}
+	}
+	e.posted = append(e.posted, r)
+	e.mu.Unlock()
+}
+
+func (e *engine) cancel(r *Request) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if r.kind == kindRecv {
+		for i, p := range e.posted {
+			if p == r {
+				copy(e.posted[i:], e.posted[i+1:])
+				e.posted[len(e.posted)-1] = nil
+				e.posted = e.posted[:len(e.posted)-1]
+				r.finish(Status{}, ErrCanceled)
+				return true
+			}
+		}
+		return false
+	}
+	if s, ok := e.rsends[r.id]; ok && s == r {
+		delete(e.rsends, r.id)
+		r.finish(Status{}, ErrCanceled)
+		return true
+	}
+	return false
+}
+
+// probe looks for an unexpected message that a receive (ctx, src, tag)
+// would match. It returns the arrival channel to wait on when there is none.
+func (e *engine) probe(c *Comm, ctx uint64, src int, tag int32) (Status, bool, <-chan struct{}, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if i := e.findUnexpected(ctx, src, tag); i >= 0 {
+		m := e.unexpected[i]
+		return Status{Source: c.commRank(m.src), Tag: int(m.tag), Bytes: m.size}, true, nil, nil
+	}
+	if e.fatal != nil {
+		return Status{}, false, nil, e.fatal
+	}
+	if src != AnySource && src != e.rank {
+		if err := e.peerStateLocked(src); err != nil {
+			return Status{}, false, nil, err
+		}
+	}
+	return Status{}, false, e.arrived, nil
+}

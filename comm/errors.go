@@ -1,0 +1,48 @@
+package comm
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors for faults. Calls wrap them with the rank and tag involved;
+// test with errors.Is. A call bounded by a context that ends returns an error
+// for which errors.Is(err, context.DeadlineExceeded) (or context.Canceled)
+// holds.
+var (
+	// ErrPeerLost: the connection to a rank broke (it crashed, was killed,
+	// or its host became unreachable) before the operation completed.
+	ErrPeerLost = errors.New("comm: peer lost")
+	// ErrPeerFinalized: the rank closed its communicator; it will send
+	// nothing more.
+	ErrPeerFinalized = errors.New("comm: peer finalized")
+	// ErrAborted: the launcher aborted the job (another rank failed or
+	// called Abort), or this process lost contact with the launcher.
+	ErrAborted = errors.New("comm: job aborted")
+	// ErrClosed: the communicator was closed.
+	ErrClosed = errors.New("comm: closed")
+	// ErrTruncate: the message was longer than the receive buffer; the
+	// buffer holds its first part and Status.Bytes its full size.
+	ErrTruncate = errors.New("comm: message truncated")
+	// ErrCanceled: the request was cancelled (by Cancel, or by the sender
+	// cancelling a large send that this receive had matched).
+	ErrCanceled = errors.New("comm: request canceled")
+	// ErrProtocol: a peer sent a frame that breaks the protocol; the link
+	// was closed.
+	ErrProtocol = errors.New("comm: protocol violation")
+)
+
+func opError(op string, rank, tag int, err error) error {
+	if err == nil {
+		return nil
+	}
+	switch {
+	case rank == AnySource && tag == AnyTag:
+		return fmt.Errorf("comm: %s from any rank, any tag: %w", op, err)
+	case rank == AnySource:
+		return fmt.Errorf("comm: %s from any rank, tag %d: %w", op, tag, err)
+	case tag == AnyTag:
+		return fmt.Errorf("comm: %s rank %d, any tag: %w", op, rank, err)
+	}
+	return fmt.Errorf("comm: %s rank %d tag %d: %w", op, rank, tag, err)
+}

@@ -1,0 +1,154 @@
+package comm
+
+import (
+	"context"
+	"reflect"
+	"sync/atomic"
+)
+
+type reqKind uint8
+
+const (
+	kindSend reqKind = iota + 1
+	kindRecv
+)
+
+// Request is a pending non-blocking operation. Complete it with Wait (or
+// Test until it reports done). A Request may be waited on from several
+// goroutines; once complete, Wait returns the same result every time.
+// Requests always complete: if the peer involved is lost, the request fails
+// with ErrPeerLost, and when the job aborts, with ErrAborted.
+type Request struct {
+	e    *engine
+	c    *Comm
+	kind reqKind
+	done chan struct{}
+	fin  atomic.Bool
+
+	status Status
+	err    error
+
+	// message identity: for a receive, what it accepts (src may be
+	// AnySource, tag AnyTag); for a send, where it goes. Ranks are world
+	// ranks.
+	ctx  uint64
+	peer int
+	tag  int32
+
+	buf   []byte // send payload, or receive buffer
+	alloc bool   // receive: allocate buf at the message's size
+
+	// rendezvous state
+	id       uint64
+	total    int // receive: full message size
+	got      int // receive: bytes that arrived so far (reader-owned)
+	from     int // receive: world rank of the matched sender
+	started  bool
+	canceled bool
+	userTag  int // receive: the tag as asked for, for errors
+	userPeer int // comm rank as asked for, for errors
+}
+
+func (r *Request) finish(st Status, err error) {
+	if !r.fin.CompareAndSwap(false, true) {
+		return
+	}
+	r.status, r.err = st, err
+	close(r.done)
+}
+
+func (r *Request) result() (Status, error) {
+	op := "send to"
+	if r.kind == kindRecv {
+		op = "receive from"
+	}
+	return r.status, opError(op, r.userPeer, r.userTag, r.err)
+}
+
+// Done returns a channel that is closed when the request completes.
+func (r *Request) Done() <-chan struct{} { return r.done }
+
+// Test reports whether the request has completed and, if so, its result.
+// It never blocks.
+func (r *Request) Test() (bool, Status, error) {
+	select {
+	case <-r.done:
+		st, err := r.result()
+		return true, st, err
+	default:
+		return false, Status{}, nil
+	}
+}
+
+// Wait blocks until the request completes or ctx ends. When ctx ends first,
+// Wait returns ctx's error and the request stays pending: wait again, or
+// Cancel it.
+func (r *Request) Wait(ctx context.Context) (Status, error) {
+	select {
+	case <-r.done:
+		return r.result()
+	default:
+	}
+	r.e.waiting.Add(1)
+	defer r.e.waiting.Add(-1)
+	select {
+	case <-r.done:
+		return r.result()
+	case <-ctx.Done():
+		return Status{}, opError("wait for", r.userPeer, r.userTag, ctx.Err())
+	}
+}
+
+// Cancel withdraws a pending request if it has not yet matched a message
+// (a receive) or been matched (a large send). It reports whether the
+// request was cancelled; a cancelled request completes with ErrCanceled.
+// A request that already matched completes normally.
+func (r *Request) Cancel() bool { return r.e.cancel(r) }
+
+// WaitAll waits for every request and returns the first error among them
+// (in request order). It returns early only when ctx ends.
+func WaitAll(ctx context.Context, reqs ...*Request) error {
+	var first error
+	for _, r := range reqs {
+		if r == nil {
+			continue
+		}
+		if _, err := r.Wait(ctx); err != nil && first == nil {
+			first = err
+			if ctx.Err() != nil {
+				return first
+			}
+		}
+	}
+	return first
+}
+
+// WaitAny waits until one of reqs completes and returns its index and
+// result. Nil entries are skipped; with no non-nil request it returns -1.
+func WaitAny(ctx context.Context, reqs ...*Request) (int, Status, error) {
+	for i, r := range reqs {
+		if r != nil {
+			if ok, st, err := r.Test(); ok {
+				return i, st, err
+			}
+		}
+	}
+	cases := make([]reflect.SelectCase, 0, len(reqs)+1)
+	idx := make([]int, 0, len(reqs))
+	for i, r := range reqs {
+		if r != nil {
+			cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(r.done)})
+			idx = append(idx, i)
+		}
+	}
+	if len(idx) == 0 {
+		return -1, Status{}, nil
+	}
+	cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ctx.Done())})
+	chosen, _, _ := reflect.Select(cases)
+	if chosen == len(idx) {
+		return -1, Status{}, ctx.Err()
+	}
+	st, err := reqs[idx[chosen]].result()
+	return idx[chosen], st, err
+}
