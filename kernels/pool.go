@@ -25,9 +25,10 @@ type Config struct {
 	// NoPin leaves the worker threads unpinned (they are still locked
 	// to their own OS threads). For comparisons in benchmarks.
 	NoPin bool
-	// MinGrain is the smallest number of elements per worker for which
-	// the vector kernels go parallel; shorter vectors run on the calling
-	// goroutine. 0 means 4096; 1 always goes parallel.
+	// MinGrain tunes when the vector kernels go parallel: vectors shorter
+	// than 2·MinGrain elements run on the calling goroutine, where the
+	// cost of waking workers would dominate. 0 means 4096; 1 means
+	// always parallel (except length 0 and 1).
 	MinGrain int
 }
 

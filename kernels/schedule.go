@@ -1,9 +1,6 @@
 package kernels
 
-import (
-	"sync/atomic"
-	"unsafe"
-)
+import "sync/atomic"
 
 // Kind selects how ParallelFor hands out iterations.
 type Kind int
@@ -154,7 +151,6 @@ func ParallelReduce[T any](p *Pool, n int, s Schedule, identity T, body func(lo,
 	for i := range parts {
 		parts[i].v = identity
 	}
-	_ = unsafe.Sizeof(parts[0])
 	p.ParallelFor(n, s, func(lo, hi, w int) {
 		parts[w].v = body(lo, hi, parts[w].v)
 	})

@@ -18,17 +18,17 @@ const (
 	EnvNUMANode = "GORUN_NUMA_NODE" // decimal node ID; absent: unknown
 )
 
-// ToUnix converts s to the kernel's bit mask type. It panics if a CPU is
-// beyond the capacity of unix.CPUSet.
-func ToUnix(s CPUSet) *unix.CPUSet {
+// ToUnix converts s to the kernel's bit mask type. It fails if a CPU is
+// beyond the capacity of unix.CPUSet (1024 CPUs).
+func ToUnix(s CPUSet) (*unix.CPUSet, error) {
 	var u unix.CPUSet
 	for _, c := range s {
-		if c >= len(u)*64 {
-			panic("affinity: CPU number beyond unix.CPUSet capacity")
+		if c < 0 || c >= len(u)*64 {
+			return nil, fmt.Errorf("affinity: CPU %d beyond the %d CPUs a unix.CPUSet holds", c, len(u)*64)
 		}
 		u.Set(c)
 	}
-	return &u
+	return &u, nil
 }
 
 // FromUnix converts a kernel bit mask to a CPUSet.
@@ -70,7 +70,11 @@ func ApplyThread(set CPUSet) error {
 	if set.IsEmpty() {
 		return nil
 	}
-	if err := unix.SchedSetaffinity(0, ToUnix(set)); err != nil {
+	mask, err := ToUnix(set)
+	if err != nil {
+		return err
+	}
+	if err := unix.SchedSetaffinity(0, mask); err != nil {
 		return fmt.Errorf("affinity: bind thread to %s: %w", set, err)
 	}
 	return nil
@@ -91,7 +95,10 @@ func ApplyPID(pid int, set CPUSet) error {
 	if set.IsEmpty() {
 		return nil
 	}
-	mask := ToUnix(set)
+	mask, err := ToUnix(set)
+	if err != nil {
+		return err
+	}
 	dir := fmt.Sprintf("/proc/%d/task", pid)
 	for pass := 0; pass < 10; pass++ {
 		ents, err := os.ReadDir(dir)
