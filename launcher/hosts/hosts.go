@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 )
 
 // Host is one machine of an allocation.
@@ -58,14 +59,14 @@ func (s *hostSet) add(name string, slots, max int) error {
 	}
 	h := &s.list[i]
 	if h.Slots+slots > MaxSlotsPerHost {
-		return fmt.Errorf("host %q: too many slots (more than %d)", name, MaxSlotsPerHost)
+		return fmt.Errorf("host %q: too many slots (more than %d)", clip(name), MaxSlotsPerHost)
 	}
 	h.Slots += slots
 	if max > 0 {
 		h.MaxSlots = max
 	}
 	if h.MaxSlots > 0 && h.Slots > h.MaxSlots {
-		return fmt.Errorf("host %q: %d slots exceed max_slots=%d", name, h.Slots, h.MaxSlots)
+		return fmt.Errorf("host %q: %d slots exceed max_slots=%d", clip(name), h.Slots, h.MaxSlots)
 	}
 	return nil
 }
@@ -94,9 +95,9 @@ func checkName(name string) error {
 	for _, r := range name {
 		switch {
 		case r == '=' || r == ',' || r == '#':
-			return fmt.Errorf("invalid character %q in host name %q", r, name)
+			return fmt.Errorf("invalid character %q in host name %q", r, clip(name))
 		case r <= ' ' || r == 0x7f:
-			return fmt.Errorf("invalid character %q in host name %q", r, name)
+			return fmt.Errorf("invalid character %q in host name %q", r, clip(name))
 		}
 	}
 	return nil
@@ -109,21 +110,21 @@ func splitHostCount(tok string) (name string, count int, hasCount bool, err erro
 	if strings.HasPrefix(tok, "[") {
 		end := strings.IndexByte(tok, ']')
 		if end < 0 {
-			return "", 0, false, fmt.Errorf("missing ']' in %q", tok)
+			return "", 0, false, fmt.Errorf("missing ']' in %q", clip(tok))
 		}
 		name, rest := tok[1:end], tok[end+1:]
 		if name == "" {
-			return "", 0, false, fmt.Errorf("empty address in %q", tok)
+			return "", 0, false, fmt.Errorf("empty address in %q", clip(tok))
 		}
 		if rest == "" {
 			return name, 0, false, nil
 		}
 		if rest[0] != ':' {
-			return "", 0, false, fmt.Errorf("unexpected %q after ']' in %q", rest, tok)
+			return "", 0, false, fmt.Errorf("unexpected %q after ']' in %q", clip(rest), clip(tok))
 		}
 		n, ok := parseCount(rest[1:])
 		if !ok || n > MaxSlotsPerHost {
-			return "", 0, false, fmt.Errorf("bad slots value %q", rest[1:])
+			return "", 0, false, fmt.Errorf("bad slots value %q", clip(rest[1:]))
 		}
 		return name, n, true, nil
 	}
@@ -134,14 +135,14 @@ func splitHostCount(tok string) (name string, count int, hasCount bool, err erro
 	i := strings.IndexByte(tok, ':')
 	name, cnt := tok[:i], tok[i+1:]
 	if name == "" {
-		return "", 0, false, fmt.Errorf("missing host name in %q", tok)
+		return "", 0, false, fmt.Errorf("missing host name in %q", clip(tok))
 	}
 	if cnt == "*" {
-		return "", 0, false, fmt.Errorf("slot count \"*\" (use all cores) is not supported in %q; give a number", tok)
+		return "", 0, false, fmt.Errorf("slot count \"*\" (use all cores) is not supported in %q; give a number", clip(tok))
 	}
 	n, ok := parseCount(cnt)
 	if !ok || n > MaxSlotsPerHost {
-		return "", 0, false, fmt.Errorf("bad slots value %q", cnt)
+		return "", 0, false, fmt.Errorf("bad slots value %q", clip(cnt))
 	}
 	return name, n, true, nil
 }
@@ -228,7 +229,7 @@ func ParseHostfile(r io.Reader, name string) ([]Host, error) {
 		}
 		first := fields[0]
 		if strings.Contains(first, "=") {
-			return nil, fail("missing host name before %q", first)
+			return nil, fail("missing host name before %q", clip(first))
 		}
 		host, count, hasCount, err := splitHostCount(first)
 		if err != nil {
@@ -249,32 +250,32 @@ func ParseHostfile(r io.Reader, name string) ([]Host, error) {
 		for _, a := range assigns {
 			k, v, ok := strings.Cut(a, "=")
 			if !ok {
-				return nil, fail("unexpected %q: expected key=value (keys: slots, max_slots)", a)
+				return nil, fail("unexpected %q: expected key=value (keys: slots, max_slots)", clip(a))
 			}
 			key, known := lookupKey(k)
 			if !known {
-				return nil, fail("unknown key %q (supported: slots, max_slots)", k)
+				return nil, fail("unknown key %q (supported: slots, max_slots)", clip(k))
 			}
 			switch key {
 			case keySlots:
 				if gotSlots {
-					return nil, fail("slot count given twice for host %q", host)
+					return nil, fail("slot count given twice for host %q", clip(host))
 				}
 				n, ok := parseCount(v)
 				if !ok || n > MaxSlotsPerHost {
-					return nil, fail("bad slots value %q", v)
+					return nil, fail("bad slots value %q", clip(v))
 				}
 				slots, gotSlots = n, true
 			case keyMax:
 				if gotMax {
-					return nil, fail("max_slots given twice for host %q", host)
+					return nil, fail("max_slots given twice for host %q", clip(host))
 				}
 				n, ok := parseCount(v)
 				if !ok || n > MaxSlotsPerHost {
-					return nil, fail("bad max_slots value %q", v)
+					return nil, fail("bad max_slots value %q", clip(v))
 				}
 				if n == 0 {
-					return nil, fail("bad max_slots value %q: must be at least 1", v)
+					return nil, fail("bad max_slots value %q: must be at least 1", clip(v))
 				}
 				max, gotMax = n, true
 			}
@@ -305,20 +306,20 @@ func ParseHostList(s string) ([]Host, error) {
 	for i, e := range strings.Split(s, ",") {
 		e = strings.TrimSpace(e)
 		if e == "" {
-			return nil, fmt.Errorf("host list %q: entry %d is empty", s, i+1)
+			return nil, fmt.Errorf("host list %q: entry %d is empty", clip(s), i+1)
 		}
 		name, n, hasCount, err := splitHostCount(e)
 		if err != nil {
-			return nil, fmt.Errorf("host list %q: entry %d: %v", s, i+1, err)
+			return nil, fmt.Errorf("host list %q: entry %d: %v", clip(s), i+1, err)
 		}
 		if err := checkName(name); err != nil {
-			return nil, fmt.Errorf("host list %q: entry %d: %v", s, i+1, err)
+			return nil, fmt.Errorf("host list %q: entry %d: %v", clip(s), i+1, err)
 		}
 		if !hasCount {
 			n = 1
 		}
 		if err := set.add(name, n, 0); err != nil {
-			return nil, fmt.Errorf("host list %q: %v", s, err)
+			return nil, fmt.Errorf("host list %q: %v", clip(s), err)
 		}
 	}
 	return set.list, nil
@@ -340,4 +341,17 @@ func TotalSlots(hosts []Host) int {
 		t += h.Slots
 	}
 	return t
+}
+
+// clip shortens user input quoted in error messages.
+func clip(s string) string {
+	const n = 64
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
 }

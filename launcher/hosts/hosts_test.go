@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestParseHostfile(t *testing.T) {
@@ -199,5 +200,31 @@ func TestTotalSlots(t *testing.T) {
 	maxInt := int(^uint(0) >> 1)
 	if n := TotalSlots([]Host{{"a", maxInt, 0}, {"b", 1, 0}}); n != maxInt {
 		t.Errorf("TotalSlots did not saturate: %d", n)
+	}
+}
+
+func TestLongInputsAreClippedInErrors(t *testing.T) {
+	long := strings.Repeat("é", 5000)
+	checks := []error{}
+	_, err := ParseHostfile(strings.NewReader(long+" slots=x"), "h")
+	checks = append(checks, err)
+	_, err = ParseHostList(long + ":x")
+	checks = append(checks, err)
+	_, err = ExpandNodelist(long + " [")
+	checks = append(checks, err)
+	_, err = ExpandTasksPerNode(long)
+	checks = append(checks, err)
+	_, err = Map([]Host{{long, 1, 0}}, 2, MapOptions{})
+	checks = append(checks, err)
+	for i, err := range checks {
+		if err == nil {
+			t.Fatalf("case %d: no error", i)
+		}
+		if len(err.Error()) > 400 {
+			t.Errorf("case %d: error not clipped (%d bytes): %.100s", i, len(err.Error()), err)
+		}
+		if !utf8.ValidString(err.Error()) {
+			t.Errorf("case %d: clipping broke UTF-8", i)
+		}
 	}
 }

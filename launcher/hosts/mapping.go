@@ -54,13 +54,13 @@ func Map(hosts []Host, np int, opts MapOptions) ([]Placement, error) {
 		case h.Name == "":
 			return nil, fmt.Errorf("host %d has an empty name", i)
 		case seen[h.Name]:
-			return nil, fmt.Errorf("host %q is listed twice", h.Name)
+			return nil, fmt.Errorf("host %q is listed twice", clip(h.Name))
 		case h.Slots < 0:
-			return nil, fmt.Errorf("host %q has a negative slot count %d", h.Name, h.Slots)
+			return nil, fmt.Errorf("host %q has a negative slot count %d", clip(h.Name), h.Slots)
 		case h.MaxSlots < 0:
-			return nil, fmt.Errorf("host %q has a negative max_slots %d", h.Name, h.MaxSlots)
+			return nil, fmt.Errorf("host %q has a negative max_slots %d", clip(h.Name), h.MaxSlots)
 		case h.MaxSlots > 0 && h.Slots > h.MaxSlots:
-			return nil, fmt.Errorf("host %q has %d slots, more than its max_slots=%d", h.Name, h.Slots, h.MaxSlots)
+			return nil, fmt.Errorf("host %q has %d slots, more than its max_slots=%d", clip(h.Name), h.Slots, h.MaxSlots)
 		}
 		seen[h.Name] = true
 	}
@@ -70,7 +70,7 @@ func Map(hosts []Host, np int, opts MapOptions) ([]Placement, error) {
 	case "node", "bynode":
 		byNode = true
 	default:
-		return nil, fmt.Errorf("unsupported mapping policy %q (want \"slot\" or \"node\")", opts.By)
+		return nil, fmt.Errorf("unsupported mapping policy %q (want \"slot\" or \"node\")", clip(opts.By))
 	}
 	total := TotalSlots(hosts)
 	if np > total {
@@ -235,7 +235,7 @@ func describe(hosts []Host) string {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
-		fmt.Fprintf(&b, "%s:%d", h.Name, h.Slots)
+		fmt.Fprintf(&b, "%s:%d", clip(h.Name), h.Slots)
 		if h.MaxSlots > 0 {
 			fmt.Fprintf(&b, "(max %d)", h.MaxSlots)
 		}

@@ -82,11 +82,11 @@ func checkLiteral(lit string) error {
 
 func parseNumber(s string) (int, error) {
 	if len(s) > maxDigits {
-		return 0, fmt.Errorf("number %q too long", s)
+		return 0, fmt.Errorf("number %q too long", clip(s))
 	}
 	n, ok := parseCount(s)
 	if !ok {
-		return 0, fmt.Errorf("bad number %q", s)
+		return 0, fmt.Errorf("bad number %q", clip(s))
 	}
 	return n, nil
 }
@@ -104,15 +104,15 @@ func parseGroup(s string) ([]nlRange, error) {
 		loS, hiS, isRange := strings.Cut(item, "-")
 		lo, err := parseNumber(loS)
 		if err != nil {
-			return nil, fmt.Errorf("range %q: %v", item, err)
+			return nil, fmt.Errorf("range %q: %v", clip(item), err)
 		}
 		hi := lo
 		if isRange {
 			if hi, err = parseNumber(hiS); err != nil {
-				return nil, fmt.Errorf("range %q: %v", item, err)
+				return nil, fmt.Errorf("range %q: %v", clip(item), err)
 			}
 			if hi < lo {
-				return nil, fmt.Errorf("range %q: end is below start", item)
+				return nil, fmt.Errorf("range %q: end is below start", clip(item))
 			}
 		}
 		out = append(out, nlRange{lo: lo, hi: hi, width: len(loS)})
@@ -196,7 +196,7 @@ func ExpandNodelist(s string) ([]string, error) {
 	if s == "" {
 		return nil, errors.New("nodelist: empty")
 	}
-	fail := func(err error) error { return fmt.Errorf("nodelist %q: %v", orig, err) }
+	fail := func(err error) error { return fmt.Errorf("nodelist %q: %v", clip(orig), err) }
 	entries, err := splitTopLevel(s)
 	if err != nil {
 		return nil, fail(err)
@@ -284,7 +284,7 @@ func ExpandTasksPerNode(s string) ([]int, error) {
 		return nil, errors.New("tasks per node: empty")
 	}
 	fail := func(format string, args ...any) error {
-		return fmt.Errorf("tasks per node %q: %s", orig, fmt.Sprintf(format, args...))
+		return fmt.Errorf("tasks per node %q: %s", clip(orig), fmt.Sprintf(format, args...))
 	}
 	var out []int
 	for k, item := range strings.Split(s, ",") {
@@ -297,17 +297,17 @@ func ExpandTasksPerNode(s string) ([]int, error) {
 			countS = item[:i]
 			r := item[i:]
 			if !strings.HasPrefix(r, "(x") || !strings.HasSuffix(r, ")") {
-				return nil, fail("bad entry %q: want N or N(xM)", item)
+				return nil, fail("bad entry %q: want N or N(xM)", clip(item))
 			}
 			n, ok := parseCount(r[2 : len(r)-1])
 			if !ok || n == 0 {
-				return nil, fail("bad repeat count in %q", item)
+				return nil, fail("bad repeat count in %q", clip(item))
 			}
 			rep = n
 		}
 		n, ok := parseCount(countS)
 		if !ok || n > MaxSlotsPerHost {
-			return nil, fail("bad task count %q", countS)
+			return nil, fail("bad task count %q", clip(countS))
 		}
 		if rep > MaxNames-len(out) {
 			return nil, fail("expands to more than %d nodes", MaxNames)
@@ -352,7 +352,7 @@ func FromSlurmEnv(getenv func(string) string) ([]Host, error) {
 	}
 	if len(names) != len(counts) {
 		return nil, fmt.Errorf("slurm: %s=%q lists %d nodes but SLURM_TASKS_PER_NODE=%q gives counts for %d",
-			nlVar, nl, len(names), tpn, len(counts))
+			nlVar, clip(nl), len(names), clip(tpn), len(counts))
 	}
 	var set hostSet
 	for i, n := range names {
