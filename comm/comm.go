@@ -381,6 +381,7 @@ func Connect(ctx context.Context, o Options) (*Comm, error) {
 		if w.proc.mesh != nil {
 			w.proc.mesh.close()
 		}
+		e.closeLinks()
 		return nil, fmt.Errorf("comm: rank %d: start-up: %w", o.Rank, err)
 	}
 	if o.Watch != nil {
@@ -563,6 +564,7 @@ func (w *Comm) finalize() error {
 		if p.mesh != nil {
 			p.mesh.close()
 		}
+		e.closeLinks()
 		for _, s := range p.owned {
 			s.Close()
 		}
@@ -631,11 +633,6 @@ func (w *Comm) finalize() error {
 		<-ch
 	}
 	e.fail(ErrClosed)
-	for _, l := range links {
-		if tl, ok := l.(*tcpLink); ok {
-			<-tl.done
-		}
-	}
 	if lost != nil {
 		return fmt.Errorf("comm: close: %w", lost)
 	}

@@ -201,16 +201,24 @@ func TestTimeoutAndCancel(t *testing.T) {
 	commtest.Run(t, 2, testCfg, func(ctx context.Context, c *comm.Comm) error {
 		tctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
 		defer cancel()
-		_, err := comm.Recv(tctx, c, []byte{0}, 1-c.Rank(), 99)
+		// Nobody has sent on tag 97 yet: the receive times out.
+		_, err := comm.Recv(tctx, c, []byte{0}, 1-c.Rank(), 97)
 		if !errors.Is(err, context.DeadlineExceeded) {
 			return fmt.Errorf("want deadline exceeded, got %v", err)
 		}
-		// A withdrawn receive must not take a later message.
+		// Once rank 1's receive is withdrawn, rank 0 sends on tag 97: a
+		// fresh receive, not the withdrawn one, must take it.
 		if c.Rank() == 0 {
-			return comm.Send(ctx, c, []byte{7}, 1, 99)
+			if _, err := comm.Recv(ctx, c, []byte{0}, 1, 96); err != nil {
+				return err
+			}
+			return comm.Send(ctx, c, []byte{7}, 1, 97)
+		}
+		if err := comm.Send(ctx, c, []byte{1}, 0, 96); err != nil {
+			return err
 		}
 		buf := []byte{0}
-		_, err = comm.Recv(ctx, c, buf, 0, 99)
+		_, err = comm.Recv(ctx, c, buf, 0, 97)
 		if err != nil || buf[0] != 7 {
 			return fmt.Errorf("after cancel: %v %v", err, buf)
 		}

@@ -436,11 +436,24 @@ func (e *engine) fail(err error) {
 	e.signalArrival()
 	close(e.byeCh)
 	e.byeCh = make(chan struct{})
-	links := e.links
+	e.mu.Unlock()
+	// Links stay open: peers learn of an abort from the launcher, not from a
+	// dropped connection. Close (or the process's exit) closes them.
+}
+
+// closeLinks closes every link and waits for their readers.
+func (e *engine) closeLinks() {
+	e.mu.Lock()
+	links := append([]link(nil), e.links...)
 	e.mu.Unlock()
 	for _, l := range links {
 		if l != nil {
 			l.close()
+		}
+	}
+	for _, l := range links {
+		if tl, ok := l.(*tcpLink); ok {
+			<-tl.done
 		}
 	}
 }

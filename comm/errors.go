@@ -38,9 +38,9 @@ func opError(op string, rank, tag int, err error) error {
 	}
 	switch {
 	case rank == AnySource && tag == AnyTag:
-		return fmt.Errorf("comm: %s from any rank, any tag: %w", op, err)
+		return fmt.Errorf("comm: %s any rank, any tag: %w", op, err)
 	case rank == AnySource:
-		return fmt.Errorf("comm: %s from any rank, tag %d: %w", op, tag, err)
+		return fmt.Errorf("comm: %s any rank, tag %d: %w", op, tag, err)
 	case tag == AnyTag:
 		return fmt.Errorf("comm: %s rank %d, any tag: %w", op, rank, err)
 	}
