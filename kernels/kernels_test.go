@@ -112,6 +112,20 @@ func eq(got, want, tol float64) bool {
 }
 
 func TestVectorKernels(t *testing.T) {
+	for _, asm := range []bool{false, true} {
+		if asm && !useAVX2 {
+			continue
+		}
+		t.Run(fmt.Sprintf("asm=%v", asm), func(t *testing.T) {
+			saved := useAVX2
+			useAVX2 = asm
+			defer func() { useAVX2 = saved }()
+			testVectorKernels(t)
+		})
+	}
+}
+
+func testVectorKernels(t *testing.T) {
 	const eps = 0x1p-52
 	for pname, p := range testPools(t) {
 		for _, n := range lengths {

@@ -62,7 +62,7 @@ func addTo(dst, a, b []float64) {
 	}
 }
 
-func triad(dst, b, c []float64, q float64) {
+func triadGo(dst, b, c []float64, q float64) {
 	b, c = b[:len(dst)], c[:len(dst)]
 	i := 0
 	for ; i+4 <= len(dst); i += 4 {

@@ -270,10 +270,12 @@ func plotScaling(base, title, unit string, ps []point, ref float64, refName stri
 	p.X.Label.Text = "workers"
 	p.Y.Label.Text = unit
 	p.Y.Min = 0
-	maxW := 0
+	maxW, maxV := 0, ref
 	for _, pt := range ps {
 		maxW = max(maxW, pt.workers)
+		maxV = max(maxV, pt.value)
 	}
+	p.Y.Max = 1.25 * maxV // room for the legend above the curves
 	for i, pinned := range []bool{true, false} {
 		var xy plotter.XYs
 		for _, pt := range ps {
