@@ -186,3 +186,23 @@ func ApplyFromEnv() (Binding, error) {
 	}
 	return b, Apply(b.CPUs)
 }
+
+// Self returns this rank's binding: the launcher's GORUN_CPUSET and
+// GORUN_NUMA_NODE when set, and otherwise (or for whichever is missing) the
+// calling thread's affinity and the NUMA node of t that contains all of it
+// (-1 if none does or t is nil).
+func Self(t *topology.Topology) (Binding, error) {
+	b, _, err := FromEnv()
+	if err != nil {
+		return b, err
+	}
+	if b.CPUs.IsEmpty() {
+		if b.CPUs, err = Current(); err != nil {
+			return b, err
+		}
+	}
+	if b.NUMANode < 0 && t != nil {
+		b.NUMANode = t.NUMANodeOf(b.CPUs)
+	}
+	return b, nil
+}

@@ -8,8 +8,9 @@
 // and GORUN_NUMA_NODE) for the rank to apply with [ApplyFromEnv], or binds
 // the started process itself with [ApplyPID].
 //
-// A rank learns its binding with [FromEnv] (what the launcher intended) or
-// [Current] (what the OS enforces for the calling thread).
+// A rank learns its binding with [FromEnv] (what the launcher intended),
+// [Current] (what the OS enforces for the calling thread), or [Self], which
+// prefers the environment and fills in the rest from the OS and topology.
 //
 // Binding units (--bind-to):
 //

@@ -133,3 +133,24 @@ func TestEnv(t *testing.T) {
 		t.Error("bad set accepted")
 	}
 }
+
+func TestSelf(t *testing.T) {
+	topo, err := topology.Host()
+	if err != nil {
+		t.Skip(err)
+	}
+	t.Setenv(affinity.EnvCPUSet, "")
+	t.Setenv(affinity.EnvNUMANode, "")
+	b, err := affinity.Self(topo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.CPUs.IsEmpty() || (len(topo.NUMANodes) == 1 && b.NUMANode != topo.NUMANodes[0].ID) {
+		t.Errorf("Self = %+v", b)
+	}
+	t.Setenv(affinity.EnvCPUSet, "0")
+	t.Setenv(affinity.EnvNUMANode, "3")
+	if b, _ := affinity.Self(topo); b.CPUs.String() != "0" || b.NUMANode != 3 {
+		t.Errorf("Self from env = %+v", b)
+	}
+}
