@@ -123,7 +123,9 @@ type prefixStore struct {
 	p string
 }
 
-func (p prefixStore) Set(ctx context.Context, k string, v []byte) error { return p.s.Set(ctx, p.p+k, v) }
+func (p prefixStore) Set(ctx context.Context, k string, v []byte) error {
+	return p.s.Set(ctx, p.p+k, v)
+}
 func (p prefixStore) Get(ctx context.Context, k string) ([]byte, error) { return p.s.Get(ctx, p.p+k) }
 func (p prefixStore) Add(ctx context.Context, k string, d int64) (int64, error) {
 	return p.s.Add(ctx, p.p+k, d)

@@ -1,0 +1,274 @@
+// Command gorun runs an SPMD job: N copies of a program whose ranks talk
+// through package comm, in the spirit of mpirun.
+//
+//	gorun -np 4 ./prog args...        # a binary
+//	gorun -np 4 ./examples/pi         # a Go package directory: built once, then run
+//	gorun info [-json]                # this machine's topology
+//
+// Run `gorun --help` for the flags.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gorun-hpc/gorun/kernels/affinity"
+	"github.com/gorun-hpc/gorun/kernels/topology"
+	"github.com/gorun-hpc/gorun/launcher"
+)
+
+// Version is gorun's version, printed by --version.
+const Version = "0.1.0"
+
+const usageText = `Usage: gorun [flags] PROGRAM [ARGS...]
+       gorun info [-json]
+
+Runs NP copies (ranks) of PROGRAM. PROGRAM is an executable, a name found in
+PATH, or a Go package directory (such as ./examples/pi), which gorun builds
+once and runs.
+
+Flags (mpirun's names; -flag and --flag are the same):
+  -np N, -n N            number of ranks (default: the number of CPUs)
+  --tag-output           prefix every output line with [1,RANK]<stdout>: or <stderr>:
+  --timeout T            end the job after T (seconds, or a duration such as 90s or 2m);
+                         gorun then exits 124
+  -x VAR | -x VAR=VALUE  set VAR in every rank's environment (repeatable)
+  --oversubscribe        allow more ranks than CPUs (always allowed locally; see below)
+  --bind-to UNIT         core | hwthread | l3 | numa | package | none (default: core when
+                         the ranks fit on the cores, none when oversubscribed)
+  --map-by POLICY        slot | core | numa | package (default slot)
+  --report-bindings      print each rank's CPU binding
+  --version              print gorun's version
+  -h, --help             print this help
+
+Environment of each rank: GORUN_RANK, GORUN_SIZE, GORUN_LOCAL_RANK,
+GORUN_LOCAL_SIZE (like OMPI_COMM_WORLD_RANK and friends), so any program,
+a shell script included, can run under gorun.
+
+Oversubscription: on one machine gorun starts any number of ranks (as MPICH's
+mpiexec does); when ranks outnumber CPUs they wait for messages by yielding
+the CPU instead of polling, and are not bound.
+
+Exit status: 0 when every rank exits 0; otherwise the first failing rank's
+exit code (128+N if killed by signal N), 124 on --timeout, 128+N when gorun
+itself gets signal N, 2 for a usage error.
+`
+
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+type durationFlag struct{ d time.Duration }
+
+func (f *durationFlag) String() string { return f.d.String() }
+func (f *durationFlag) Set(v string) error {
+	if secs, err := strconv.ParseFloat(v, 64); err == nil {
+		if secs <= 0 {
+			return errors.New("must be positive")
+		}
+		f.d = time.Duration(secs * float64(time.Second))
+		return nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return fmt.Errorf("%q is not a duration (try 30, 30s or 2m)", v)
+	}
+	f.d = d
+	return nil
+}
+
+// usageError ends gorun with status 2 and a one-line message.
+func usageError(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "gorun: "+format+" (see gorun --help)\n", args...)
+	os.Exit(2)
+}
+
+func main() {
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "info":
+			os.Exit(info(os.Args[2:]))
+		case "agent":
+			os.Exit(agent(os.Args[2:]))
+		}
+	}
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	fs := flag.NewFlagSet("gorun", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	np := fs.Int("np", 0, "")
+	fs.IntVar(np, "n", 0, "")
+	tag := fs.Bool("tag-output", false, "")
+	var timeout durationFlag
+	fs.Var(&timeout, "timeout", "")
+	var envs multiFlag
+	fs.Var(&envs, "x", "")
+	fs.Bool("oversubscribe", false, "")
+	bindTo := fs.String("bind-to", "", "")
+	mapBy := fs.String("map-by", "", "")
+	report := fs.Bool("report-bindings", false, "")
+	version := fs.Bool("version", false, "")
+	fs.BoolVar(version, "V", false, "")
+	help := fs.Bool("help", false, "")
+	fs.BoolVar(help, "h", false, "")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Print(usageText)
+			return 0
+		}
+		usageError("%v", err)
+	}
+	if *help {
+		fmt.Print(usageText)
+		return 0
+	}
+	if *version {
+		fmt.Printf("gorun %s (%s, %s/%s)\n", Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		return 0
+	}
+	if fs.NArg() == 0 {
+		usageError("no program given")
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if (set["np"] || set["n"]) && *np < 1 {
+		usageError("-np must be at least 1, not %d", *np)
+	}
+	if *np == 0 {
+		*np = runtime.NumCPU()
+	}
+	var env []string
+	for _, x := range envs {
+		name, val, hasVal := strings.Cut(x, "=")
+		if name == "" || strings.ContainsAny(name, " \t") {
+			usageError("-x %q: expected VAR or VAR=VALUE", x)
+		}
+		if !hasVal {
+			v, ok := os.LookupEnv(name)
+			if !ok {
+				continue // mpirun forwards nothing for an unset variable
+			}
+			val = v
+		}
+		env = append(env, name+"="+val)
+	}
+	tmp, err := os.MkdirTemp("", "gorun-")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "gorun: %v\n", err)
+		return 1
+	}
+	defer os.RemoveAll(tmp)
+	prog, err := launcher.Resolve(fs.Arg(0), tmp, nil)
+	if err != nil {
+		if errors.Is(err, launcher.ErrNotFound) {
+			fmt.Fprintf(os.Stderr, "gorun: %v\n", err)
+			return 2
+		}
+		fmt.Fprintf(os.Stderr, "gorun: %v\n", err)
+		return 1
+	}
+	job := launcher.Job{
+		NP: *np, Program: prog, Args: fs.Args()[1:], Env: env,
+		TagOutput: *tag, Timeout: timeout.d, ReportBindings: *report,
+		Stdin: os.Stdin, HandleSignals: true,
+	}
+	if err := planBindings(&job, *mapBy, *bindTo); err != nil {
+		usageError("%v", err)
+	}
+	code, err := launcher.Run(context.Background(), job)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "gorun: %v\n", err)
+	}
+	return code
+}
+
+// planBindings computes each rank's CPU set with Open MPI's meaning of
+// --map-by and --bind-to.
+func planBindings(job *launcher.Job, mapBy, bindTo string) error {
+	switch mapBy {
+	case "", "slot", "core", "numa", "package":
+	default:
+		return fmt.Errorf("--map-by %q: expected slot, core, numa or package", mapBy)
+	}
+	switch bindTo {
+	case "", "core", "hwthread", "l3", "numa", "package", "none":
+	default:
+		return fmt.Errorf("--bind-to %q: expected core, hwthread, l3, numa, package or none", bindTo)
+	}
+	topo, err := topology.Detect()
+	if err != nil {
+		if bindTo != "" && bindTo != "none" {
+			return fmt.Errorf("--bind-to %s: cannot read the topology: %v", bindTo, err)
+		}
+		return nil
+	}
+	sets, err := affinity.Plan(topo, job.NP, mapBy, bindTo)
+	if err != nil {
+		return err
+	}
+	for _, s := range sets {
+		job.Bindings = append(job.Bindings, s.String())
+		node := -1
+		if len(s) > 0 {
+			node = topo.NUMANodeOf(s)
+		}
+		job.NUMANodes = append(job.NUMANodes, node)
+	}
+	return nil
+}
+
+func info(args []string) int {
+	fs := flag.NewFlagSet("gorun info", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	asJSON := fs.Bool("json", false, "")
+	if err := fs.Parse(args); err != nil {
+		usageError("info: %v", err)
+	}
+	t, err := topology.Detect()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "gorun: info: %v\n", err)
+		return 1
+	}
+	if *asJSON {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(t); err != nil {
+			return 1
+		}
+		return 0
+	}
+	if err := t.WriteText(os.Stdout); err != nil {
+		return 1
+	}
+	return 0
+}
+
+// agent runs gorun's per-host agent on standard input and output (the
+// stream an ssh session gives). It is started by gorun, not by users.
+func agent(args []string) int {
+	host, _ := os.Hostname()
+	err := launcher.RunAgent(context.Background(), stdio{}, host)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "gorun agent on %s: %v\n", host, err)
+		return 1
+	}
+	return 0
+}
+
+type stdio struct{}
+
+func (stdio) Read(b []byte) (int, error)  { return os.Stdin.Read(b) }
+func (stdio) Write(b []byte) (int, error) { return os.Stdout.Write(b) }
+func (stdio) Close() error                { os.Stdin.Close(); return os.Stdout.Close() }

@@ -1,0 +1,452 @@
+package launcher
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/gorun-hpc/gorun/comm/rendezvous"
+)
+
+// Exit codes of a job that did not end on its own.
+const (
+	ExitTimeout = 124 // --timeout expired
+	ExitFailure = 1   // the launcher itself failed
+)
+
+// Job describes one SPMD run. The zero value of every optional field works.
+type Job struct {
+	NP      int
+	Program string   // an executable path (see Resolve for Go packages)
+	Args    []string // the program's arguments
+	// Env holds KEY=VALUE pairs added to every rank's environment (-x).
+	Env []string
+	// TagOutput prefixes each output line with its rank, as mpirun's
+	// --tag-output: "[1,3]<stdout>:".
+	TagOutput bool
+	// Timeout ends the job (exit code ExitTimeout) when it runs longer.
+	Timeout time.Duration
+	// Addr is the IP address ranks and the rendezvous store listen on.
+	// Default 127.0.0.1 (local mode).
+	Addr string
+	// Bindings, if not nil, gives each rank's CPU list ("" = unbound).
+	Bindings []string
+	// NUMANodes optionally gives each bound rank's NUMA node (-1: unknown).
+	NUMANodes []int
+	// ReportBindings prints each rank's binding before it starts.
+	ReportBindings bool
+	// Grace is how long ranks get to exit after the job fails before they
+	// are sent SIGTERM, and again before SIGKILL. Default 1s.
+	Grace time.Duration
+
+	Stdin          io.Reader // to rank 0; nil: none
+	Stdout, Stderr io.Writer // default os.Stdout, os.Stderr
+	// Signals, if not nil, delivers signals to forward to every rank
+	// (SIGINT, SIGTERM). Run installs its own handler when nil and
+	// HandleSignals is set.
+	HandleSignals bool
+}
+
+// Run runs the job in local mode: one agent, in this process, starts every
+// rank on this machine. It returns the job's exit code: 0 when every rank
+// exited 0; otherwise the first failing rank's code (128+signal if it was
+// killed), ExitTimeout, or 128+signal when gorun itself was interrupted.
+// The error explains a launcher failure (exit code ExitFailure).
+func Run(ctx context.Context, job Job) (int, error) {
+	h, err := newHead(job)
+	if err != nil {
+		return ExitFailure, err
+	}
+	defer h.close()
+	hostName, _ := os.Hostname()
+	a, b := net.Pipe()
+	agentDone := make(chan error, 1)
+	go func() { agentDone <- RunAgent(context.Background(), b, hostName) }()
+	ranks := make([]rankSpec, job.NP)
+	for r := range ranks {
+		ranks[r] = rankSpec{Rank: r, LocalRank: r, LocalSize: job.NP, Node: -1}
+		if r < len(job.Bindings) {
+			ranks[r].CPUs = job.Bindings[r]
+			if r < len(job.NUMANodes) {
+				ranks[r].Node = job.NUMANodes[r]
+			}
+		}
+	}
+	h.addAgent(hostName, a, &launchSpec{Inherit: true, Ranks: ranks})
+	code := h.wait(ctx)
+	h.close()
+	<-agentDone
+	return code, nil
+}
+
+// head is gorun's side of a job: the rendezvous store, the agents, and the
+// bookkeeping that decides when the job is over and how it ended.
+type head struct {
+	job    Job
+	secret []byte
+	store  *rendezvous.Server
+	stdout io.Writer
+	stderr io.Writer
+	outMu  sync.Mutex
+
+	mu       sync.Mutex
+	agents   []*agentLink
+	pids     map[int]int
+	hosts    map[int]string
+	exited   int
+	code     int  // the job's exit code once decided
+	failed   bool // the job is being torn down
+	events   chan struct{}
+	doneAgts int
+}
+
+type agentLink struct {
+	host string
+	c    *conn
+}
+
+func newHead(job Job) (*head, error) {
+	if job.NP < 1 {
+		return nil, fmt.Errorf("launcher: -np must be at least 1 (got %d)", job.NP)
+	}
+	if job.Grace <= 0 {
+		job.Grace = time.Second
+	}
+	if job.Addr == "" {
+		job.Addr = "127.0.0.1"
+	}
+	h := &head{job: job, stdout: job.Stdout, stderr: job.Stderr, pids: map[int]int{}, hosts: map[int]string{}, events: make(chan struct{}, 1)}
+	if h.stdout == nil {
+		h.stdout = os.Stdout
+	}
+	if h.stderr == nil {
+		h.stderr = os.Stderr
+	}
+	h.secret = make([]byte, 32)
+	if _, err := rand.Read(h.secret); err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(job.Addr, "0"))
+	if err != nil {
+		return nil, fmt.Errorf("launcher: rendezvous listener: %w", err)
+	}
+	h.store = rendezvous.Serve(ln, h.secret, h.logf)
+	return h, nil
+}
+
+func (h *head) logf(format string, args ...any) {
+	h.outMu.Lock()
+	defer h.outMu.Unlock()
+	fmt.Fprintf(h.stderr, format+"\n", args...)
+}
+
+func (h *head) close() {
+	h.mu.Lock()
+	agents := h.agents
+	h.mu.Unlock()
+	for _, a := range agents {
+		a.c.close()
+	}
+	h.store.Close()
+}
+
+// rankEnv is the environment every rank gets from the head.
+func (h *head) rankEnv() []string {
+	env := []string{
+		"GORUN_STORE=" + h.store.Addr(),
+		"GORUN_SECRET=" + hex.EncodeToString(h.secret),
+		"GORUN_ADDR=" + h.job.Addr,
+	}
+	return append(env, h.job.Env...)
+}
+
+// addAgent starts serving an agent reached over rw and sends it its ranks.
+func (h *head) addAgent(host string, rw io.ReadWriteCloser, spec *launchSpec) {
+	al := &agentLink{host: host, c: newConn(rw)}
+	h.mu.Lock()
+	h.agents = append(h.agents, al)
+	h.mu.Unlock()
+	spec.Program = h.job.Program
+	spec.Args = h.job.Args
+	spec.Size = h.job.NP
+	spec.Env = append(h.rankEnv(), spec.Env...)
+	if h.job.ReportBindings {
+		for _, r := range spec.Ranks {
+			b := r.CPUs
+			if b == "" {
+				b = "not bound"
+			}
+			h.logf("gorun: rank %d on %s bound to CPUs %s", r.Rank, host, b)
+		}
+	}
+	go h.serveAgent(al, spec)
+}
+
+func (h *head) serveAgent(al *agentLink, spec *launchSpec) {
+	if err := al.c.send(&message{Kind: msgLaunch, Launch: spec}); err != nil {
+		h.agentLost(al, err)
+		return
+	}
+	for {
+		m, err := al.c.recv()
+		if err != nil {
+			h.agentLost(al, err)
+			return
+		}
+		switch m.Kind {
+		case msgOutput:
+			h.output(m)
+		case msgStarted:
+			h.mu.Lock()
+			h.pids[m.Rank] = m.Pid
+			h.hosts[m.Rank] = m.Host
+			h.mu.Unlock()
+		case msgFailed:
+			h.rankEnded(m.Rank, 0, fmt.Sprintf("gorun: rank %d could not be started on %s: %s", m.Rank, m.Host, m.Err), ExitFailure)
+		case msgExited:
+			h.exitedMsg(m)
+		case msgDone:
+			h.mu.Lock()
+			h.doneAgts++
+			h.mu.Unlock()
+			h.notify()
+			return
+		}
+	}
+}
+
+func (h *head) output(m *message) {
+	w := h.stdout
+	name := "stdout"
+	if m.Stream == 2 {
+		w = h.stderr
+		name = "stderr"
+	}
+	line := m.Data
+	if h.job.TagOutput {
+		line = append([]byte(fmt.Sprintf("[1,%d]<%s>:", m.Rank, name)), line...)
+	}
+	if line[len(line)-1] != '\n' {
+		line = append(line, '\n')
+	}
+	h.outMu.Lock()
+	w.Write(line)
+	h.outMu.Unlock()
+}
+
+func (h *head) exitedMsg(m *message) {
+	if m.Sig == 0 && m.Code == 0 {
+		h.rankEnded(m.Rank, m.Pid, "", 0)
+		return
+	}
+	where := ""
+	if len(h.job.Bindings) == 0 && m.Host != "" && h.multiHost() {
+		where = " on " + m.Host
+	}
+	var msg string
+	var code int
+	if m.Sig != 0 {
+		code = 128 + m.Sig
+		msg = fmt.Sprintf("gorun: rank %d (pid %d)%s was killed by signal %d (%s)", m.Rank, m.Pid, where, m.Sig, signalName(m.Sig))
+	} else {
+		code = m.Code
+		msg = fmt.Sprintf("gorun: rank %d (pid %d)%s exited with code %d", m.Rank, m.Pid, where, m.Code)
+		if v, ok := h.store.Store().Lookup("aborted/" + strconv.Itoa(m.Rank)); ok {
+			msg = fmt.Sprintf("gorun: rank %d (pid %d)%s called Abort(%s)", m.Rank, m.Pid, where, v)
+		}
+	}
+	h.rankEnded(m.Rank, m.Pid, msg, code)
+}
+
+func (h *head) multiHost() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.agents) > 1
+}
+
+func signalName(sig int) string {
+	s := syscall.Signal(sig).String()
+	switch syscall.Signal(sig) {
+	case syscall.SIGKILL:
+		return "SIGKILL"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	case syscall.SIGINT:
+		return "SIGINT"
+	case syscall.SIGSEGV:
+		return "SIGSEGV"
+	case syscall.SIGABRT:
+		return "SIGABRT"
+	}
+	return s
+}
+
+// rankEnded records a rank's end; a failure (msg != "") starts the job's
+// teardown unless one is already under way. The first failure wins: it is
+// the one reported and its code is the job's.
+func (h *head) rankEnded(rank, pid int, msg string, code int) {
+	h.mu.Lock()
+	h.exited++
+	first := msg != "" && !h.failed
+	if first {
+		h.failed = true
+		h.code = code
+	}
+	h.mu.Unlock()
+	if first {
+		h.logf("%s", msg)
+		h.abort(strings.TrimPrefix(msg, "gorun: "))
+	}
+	h.notify()
+}
+
+func (h *head) agentLost(al *agentLink, err error) {
+	h.mu.Lock()
+	first := !h.failed && h.exited < h.job.NP
+	if first {
+		h.failed = true
+		h.code = ExitFailure
+	}
+	h.mu.Unlock()
+	if first {
+		h.logf("gorun: lost the agent on %s: %v", al.host, err)
+		h.abort("lost the agent on " + al.host)
+	}
+	h.mu.Lock()
+	h.doneAgts++
+	h.mu.Unlock()
+	h.notify()
+}
+
+func (h *head) notify() {
+	select {
+	case h.events <- struct{}{}:
+	default:
+	}
+}
+
+// abort tells every rank that the job is over (their pending operations
+// fail instead of hanging), then gives them Grace to exit before SIGTERM
+// and another Grace before SIGKILL.
+func (h *head) abort(reason string) {
+	h.store.Store().Set(context.Background(), "abort", []byte(reason))
+	go func() {
+		time.Sleep(h.job.Grace)
+		h.signal(syscall.SIGTERM)
+		time.Sleep(h.job.Grace)
+		h.signal(syscall.SIGKILL)
+	}()
+}
+
+func (h *head) signal(sig syscall.Signal) {
+	h.mu.Lock()
+	agents := append([]*agentLink(nil), h.agents...)
+	h.mu.Unlock()
+	for _, a := range agents {
+		a.c.send(&message{Kind: msgSignal, Sig: int(sig)})
+	}
+}
+
+// wait runs the job to its end and returns its exit code.
+func (h *head) wait(ctx context.Context) int {
+	var timeout <-chan time.Time
+	if h.job.Timeout > 0 {
+		t := time.NewTimer(h.job.Timeout)
+		defer t.Stop()
+		timeout = t.C
+	}
+	var sigs chan os.Signal
+	if h.job.HandleSignals {
+		sigs = make(chan os.Signal, 4)
+		signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+		defer signal.Stop(sigs)
+	}
+	if h.job.Stdin != nil {
+		go h.forwardStdin()
+	}
+	interrupted := 0
+	for {
+		h.mu.Lock()
+		over := h.doneAgts >= len(h.agents)
+		code := h.code
+		h.mu.Unlock()
+		if over {
+			return code
+		}
+		select {
+		case <-h.events:
+		case <-timeout:
+			timeout = nil
+			h.mu.Lock()
+			first := !h.failed
+			h.failed = true
+			h.code = ExitTimeout
+			left := h.job.NP - h.exited
+			h.mu.Unlock()
+			if first {
+				h.logf("gorun: the job exceeded its time limit of %v; terminating %d running rank(s)", h.job.Timeout, left)
+				h.store.Store().Set(context.Background(), "abort", []byte("the job exceeded its time limit of "+h.job.Timeout.String()))
+				h.signal(syscall.SIGTERM)
+				go func() { time.Sleep(h.job.Grace); h.signal(syscall.SIGKILL) }()
+			}
+		case s := <-sigs:
+			interrupted++
+			sig := s.(syscall.Signal)
+			h.mu.Lock()
+			if !h.failed {
+				h.failed = true
+				h.code = 128 + int(sig)
+			}
+			h.mu.Unlock()
+			if interrupted == 1 {
+				h.logf("gorun: received %s; forwarding it to every rank", signalName(int(sig)))
+				h.signal(sig)
+				go func() { time.Sleep(2 * h.job.Grace); h.signal(syscall.SIGKILL) }()
+			} else {
+				h.signal(syscall.SIGKILL)
+			}
+		case <-ctx.Done():
+			h.mu.Lock()
+			h.failed = true
+			h.code = ExitFailure
+			h.mu.Unlock()
+			h.signal(syscall.SIGKILL)
+			ctx = context.Background()
+		}
+	}
+}
+
+func (h *head) forwardStdin() {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := h.job.Stdin.Read(buf)
+		if n > 0 {
+			h.sendStdin(append([]byte(nil), buf[:n]...))
+		}
+		if err != nil {
+			h.sendStdin(nil)
+			return
+		}
+	}
+}
+
+func (h *head) sendStdin(data []byte) {
+	h.mu.Lock()
+	agents := append([]*agentLink(nil), h.agents...)
+	h.mu.Unlock()
+	// Only the agent that runs rank 0 has a stdin to write to; the others
+	// ignore the message.
+	for _, a := range agents {
+		a.c.send(&message{Kind: msgStdin, Data: data})
+	}
+}

@@ -1,0 +1,99 @@
+package launcher
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// The head (gorun) and each agent exchange msgpack-encoded messages over
+// one stream: an in-process pipe in local mode, the ssh session's stdin and
+// stdout for SSH hosts, a dialled-back TCP connection under Slurm.
+
+// Message kinds, head to agent.
+const (
+	msgLaunch = "launch" // start the ranks in Launch
+	msgSignal = "signal" // send Sig to every rank's process group
+	msgStdin  = "stdin"  // Data goes to rank 0's standard input; empty Data closes it
+)
+
+// Message kinds, agent to head.
+const (
+	msgStarted = "started" // Rank is running as Pid
+	msgOutput  = "output"  // Data is one line (or fragment) of Rank's Stream
+	msgExited  = "exited"  // Rank ended: Code, or Signal
+	msgFailed  = "failed"  // the agent could not start Rank: Err
+	msgDone    = "done"    // every rank of the agent has ended
+)
+
+type message struct {
+	Kind   string      `msgpack:"k"`
+	Rank   int         `msgpack:"r,omitempty"`
+	Pid    int         `msgpack:"p,omitempty"`
+	Stream int         `msgpack:"s,omitempty"` // 1 stdout, 2 stderr
+	Data   []byte      `msgpack:"d,omitempty"`
+	Code   int         `msgpack:"c,omitempty"`
+	Sig    int         `msgpack:"g,omitempty"`
+	Err    string      `msgpack:"e,omitempty"`
+	Host   string      `msgpack:"h,omitempty"`
+	Launch *launchSpec `msgpack:"l,omitempty"`
+}
+
+// launchSpec is everything an agent needs to start its host's ranks.
+type launchSpec struct {
+	Program string     `msgpack:"program"`
+	Args    []string   `msgpack:"args"`
+	Env     []string   `msgpack:"env"`     // added to each rank's environment (GORUN_*, -x)
+	Inherit bool       `msgpack:"inherit"` // start from the agent's own environment
+	Dir     string     `msgpack:"dir"`     // working directory ("" = the agent's)
+	Ranks   []rankSpec `msgpack:"ranks"`
+	Size    int        `msgpack:"size"`
+}
+
+type rankSpec struct {
+	Rank      int    `msgpack:"rank"`
+	LocalRank int    `msgpack:"local_rank"`
+	LocalSize int    `msgpack:"local_size"`
+	CPUs      string `msgpack:"cpus"` // Linux CPU list to bind to; "" = unbound
+	Node      int    `msgpack:"node"` // NUMA node of CPUs, -1 if unknown or several
+}
+
+// conn is one end of the head–agent stream. send is safe for concurrent
+// use; recv is called by one goroutine.
+type conn struct {
+	wmu sync.Mutex
+	w   *bufio.Writer
+	enc *msgpack.Encoder
+	dec *msgpack.Decoder
+	c   io.Closer
+}
+
+func newConn(rw io.ReadWriteCloser) *conn {
+	w := bufio.NewWriter(rw)
+	return &conn{w: w, enc: msgpack.NewEncoder(w), dec: msgpack.NewDecoder(bufio.NewReader(rw)), c: rw}
+}
+
+func (c *conn) send(m *message) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if err := c.enc.Encode(m); err != nil {
+		return err
+	}
+	return c.w.Flush()
+}
+
+func (c *conn) recv() (*message, error) {
+	var m message
+	if err := c.dec.Decode(&m); err != nil {
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return nil, io.EOF
+		}
+		return nil, fmt.Errorf("launcher: bad message: %w", err)
+	}
+	return &m, nil
+}
+
+func (c *conn) close() error { return c.c.Close() }
