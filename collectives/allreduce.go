@@ -1,0 +1,42 @@
+package collectives
+
+import (
+	"context"
+
+	"github.com/gorun-hpc/gorun/comm"
+)
+
+// Allreduce combines src of every rank with op and leaves the result in
+// dst on every rank: dst[i] = src_0[i] ⊕ src_1[i] ⊕ ... ⊕ src_{p-1}[i].
+// len(dst) == len(src), the same on every rank. In place when src is nil
+// or starts where dst starts: dst is then the input too.
+//
+// Algorithms: "recdoubling" (recursive doubling; small messages),
+// "rabenseifner" (recursive-halving reduce-scatter then recursive-doubling
+// allgather; medium), "ring" (segmented ring reduce-scatter then ring
+// allgather; large, commutative ops only: with a non-commutative op it falls
+// back to "rabenseifner"). recdoubling and rabenseifner fold the first
+// 2(p-2^k) ranks in pairs first, so any p works, and keep rank order.
+func Allreduce[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op Op[T], opts ...Option) error {
+	sys, base := c.Collective()
+	cfg := configure("allreduce", opts)
+	if !inPlace(dst, src) {
+		checkLen("Allreduce", "src", len(src), len(dst))
+		copy(dst, src)
+	}
+	op.check("Allreduce", len(dst))
+	p := c.Size()
+	if p == 1 {
+		return nil
+	}
+	var err error
+	switch selectAllreduce(cfg, p, len(dst)*comm.SizeOf[T](), op.Commutative) {
+	case "recdoubling":
+		err = allreduceRecDoubling(ctx, sys, base, dst, op)
+	case "rabenseifner":
+		err = allreduceRabenseifner(ctx, sys, base, dst, op)
+	case "ring":
+		err = allreduceRing(ctx, sys, base, dst, op, cfg)
+	}
+	return wrap("Allreduce", c, err)
+}

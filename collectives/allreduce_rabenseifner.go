@@ -1,0 +1,80 @@
+package collectives
+
+import (
+	"context"
+
+	"github.com/gorun-hpc/gorun/comm"
+)
+
+// allreduceRabenseifner: after folding to 2^k ranks, a recursive-halving
+// reduce-scatter leaves each new rank with the full reduction of one of
+// 2^k blocks, and a recursive-doubling allgather (the same exchanges in
+// reverse) spreads them. Each rank moves about 2n data in 2 log2 p steps.
+// The halving runs with growing distance (partners 1, 2, 4, ... apart), so
+// each partial result covers a contiguous run of ranks and rank order
+// holds for non-commutative ops.
+func allreduceRabenseifner[T comm.Elem](ctx context.Context, c *comm.Comm, base int, dst []T, op Op[T]) error {
+	n := len(dst)
+	tmp := make([]T, n)
+	scratch := scratchFor(op, n)
+	f, err := foldIn(ctx, c, base, dst, tmp, scratch, op)
+	if err != nil {
+		return err
+	}
+	if f.newrank >= 0 {
+		steps, err := halvingReduceScatter(ctx, c, base, dst, tmp, scratch, op, f)
+		if err != nil {
+			return err
+		}
+		for i := len(steps) - 1; i >= 0; i-- {
+			st := steps[i]
+			if err := exchange(ctx, c, dst[st.keep.lo:st.keep.hi], st.peer,
+				dst[st.give.lo:st.give.hi], st.peer, tag(base, 64+i)); err != nil {
+				return err
+			}
+		}
+	}
+	return foldOut(ctx, c, base, dst, f)
+}
+
+// halvingStep records one exchange of the recursive halving: the peer, the
+// part kept (and reduced) and the part given to the peer.
+type halvingStep struct {
+	peer       int
+	keep, give span
+}
+
+// halvingReduceScatter runs the recursive halving on the 2^k new ranks of
+// f with tags base+1..; on return new rank i holds in buf the reduction of
+// the last step's keep span.
+func halvingReduceScatter[T comm.Elem](ctx context.Context, c *comm.Comm, base int, buf, tmp, scratch []T, op Op[T], f fold) ([]halvingStep, error) {
+	blk := blocks(len(buf), f.pof2, op.width())
+	blo, bhi := 0, f.pof2
+	var steps []halvingStep
+	for mask, step := 1, 1; mask < f.pof2; mask, step = mask<<1, step+1 {
+		nd := f.newrank ^ mask
+		mid := (blo + bhi) / 2
+		k0, k1, g0, g1 := blo, mid, mid, bhi
+		if f.newrank&mask != 0 {
+			k0, k1, g0, g1 = mid, bhi, blo, mid
+		}
+		st := halvingStep{
+			peer: f.realRank(nd),
+			keep: span{blk[k0].lo, blk[k1-1].hi},
+			give: span{blk[g0].lo, blk[g1-1].hi},
+		}
+		t := tmp[:st.keep.n()]
+		if err := exchange(ctx, c, buf[st.give.lo:st.give.hi], st.peer, t, st.peer, tag(base, step)); err != nil {
+			return nil, err
+		}
+		k := buf[st.keep.lo:st.keep.hi]
+		if nd < f.newrank {
+			applyLeft(op, k, t, scratch)
+		} else {
+			op.Fn(k, t)
+		}
+		steps = append(steps, st)
+		blo, bhi = k0, k1
+	}
+	return steps, nil
+}

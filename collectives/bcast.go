@@ -1,0 +1,33 @@
+package collectives
+
+import (
+	"context"
+
+	"github.com/gorun-hpc/gorun/comm"
+)
+
+// Bcast copies root's buf into buf on every other rank. Every rank passes
+// a buffer of the same length.
+//
+// Algorithms: "binomial" (small messages), "scatter_allgather" (van de
+// Geijn: binomial scatter of p blocks, then a ring allgather; medium),
+// "pipeline" (a chain through the ranks in segments; large).
+func Bcast[T comm.Elem](ctx context.Context, c *comm.Comm, buf []T, root int, opts ...Option) error {
+	sys, base := c.Collective()
+	cfg := configure("bcast", opts)
+	checkRoot("Bcast", c, root)
+	p := c.Size()
+	if p == 1 {
+		return nil
+	}
+	var err error
+	switch selectBcast(cfg, p, len(buf)*comm.SizeOf[T]()) {
+	case "binomial":
+		err = bcastBinomial(ctx, sys, base, buf, root)
+	case "scatter_allgather":
+		err = bcastScatterAllgather(ctx, sys, base, buf, root, cfg)
+	case "pipeline":
+		err = bcastPipeline(ctx, sys, base, buf, root, cfg)
+	}
+	return wrap("Bcast", c, err)
+}

@@ -1,0 +1,233 @@
+package collectives
+
+import "github.com/gorun-hpc/gorun/comm"
+
+// Integer is the set of integer element types (for the bitwise operations).
+type Integer interface {
+	~int | ~int8 | ~int16 | ~int32 | ~int64 |
+		~uint | ~uint8 | ~uint16 | ~uint32 | ~uint64 | ~uintptr
+}
+
+// Real is the set of ordered element types (for Min, Max, MinLoc, MaxLoc).
+type Real interface {
+	Integer | ~float32 | ~float64
+}
+
+// Op is a reduction operation on slices of T. Fn combines src into dst
+// element by element with dst as the left operand: dst[i] = dst[i] ⊕ src[i].
+// Fn must not keep dst or src, and must not modify src.
+//
+// Commutative declares that a ⊕ b = b ⊕ a. Every operation must be
+// associative (up to rounding for floating point); a non-commutative
+// operation gets MPI's rank order result r0 ⊕ r1 ⊕ ... ⊕ r(p-1), and the
+// collectives then use only the algorithms that keep that order.
+//
+// Width is the number of consecutive elements that form one operand
+// (0 and 1 mean element-wise; MinLoc and MaxLoc use 2: value, index).
+// Buffer lengths given to reductions must be multiples of Width, and the
+// algorithms split buffers only at multiples of Width.
+type Op[T comm.Elem] struct {
+	Name        string
+	Fn          func(dst, src []T)
+	Commutative bool
+	Width       int
+}
+
+// NewOp returns a user-defined reduction from a slice function (see Op for
+// the contract of fn).
+func NewOp[T comm.Elem](name string, fn func(dst, src []T), commutative bool) Op[T] {
+	return Op[T]{Name: name, Fn: fn, Commutative: commutative}
+}
+
+// ElementOp returns a user-defined reduction from a function of two
+// elements, applied as dst[i] = f(dst[i], src[i]).
+func ElementOp[T comm.Elem](name string, f func(a, b T) T, commutative bool) Op[T] {
+	return Op[T]{Name: name, Commutative: commutative, Fn: func(dst, src []T) {
+		src = src[:len(dst)]
+		for i := range dst {
+			dst[i] = f(dst[i], src[i])
+		}
+	}}
+}
+
+func (op Op[T]) width() int {
+	if op.Width <= 1 {
+		return 1
+	}
+	return op.Width
+}
+
+func (op Op[T]) check(coll string, n int) {
+	if op.Fn == nil {
+		panic("collectives: " + coll + ": Op has no Fn")
+	}
+	if w := op.width(); n%w != 0 {
+		panic("collectives: " + coll + ": buffer length is not a multiple of the Op's Width")
+	}
+}
+
+// Sum is addition. Floating-point sums are rounded at every step, so the
+// result depends on the algorithm's combination order (see the package
+// documentation for the error bound).
+func Sum[T comm.Elem]() Op[T] {
+	return Op[T]{Name: "sum", Commutative: true, Fn: func(dst, src []T) {
+		src = src[:len(dst)]
+		for i := range dst {
+			dst[i] += src[i]
+		}
+	}}
+}
+
+// Prod is multiplication.
+func Prod[T comm.Elem]() Op[T] {
+	return Op[T]{Name: "prod", Commutative: true, Fn: func(dst, src []T) {
+		src = src[:len(dst)]
+		for i := range dst {
+			dst[i] *= src[i]
+		}
+	}}
+}
+
+// Min is the minimum. For floating point, a NaN operand on the left is
+// kept and one on the right is ignored, so NaNs are not reliably
+// propagated; use a user-defined op if that matters.
+func Min[T Real]() Op[T] {
+	return Op[T]{Name: "min", Commutative: true, Fn: func(dst, src []T) {
+		src = src[:len(dst)]
+		for i := range dst {
+			if src[i] < dst[i] {
+				dst[i] = src[i]
+			}
+		}
+	}}
+}
+
+// Max is the maximum (NaNs as for Min).
+func Max[T Real]() Op[T] {
+	return Op[T]{Name: "max", Commutative: true, Fn: func(dst, src []T) {
+		src = src[:len(dst)]
+		for i := range dst {
+			if src[i] > dst[i] {
+				dst[i] = src[i]
+			}
+		}
+	}}
+}
+
+// MinLoc works on pairs (value, location) stored as consecutive elements
+// of the buffer: [v0, l0, v1, l1, ...] (like MPI's MPI_2INT and
+// MPI_2DOUBLE_PRECISION). It keeps the smaller value and, on a tie, the
+// smaller location. The location is typically the rank or an index; it must
+// be exactly representable in T (up to 2^24 for float32, 2^53 for float64).
+func MinLoc[T Real]() Op[T] {
+	return Op[T]{Name: "minloc", Commutative: true, Width: 2, Fn: func(dst, src []T) {
+		src = src[:len(dst)]
+		for i := 0; i+1 < len(dst); i += 2 {
+			if src[i] < dst[i] || (src[i] == dst[i] && src[i+1] < dst[i+1]) {
+				dst[i], dst[i+1] = src[i], src[i+1]
+			}
+		}
+	}}
+}
+
+// MaxLoc is MinLoc for the largest value (ties keep the smaller location).
+func MaxLoc[T Real]() Op[T] {
+	return Op[T]{Name: "maxloc", Commutative: true, Width: 2, Fn: func(dst, src []T) {
+		src = src[:len(dst)]
+		for i := 0; i+1 < len(dst); i += 2 {
+			if src[i] > dst[i] || (src[i] == dst[i] && src[i+1] < dst[i+1]) {
+				dst[i], dst[i+1] = src[i], src[i+1]
+			}
+		}
+	}}
+}
+
+func truth[T comm.Elem](b bool) T {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// LAnd is logical and: non-zero is true; the result is 1 or 0.
+func LAnd[T comm.Elem]() Op[T] {
+	return Op[T]{Name: "land", Commutative: true, Fn: func(dst, src []T) {
+		src = src[:len(dst)]
+		for i := range dst {
+			dst[i] = truth[T](dst[i] != 0 && src[i] != 0)
+		}
+	}}
+}
+
+// LOr is logical or: non-zero is true; the result is 1 or 0.
+func LOr[T comm.Elem]() Op[T] {
+	return Op[T]{Name: "lor", Commutative: true, Fn: func(dst, src []T) {
+		src = src[:len(dst)]
+		for i := range dst {
+			dst[i] = truth[T](dst[i] != 0 || src[i] != 0)
+		}
+	}}
+}
+
+// LXor is logical exclusive or: non-zero is true; the result is 1 or 0.
+func LXor[T comm.Elem]() Op[T] {
+	return Op[T]{Name: "lxor", Commutative: true, Fn: func(dst, src []T) {
+		src = src[:len(dst)]
+		for i := range dst {
+			dst[i] = truth[T]((dst[i] != 0) != (src[i] != 0))
+		}
+	}}
+}
+
+// BAnd is bitwise and.
+func BAnd[T Integer]() Op[T] {
+	return Op[T]{Name: "band", Commutative: true, Fn: func(dst, src []T) {
+		src = src[:len(dst)]
+		for i := range dst {
+			dst[i] &= src[i]
+		}
+	}}
+}
+
+// BOr is bitwise or.
+func BOr[T Integer]() Op[T] {
+	return Op[T]{Name: "bor", Commutative: true, Fn: func(dst, src []T) {
+		src = src[:len(dst)]
+		for i := range dst {
+			dst[i] |= src[i]
+		}
+	}}
+}
+
+// BXor is bitwise exclusive or.
+func BXor[T Integer]() Op[T] {
+	return Op[T]{Name: "bxor", Commutative: true, Fn: func(dst, src []T) {
+		src = src[:len(dst)]
+		for i := range dst {
+			dst[i] ^= src[i]
+		}
+	}}
+}
+
+// applyLeft computes dst = left ⊕ dst (left is the left operand), leaving
+// left unchanged. scratch must hold len(dst) elements when op is not
+// commutative.
+func applyLeft[T comm.Elem](op Op[T], dst, left, scratch []T) {
+	if op.Commutative {
+		op.Fn(dst, left)
+		return
+	}
+	s := scratch[:len(dst)]
+	copy(s, left)
+	op.Fn(s, dst)
+	copy(dst, s)
+}
+
+// scratchFor returns a buffer of n elements for applyLeft, or nil when op
+// is commutative.
+func scratchFor[T comm.Elem](op Op[T], n int) []T {
+	if op.Commutative {
+		return nil
+	}
+	return make([]T, n)
+}

@@ -1,0 +1,206 @@
+package collectives
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Option tunes one collective call.
+type Option func(*config)
+
+type config struct {
+	alg string
+	seg int
+}
+
+// WithAlgorithm forces the algorithm of the collective it is passed to, by
+// name (see Algorithms). It takes precedence over the environment variable
+// GORUN_COLL_<COLLECTIVE> (e.g. GORUN_COLL_ALLREDUCE=ring). An unknown name
+// panics. When the forced algorithm cannot run the call (see each
+// algorithm's documentation, e.g. ring with a non-commutative operation), the
+// collective falls back to the one named in that documentation.
+func WithAlgorithm(name string) Option {
+	return func(c *config) { c.alg = name }
+}
+
+// WithSegmentSize sets the segment size in bytes of the pipelined and
+// segmented algorithms (default DefaultSegmentSize; environment
+// GORUN_COLL_SEGMENT). Rounded to whole elements, at least one.
+func WithSegmentSize(bytes int) Option {
+	return func(c *config) { c.seg = bytes }
+}
+
+// DefaultSegmentSize is the default segment size in bytes of the
+// segmented algorithms (Bcast pipeline, ring Allreduce and ReduceScatter,
+// ring Allgather(v)).
+const DefaultSegmentSize = 128 << 10
+
+// Collective names as used by Algorithms, WithAlgorithm's environment
+// variables (GORUN_COLL_ + upper-case name) and the benchmark.
+var algorithms = map[string][]string{
+	"barrier":       {"dissemination"},
+	"bcast":         {"binomial", "scatter_allgather", "pipeline"},
+	"reduce":        {"binomial", "rabenseifner"},
+	"allreduce":     {"recdoubling", "rabenseifner", "ring"},
+	"allgather":     {"recdoubling", "bruck", "ring"},
+	"allgatherv":    {"ring"},
+	"alltoall":      {"bruck", "pairwise"},
+	"alltoallv":     {"pairwise"},
+	"gather":        {"binomial", "linear"},
+	"gatherv":       {"linear"},
+	"scatter":       {"binomial", "linear"},
+	"scatterv":      {"linear"},
+	"reducescatter": {"ring", "reduce_scatterv"},
+	"scan":          {"recdoubling"},
+	"exscan":        {"recdoubling"},
+}
+
+// Algorithms returns the algorithm names of a collective ("allreduce",
+// "bcast", ...; nil for an unknown name). The first is not necessarily the
+// default: the selector picks by message size and rank count.
+func Algorithms(collective string) []string {
+	return slices.Clone(algorithms[strings.ToLower(collective)])
+}
+
+// Collectives returns the collective names Algorithms knows, sorted.
+func Collectives() []string {
+	var out []string
+	for k := range algorithms {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func configure(coll string, opts []Option) config {
+	var cfg config
+	if s := os.Getenv("GORUN_COLL_SEGMENT"); s != "" {
+		if n, err := strconv.Atoi(s); err == nil && n > 0 {
+			cfg.seg = n
+		}
+	}
+	cfg.alg = os.Getenv("GORUN_COLL_" + strings.ToUpper(coll))
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.alg != "" && !slices.Contains(algorithms[coll], cfg.alg) {
+		panic(fmt.Sprintf("collectives: %s: unknown algorithm %q (have %s)", coll, cfg.alg, strings.Join(algorithms[coll], ", ")))
+	}
+	if cfg.seg <= 0 {
+		cfg.seg = DefaultSegmentSize
+	}
+	return cfg
+}
+
+// segElems is the segment size in elements of esize bytes each.
+func (cfg config) segElems(esize int) int {
+	return max(cfg.seg/esize, 1)
+}
+
+// Selector thresholds, in bytes of the whole message (the user's buffer on
+// one rank), measured on the project's 2-core VM with bench/coll over
+// loopback TCP (see the package documentation).
+const (
+	bcastSmall       = 12 << 10  // binomial below
+	bcastLarge       = 512 << 10 // pipeline at or above (np > 2); scatter_allgather between
+	allreduceSmall   = 8 << 10   // recdoubling below
+	allreduceLarge   = 512 << 10 // ring at or above (commutative); rabenseifner between
+	reduceSmall      = 32 << 10  // binomial below, rabenseifner above
+	allgatherSmall   = 32 << 10  // total bytes: recdoubling (power of two) or bruck below, ring above
+	alltoallSmall    = 1 << 10   // bytes per block: bruck below, pairwise above
+	gatherSmall      = 64 << 10  // bytes per block: binomial below, linear above
+	reducescatterAny = 0
+)
+
+func selectBcast(cfg config, p, bytes int) string {
+	if cfg.alg != "" {
+		return cfg.alg
+	}
+	switch {
+	case bytes < bcastSmall || p <= 2:
+		return "binomial"
+	case bytes >= bcastLarge:
+		return "pipeline"
+	}
+	return "scatter_allgather"
+}
+
+func selectAllreduce(cfg config, p, bytes int, commutative bool) string {
+	alg := cfg.alg
+	if alg == "" {
+		switch {
+		case bytes < allreduceSmall || p <= 2:
+			alg = "recdoubling"
+		case bytes >= allreduceLarge && commutative:
+			alg = "ring"
+		default:
+			alg = "rabenseifner"
+		}
+	}
+	if alg == "ring" && !commutative {
+		alg = "rabenseifner"
+	}
+	return alg
+}
+
+func selectReduce(cfg config, p, bytes int) string {
+	if cfg.alg != "" {
+		return cfg.alg
+	}
+	if bytes < reduceSmall || p <= 2 {
+		return "binomial"
+	}
+	return "rabenseifner"
+}
+
+func selectAllgather(cfg config, p, total int) string {
+	alg := cfg.alg
+	if alg == "" {
+		switch {
+		case total >= allgatherSmall:
+			alg = "ring"
+		case isPow2(p):
+			alg = "recdoubling"
+		default:
+			alg = "bruck"
+		}
+	}
+	if alg == "recdoubling" && !isPow2(p) {
+		alg = "bruck"
+	}
+	return alg
+}
+
+func selectAlltoall(cfg config, p, blockBytes int) string {
+	if cfg.alg != "" {
+		return cfg.alg
+	}
+	if blockBytes < alltoallSmall && p > 2 {
+		return "bruck"
+	}
+	return "pairwise"
+}
+
+func selectGather(cfg config, p, blockBytes int) string {
+	if cfg.alg != "" {
+		return cfg.alg
+	}
+	if blockBytes < gatherSmall {
+		return "binomial"
+	}
+	return "linear"
+}
+
+func selectReduceScatter(cfg config, commutative bool) string {
+	alg := cfg.alg
+	if alg == "" {
+		alg = "ring"
+	}
+	if alg == "ring" && !commutative {
+		alg = "reduce_scatterv"
+	}
+	return alg
+}

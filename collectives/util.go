@@ -1,0 +1,168 @@
+package collectives
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/gorun-hpc/gorun/comm"
+)
+
+// tag returns the tag of step s of a collective whose base tag is base.
+// Steps beyond StepsPerCollective wrap; every algorithm that can have that
+// many steps sends them in order between each pair, so reuse is safe under
+// comm's non-overtaking rule.
+func tag(base, step int) int {
+	return base + step%comm.StepsPerCollective
+}
+
+// waitAll waits for every request. On failure it cancels the others and
+// waits (briefly) for those already matched, so that no transfer into a
+// caller's buffer goes on after the collective returns.
+func waitAll(ctx context.Context, reqs ...*comm.Request) error {
+	err := comm.WaitAll(ctx, reqs...)
+	if err != nil {
+		drain(reqs)
+	}
+	return err
+}
+
+// drain cancels pending requests and waits a bounded time for those that
+// had already matched.
+func drain(reqs []*comm.Request) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	for _, r := range reqs {
+		if r != nil {
+			r.Cancel()
+		}
+	}
+	for _, r := range reqs {
+		if r != nil {
+			r.Wait(ctx)
+		}
+	}
+}
+
+// exchange sends sbuf to dest and receives rbuf from src at once.
+func exchange[T comm.Elem](ctx context.Context, c *comm.Comm, sbuf []T, dest int, rbuf []T, src, tg int) error {
+	rr := comm.Irecv(c, rbuf, src, tg)
+	sr := comm.Isend(c, sbuf, dest, tg)
+	return waitAll(ctx, rr, sr)
+}
+
+func send[T comm.Elem](ctx context.Context, c *comm.Comm, buf []T, dest, tg int) error {
+	return waitAll(ctx, comm.Isend(c, buf, dest, tg))
+}
+
+func recv[T comm.Elem](ctx context.Context, c *comm.Comm, buf []T, src, tg int) error {
+	r := comm.Irecv(c, buf, src, tg)
+	if err := waitAll(ctx, r); err != nil {
+		return err
+	}
+	_, st, _ := r.Test()
+	if st.Bytes != len(buf)*comm.SizeOf[T]() {
+		return fmt.Errorf("from rank %d: got %d bytes, want %d (ranks disagree on the buffer size): %w",
+			src, st.Bytes, len(buf)*comm.SizeOf[T](), comm.ErrTruncate)
+	}
+	return nil
+}
+
+// wrap gives a fault the collective's name and the calling rank.
+func wrap(coll string, c *comm.Comm, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("collectives: %s on rank %d of %d: %w", coll, c.Rank(), c.Size(), err)
+}
+
+// inPlace reports whether src is nil or starts where dst starts.
+func inPlace[T any](dst, src []T) bool {
+	if src == nil {
+		return true
+	}
+	if len(src) == 0 || len(dst) == 0 {
+		return false
+	}
+	return &src[0] == &dst[0]
+}
+
+// span is a half-open element range [lo, hi).
+type span struct{ lo, hi int }
+
+func (s span) n() int { return s.hi - s.lo }
+
+// blocks splits n elements into p contiguous blocks whose sizes differ by
+// at most one unit of w elements.
+func blocks(n, p, w int) []span {
+	u := n / w
+	q, r := u/p, u%p
+	out := make([]span, p)
+	lo := 0
+	for i := range out {
+		sz := q
+		if i < r {
+			sz++
+		}
+		out[i] = span{lo * w, (lo + sz) * w}
+		lo += sz
+	}
+	return out
+}
+
+// segments splits a span into pieces of at most seg elements (a multiple
+// of w); an empty span gives one empty piece.
+func segments(s span, seg, w int) []span {
+	seg = max(seg/w, 1) * w
+	if s.n() == 0 {
+		return []span{s}
+	}
+	var out []span
+	for lo := s.lo; lo < s.hi; lo += seg {
+		out = append(out, span{lo, min(lo+seg, s.hi)})
+	}
+	return out
+}
+
+func mod(a, p int) int { return ((a % p) + p) % p }
+
+func pof2Below(p int) int {
+	k := 1
+	for k*2 <= p {
+		k *= 2
+	}
+	return k
+}
+
+func isPow2(p int) bool { return p > 0 && p&(p-1) == 0 }
+
+func checkRoot(coll string, c *comm.Comm, root int) {
+	if root < 0 || root >= c.Size() {
+		panic(fmt.Sprintf("collectives: %s: root %d out of range [0,%d)", coll, root, c.Size()))
+	}
+}
+
+func checkLen(coll, what string, got, want int) {
+	if got != want {
+		panic(fmt.Sprintf("collectives: %s: len(%s) = %d, want %d", coll, what, got, want))
+	}
+}
+
+func sum(xs []int) int {
+	s := 0
+	for _, x := range xs {
+		s += x
+	}
+	return s
+}
+
+// packedDispls returns displacements for counts packed one after another.
+func packedDispls(counts []int) []int {
+	d := make([]int, len(counts))
+	s := 0
+	for i, c := range counts {
+		d[i] = s
+		s += c
+	}
+	return d
+}
