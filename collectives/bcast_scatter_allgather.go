@@ -42,4 +42,3 @@ func bcastScatterAllgather[T comm.Elem](ctx context.Context, c *comm.Comm, base 
 	copy(rel, blk)
 	return ringAllgather(ctx, c, base, 1, buf, rel, vr, func(v int) int { return mod(v+root, p) }, cfg.segElems(comm.SizeOf[T]()))
 }
-

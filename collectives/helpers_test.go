@@ -1,12 +1,12 @@
 package collectives_test
 
 import (
-	"errors"
-	"slices"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/cmplx"
+	"slices"
 	"testing"
 
 	"github.com/gorun-hpc/gorun/collectives"
