@@ -1,0 +1,423 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/gorun-hpc/gorun/comm"
+	"github.com/gorun-hpc/gorun/examples/internal/npb"
+)
+
+// is.c's constants.
+const (
+	maxIterations = 10
+	testArraySize = 5
+	minProcs      = 1
+	seed          = 314159265.0
+)
+
+type isClass struct {
+	totalKeysLog2, maxKeyLog2, numBucketsLog2 int
+	testIndex, testRank                       [testArraySize]int32
+	hasRef                                    bool
+}
+
+var classes = map[byte]isClass{
+	'S': {16, 11, 9, [5]int32{48427, 17148, 23627, 62548, 4431}, [5]int32{0, 18, 346, 64917, 65463}, true},
+	'W': {20, 16, 10, [5]int32{357773, 934767, 875723, 898999, 404505}, [5]int32{1249, 11698, 1039987, 1043896, 1048018}, true},
+	'A': {23, 19, 10, [5]int32{2112377, 662041, 5336171, 3642833, 4250760}, [5]int32{104, 17523, 123928, 8288932, 8388264}, true},
+	// Class B: no reference test keys are given to this port, so only the
+	// full verification runs and the verdict is reported as failed.
+	'B': {25, 21, 10, [5]int32{}, [5]int32{}, false},
+}
+
+// expectedRank is the rank test key i must have at iteration it: NPB's
+// per-class adjustment of test_rank_array (is.c's partial verification).
+func expectedRank(class byte, ref int32, i, it int) int32 {
+	it32 := int32(it)
+	switch class {
+	case 'S':
+		if i <= 2 {
+			return ref + it32
+		}
+		return ref - it32
+	case 'W':
+		if i < 2 {
+			return ref + it32 - 2
+		}
+		return ref - it32
+	case 'A':
+		if i <= 2 {
+			return ref + it32 - 1
+		}
+		return ref - it32 + 1
+	}
+	return -1
+}
+
+// ErrRanks is returned for a rank count IS does not support.
+var ErrRanks = errors.New("is: unsupported number of ranks")
+
+// Result is what one IS run computed.
+type Result struct {
+	Class    byte
+	Passed   int // partial checks passed plus full checks, summed over ranks
+	Time     float64
+	Mops     float64
+	Verified bool
+	// TestRanks[it-1][i] is the computed rank of test key i at iteration
+	// it (-1 where this rank did not hold the key); printed for classes
+	// without reference values.
+	TestRanks [][testArraySize]int32
+}
+
+type sorter struct {
+	ctx                 context.Context
+	c                   *comm.Comm
+	class               byte
+	cl                  isClass
+	np, me              int
+	numKeys             int // keys per rank
+	maxKey              int
+	numBuckets          int
+	shift               uint
+	keyArray            []int32
+	keyBuff1            []int32 // bucket-sorted keys to send
+	keyBuff2            []int32 // received keys
+	counts              []int32 // key populations, then cumulative ranks
+	bucketSize          []int32 // NUM_BUCKETS + TEST_ARRAY_SIZE
+	bucketTotals        []int32
+	bucketPtrs          []int32
+	sendCount, sendDisp []int
+	recvCount, recvDisp []int
+	ptr1, ptr2          []int
+	one, oneRecv        []int32
+	passed              int
+	// state of the last ranking, for full verification
+	minKey, lesser, total int
+	testRanks             [testArraySize]int32
+}
+
+func newSorter(ctx context.Context, c *comm.Comm, class byte, cl isClass) (*sorter, error) {
+	np := c.Size()
+	nb := 1 << cl.numBucketsLog2
+	if np&(np-1) != 0 || np > nb {
+		return nil, fmt.Errorf("%w: %d (IS needs a power of two, at most %d for this class)", ErrRanks, np, nb)
+	}
+	s := &sorter{ctx: ctx, c: c, class: class, cl: cl, np: np, me: c.Rank(),
+		numKeys: (1 << cl.totalKeysLog2) / np * minProcs, maxKey: 1 << cl.maxKeyLog2,
+		numBuckets: nb, shift: uint(cl.maxKeyLog2 - cl.numBucketsLog2)}
+	s.keyArray = make([]int32, s.numKeys)
+	s.keyBuff1 = make([]int32, s.numKeys)
+	s.keyBuff2 = make([]int32, s.numKeys*3/2)
+	s.counts = make([]int32, s.maxKey)
+	s.bucketSize = make([]int32, nb+testArraySize)
+	s.bucketTotals = make([]int32, nb+testArraySize)
+	s.bucketPtrs = make([]int32, nb)
+	s.sendCount, s.sendDisp = make([]int, np), make([]int, np)
+	s.recvCount, s.recvDisp = make([]int, np), make([]int, np)
+	s.ptr1, s.ptr2 = make([]int, np), make([]int, np)
+	s.one, s.oneRecv = make([]int32, np), make([]int32, np)
+	return s, nil
+}
+
+// findMySeed returns the seed of rank kn's part of a stream of nn numbers
+// split over np ranks (is.c's find_my_seed): s * a^(4*ceil(nn/4/np)*kn).
+func findMySeed(kn, np int, nn int64, s, a float64) float64 {
+	if kn == 0 {
+		return s
+	}
+	mq := (nn/4 + int64(np) - 1) / int64(np)
+	return npb.Skip(s, a, uint64(mq*4*int64(kn)))
+}
+
+// createSeq generates the rank's keys (is.c's create_seq): each key is
+// int(MAX_KEY/4 * (r1+r2+r3+r4)) of four consecutive numbers.
+func (s *sorter) createSeq(seed float64) {
+	k := float64(s.maxKey / 4)
+	x := uint64(seed)
+	const a = uint64(npb.A)
+	keys := s.keyArray
+	for i := range keys {
+		x = (x * a) & npb.Mask46
+		r := float64(x) * npb.R46
+		x = (x * a) & npb.Mask46
+		r += float64(x) * npb.R46
+		x = (x * a) & npb.Mask46
+		r += float64(x) * npb.R46
+		x = (x * a) & npb.Mask46
+		r += float64(x) * npb.R46
+		keys[i] = int32(k * r)
+	}
+}
+
+// rank ranks the keys once (is.c's rank): bucket them locally, agree on
+// the redistribution of buckets from the global bucket sizes, exchange the
+// keys with Alltoallv, count key populations and accumulate them into
+// ranks, and run the partial verification.
+func (s *sorter) rank(iteration int) error {
+	nb := s.numBuckets
+	shift := s.shift
+	if s.me == 0 {
+		s.keyArray[iteration] = int32(iteration)
+		s.keyArray[iteration+maxIterations] = int32(s.maxKey - iteration)
+	}
+	bs := s.bucketSize
+	clear(bs)
+	// The test keys' values travel hidden in the top of bucket_size.
+	for i, idx := range s.cl.testIndex {
+		if s.cl.hasRef && int(idx)/s.numKeys == s.me {
+			bs[nb+i] = s.keyArray[int(idx)%s.numKeys]
+		}
+	}
+	keys := s.keyArray
+	bsb := bs[:nb]
+	for _, k := range keys {
+		bsb[k>>shift]++
+	}
+	ptrs := s.bucketPtrs[:nb]
+	ptrs[0] = 0
+	for i := 1; i < nb; i++ {
+		ptrs[i] = ptrs[i-1] + bsb[i-1]
+	}
+	kb1 := s.keyBuff1[:len(keys)]
+	for _, k := range keys {
+		b := k >> shift
+		kb1[ptrs[b]] = k
+		ptrs[b]++
+	}
+
+	tot := s.bucketTotals
+	copy(tot, bs)
+	if err := npb.AllreduceSum(s.ctx, s.c, tot); err != nil {
+		return err
+	}
+
+	// Buckets go to ranks in order, each rank taking buckets until the
+	// running total passes (j+1)*NUM_KEYS.
+	var acc int64
+	local := 0
+	j := 0
+	s.sendDisp[0] = 0
+	s.ptr1[0] = 0
+	for i := 0; i < nb; i++ {
+		acc += int64(tot[i])
+		local += int(bs[i])
+		if j < s.np && acc >= int64(j+1)*int64(s.numKeys) {
+			s.sendCount[j] = local
+			if j != 0 {
+				s.sendDisp[j] = s.sendDisp[j-1] + s.sendCount[j-1]
+				s.ptr1[j] = s.ptr2[j-1] + 1
+			}
+			s.ptr2[j] = i
+			j++
+			local = 0
+		}
+	}
+	for ; j < s.np; j++ {
+		s.sendCount[j] = 0
+		s.sendDisp[j] = len(keys)
+		s.ptr1[j] = 1
+		s.ptr2[j] = 0
+	}
+
+	for i, v := range s.sendCount {
+		s.one[i] = int32(v)
+	}
+	if err := npb.Alltoall(s.ctx, s.c, s.oneRecv, s.one); err != nil {
+		return err
+	}
+	total := 0
+	for i, v := range s.oneRecv {
+		s.recvCount[i] = int(v)
+		s.recvDisp[i] = total
+		total += int(v)
+	}
+	if total > len(s.keyBuff2) {
+		s.keyBuff2 = make([]int32, total)
+	}
+	if err := npb.Alltoallv(s.ctx, s.c, s.keyBuff2, s.recvCount, s.recvDisp, kb1, s.sendCount, s.sendDisp); err != nil {
+		return err
+	}
+
+	minKey := s.ptr1[s.me] << shift
+	maxKey := ((s.ptr2[s.me] + 1) << shift) - 1
+	// Keys held by lower ranks.
+	m := 0
+	for k := 0; k < s.me; k++ {
+		for i := s.ptr1[k]; i <= s.ptr2[k]; i++ {
+			m += int(tot[i])
+		}
+	}
+	var cnt []int32
+	if maxKey >= minKey {
+		cnt = s.counts[:maxKey-minKey+1]
+		clear(cnt)
+		kb2 := s.keyBuff2[:total]
+		off := int32(minKey)
+		for _, k := range kb2 {
+			cnt[k-off]++
+		}
+		cnt[0] += int32(m)
+		for i := 1; i < len(cnt); i++ {
+			cnt[i] += cnt[i-1]
+		}
+	}
+
+	// Partial verification.
+	for i := range testArraySize {
+		s.testRanks[i] = -1
+	}
+	for i := range testArraySize {
+		if !s.cl.hasRef {
+			break
+		}
+		k := int(tot[nb+i])
+		if k < minKey || k > maxKey {
+			continue
+		}
+		keyRank := int32(m)
+		if k-1 >= minKey {
+			keyRank = cnt[k-1-minKey]
+		}
+		s.testRanks[i] = keyRank
+		if keyRank == expectedRank(s.class, s.cl.testRank[i], i, iteration) {
+			s.passed++
+		} else {
+			fmt.Printf("Failed partial verification: iteration %d, processor %d, test key %d\n", iteration, s.me, i)
+		}
+	}
+	s.minKey, s.lesser, s.total = minKey, m, total
+	return nil
+}
+
+// fullVerify sorts the rank's keys with the ranks of the last iteration
+// and checks the order locally and across the rank boundary (is.c's
+// full_verify). It adds one to passed when everything is in order.
+func (s *sorter) fullVerify() error {
+	n := s.total
+	kb2 := s.keyBuff2[:n]
+	sorted := make([]int32, n)
+	cnt := s.counts
+	for _, k := range kb2 {
+		idx := k - int32(s.minKey)
+		cnt[idx]--
+		sorted[int(cnt[idx])-s.lesser] = k
+	}
+	// Pass the largest key so far along the ranks. A rank without keys
+	// forwards its predecessor's.
+	prev := int32(-1)
+	if s.me > 0 {
+		var k [1]int32
+		if _, err := comm.Recv(s.ctx, s.c, k[:], s.me-1, 1000); err != nil {
+			return err
+		}
+		prev = k[0]
+	}
+	if s.me < s.np-1 {
+		last := prev
+		if n > 0 {
+			last = sorted[n-1]
+		}
+		if err := comm.Send(s.ctx, s.c, []int32{last}, s.me+1, 1000); err != nil {
+			return err
+		}
+	}
+	bad := 0
+	if s.me > 0 && n > 0 && prev > sorted[0] {
+		bad++
+	}
+	for i := 1; i < n; i++ {
+		if sorted[i-1] > sorted[i] {
+			bad++
+		}
+	}
+	if bad != 0 {
+		fmt.Printf("Processor %d:  Full_verify: number of keys out of sort: %d\n", s.me, bad)
+	} else {
+		s.passed++
+	}
+	return nil
+}
+
+// Run runs IS of the given class on c and writes NPB's report to out on
+// rank 0.
+func Run(ctx context.Context, c *comm.Comm, class byte, out io.Writer) (Result, error) {
+	cl, ok := classes[class]
+	if !ok {
+		return Result{}, fmt.Errorf("is: unknown class %q", class)
+	}
+	s, err := newSorter(ctx, c, class, cl)
+	if err != nil {
+		return Result{}, err
+	}
+	totalKeys := 1 << cl.totalKeysLog2
+	if s.me == 0 {
+		fmt.Fprintf(out, "\n\n NAS Parallel Benchmarks 3.4 -- IS Benchmark (Go port)\n\n")
+		fmt.Fprintf(out, " Size:  %d  (class %c)\n", totalKeys, class)
+		fmt.Fprintf(out, " Iterations:   %d\n", maxIterations)
+		fmt.Fprintf(out, " Number of processes:     %d\n", s.np)
+	}
+	s.createSeq(findMySeed(s.me, s.np, 4*int64(totalKeys)*minProcs, seed, npb.A))
+
+	// One untimed ranking, then the counter restarts.
+	if err := s.rank(1); err != nil {
+		return Result{}, err
+	}
+	s.passed = 0
+	res := Result{Class: class}
+	if s.me == 0 && class != 'S' {
+		fmt.Fprintf(out, "\n   iteration\n")
+	}
+	if err := npb.Barrier(ctx, c); err != nil {
+		return Result{}, err
+	}
+	start := time.Now()
+	for it := 1; it <= maxIterations; it++ {
+		if s.me == 0 && class != 'S' {
+			fmt.Fprintf(out, "        %d\n", it)
+		}
+		if err := s.rank(it); err != nil {
+			return Result{}, err
+		}
+		res.TestRanks = append(res.TestRanks, s.testRanks)
+	}
+	elapsed := []float64{time.Since(start).Seconds()}
+	if err := npb.AllreduceMax(ctx, c, elapsed); err != nil {
+		return Result{}, err
+	}
+	res.Time = elapsed[0]
+	if err := s.fullVerify(); err != nil {
+		return Result{}, err
+	}
+	passed := []int64{int64(s.passed)}
+	if err := npb.AllreduceSum(ctx, c, passed); err != nil {
+		return Result{}, err
+	}
+	res.Passed = int(passed[0])
+	if cl.hasRef {
+		res.Verified = res.Passed == testArraySize*maxIterations+s.np
+	}
+	res.Mops = float64(maxIterations) * float64(totalKeys) * minProcs / res.Time / 1e6
+	if s.me == 0 {
+		fmt.Fprintf(out, "\n\n IS Benchmark Completed\n")
+		if !cl.hasRef {
+			fmt.Fprintf(out, " No reference test ranks for class %c: partial verification not performed.\n", class)
+			fmt.Fprintf(out, " Full verification: %d of %d ranks in order\n", res.Passed, s.np)
+		} else {
+			fmt.Fprintf(out, " Verification checks passed: %d of %d\n", res.Passed, testArraySize*maxIterations+s.np)
+		}
+		if res.Verified {
+			fmt.Fprintln(out, " VERIFICATION SUCCESSFUL")
+		} else {
+			fmt.Fprintln(out, " VERIFICATION FAILED")
+		}
+		r := npb.Results{Name: "IS", Class: class, N1: totalKeys, Niter: maxIterations,
+			Time: res.Time, Procs: s.np, Mops: res.Mops, OpType: "keys ranked", Verified: res.Verified}
+		r.Print(out)
+	}
+	return res, nil
+}
