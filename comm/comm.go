@@ -41,6 +41,11 @@ type Config struct {
 	// ConnectTimeout bounds start-up: publishing this rank's address and
 	// connecting to every other rank. Default 2 minutes.
 	ConnectTimeout time.Duration
+	// LossGrace is how long a rank whose link to a peer dropped waits for
+	// the launcher's abort notice (which names the rank that failed first)
+	// before failing operations on that peer with ErrPeerLost. It applies
+	// only with a launcher (Options.Watch). Default 2s.
+	LossGrace time.Duration
 	// Logf receives the communicator's log lines (refused connections,
 	// malformed frames). Default: standard error.
 	Logf func(format string, args ...any)
@@ -81,6 +86,9 @@ func (c *Config) fill(localSize int) {
 	}
 	if c.HandshakeTimeout <= 0 {
 		c.HandshakeTimeout = 10 * time.Second
+	}
+	if c.LossGrace <= 0 {
+		c.LossGrace = 2 * time.Second
 	}
 	if c.ConnectTimeout <= 0 {
 		c.ConnectTimeout = 2 * time.Minute
@@ -385,6 +393,7 @@ func Connect(ctx context.Context, o Options) (*Comm, error) {
 		return nil, fmt.Errorf("comm: rank %d: start-up: %w", o.Rank, err)
 	}
 	if o.Watch != nil {
+		e.lossGrace = cfg.LossGrace
 		wctx, stop := context.WithCancel(context.Background())
 		w.proc.stopWatch = stop
 		go w.watchAbort(wctx)
@@ -644,8 +653,10 @@ func (w *Comm) finalize() error {
 // terminates every other rank. It does not return.
 func (c *Comm) Abort(code int) {
 	w := c.world()
-	fmt.Fprintf(os.Stderr, "gorun: rank %d called Abort(%d)\n", w.rank, code)
-	if w.proc.store != nil {
+	if w.proc.store == nil {
+		fmt.Fprintf(os.Stderr, "comm: rank %d called Abort(%d)\n", w.rank, code)
+	} else {
+		// gorun reports the abort.
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		w.proc.store.Set(ctx, "aborted/"+strconv.Itoa(w.rank), []byte(strconv.Itoa(code)))
 		cancel()

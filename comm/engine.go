@@ -6,6 +6,7 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/gorun-hpc/gorun/comm/internal/wire"
 )
@@ -55,6 +56,11 @@ type engine struct {
 	byeCount   int
 	byeCh      chan struct{} // closed and replaced when a Bye arrives or a link drops
 	fatal      error
+	failed     chan struct{} // closed when fatal is set
+	suspect    []bool        // the link dropped; the verdict is pending
+	// lossGrace is how long a dropped link waits for the launcher's abort
+	// notice before the peer is declared lost (0: no launcher, no wait).
+	lossGrace time.Duration
 
 	worldComm *Comm
 
@@ -72,6 +78,8 @@ func newEngine(rank, size int, cfg Config) *engine {
 		peerErr: make([]error, size),
 		bye:     make([]bool, size),
 		byeCh:   make(chan struct{}),
+		failed:  make(chan struct{}),
+		suspect: make([]bool, size),
 	}
 }
 
@@ -259,7 +267,7 @@ func (e *engine) sendCTS(l link, r *Request, cts *wire.Header) error {
 		e.mu.Lock()
 		delete(e.rrecvs, r.id)
 		e.mu.Unlock()
-		r.finish(Status{}, fmt.Errorf("%w: %v", ErrPeerLost, err))
+		r.finish(Status{}, e.sendFailed(r.from, err))
 		return err
 	}
 	return nil
@@ -291,7 +299,7 @@ func (e *engine) onCTS(peer int, h *wire.Header) error {
 		}
 		e.mu.Unlock()
 		if err != nil {
-			err = fmt.Errorf("%w: %v", ErrPeerLost, err)
+			err = e.sendFailed(peer, err)
 		}
 		s.finish(Status{}, err)
 	}()
@@ -367,7 +375,51 @@ func (e *engine) onBye(peer int) {
 
 // linkDown records that the link to peer is gone and fails what depended
 // on it. After a Bye this is the normal end of a link.
+//
+// Under a launcher, a peer that dies is usually the cause of a job abort:
+// the launcher hears of its exit and tells every rank why. So that ranks
+// report that cause (and do not exit first, hiding it), a dropped link is
+// only suspected for up to lossGrace, while the abort notice may arrive.
 func (e *engine) linkDown(peer int, cause error) {
+	e.mu.Lock()
+	if e.peerErr[peer] != nil || e.suspect[peer] {
+		e.mu.Unlock()
+		return
+	}
+	if e.lossGrace > 0 && !e.bye[peer] && e.fatal == nil {
+		e.suspect[peer] = true
+		e.mu.Unlock()
+		go func() {
+			t := time.NewTimer(e.lossGrace)
+			defer t.Stop()
+			select {
+			case <-e.failed:
+			case <-t.C:
+			}
+			e.linkLost(peer, cause)
+		}()
+		return
+	}
+	e.mu.Unlock()
+	e.linkLost(peer, cause)
+}
+
+// peerVerdict waits until the fate of a dropped link to peer is decided
+// and returns the error that operations on it fail with.
+func (e *engine) peerVerdict(peer int) error {
+	for {
+		e.mu.Lock()
+		if err := e.peerStateLocked(peer); err != nil {
+			e.mu.Unlock()
+			return err
+		}
+		ch := e.byeCh
+		e.mu.Unlock()
+		<-ch
+	}
+}
+
+func (e *engine) linkLost(peer int, cause error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.peerErr[peer] != nil {
@@ -421,6 +473,7 @@ func (e *engine) fail(err error) {
 		return
 	}
 	e.fatal = err
+	close(e.failed)
 	for _, r := range e.posted {
 		r.finish(Status{}, err)
 	}
@@ -489,7 +542,7 @@ func (e *engine) isend(r *Request) {
 		h := wire.Header{Type: wire.Eager, Ctx: r.ctx, Tag: r.tag, Len: uint64(len(r.buf))}
 		var err error
 		if err = l.send(&h, r.buf); err != nil {
-			err = fmt.Errorf("%w: %v", ErrPeerLost, err)
+			err = e.sendFailed(dst, err)
 		}
 		r.finish(Status{}, err)
 		return
@@ -503,8 +556,15 @@ func (e *engine) isend(r *Request) {
 		e.mu.Lock()
 		delete(e.rsends, r.id)
 		e.mu.Unlock()
-		r.finish(Status{}, fmt.Errorf("%w: %v", ErrPeerLost, err))
+		r.finish(Status{}, e.sendFailed(dst, err))
 	}
+}
+
+// sendFailed turns a write error on the link to peer into the error the
+// operation reports: the peer's verdict (see linkDown).
+func (e *engine) sendFailed(peer int, err error) error {
+	e.linkDown(peer, err)
+	return e.peerVerdict(peer)
 }
 
 func (e *engine) sendSelf(s *Request) {
