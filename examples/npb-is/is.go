@@ -17,6 +17,7 @@ const (
 	testArraySize = 5
 	minProcs      = 1
 	seed          = 314159265.0
+	maxBuckets    = 1 << 10 // the largest NUM_BUCKETS of the classes here
 )
 
 type isClass struct {
@@ -90,7 +91,8 @@ type sorter struct {
 	counts              []int32 // key populations, then cumulative ranks
 	bucketSize          []int32 // NUM_BUCKETS + TEST_ARRAY_SIZE
 	bucketTotals        []int32
-	bucketPtrs          []int32
+	bucketPtrs          [maxBuckets]int32
+	hist                [4][maxBuckets]int32
 	sendCount, sendDisp []int
 	recvCount, recvDisp []int
 	ptr1, ptr2          []int
@@ -116,7 +118,6 @@ func newSorter(ctx context.Context, c *comm.Comm, class byte, cl isClass) (*sort
 	s.counts = make([]int32, s.maxKey)
 	s.bucketSize = make([]int32, nb+testArraySize)
 	s.bucketTotals = make([]int32, nb+testArraySize)
-	s.bucketPtrs = make([]int32, nb)
 	s.sendCount, s.sendDisp = make([]int, np), make([]int, np)
 	s.recvCount, s.recvDisp = make([]int, np), make([]int, np)
 	s.ptr1, s.ptr2 = make([]int, np), make([]int, np)
@@ -174,18 +175,33 @@ func (s *sorter) rank(iteration int) error {
 		}
 	}
 	keys := s.keyArray
-	bsb := bs[:nb]
-	for _, k := range keys {
-		bsb[k>>shift]++
+	// Bucket histogram: four interleaved counters break the chains of
+	// increments to the same bucket; the fixed-size arrays with a mask let
+	// the compiler drop the bounds checks (NUM_BUCKETS <= maxBuckets).
+	h := &s.hist
+	clear(h[:])
+	i := 0
+	for ; i+4 <= len(keys); i += 4 {
+		h[0][(uint32(keys[i])>>shift)&(maxBuckets-1)]++
+		h[1][(uint32(keys[i+1])>>shift)&(maxBuckets-1)]++
+		h[2][(uint32(keys[i+2])>>shift)&(maxBuckets-1)]++
+		h[3][(uint32(keys[i+3])>>shift)&(maxBuckets-1)]++
 	}
-	ptrs := s.bucketPtrs[:nb]
+	for ; i < len(keys); i++ {
+		h[0][(uint32(keys[i])>>shift)&(maxBuckets-1)]++
+	}
+	bsb := bs[:nb]
+	for b := range bsb {
+		bsb[b] = h[0][b] + h[1][b] + h[2][b] + h[3][b]
+	}
+	ptrs := &s.bucketPtrs
 	ptrs[0] = 0
-	for i := 1; i < nb; i++ {
-		ptrs[i] = ptrs[i-1] + bsb[i-1]
+	for b := 1; b < nb; b++ {
+		ptrs[b] = ptrs[b-1] + bsb[b-1]
 	}
 	kb1 := s.keyBuff1[:len(keys)]
 	for _, k := range keys {
-		b := k >> shift
+		b := (uint32(k) >> shift) & (maxBuckets - 1)
 		kb1[ptrs[b]] = k
 		ptrs[b]++
 	}
