@@ -314,6 +314,9 @@ func Run(ctx context.Context, c *comm.Comm, class byte, out io.Writer) (Result, 
 		return Result{}, fmt.Errorf("cg: unknown class %q", class)
 	}
 	np, me := c.Size(), c.Rank()
+	if _, _, ok := grid(np); !ok {
+		return Result{}, fmt.Errorf("%w: %d (NPB CG needs a power of two)", ErrRanks, np)
+	}
 	if me == 0 {
 		fmt.Fprintf(out, "\n\n NAS Parallel Benchmarks 3.4 -- CG Benchmark (Go port)\n\n")
 		fmt.Fprintf(out, " Size: %11d\n", cl.na)
@@ -327,8 +330,7 @@ func Run(ctx context.Context, c *comm.Comm, class byte, out io.Writer) (Result, 
 		return Result{}, err
 	}
 	if me == 0 {
-		nr, nc := s.nprows, s.npcols
-		fmt.Fprintf(out, " Process grid: %d x %d (2-D, NPB-MPI distribution)\n\n", nr, nc)
+		fmt.Fprintf(out, " Process grid: %d x %d (2-D, NPB-MPI distribution)\n\n", s.nprows, s.npcols)
 	}
 
 	// One untimed iteration, then x is reset to ones.
