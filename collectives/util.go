@@ -95,6 +95,9 @@ func (s span) n() int { return s.hi - s.lo }
 // blocks splits n elements into p contiguous blocks whose sizes differ by
 // at most one unit of w elements.
 func blocks(n, p, w int) []span {
+	if w == 0 {
+		return make([]span, p)
+	}
 	u := n / w
 	q, r := u/p, u%p
 	out := make([]span, p)

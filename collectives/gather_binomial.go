@@ -1,0 +1,56 @@
+package collectives
+
+import (
+	"context"
+
+	"github.com/gorun-hpc/gorun/comm"
+)
+
+// subtree is the number of relative ranks in the binomial subtree of
+// relative rank v: [v, v+lowbit(v)) cut at p (all p for v = 0).
+func subtree(v, p int) int {
+	if v == 0 {
+		return p
+	}
+	return min(v&-v, p-v)
+}
+
+// gatherBinomial: relative rank v gathers the blocks of its subtree
+// [v, v+lowbit(v)) from its children (which send when their own subtree is
+// complete) and forwards them to its parent. ceil(log2 p) steps; root
+// reorders relative blocks into rank order if root != 0.
+func gatherBinomial[T comm.Elem](ctx context.Context, c *comm.Comm, base int, dst, src []T, root, n int) error {
+	p, r := c.Size(), c.Rank()
+	vr := mod(r-root, p)
+	var buf []T
+	switch {
+	case vr == 0 && root == 0:
+		buf = dst
+	case vr == 0:
+		buf = make([]T, p*n)
+		copy(buf, dst[r*n:(r+1)*n])
+	default:
+		buf = make([]T, subtree(vr, p)*n)
+		copy(buf, src)
+	}
+	var reqs []*comm.Request
+	for mask := 1; mask < p && vr&mask == 0; mask <<= 1 {
+		if child := vr + mask; child < p {
+			cnt := min(mask, p-child)
+			reqs = append(reqs, comm.Irecv(c, buf[mask*n:(mask+cnt)*n], mod(child+root, p), base))
+		}
+	}
+	if err := waitAll(ctx, reqs...); err != nil {
+		return err
+	}
+	if vr != 0 {
+		return send(ctx, c, buf, mod(vr-(vr&-vr)+root, p), base)
+	}
+	if root != 0 {
+		for v := range p {
+			i := mod(v+root, p)
+			copy(dst[i*n:(i+1)*n], buf[v*n:(v+1)*n])
+		}
+	}
+	return nil
+}
