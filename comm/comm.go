@@ -60,6 +60,19 @@ func DefaultConfig(localSize int) Config {
 	return c
 }
 
+// oversubscribed reports whether this host runs more ranks than it has
+// CPUs. gorun says so in GORUN_OVERSUBSCRIBED (a rank bound to one core
+// cannot tell from runtime.NumCPU, which counts only its own CPUs).
+func oversubscribed(localSize int) bool {
+	switch os.Getenv("GORUN_OVERSUBSCRIBED") {
+	case "1":
+		return true
+	case "0":
+		return false
+	}
+	return localSize > runtime.NumCPU()
+}
+
 func (c *Config) fill(localSize int) {
 	if c.EagerLimit == 0 {
 		c.EagerLimit = 64 << 10
@@ -74,7 +87,7 @@ func (c *Config) fill(localSize int) {
 	c.ChunkSize = min(c.ChunkSize, int(frameLimits.MaxChunk))
 	if c.Spin == 0 {
 		c.Spin = 50 * time.Microsecond
-		if localSize > runtime.NumCPU() {
+		if oversubscribed(localSize) {
 			c.Spin = -1
 		}
 		if d, err := time.ParseDuration(os.Getenv("GORUN_SPIN")); err == nil {
@@ -369,6 +382,7 @@ func Connect(ctx context.Context, o Options) (*Comm, error) {
 	}
 	cfg.fill(o.LocalSize)
 	e := newEngine(o.Rank, o.Size, cfg)
+	e.yieldPoll = cfg.Spin > 0 && runtime.GOMAXPROCS(0) == 1
 	group := make([]int, o.Size)
 	for i := range group {
 		group[i] = i

@@ -64,8 +64,36 @@ type engine struct {
 
 	worldComm *Comm
 
+	// yieldPoll: polling is on and the process has one P (a rank bound to
+	// one CPU), so a waiter yield-polls its request instead of parking.
+	yieldPoll bool
+
 	waiting atomic.Int32 // goroutines blocked in Wait: readers may poll
-	spinner atomic.Int32 // readers currently polling
+	start   time.Time    // for now()
+}
+
+// now returns the monotonic time since the engine started, in ns.
+func (e *engine) now() int64 { return int64(time.Since(e.start)) }
+
+// pollFor makes progress on behalf of a waiting request: it processes what
+// has arrived on the link the request depends on (every link for a receive
+// from any source).
+func (e *engine) pollFor(r *Request) {
+	peer := int(r.pollPeer.Load())
+	if peer == e.rank {
+		return
+	}
+	if peer != AnySource {
+		if l, ok := e.links[peer].(*tcpLink); ok {
+			l.tryPoll()
+		}
+		return
+	}
+	for p, l := range e.links {
+		if tl, ok := l.(*tcpLink); ok && p != e.rank {
+			tl.tryPoll()
+		}
+	}
 }
 
 func newEngine(rank, size int, cfg Config) *engine {
@@ -80,11 +108,12 @@ func newEngine(rank, size int, cfg Config) *engine {
 		byeCh:   make(chan struct{}),
 		failed:  make(chan struct{}),
 		suspect: make([]bool, size),
+		start:   time.Now(),
 	}
 }
 
 func (e *engine) newRequest(c *Comm, kind reqKind) *Request {
-	return &Request{e: e, c: c, kind: kind, done: make(chan struct{})}
+	return &Request{e: e, c: c, kind: kind}
 }
 
 // matches reports whether a receive (ctx, src, tag) accepts a message.
@@ -230,6 +259,7 @@ func (e *engine) matchRTS(r *Request, src int, tag int32, size int, sendID uint6
 	r.id = e.nextID
 	r.total = size
 	r.from = src
+	r.pollPeer.Store(int32(src))
 	r.status = r.statusFor(int32(src), tag, size)
 	if r.alloc {
 		r.buf = make([]byte, size)

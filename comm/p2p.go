@@ -11,6 +11,7 @@ func (c *Comm) newSend(buf []byte, dest, tag int) *Request {
 	r.tag = checkTag(tag, false, c.sys == nil)
 	r.buf = buf
 	r.userPeer, r.userTag = dest, tag
+	r.pollPeer.Store(int32(r.peer))
 	return r
 }
 
@@ -22,6 +23,7 @@ func (c *Comm) newRecv(buf []byte, source, tag int, alloc bool) *Request {
 	r.buf = buf
 	r.alloc = alloc
 	r.userPeer, r.userTag = source, tag
+	r.pollPeer.Store(int32(r.peer))
 	return r
 }
 

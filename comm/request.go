@@ -3,7 +3,10 @@ package comm
 import (
 	"context"
 	"reflect"
+	"runtime"
+	"sync"
 	"sync/atomic"
+	"time"
 )
 
 type reqKind uint8
@@ -22,8 +25,9 @@ type Request struct {
 	e    *engine
 	c    *Comm
 	kind reqKind
-	done chan struct{}
 	fin  atomic.Bool
+	mu   sync.Mutex
+	done chan struct{} // made on demand (doneChan): most requests never park
 
 	status Status
 	err    error
@@ -39,10 +43,11 @@ type Request struct {
 	alloc bool   // receive: allocate buf at the message's size
 
 	// rendezvous state
-	id       uint64
+	id       uint64 // for a large receive: its id in the CTS
 	total    int // receive: full message size
 	got      int // receive: bytes that arrived so far (reader-owned)
 	from     int // receive: world rank of the matched sender
+	pollPeer atomic.Int32 // the link a waiter polls (see engine.pollFor)
 	started  bool
 	canceled bool
 	userTag  int // receive: the tag as asked for, for errors
@@ -50,11 +55,29 @@ type Request struct {
 }
 
 func (r *Request) finish(st Status, err error) {
-	if !r.fin.CompareAndSwap(false, true) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fin.Load() {
 		return
 	}
 	r.status, r.err = st, err
-	close(r.done)
+	r.fin.Store(true)
+	if r.done != nil {
+		close(r.done)
+	}
+}
+
+// doneChan returns the channel closed at completion, making it if needed.
+func (r *Request) doneChan() chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.done == nil {
+		r.done = make(chan struct{})
+		if r.fin.Load() {
+			close(r.done)
+		}
+	}
+	return r.done
 }
 
 func (r *Request) result() (Status, error) {
@@ -66,33 +89,51 @@ func (r *Request) result() (Status, error) {
 }
 
 // Done returns a channel that is closed when the request completes.
-func (r *Request) Done() <-chan struct{} { return r.done }
+func (r *Request) Done() <-chan struct{} { return r.doneChan() }
 
 // Test reports whether the request has completed and, if so, its result.
 // It never blocks.
 func (r *Request) Test() (bool, Status, error) {
-	select {
-	case <-r.done:
-		st, err := r.result()
-		return true, st, err
-	default:
+	if !r.fin.Load() {
 		return false, Status{}, nil
 	}
+	st, err := r.result()
+	return true, st, err
 }
 
 // Wait blocks until the request completes or ctx ends. When ctx ends first,
 // Wait returns ctx's error and the request stays pending: wait again, or
 // Cancel it.
 func (r *Request) Wait(ctx context.Context) (Status, error) {
-	select {
-	case <-r.done:
+	if r.fin.Load() {
 		return r.result()
-	default:
 	}
 	r.e.waiting.Add(1)
 	defer r.e.waiting.Add(-1)
+	if r.e.yieldPoll {
+		// One P: the link readers run only when this goroutine yields.
+		// Yield-polling lets the reader that completes the request hand
+		// over without a park and wake-up; after Spin, park.
+		start := time.Now()
+		for i := 0; ; i++ {
+			r.e.pollFor(r)
+			if r.fin.Load() {
+				return r.result()
+			}
+			if i&7 == 7 {
+				// Let the link readers (other links, control frames) run.
+				runtime.Gosched()
+				if r.fin.Load() {
+					return r.result()
+				}
+				if time.Since(start) > r.e.cfg.Spin {
+					break
+				}
+			}
+		}
+	}
 	select {
-	case <-r.done:
+	case <-r.doneChan():
 		return r.result()
 	case <-ctx.Done():
 		return Status{}, opError("wait for", r.userPeer, r.userTag, ctx.Err())
@@ -137,7 +178,7 @@ func WaitAny(ctx context.Context, reqs ...*Request) (int, Status, error) {
 	idx := make([]int, 0, len(reqs))
 	for i, r := range reqs {
 		if r != nil {
-			cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(r.done)})
+			cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(r.doneChan())})
 			idx = append(idx, i)
 		}
 	}

@@ -9,8 +9,10 @@ import (
 	"net"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -18,17 +20,29 @@ import (
 )
 
 // tcpLink is a link over one authenticated TCP connection. Writers share
-// the connection under wmu; one reader goroutine (readLoop) owns reading.
+// the connection under wmu. Reading and frame processing happen under rxMu,
+// by the link's reader goroutine or by a goroutine waiting for a request on
+// this link (see Request.Wait): frames are still processed one at a time,
+// in arrival order.
 type tcpLink struct {
 	e    *engine
 	peer int
 	conn *net.TCPConn
+	rc   syscall.RawConn
 
 	wmu  sync.Mutex
 	wbuf []byte
 
+	rxMu   sync.Mutex
+	src    rawSource
+	br     *bufio.Reader
+	hb     [wire.HeaderSize]byte
+	rxErr  error        // reading has ended (under rxMu)
+	ended  atomic.Bool  // rxErr is set
+	lastRx atomic.Int64 // when a frame last arrived (ns since engine start)
+
 	closeOnce sync.Once
-	done      chan struct{} // closed when readLoop returns
+	done      chan struct{} // closed when the reader goroutine returns
 }
 
 // smallWrite is the payload size up to which header and payload are copied
@@ -59,104 +73,164 @@ func (l *tcpLink) close() error {
 	return nil
 }
 
-func (l *tcpLink) readLoop(r io.Reader) {
-	defer close(l.done)
-	br := bufio.NewReaderSize(r, 64<<10)
-	var hb [wire.HeaderSize]byte
-	for {
-		if _, err := io.ReadFull(br, hb[:]); err != nil {
-			l.e.linkDown(l.peer, err)
-			l.close()
-			return
-		}
-		h, err := wire.Decode(hb[:], frameLimits)
-		if err == nil {
-			err = l.e.handleFrame(l.peer, &h, br)
-		}
-		if err != nil {
-			if errors.Is(err, errBye) {
-				return
-			}
-			if errors.Is(err, wire.ErrMalformed) || errors.Is(err, ErrProtocol) {
-				l.e.logf("gorun: rank %d: closing link to rank %d: %v", l.e.rank, l.peer, err)
-			}
-			l.e.linkDown(l.peer, err)
-			l.close()
-			return
-		}
-	}
+var errWouldBlock = errors.New("would block")
+
+// rawSource reads the non-blocking socket. With nonblock set, a read that
+// finds nothing returns errWouldBlock; otherwise it parks in the network
+// poller until data arrives. Used only under rxMu.
+type rawSource struct {
+	rc       syscall.RawConn
+	nonblock bool
 }
 
-// pollReader reads from a non-blocking socket, polling it for a short
-// while before parking in the network poller when the engine has a waiter.
-// Polling saves the poller's wake-up (tens of microseconds) on the latency
-// path; it never runs when ranks outnumber cores, and only one reader of a
-// process polls at a time.
-type pollReader struct {
-	e  *engine
-	rc syscall.RawConn
-}
-
-func (p *pollReader) Read(b []byte) (int, error) {
+func (s *rawSource) Read(b []byte) (int, error) {
 	var n int
 	var err error
-	spin := p.e.cfg.Spin
-	polling := false
-	first := true
-	rerr := p.rc.Read(func(fd uintptr) bool {
-		mayPoll := first && spin > 0 && p.e.waiting.Load() > 0
-		first = false
-		if mayPoll && !polling {
-			polling = p.e.spinner.CompareAndSwap(0, 1)
-		}
-		var start time.Time
-		for i := 0; ; i++ {
-			n, err = unix.Read(int(fd), b)
+	rerr := s.rc.Read(func(fd uintptr) bool {
+		for {
+			r, _, e := unix.RawSyscall(unix.SYS_READ, fd, uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)))
+			n, err = int(r), nil
+			if e != 0 {
+				n, err = 0, e
+			}
 			if err == unix.EINTR {
 				continue
 			}
-			if err != unix.EAGAIN {
-				return true
+			if err == unix.EAGAIN {
+				return s.nonblock
 			}
-			if !polling {
-				return false
-			}
-			if i == 0 {
-				start = time.Now()
-			} else if i&7 == 0 && (time.Since(start) > spin || p.e.waiting.Load() == 0) {
-				p.e.spinner.Store(0)
-				polling = false
-				return false
-			}
-			runtime.Gosched()
+			return true
 		}
 	})
-	if polling {
-		p.e.spinner.Store(0)
-	}
-	if rerr != nil {
+	switch {
+	case rerr != nil:
 		return 0, rerr
-	}
-	if err != nil {
+	case err == unix.EAGAIN:
+		return 0, errWouldBlock
+	case err != nil:
 		return 0, err
-	}
-	if n == 0 && len(b) > 0 {
+	case n == 0 && len(b) > 0:
 		return 0, io.EOF
 	}
 	return n, nil
 }
 
+// frameLocked reads and processes one frame, waiting for it if need be.
+func (l *tcpLink) frameLocked() error {
+	if _, err := io.ReadFull(l.br, l.hb[:]); err != nil {
+		return err
+	}
+	h, err := wire.Decode(l.hb[:], frameLimits)
+	if err == nil {
+		err = l.e.handleFrame(l.peer, &h, l.br)
+	}
+	l.lastRx.Store(l.e.now())
+	return err
+}
+
+// pollLocked processes the frames that have arrived, without waiting for
+// more (a frame already begun is read to its end). It reports whether it
+// processed any. The caller holds rxMu.
+func (l *tcpLink) pollLocked() bool {
+	progressed := false
+	for l.rxErr == nil {
+		if l.br.Buffered() == 0 {
+			l.src.nonblock = true
+			_, err := l.br.Peek(1)
+			l.src.nonblock = false
+			if err == errWouldBlock {
+				return progressed
+			}
+			if err != nil {
+				l.endLocked(err)
+				return true
+			}
+		}
+		progressed = true
+		if err := l.frameLocked(); err != nil {
+			l.endLocked(err)
+		}
+	}
+	return progressed
+}
+
+// endLocked ends reading on the link: after a Bye that is normal; any other
+// error means the peer is lost (or misbehaved, which is logged).
+func (l *tcpLink) endLocked(err error) {
+	if l.rxErr != nil {
+		return
+	}
+	l.rxErr = err
+	l.ended.Store(true)
+	if errors.Is(err, errBye) {
+		return
+	}
+	if errors.Is(err, wire.ErrMalformed) || errors.Is(err, ErrProtocol) {
+		l.e.logf("gorun: rank %d: closing link to rank %d: %v", l.e.rank, l.peer, err)
+	}
+	l.e.linkDown(l.peer, err)
+	l.close()
+}
+
+// tryPoll processes what has arrived on the link if no other goroutine is
+// reading it. It is how a waiting goroutine completes its own request
+// without a hand-off from the reader.
+func (l *tcpLink) tryPoll() {
+	if l.ended.Load() || !l.rxMu.TryLock() {
+		return
+	}
+	l.pollLocked()
+	l.rxMu.Unlock()
+}
+
+// readLoop is the link's reader goroutine. While goroutines wait for
+// messages and frames keep arriving, it polls the socket (yielding between
+// attempts); after Config.Spin without a frame, or when nobody waits, it
+// parks in the network poller, which costs a wake-up on the next message.
+func (l *tcpLink) readLoop() {
+	defer close(l.done)
+	e := l.e
+	for i := 0; ; i++ {
+		if e.cfg.Spin > 0 && e.waiting.Load() > 0 && e.now()-l.lastRx.Load() < int64(e.cfg.Spin) {
+			// With one P, the waiters poll their own links: poll only
+			// now and then, for traffic nobody waits for yet.
+			if !e.yieldPoll || i&7 == 0 {
+				l.rxMu.Lock()
+				l.pollLocked()
+				ended := l.rxErr != nil
+				l.rxMu.Unlock()
+				if ended {
+					return
+				}
+			}
+			runtime.Gosched()
+			continue
+		}
+		l.rxMu.Lock()
+		if l.rxErr == nil {
+			if err := l.frameLocked(); err != nil {
+				l.endLocked(err)
+			} else {
+				l.pollLocked()
+			}
+		}
+		ended := l.rxErr != nil
+		l.rxMu.Unlock()
+		if ended {
+			return
+		}
+	}
+}
+
 func (e *engine) startLink(peer int, c *net.TCPConn) error {
 	c.SetNoDelay(true)
-	l := &tcpLink{e: e, peer: peer, conn: c, wbuf: make([]byte, 0, wire.HeaderSize+smallWrite), done: make(chan struct{})}
-	var r io.Reader = c
-	if e.cfg.Spin > 0 {
-		rc, err := c.SyscallConn()
-		if err != nil {
-			return err
-		}
-		r = &pollReader{e: e, rc: rc}
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return err
 	}
+	l := &tcpLink{e: e, peer: peer, conn: c, rc: rc, wbuf: make([]byte, 0, wire.HeaderSize+smallWrite), done: make(chan struct{})}
+	l.src.rc = rc
+	l.br = bufio.NewReaderSize(&l.src, 64<<10)
 	e.mu.Lock()
 	if e.links[peer] != nil {
 		e.mu.Unlock()
@@ -164,7 +238,7 @@ func (e *engine) startLink(peer int, c *net.TCPConn) error {
 	}
 	e.links[peer] = l
 	e.mu.Unlock()
-	go l.readLoop(r)
+	go l.readLoop()
 	return nil
 }
 

@@ -206,6 +206,7 @@ func (a *agent) launch(spec *launchSpec) {
 			"GORUN_LOCAL_RANK="+strconv.Itoa(rs.LocalRank),
 			"GORUN_LOCAL_SIZE="+strconv.Itoa(rs.LocalSize),
 			"GORUN_HOST="+a.host,
+			"GORUN_OVERSUBSCRIBED="+rs.Oversubscribed,
 		)
 		if rs.CPUs != "" {
 			env = append(env, "GORUN_CPUSET="+rs.CPUs)

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -73,8 +74,12 @@ func Run(ctx context.Context, job Job) (int, error) {
 	agentDone := make(chan error, 1)
 	go func() { agentDone <- RunAgent(context.Background(), b, hostName) }()
 	ranks := make([]rankSpec, job.NP)
+	over := "0"
+	if job.NP > runtime.NumCPU() {
+		over = "1"
+	}
 	for r := range ranks {
-		ranks[r] = rankSpec{Rank: r, LocalRank: r, LocalSize: job.NP, Node: -1}
+		ranks[r] = rankSpec{Rank: r, LocalRank: r, LocalSize: job.NP, Node: -1, Oversubscribed: over}
 		if r < len(job.Bindings) {
 			ranks[r].CPUs = job.Bindings[r]
 			if r < len(job.NUMANodes) {

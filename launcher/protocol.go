@@ -59,6 +59,8 @@ type rankSpec struct {
 	LocalSize int    `msgpack:"local_size"`
 	CPUs      string `msgpack:"cpus"` // Linux CPU list to bind to; "" = unbound
 	Node      int    `msgpack:"node"` // NUMA node of CPUs, -1 if unknown or several
+	// Oversubscribed is "1" when the host runs more ranks than CPUs.
+	Oversubscribed string `msgpack:"over"`
 }
 
 // conn is one end of the head–agent stream. send is safe for concurrent
