@@ -43,10 +43,10 @@ type Request struct {
 	alloc bool   // receive: allocate buf at the message's size
 
 	// rendezvous state
-	id       uint64 // for a large receive: its id in the CTS
-	total    int // receive: full message size
-	got      int // receive: bytes that arrived so far (reader-owned)
-	from     int // receive: world rank of the matched sender
+	id       uint64       // for a large receive: its id in the CTS
+	total    int          // receive: full message size
+	got      int          // receive: bytes that arrived so far (reader-owned)
+	from     int          // receive: world rank of the matched sender
 	pollPeer atomic.Int32 // the link a waiter polls (see engine.pollFor)
 	started  bool
 	canceled bool
