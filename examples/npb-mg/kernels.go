@@ -9,28 +9,33 @@ package main
 func (s *mg) resid(u, v, r []float64, g grid3) error {
 	n1, n2, n3 := g.m1, g.m2, g.m3
 	a0, a2, a3 := s.a[0], s.a[2], s.a[3]
-	u1, u2 := s.w1[:n1], s.w2[:n1]
 	p := n1 * n2
 	for i3 := 1; i3 < n3-1; i3++ {
 		for i2 := 1; i2 < n2-1; i2++ {
 			o := n1 * (i2 + n2*i3)
-			um := u[o-n1 : o-n1+n1]
-			up := u[o+n1 : o+n1+n1]
-			ub := u[o-p : o-p+n1]
-			uf := u[o+p : o+p+n1]
-			umb := u[o-n1-p : o-n1-p+n1]
-			upb := u[o+n1-p : o+n1-p+n1]
-			umf := u[o-n1+p : o-n1+p+n1]
-			upf := u[o+n1+p : o+n1+p+n1]
-			for i1 := range u1 {
-				u1[i1] = um[i1] + up[i1] + ub[i1] + uf[i1]
-				u2[i1] = umb[i1] + upb[i1] + umf[i1] + upf[i1]
-			}
-			uc := u[o : o+n1]
-			vc := v[o : o+n1]
-			rc := r[o : o+n1]
+			um := u[o-n1:][:n1]
+			up := u[o+n1:][:n1]
+			ub := u[o-p:][:n1]
+			uf := u[o+p:][:n1]
+			umb := u[o-n1-p:][:n1]
+			upb := u[o+n1-p:][:n1]
+			umf := u[o-n1+p:][:n1]
+			upf := u[o+n1+p:][:n1]
+			uc := u[o:][:n1]
+			vc := v[o:][:n1]
+			rc := r[o:][:n1]
+			// mg.f forms the sums u1 and u2 in scratch rows first; here
+			// they move along in registers (same sums, same order).
+			u1m := um[0] + up[0] + ub[0] + uf[0]
+			u2m := umb[0] + upb[0] + umf[0] + upf[0]
+			u1c := um[1] + up[1] + ub[1] + uf[1]
+			u2c := umb[1] + upb[1] + umf[1] + upf[1]
 			for i1 := 1; i1 < n1-1; i1++ {
-				rc[i1] = vc[i1] - a0*uc[i1] - a2*(u2[i1]+u1[i1-1]+u1[i1+1]) - a3*(u2[i1-1]+u2[i1+1])
+				u1p := um[i1+1] + up[i1+1] + ub[i1+1] + uf[i1+1]
+				u2p := umb[i1+1] + upb[i1+1] + umf[i1+1] + upf[i1+1]
+				rc[i1] = vc[i1] - a0*uc[i1] - a2*(u2c+u1m+u1p) - a3*(u2m+u2p)
+				u1m, u1c = u1c, u1p
+				u2m, u2c = u2c, u2p
 			}
 		}
 	}
@@ -42,27 +47,28 @@ func (s *mg) resid(u, v, r []float64, g grid3) error {
 func (s *mg) psinv(r, u []float64, g grid3) error {
 	n1, n2, n3 := g.m1, g.m2, g.m3
 	c0, c1, c2 := s.c[0], s.c[1], s.c[2]
-	r1, r2 := s.w1[:n1], s.w2[:n1]
 	p := n1 * n2
 	for i3 := 1; i3 < n3-1; i3++ {
 		for i2 := 1; i2 < n2-1; i2++ {
 			o := n1 * (i2 + n2*i3)
-			rm := r[o-n1 : o-n1+n1]
-			rp := r[o+n1 : o+n1+n1]
-			rb := r[o-p : o-p+n1]
-			rf := r[o+p : o+p+n1]
-			rmb := r[o-n1-p : o-n1-p+n1]
-			rpb := r[o+n1-p : o+n1-p+n1]
-			rmf := r[o-n1+p : o-n1+p+n1]
-			rpf := r[o+n1+p : o+n1+p+n1]
-			for i1 := range r1 {
-				r1[i1] = rm[i1] + rp[i1] + rb[i1] + rf[i1]
-				r2[i1] = rmb[i1] + rpb[i1] + rmf[i1] + rpf[i1]
-			}
-			rc := r[o : o+n1]
-			uc := u[o : o+n1]
+			rm := r[o-n1:][:n1]
+			rp := r[o+n1:][:n1]
+			rb := r[o-p:][:n1]
+			rf := r[o+p:][:n1]
+			rmb := r[o-n1-p:][:n1]
+			rpb := r[o+n1-p:][:n1]
+			rmf := r[o-n1+p:][:n1]
+			rpf := r[o+n1+p:][:n1]
+			rc := r[o:][:n1]
+			uc := u[o:][:n1]
+			r1m := rm[0] + rp[0] + rb[0] + rf[0]
+			r1c := rm[1] + rp[1] + rb[1] + rf[1]
+			r2c := rmb[1] + rpb[1] + rmf[1] + rpf[1]
 			for i1 := 1; i1 < n1-1; i1++ {
-				uc[i1] = uc[i1] + c0*rc[i1] + c1*(rc[i1-1]+rc[i1+1]+r1[i1]) + c2*(r2[i1]+r1[i1-1]+r1[i1+1])
+				r1p := rm[i1+1] + rp[i1+1] + rb[i1+1] + rf[i1+1]
+				uc[i1] = uc[i1] + c0*rc[i1] + c1*(rc[i1-1]+rc[i1+1]+r1c) + c2*(r2c+r1m+r1p)
+				r1m, r1c = r1c, r1p
+				r2c = rmb[i1+1] + rpb[i1+1] + rmf[i1+1] + rpf[i1+1]
 			}
 		}
 	}
@@ -83,15 +89,15 @@ func (s *mg) rprj3(r []float64, gk grid3, sc []float64, gj grid3) error {
 		for j2 := 1; j2 < m2j-1; j2++ {
 			i2 := 2 * j2
 			o := m1k * (i2 + m2k*i3)
-			rc := r[o : o+m1k]
-			rm := r[o-m1k : o]
-			rp := r[o+m1k : o+2*m1k]
-			rb := r[o-pk : o-pk+m1k]
-			rf := r[o+pk : o+pk+m1k]
-			rmb := r[o-m1k-pk : o-pk]
-			rmf := r[o-m1k+pk : o+pk]
-			rpb := r[o+m1k-pk : o+2*m1k-pk]
-			rpf := r[o+m1k+pk : o+2*m1k+pk]
+			rc := r[o:][:m1k]
+			rm := r[o-m1k:][:m1k]
+			rp := r[o+m1k:][:m1k]
+			rb := r[o-pk:][:m1k]
+			rf := r[o+pk:][:m1k]
+			rmb := r[o-m1k-pk:][:m1k]
+			rmf := r[o-m1k+pk:][:m1k]
+			rpb := r[o+m1k-pk:][:m1k]
+			rpf := r[o+m1k+pk:][:m1k]
 			for j1 := 1; j1 < m1j; j1++ {
 				i := 2*j1 - 1
 				x1[i] = rm[i] + rp[i] + rb[i] + rf[i]

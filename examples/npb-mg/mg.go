@@ -202,7 +202,9 @@ func (s *mg) norm2u3(ctx context.Context, c *comm.Comm, r []float64, n int) (rnm
 			row := r[g.m1*(i2+g.m2*i3):][:g.m1-1]
 			for _, x := range row[1:] {
 				sum += x * x
-				mx = max(mx, math.Abs(x))
+				if a := math.Abs(x); a > mx {
+					mx = a
+				}
 			}
 		}
 	}
