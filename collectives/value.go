@@ -1,0 +1,214 @@
+package collectives
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/gorun-hpc/gorun/comm"
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// The value collectives move arbitrary Go values encoded with msgpack (as
+// comm.SendValue does): each encodes on the sending side, moves lengths
+// with the typed collectives and then the bytes with their v-variants, and
+// decodes on the receiving side. They take the same options as the typed
+// collective they are built on. A value that fails to encode makes every
+// rank that would have received it return an error (the collective still
+// completes on every rank, with an empty payload in its place).
+
+// errEncode marks a peer's encoding failure.
+var errEncode = errors.New("collectives: a rank could not encode its value")
+
+func encode(v any) ([]byte, error) {
+	b, err := msgpack.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("collectives: encoding %T: %w", v, err)
+	}
+	return b, nil
+}
+
+func decode[V any](b []byte, n int64, dst *V) error {
+	if n < 0 {
+		return errEncode
+	}
+	if err := msgpack.Unmarshal(b, dst); err != nil {
+		return fmt.Errorf("collectives: decoding into %T: %w", dst, err)
+	}
+	return nil
+}
+
+// BcastValue copies root's *v into *v on every other rank.
+func BcastValue[V any](ctx context.Context, c *comm.Comm, v *V, root int, opts ...Option) error {
+	var b []byte
+	var encErr error
+	n := []int64{0}
+	if c.Rank() == root {
+		b, encErr = encode(*v)
+		n[0] = int64(len(b))
+		if encErr != nil {
+			n[0] = -1
+		}
+	}
+	if err := Bcast(ctx, c, n, root, opts...); err != nil {
+		return err
+	}
+	if n[0] < 0 {
+		return errors.Join(errEncode, encErr)
+	}
+	if c.Rank() != root {
+		b = make([]byte, n[0])
+	}
+	if err := Bcast(ctx, c, b, root, opts...); err != nil {
+		return err
+	}
+	if c.Rank() == root {
+		return nil
+	}
+	return decode(b, n[0], v)
+}
+
+// encodeAll encodes each value; failed ones get length -1 and no bytes.
+func encodeAll[V any](vs []V) ([]byte, []int64, []int, error) {
+	var all []byte
+	lens := make([]int64, len(vs))
+	counts := make([]int, len(vs))
+	var first error
+	for i := range vs {
+		b, err := encode(vs[i])
+		if err != nil {
+			lens[i] = -1
+			first = cmpErr(first, err)
+			continue
+		}
+		all = append(all, b...)
+		lens[i], counts[i] = int64(len(b)), len(b)
+	}
+	return all, lens, counts, first
+}
+
+func cmpErr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+func counts64(lens []int64) []int {
+	out := make([]int, len(lens))
+	for i, n := range lens {
+		out[i] = max(int(n), 0)
+	}
+	return out
+}
+
+// ScatterValue sends src[i] of root (len(src) = p on root, ignored
+// elsewhere) to rank i, which decodes it into *dst.
+func ScatterValue[V any](ctx context.Context, c *comm.Comm, dst *V, src []V, root int, opts ...Option) error {
+	p := c.Size()
+	var all []byte
+	var lens []int64
+	var counts []int
+	var encErr error
+	if c.Rank() == root {
+		checkLen("ScatterValue", "src", len(src), p)
+		all, lens, counts, encErr = encodeAll(src)
+	}
+	n := []int64{0}
+	if err := Scatter(ctx, c, n, lens, root, opts...); err != nil {
+		return err
+	}
+	b := make([]byte, max(n[0], 0))
+	if err := Scatterv(ctx, c, b, all, counts, nil, root); err != nil {
+		return err
+	}
+	return cmpErr(encErr, decode(b, n[0], dst))
+}
+
+// GatherValue collects src of every rank into dst[i] on root (len(dst) = p
+// on root, ignored elsewhere).
+func GatherValue[V any](ctx context.Context, c *comm.Comm, dst []V, src V, root int, opts ...Option) error {
+	p := c.Size()
+	b, encErr := encode(src)
+	n := []int64{int64(len(b))}
+	if encErr != nil {
+		n[0] = -1
+	}
+	var lens []int64
+	if c.Rank() == root {
+		checkLen("GatherValue", "dst", len(dst), p)
+		lens = make([]int64, p)
+	}
+	if err := Gather(ctx, c, lens, n, root, opts...); err != nil {
+		return err
+	}
+	var all []byte
+	var counts []int
+	if c.Rank() == root {
+		counts = counts64(lens)
+		all = make([]byte, sum(counts))
+	}
+	if err := Gatherv(ctx, c, all, counts, nil, b, root); err != nil {
+		return err
+	}
+	if c.Rank() != root {
+		return encErr
+	}
+	off := 0
+	for i := range p {
+		encErr = cmpErr(encErr, decode(all[off:off+counts[i]], lens[i], &dst[i]))
+		off += counts[i]
+	}
+	return encErr
+}
+
+// AllgatherValue collects src of every rank into dst[i] on every rank
+// (len(dst) = p).
+func AllgatherValue[V any](ctx context.Context, c *comm.Comm, dst []V, src V, opts ...Option) error {
+	p := c.Size()
+	checkLen("AllgatherValue", "dst", len(dst), p)
+	b, encErr := encode(src)
+	n := []int64{int64(len(b))}
+	if encErr != nil {
+		n[0] = -1
+	}
+	lens := make([]int64, p)
+	if err := Allgather(ctx, c, lens, n, opts...); err != nil {
+		return err
+	}
+	counts := counts64(lens)
+	all := make([]byte, sum(counts))
+	if err := Allgatherv(ctx, c, all, counts, nil, b); err != nil {
+		return err
+	}
+	off := 0
+	for i := range p {
+		encErr = cmpErr(encErr, decode(all[off:off+counts[i]], lens[i], &dst[i]))
+		off += counts[i]
+	}
+	return encErr
+}
+
+// AlltoallValue sends src[j] to rank j, which decodes it into dst[i] for
+// the sending rank i (len(src) = len(dst) = p).
+func AlltoallValue[V any](ctx context.Context, c *comm.Comm, dst, src []V, opts ...Option) error {
+	p := c.Size()
+	checkLen("AlltoallValue", "src", len(src), p)
+	checkLen("AlltoallValue", "dst", len(dst), p)
+	all, slens, scounts, encErr := encodeAll(src)
+	rlens := make([]int64, p)
+	if err := Alltoall(ctx, c, rlens, slens, opts...); err != nil {
+		return err
+	}
+	rcounts := counts64(rlens)
+	rall := make([]byte, sum(rcounts))
+	if err := Alltoallv(ctx, c, rall, rcounts, nil, all, scounts, nil); err != nil {
+		return err
+	}
+	off := 0
+	for i := range p {
+		encErr = cmpErr(encErr, decode(rall[off:off+rcounts[i]], rlens[i], &dst[i]))
+		off += rcounts[i]
+	}
+	return encErr
+}
