@@ -1,0 +1,273 @@
+// Command coll measures the latency of every collective of package
+// collectives, OSU-style: for each message size, a warm-up, then a number
+// of timed iterations that every rank agrees on, reporting the average
+// latency per call in microseconds, the maximum over ranks. Each table has
+// one column for the selector's choice ("auto") and one per algorithm,
+// forced.
+//
+//	go run ./cmd/gorun -np 4 ./bench/coll                      # everything
+//	go run ./cmd/gorun -np 8 ./bench/coll -coll allreduce,bcast -max 1M
+//	go run ./bench/coll -coll bcast                            # np 1
+//
+// The size is the message of one rank: the buffer of Bcast, Reduce,
+// Allreduce, Scan; one block (per rank or per pair) of Gather, Scatter,
+// Allgather, Alltoall and their v-variants, and of ReduceScatter's result.
+// Elements are float32 (4 bytes); reductions use Sum.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gorun-hpc/gorun/collectives"
+	"github.com/gorun-hpc/gorun/comm"
+)
+
+type elem = float32
+
+func main() {
+	colls := flag.String("coll", "all", "comma-separated collectives (see -list), or all")
+	algs := flag.String("alg", "all", "columns: all (auto + every algorithm), auto, or comma-separated algorithm names")
+	minSize := flag.String("min", "4", "smallest message size in bytes (K, M suffixes)")
+	maxSize := flag.String("max", "4M", "largest message size in bytes")
+	budget := flag.Duration("budget", 30*time.Millisecond, "target timed duration per point")
+	maxIters := flag.Int("iters", 1000, "most timed iterations per point")
+	minIters := flag.Int("min-iters", 3, "fewest timed iterations per point")
+	seg := flag.String("seg", "", "segment size in bytes for the segmented algorithms (default: the package's)")
+	list := flag.Bool("list", false, "list collectives and algorithms, and exit")
+	flag.Parse()
+	if *list {
+		for _, c := range collectives.Collectives() {
+			fmt.Printf("%-14s %s\n", c, strings.Join(collectives.Algorithms(c), " "))
+		}
+		return
+	}
+	lo, err1 := parseSize(*minSize)
+	hi, err2 := parseSize(*maxSize)
+	if err1 != nil || err2 != nil || lo < 4 || hi < lo {
+		log.Fatalf("bad -min/-max: %v %v", err1, err2)
+	}
+	world, err := comm.Init()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer world.Close()
+	names := collectives.Collectives()
+	if *colls != "all" {
+		names = strings.Split(*colls, ",")
+	}
+	b := &bench{c: world, budget: *budget, minIters: *minIters, maxIters: *maxIters}
+	if *seg != "" {
+		n, err := parseSize(*seg)
+		if err != nil {
+			log.Fatal(err)
+		}
+		b.common = append(b.common, collectives.WithSegmentSize(n))
+	}
+	ctx := context.Background()
+	if world.Rank() == 0 {
+		fmt.Printf("# gorun collectives latency, np %d, float32 elements, average µs per call (max over ranks)\n", world.Size())
+	}
+	for _, name := range names {
+		if collectives.Algorithms(name) == nil {
+			log.Fatalf("unknown collective %q (try -list)", name)
+		}
+		cols := []string{"auto"}
+		switch *algs {
+		case "all":
+			cols = append(cols, collectives.Algorithms(name)...)
+		case "auto":
+		default:
+			cols = nil
+			for _, a := range strings.Split(*algs, ",") {
+				if a == "auto" || slices.Contains(collectives.Algorithms(name), a) {
+					cols = append(cols, a)
+				}
+			}
+		}
+		if len(cols) == 0 {
+			continue
+		}
+		if err := b.table(ctx, name, cols, lo, hi); err != nil {
+			log.Fatalf("rank %d: %s: %v", world.Rank(), name, err)
+		}
+	}
+}
+
+func parseSize(s string) (int, error) {
+	mult := 1
+	switch {
+	case strings.HasSuffix(s, "K"):
+		mult, s = 1<<10, strings.TrimSuffix(s, "K")
+	case strings.HasSuffix(s, "M"):
+		mult, s = 1<<20, strings.TrimSuffix(s, "M")
+	}
+	n, err := strconv.Atoi(s)
+	return n * mult, err
+}
+
+type bench struct {
+	c                  *comm.Comm
+	budget             time.Duration
+	minIters, maxIters int
+	common             []collectives.Option
+}
+
+func (b *bench) table(ctx context.Context, name string, cols []string, lo, hi int) error {
+	p, r := b.c.Size(), b.c.Rank()
+	if r == 0 {
+		fmt.Printf("\n## %s (np %d)\n%10s", name, p, "bytes")
+		for _, c := range cols {
+			fmt.Printf(" %18s", c)
+		}
+		fmt.Println()
+	}
+	for size := lo; size <= hi; size *= 2 {
+		if name == "barrier" && size > lo {
+			break
+		}
+		row := make([]float64, len(cols))
+		for i, col := range cols {
+			opts := slices.Clone(b.common)
+			if col != "auto" {
+				opts = append(opts, collectives.WithAlgorithm(col))
+			}
+			run := b.op(name, size/4, opts)
+			us, err := b.measure(ctx, run, size)
+			if err != nil {
+				return fmt.Errorf("%s size %d: %w", col, size, err)
+			}
+			row[i] = us
+		}
+		if r == 0 {
+			label := strconv.Itoa(size)
+			if name == "barrier" {
+				label = "-"
+			}
+			fmt.Printf("%10s", label)
+			for _, v := range row {
+				fmt.Printf(" %18.2f", v)
+			}
+			fmt.Println()
+		}
+	}
+	return nil
+}
+
+// measure runs a warm-up, agrees on an iteration count from the slowest
+// rank's warm-up, and returns the slowest rank's average time per call.
+func (b *bench) measure(ctx context.Context, run func(context.Context) error, size int) (float64, error) {
+	warm := 10
+	if size >= 64<<10 {
+		warm = 2
+	}
+	if err := collectives.Barrier(ctx, b.c); err != nil {
+		return 0, err
+	}
+	t0 := time.Now()
+	for range warm {
+		if err := run(ctx); err != nil {
+			return 0, err
+		}
+	}
+	per := []float64{time.Since(t0).Seconds() / float64(warm)}
+	if err := collectives.Allreduce(ctx, b.c, per, nil, collectives.Max[float64]()); err != nil {
+		return 0, err
+	}
+	iters := b.maxIters
+	if per[0] > 0 {
+		iters = min(b.maxIters, max(b.minIters, int(b.budget.Seconds()/per[0])))
+	}
+	if err := collectives.Barrier(ctx, b.c); err != nil {
+		return 0, err
+	}
+	t0 = time.Now()
+	for range iters {
+		if err := run(ctx); err != nil {
+			return 0, err
+		}
+	}
+	avg := []float64{time.Since(t0).Seconds() / float64(iters) * 1e6}
+	if err := collectives.Allreduce(ctx, b.c, avg, nil, collectives.Max[float64]()); err != nil {
+		return 0, err
+	}
+	return avg[0], nil
+}
+
+// op returns one call of collective name with n elements per message.
+func (b *bench) op(name string, n int, opts []collectives.Option) func(context.Context) error {
+	c := b.c
+	p, r := c.Size(), c.Rank()
+	buf := func(k int) []elem {
+		s := make([]elem, k)
+		for i := range s {
+			s[i] = elem(r + i%7)
+		}
+		return s
+	}
+	sum := collectives.Sum[elem]()
+	counts := make([]int, p)
+	for i := range counts {
+		counts[i] = n
+	}
+	switch name {
+	case "barrier":
+		return func(ctx context.Context) error { return collectives.Barrier(ctx, c, opts...) }
+	case "bcast":
+		x := buf(n)
+		return func(ctx context.Context) error { return collectives.Bcast(ctx, c, x, 0, opts...) }
+	case "reduce":
+		src, dst := buf(n), buf(n)
+		return func(ctx context.Context) error { return collectives.Reduce(ctx, c, dst, src, sum, 0, opts...) }
+	case "allreduce":
+		src, dst := buf(n), buf(n)
+		return func(ctx context.Context) error { return collectives.Allreduce(ctx, c, dst, src, sum, opts...) }
+	case "scan":
+		src, dst := buf(n), buf(n)
+		return func(ctx context.Context) error { return collectives.Scan(ctx, c, dst, src, sum, opts...) }
+	case "exscan":
+		src, dst := buf(n), buf(n)
+		return func(ctx context.Context) error { return collectives.Exscan(ctx, c, dst, src, sum, opts...) }
+	case "gather":
+		src, dst := buf(n), buf(p*n)
+		return func(ctx context.Context) error { return collectives.Gather(ctx, c, dst, src, 0, opts...) }
+	case "gatherv":
+		src, dst := buf(n), buf(p*n)
+		return func(ctx context.Context) error { return collectives.Gatherv(ctx, c, dst, counts, nil, src, 0, opts...) }
+	case "scatter":
+		src, dst := buf(p*n), buf(n)
+		return func(ctx context.Context) error { return collectives.Scatter(ctx, c, dst, src, 0, opts...) }
+	case "scatterv":
+		src, dst := buf(p*n), buf(n)
+		return func(ctx context.Context) error {
+			return collectives.Scatterv(ctx, c, dst, src, counts, nil, 0, opts...)
+		}
+	case "allgather":
+		src, dst := buf(n), buf(p*n)
+		return func(ctx context.Context) error { return collectives.Allgather(ctx, c, dst, src, opts...) }
+	case "allgatherv":
+		src, dst := buf(n), buf(p*n)
+		return func(ctx context.Context) error { return collectives.Allgatherv(ctx, c, dst, counts, nil, src, opts...) }
+	case "alltoall":
+		src, dst := buf(p*n), buf(p*n)
+		return func(ctx context.Context) error { return collectives.Alltoall(ctx, c, dst, src, opts...) }
+	case "alltoallv":
+		src, dst := buf(p*n), buf(p*n)
+		return func(ctx context.Context) error {
+			return collectives.Alltoallv(ctx, c, dst, counts, nil, src, counts, nil, opts...)
+		}
+	case "reducescatter":
+		src, dst := buf(p*n), buf(n)
+		return func(ctx context.Context) error { return collectives.ReduceScatterBlock(ctx, c, dst, src, sum, opts...) }
+	}
+	fmt.Fprintf(os.Stderr, "no benchmark for %s\n", name)
+	os.Exit(2)
+	return nil
+}
