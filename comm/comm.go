@@ -517,7 +517,8 @@ func optionsFromEnv(getenv func(string) string) (Options, error) {
 	o := Options{Size: 1, LocalSize: 1}
 	sizeStr := getenv("GORUN_SIZE")
 	if sizeStr == "" {
-		return o, nil
+		// Not started by gorun: perhaps by srun directly (see slurm.go).
+		return slurmOptions(getenv)
 	}
 	num := func(name string) (int, error) {
 		v, err := strconv.Atoi(getenv(name))
