@@ -39,7 +39,7 @@ func (r *Results) Print(w io.Writer) {
 		line(e[0], e[1])
 	}
 	line("Iterations", fmt.Sprint(r.Niter))
-	line("Time in seconds", fmt.Sprintf("%.2f", r.Time))
+	line("Time in seconds", fmt.Sprintf("%.4f", r.Time))
 	line("Total processes", fmt.Sprint(r.Procs))
 	line("Mop/s total", fmt.Sprintf("%.2f", r.Mops))
 	if r.Procs > 0 {
