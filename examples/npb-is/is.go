@@ -87,7 +87,8 @@ type sorter struct {
 	shift               uint
 	keyArray            []int32
 	keyBuff1            []int32 // bucket-sorted keys to send
-	keyBuff2            []int32 // received keys
+	keyBuff2            []int32 // receive buffer
+	recvd               []int32 // the keys this rank ranks (received)
 	counts              []int32 // key populations, then cumulative ranks
 	bucketSize          []int32 // NUM_BUCKETS + TEST_ARRAY_SIZE
 	bucketTotals        []int32
@@ -252,11 +253,18 @@ func (s *sorter) rank(iteration int) error {
 		s.recvDisp[i] = total
 		total += int(v)
 	}
-	if total > len(s.keyBuff2) {
-		s.keyBuff2 = make([]int32, total)
-	}
-	if err := npb.Alltoallv(s.ctx, s.c, s.keyBuff2, s.recvCount, s.recvDisp, kb1, s.sendCount, s.sendDisp); err != nil {
-		return err
+	if s.np == 1 {
+		// A world of one keeps all its keys: rank them in place instead
+		// of copying them to itself.
+		s.recvd = kb1
+	} else {
+		if total > len(s.keyBuff2) {
+			s.keyBuff2 = make([]int32, total)
+		}
+		if err := npb.Alltoallv(s.ctx, s.c, s.keyBuff2, s.recvCount, s.recvDisp, kb1, s.sendCount, s.sendDisp); err != nil {
+			return err
+		}
+		s.recvd = s.keyBuff2[:total]
 	}
 
 	minKey := s.ptr1[s.me] << shift
@@ -272,7 +280,7 @@ func (s *sorter) rank(iteration int) error {
 	if maxKey >= minKey {
 		cnt = s.counts[:maxKey-minKey+1]
 		clear(cnt)
-		kb2 := s.keyBuff2[:total]
+		kb2 := s.recvd
 		off := int32(minKey)
 		for _, k := range kb2 {
 			cnt[k-off]++
@@ -315,7 +323,7 @@ func (s *sorter) rank(iteration int) error {
 // full_verify). It adds one to passed when everything is in order.
 func (s *sorter) fullVerify() error {
 	n := s.total
-	kb2 := s.keyBuff2[:n]
+	kb2 := s.recvd[:n]
 	sorted := make([]int32, n)
 	cnt := s.counts
 	for _, k := range kb2 {
