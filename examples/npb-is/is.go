@@ -7,6 +7,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/gorun-hpc/gorun/collectives"
 	"github.com/gorun-hpc/gorun/comm"
 	"github.com/gorun-hpc/gorun/examples/internal/npb"
 )
@@ -244,7 +245,7 @@ func (s *sorter) rank(iteration int) error {
 	for i, v := range s.sendCount {
 		s.one[i] = int32(v)
 	}
-	if err := npb.Alltoall(s.ctx, s.c, s.oneRecv, s.one); err != nil {
+	if err := collectives.Alltoall(s.ctx, s.c, s.oneRecv, s.one); err != nil {
 		return err
 	}
 	total := 0
@@ -261,7 +262,7 @@ func (s *sorter) rank(iteration int) error {
 		if total > len(s.keyBuff2) {
 			s.keyBuff2 = make([]int32, total)
 		}
-		if err := npb.Alltoallv(s.ctx, s.c, s.keyBuff2, s.recvCount, s.recvDisp, kb1, s.sendCount, s.sendDisp); err != nil {
+		if err := collectives.Alltoallv(s.ctx, s.c, s.keyBuff2, s.recvCount, s.recvDisp, kb1, s.sendCount, s.sendDisp); err != nil {
 			return err
 		}
 		s.recvd = s.keyBuff2[:total]

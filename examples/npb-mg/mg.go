@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/gorun-hpc/gorun/collectives"
 	"github.com/gorun-hpc/gorun/comm"
 	"github.com/gorun-hpc/gorun/examples/internal/npb"
 )
@@ -129,16 +130,16 @@ func (s *mg) zran3(ctx context.Context, c *comm.Comm, n int) error {
 			}
 		}
 	}
-	np, me := c.Size(), c.Rank()
+	np := c.Size()
 	all := make([]float64, np*4*mm)
-	mine := all[me*4*mm:]
+	mine := make([]float64, 4*mm)
 	for i, cd := range hi {
 		mine[2*i], mine[2*i+1] = cd.v, cd.idx
 	}
 	for i, cd := range lo {
 		mine[2*mm+2*i], mine[2*mm+2*i+1] = cd.v, cd.idx
 	}
-	if err := npb.AllreduceSum(ctx, c, all); err != nil {
+	if err := collectives.Allgather(ctx, c, all, mine); err != nil {
 		return err
 	}
 	var ghi, glo []cand
