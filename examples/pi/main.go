@@ -1,54 +1,96 @@
 // Command pi estimates π by Monte Carlo: every rank throws darts at the unit
-// square, and the counts inside the quarter circle are summed across ranks.
-// It checks its estimate against math.Pi within five standard errors and
-// exits 1 when the check fails.
+// square, and the counts that land inside the quarter circle are combined with
+// an Allreduce (so every rank knows the estimate and the verdict).
 //
-//	go run ./cmd/gorun -np 4 ./examples/pi -n 20000000
+// It checks the estimate against math.Pi: a dart lands inside with
+// probability p = π/4, so the estimate 4·hits/n has standard error
+// 4·sqrt(p(1-p)/n); the run passes when the error is within five standard
+// errors (a false alarm about once in 1.7 million runs). It prints a line
+// starting "VERDICT PASS" or "VERDICT FAIL" and exits 1 on failure.
+//
+//	go run ./cmd/gorun -np 4 ./examples/pi
+//	go run ./cmd/gorun -np 4 ./examples/pi -n 100000000
+//	go run ./examples/pi            (one rank)
 package main
 
 import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
 	"time"
 
+	"github.com/gorun-hpc/gorun/collectives"
 	"github.com/gorun-hpc/gorun/comm"
 )
 
+// Params of a run.
+type Params struct {
+	N    int64  // darts in total, over all ranks
+	Seed uint64 // each rank draws from the stream (Seed, rank)
+	// Want is the value the estimate is checked against: math.Pi, unless
+	// set otherwise to exercise the failure path.
+	Want float64
+}
+
+// Result of a run, the same on every rank.
+type Result struct {
+	Pi      float64
+	Hits    int64
+	StdErr  float64 // standard error of the estimate
+	Pass    bool    // |Pi - π| <= 5 StdErr
+	Elapsed time.Duration
+}
+
 func main() {
-	n := flag.Int64("n", 10_000_000, "darts in total, over all ranks")
-	seed := flag.Uint64("seed", 2026, "random seed (each rank derives its own stream)")
+	var p Params
+	flag.Int64Var(&p.N, "n", 10_000_000, "darts in total, over all ranks")
+	flag.Uint64Var(&p.Seed, "seed", 2026, "random seed (each rank derives its own stream)")
+	flag.Float64Var(&p.Want, "want", math.Pi, "value the estimate is checked against (change it to see the failure path)")
 	flag.Parse()
 	world, err := comm.Init()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
+		fmt.Fprintln(os.Stderr, "pi:", err)
 		os.Exit(1)
 	}
-	ok, err := run(context.Background(), world, *n, *seed)
+	var out io.Writer = io.Discard
+	if world.Rank() == 0 {
+		out = os.Stdout
+	}
+	r, err := Run(context.Background(), world, p, out)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
+		fmt.Fprintf(os.Stderr, "pi: rank %d: %v\n", world.Rank(), err)
 		os.Exit(1)
 	}
 	if err := world.Close(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
+		fmt.Fprintln(os.Stderr, "pi:", err)
 		os.Exit(1)
 	}
-	if !ok {
+	if !r.Pass {
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, c *comm.Comm, n int64, seed uint64) (bool, error) {
+// Run throws this rank's share of p.N darts, sums the hits over c with
+// Allreduce and reports the estimate and verdict to out (pass io.Discard on
+// all ranks but one).
+func Run(ctx context.Context, c *comm.Comm, p Params, out io.Writer) (Result, error) {
+	if p.N <= 0 {
+		return Result{}, fmt.Errorf("-n must be positive, got %d", p.N)
+	}
+	if err := collectives.Barrier(ctx, c); err != nil {
+		return Result{}, err
+	}
 	start := time.Now()
 	rank, size := int64(c.Rank()), int64(c.Size())
-	mine := n / size
-	if rank < n%size {
+	mine := p.N / size
+	if rank < p.N%size {
 		mine++
 	}
-	rng := rand.New(rand.NewPCG(seed, uint64(rank)))
+	rng := rand.New(rand.NewPCG(p.Seed, uint64(rank)))
 	var hits int64
 	for range mine {
 		x, y := rng.Float64(), rng.Float64()
@@ -56,29 +98,25 @@ func run(ctx context.Context, c *comm.Comm, n int64, seed uint64) (bool, error) 
 			hits++
 		}
 	}
-	// Sum the hits on rank 0 (a reduction written with point-to-point
-	// calls: this example needs nothing but package comm).
-	if rank != 0 {
-		return true, comm.Send(ctx, c, []int64{hits}, 0, 0)
+	total := []int64{0}
+	if err := collectives.Allreduce(ctx, c, total, []int64{hits}, collectives.Sum[int64]()); err != nil {
+		return Result{}, err
 	}
-	total := hits
-	buf := []int64{0}
-	for r := 1; r < int(size); r++ {
-		if _, err := comm.Recv(ctx, c, buf, comm.AnySource, 0); err != nil {
-			return false, err
-		}
-		total += buf[0]
+	r := Result{Hits: total[0], Elapsed: time.Since(start)}
+	r.Pi = 4 * float64(r.Hits) / float64(p.N)
+	q := math.Pi / 4
+	r.StdErr = 4 * math.Sqrt(q*(1-q)/float64(p.N))
+	if p.Want == 0 {
+		p.Want = math.Pi
 	}
-	pi := 4 * float64(total) / float64(n)
-	// Each dart is a Bernoulli trial with p = π/4.
-	p := math.Pi / 4
-	stderr := 4 * math.Sqrt(p*(1-p)/float64(n))
-	errAbs := math.Abs(pi - math.Pi)
-	fmt.Printf("pi ≈ %.8f  (error %.2e, %d darts on %d ranks, %.3fs)\n", pi, errAbs, n, size, time.Since(start).Seconds())
-	if errAbs > 5*stderr {
-		fmt.Printf("FAILED: error exceeds 5 standard errors (%.2e)\n", 5*stderr)
-		return false, nil
+	errAbs := math.Abs(r.Pi - p.Want)
+	r.Pass = errAbs <= 5*r.StdErr
+	fmt.Fprintf(out, "pi ≈ %.8f  error %.2e  (%d darts on %d ranks)\n", r.Pi, errAbs, p.N, size)
+	fmt.Fprintf(out, "elapsed %.6f s\n", r.Elapsed.Seconds())
+	if r.Pass {
+		fmt.Fprintf(out, "VERDICT PASS: error %.2e within 5 standard errors (%.2e)\n", errAbs, 5*r.StdErr)
+	} else {
+		fmt.Fprintf(out, "VERDICT FAIL: error %.2e exceeds 5 standard errors (%.2e)\n", errAbs, 5*r.StdErr)
 	}
-	fmt.Printf("OK: within 5 standard errors (%.2e)\n", 5*stderr)
-	return true, nil
+	return r, nil
 }
