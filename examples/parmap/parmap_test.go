@@ -1,0 +1,104 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/gorun-hpc/gorun/comm"
+	"github.com/gorun-hpc/gorun/comm/commtest"
+	"github.com/gorun-hpc/gorun/kernels"
+)
+
+func TestBlock(t *testing.T) {
+	for _, n := range []int64{0, 1, 7, 100} {
+		for size := int64(1); size <= 5; size++ {
+			next := int64(0)
+			for r := range size {
+				lo, hi := block(n, size, r)
+				if lo != next || hi < lo || hi-lo > n/size+1 {
+					t.Fatalf("block(%d,%d,%d) = %d,%d", n, size, r, lo, hi)
+				}
+				next = hi
+			}
+			if next != n {
+				t.Fatalf("blocks of %d over %d end at %d", n, size, next)
+			}
+		}
+	}
+}
+
+func runInProcess(t *testing.T, n, workers int, p Params) (string, []bool) {
+	var mu sync.Mutex
+	var out bytes.Buffer
+	verdicts := make([]bool, n)
+	commtest.Run(t, n, comm.Config{}, func(ctx context.Context, c *comm.Comm) error {
+		var pool *kernels.Pool
+		if workers > 0 {
+			var err error
+			if pool, err = kernels.NewPool(kernels.Config{Workers: workers, NoPin: true}); err != nil {
+				return err
+			}
+			defer pool.Close()
+		}
+		var buf bytes.Buffer
+		ok, err := Run(ctx, c, pool, p, &buf)
+		mu.Lock()
+		defer mu.Unlock()
+		out.Write(buf.Bytes())
+		verdicts[c.Rank()] = ok
+		return err
+	})
+	return out.String(), verdicts
+}
+
+func TestRunRanks(t *testing.T) {
+	for _, n := range []int{1, 2, 3, 4} {
+		for _, workers := range []int{0, 2} {
+			t.Run(fmt.Sprintf("np%d/workers%d", n, workers), func(t *testing.T) {
+				p := Params{SumN: 100_000, MapN: 100_003, Jobs: "sum,map"}
+				out, verdicts := runInProcess(t, n, workers, p)
+				for r, ok := range verdicts {
+					if !ok {
+						t.Errorf("rank %d: verdict false\n%s", r, out)
+					}
+				}
+				if !strings.Contains(out, "total = 19999900000") || strings.Count(out, "OK ") != 2 {
+					t.Errorf("unexpected output:\n%s", out)
+				}
+			})
+		}
+	}
+}
+
+func TestCorruptFails(t *testing.T) {
+	for _, n := range []int{1, 3} {
+		out, verdicts := runInProcess(t, n, 0, Params{SumN: 1000, MapN: 1000, Jobs: "sum,map", Corrupt: true})
+		for r, ok := range verdicts {
+			if ok {
+				t.Errorf("np %d rank %d: corrupted run passed\n%s", n, r, out)
+			}
+		}
+		if strings.Count(out, "FAILED") != 2 {
+			t.Errorf("want two FAILED lines:\n%s", out)
+		}
+	}
+}
+
+func TestUnderGorun(t *testing.T) {
+	gorun, prog := buildUnderGorun(t)
+	for _, np := range []int{1, 2, 4} {
+		out, code := runUnderGorun(t, gorun, prog, np, "-n", "200000")
+		if code != 0 {
+			t.Fatalf("np %d: exit %d\n%s", np, code, out)
+		}
+		mustContain(t, out, "OK sum: total 19999900000", "OK map: all 200000 results")
+	}
+	out, code := runUnderGorun(t, gorun, prog, 2, "-n", "1000", "-corrupt")
+	if code == 0 || !strings.Contains(out, "FAILED") {
+		t.Fatalf("corrupted run: exit %d\n%s", code, out)
+	}
+}
