@@ -35,7 +35,7 @@ func Scatter[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, root 
 		return nil
 	}
 	var err error
-	switch selectGather(cfg, p, n*comm.SizeOf[T]()) {
+	switch selectScatter(cfg, p, n*comm.SizeOf[T]()) {
 	case "binomial":
 		err = scatterBinomial(ctx, sys, base, dst, src, root, n)
 	case "linear":
