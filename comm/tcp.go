@@ -30,8 +30,11 @@ type tcpLink struct {
 	conn *net.TCPConn
 	rc   syscall.RawConn
 
-	wmu  sync.Mutex
-	wbuf []byte
+	wmu   sync.Mutex // guards the write side and the buffers below
+	wbuf  []byte
+	hbuf  [wire.HeaderSize]byte
+	iov   [2][]byte
+	iovec [2]unix.Iovec
 
 	rxMu   sync.Mutex
 	src    rawSource
@@ -58,14 +61,12 @@ func (l *tcpLink) send(h *wire.Header, payload []byte) error {
 		h.Encode(b)
 		b = append(b, payload...)
 		l.wbuf = b[:0]
-		_, err := l.conn.Write(b)
-		return err
+		l.iov[0], l.iov[1] = b, nil
+		return l.writeFull(l.iov[:1])
 	}
-	var hb [wire.HeaderSize]byte
-	h.Encode(hb[:])
-	bufs := net.Buffers{hb[:], payload}
-	_, err := bufs.WriteTo(l.conn)
-	return err
+	h.Encode(l.hbuf[:])
+	l.iov[0], l.iov[1] = l.hbuf[:], payload
+	return l.writeFull(l.iov[:2])
 }
 
 func (l *tcpLink) close() error {
@@ -75,17 +76,101 @@ func (l *tcpLink) close() error {
 
 var errWouldBlock = errors.New("would block")
 
+// spinWait reports whether a poll loop that found nothing should try again:
+// for up to spin after its first call (which sets *until), yielding the
+// processor between tries.
+func spinWait(until *time.Time, spin time.Duration) bool {
+	if spin <= 0 {
+		return false
+	}
+	now := time.Now()
+	if until.IsZero() {
+		*until = now.Add(spin)
+	} else if now.After(*until) {
+		return false
+	}
+	runtime.Gosched()
+	return true
+}
+
+// writeFull writes bufs (one or two slices) to the socket with write(2)
+// or writev(2), polling briefly when the socket buffer is full before
+// parking in the network poller. Caller holds wmu (it uses l.iovec).
+func (l *tcpLink) writeFull(bufs [][]byte) error {
+	var werr error
+	var until time.Time
+	err := l.rc.Write(func(fd uintptr) bool {
+		for len(bufs) > 0 {
+			var total int
+			for i, b := range bufs {
+				l.iovec[i].Base = unsafe.SliceData(b)
+				l.iovec[i].SetLen(len(b))
+				total += len(b)
+			}
+			var r uintptr
+			var e syscall.Errno
+			switch {
+			case len(bufs) == 1 && total <= rawWriteMax:
+				r, _, e = unix.RawSyscall(unix.SYS_WRITE, fd, uintptr(unsafe.Pointer(l.iovec[0].Base)), uintptr(total))
+			case total <= rawWriteMax:
+				r, _, e = unix.RawSyscall(unix.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&l.iovec[0])), uintptr(len(bufs)))
+			default:
+				// Large copies go through Syscall so that the runtime
+				// does not wait on this thread.
+				r, _, e = unix.Syscall(unix.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&l.iovec[0])), uintptr(len(bufs)))
+			}
+			if e == unix.EINTR {
+				continue
+			}
+			if e == unix.EAGAIN {
+				if spinWait(&until, l.e.cfg.Spin) {
+					continue
+				}
+				return false
+			}
+			if e != 0 {
+				werr = e
+				return true
+			}
+			until = time.Time{}
+			n := int(r)
+			for n > 0 {
+				if n >= len(bufs[0]) {
+					n -= len(bufs[0])
+					bufs = bufs[1:]
+				} else {
+					bufs[0] = bufs[0][n:]
+					n = 0
+				}
+			}
+			for len(bufs) > 0 && len(bufs[0]) == 0 {
+				bufs = bufs[1:]
+			}
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	return werr
+}
+
+// rawWriteMax is the largest write made without telling the scheduler.
+const rawWriteMax = 64 << 10
+
 // rawSource reads the non-blocking socket. With nonblock set, a read that
 // finds nothing returns errWouldBlock; otherwise it parks in the network
 // poller until data arrives. Used only under rxMu.
 type rawSource struct {
 	rc       syscall.RawConn
 	nonblock bool
+	spin     time.Duration // waiting inside a frame: poll this long before parking
 }
 
 func (s *rawSource) Read(b []byte) (int, error) {
 	var n int
 	var err error
+	var until time.Time
 	rerr := s.rc.Read(func(fd uintptr) bool {
 		for {
 			r, _, e := unix.RawSyscall(unix.SYS_READ, fd, uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)))
@@ -97,7 +182,15 @@ func (s *rawSource) Read(b []byte) (int, error) {
 				continue
 			}
 			if err == unix.EAGAIN {
-				return s.nonblock
+				if s.nonblock {
+					return true
+				}
+				// The rest of a frame is in flight: poll for it briefly
+				// rather than pay the network poller's wake-up.
+				if spinWait(&until, s.spin) {
+					continue
+				}
+				return false
 			}
 			return true
 		}
@@ -230,6 +323,7 @@ func (e *engine) startLink(peer int, c *net.TCPConn) error {
 	}
 	l := &tcpLink{e: e, peer: peer, conn: c, rc: rc, wbuf: make([]byte, 0, wire.HeaderSize+smallWrite), done: make(chan struct{})}
 	l.src.rc = rc
+	l.src.spin = e.cfg.Spin
 	l.br = bufio.NewReaderSize(&l.src, 64<<10)
 	e.mu.Lock()
 	if e.links[peer] != nil {
