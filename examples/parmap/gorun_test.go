@@ -28,7 +28,13 @@ func buildUnderGorun(t *testing.T) (gorun, prog string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, b := range []struct{ out, dir, pkg string }{{gorun, root, "./cmd/gorun"}, {prog, ".", "."}} {
+	builds := []struct{ out, dir, pkg string }{{gorun, root, "./cmd/gorun"}, {prog, ".", "."}}
+	// GORUN_BIN names a prebuilt launcher to use instead of building one
+	// (for when cmd/gorun is mid-change in a shared tree).
+	if bin := os.Getenv("GORUN_BIN"); bin != "" {
+		gorun, builds = bin, builds[1:]
+	}
+	for _, b := range builds {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		cmd := exec.CommandContext(ctx, goBin, "build", "-o", b.out, b.pkg)
 		cmd.Dir = b.dir
