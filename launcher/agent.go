@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -29,13 +31,42 @@ const maxLine = 64 << 10
 // every rank it started has ended and the stream is closed. host names the
 // agent in messages.
 func RunAgent(ctx context.Context, rw io.ReadWriteCloser, host string) error {
-	a := &agent{c: newConn(rw), host: host, procs: map[int]*exec.Cmd{}}
+	return RunAgentOptions(ctx, rw, AgentOptions{Host: host})
+}
+
+// AgentOptions configures a remote agent.
+type AgentOptions struct {
+	Host string // names the agent in messages (default: the hostname)
+	// Heartbeat, if positive, makes the agent send a ping this often and
+	// treat a head silent for Timeout as lost (a cut network drops packets
+	// without closing the stream). Timeout defaults to 5 heartbeats.
+	Heartbeat, Timeout time.Duration
+	// HeadIP is the head's address as this agent reached it ("" = from
+	// SSH_CONNECTION or SLURM_LAUNCH_NODE_IPADDR).
+	HeadIP string
+	// Hello makes the agent announce itself (remote agents).
+	Hello bool
+}
+
+// RunAgentOptions is RunAgent with options, for agents on remote hosts.
+func RunAgentOptions(ctx context.Context, rw io.ReadWriteCloser, o AgentOptions) error {
+	if o.Host == "" {
+		o.Host, _ = os.Hostname()
+	}
+	if o.Heartbeat > 0 && o.Timeout <= 0 {
+		o.Timeout = 5 * o.Heartbeat
+	}
+	if o.HeadIP == "" {
+		o.HeadIP = headIPFromEnv()
+	}
+	a := &agent{c: newConn(rw), host: o.Host, opts: o, procs: map[int]*exec.Cmd{}}
 	return a.run(ctx)
 }
 
 type agent struct {
 	c    *conn
 	host string
+	opts AgentOptions
 
 	mu      sync.Mutex
 	procs   map[int]*exec.Cmd // running ranks
@@ -110,6 +141,34 @@ func (a *agent) run(ctx context.Context) error {
 			msgs <- m
 		}
 	}()
+	var tick <-chan time.Time
+	stop := make(chan struct{})
+	defer close(stop)
+	if a.opts.Heartbeat > 0 {
+		t := time.NewTicker(a.opts.Heartbeat)
+		defer t.Stop()
+		tick = t.C
+		// Pings go from their own goroutine: a send blocked on a dead
+		// link must not stop the agent from noticing that the link is dead.
+		go func() {
+			t := time.NewTicker(a.opts.Heartbeat)
+			defer t.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-t.C:
+					if a.c.send(&message{Kind: msgPing}) != nil {
+						return
+					}
+				}
+			}
+		}()
+	}
+	if a.opts.Hello {
+		go a.c.send(&message{Kind: msgHello, Host: a.host, Data: []byte(a.opts.HeadIP)})
+	}
+	last := time.Now()
 	var linkErr error
 loop:
 	for {
@@ -119,11 +178,22 @@ loop:
 				linkErr = <-rerr
 				break loop
 			}
+			last = time.Now()
 			a.handle(m)
+		case <-tick:
+			if time.Since(last) > a.opts.Timeout {
+				linkErr = fmt.Errorf("no word from gorun for %v: giving up on it", a.opts.Timeout.Round(time.Millisecond))
+				break loop
+			}
 		case <-ctx.Done():
 			linkErr = ctx.Err()
 			break loop
 		}
+	}
+	if a.opts.Hello {
+		// A remote agent closes its end first, so that sends blocked on a
+		// dead link fail instead of holding up the teardown.
+		a.c.close()
 	}
 	// The head is gone (or told us to stop by closing): no rank may outlive it.
 	a.signalAll(syscall.SIGTERM)
@@ -133,7 +203,12 @@ loop:
 	case <-done:
 	case <-time.After(KillGrace):
 		a.signalAll(syscall.SIGKILL)
-		<-done
+		select {
+		case <-done:
+		case <-time.After(KillGrace):
+			// Every rank got SIGKILL; what is left is output forwarding
+			// stuck on a dead link. Do not wait for it.
+		}
 	}
 	a.c.close()
 	if errors.Is(linkErr, io.EOF) {
@@ -149,6 +224,13 @@ func (a *agent) handle(m *message) {
 			return
 		}
 		a.started = true
+		if err := a.prepare(m.Launch); err != nil {
+			for _, rs := range m.Launch.Ranks {
+				a.c.send(&message{Kind: msgFailed, Rank: rs.Rank, Err: err.Error(), Host: a.host})
+			}
+			a.c.send(&message{Kind: msgDone, Host: a.host})
+			return
+		}
 		a.launch(m.Launch)
 	case msgSignal:
 		a.signalAll(syscall.Signal(m.Sig))
@@ -255,6 +337,9 @@ func (a *agent) start(spec *launchSpec, rs rankSpec, env []string) error {
 		defer unbindThread()
 	}
 	if err := cmd.Start(); err != nil {
+		if errors.Is(err, os.ErrNotExist) && spec.StorePort != 0 {
+			return fmt.Errorf("the program %s does not exist on this host (give its path there with --remote-program)", spec.Program)
+		}
 		return err
 	}
 	a.mu.Lock()
@@ -308,4 +393,47 @@ func (a *agent) forward(rank, stream int, r io.Reader, wg *sync.WaitGroup) {
 			return
 		}
 	}
+}
+
+// prepare completes a remote launch spec on this host: the working
+// directory, and the addresses of the store and of this host's ranks.
+func (a *agent) prepare(spec *launchSpec) error {
+	if spec.Dir != "" {
+		if st, err := os.Stat(spec.Dir); err != nil || !st.IsDir() {
+			if spec.DirRequired {
+				return fmt.Errorf("the working directory %s does not exist on this host", spec.Dir)
+			}
+			spec.Dir, _ = os.UserHomeDir()
+		}
+	}
+	if spec.StorePort == 0 {
+		return nil
+	}
+	if _, err := os.Stat(spec.Program); err != nil {
+		return fmt.Errorf("the program %s does not exist on this host (give its path there with --remote-program)", spec.Program)
+	}
+	headIP := spec.HeadIP
+	if headIP == "" {
+		headIP = a.opts.HeadIP
+	}
+	if headIP == "" {
+		return errors.New("cannot tell gorun's address from this host (use --iface or --net)")
+	}
+	addr, err := LocalAddr(spec.Iface, spec.Net, headIP)
+	if err != nil {
+		return err
+	}
+	store := net.JoinHostPort(headIP, strconv.Itoa(spec.StorePort))
+	env := spec.Env[:0:0]
+	for _, kv := range spec.Env {
+		switch {
+		case strings.HasPrefix(kv, "GORUN_STORE="):
+			kv = "GORUN_STORE=" + store
+		case strings.HasPrefix(kv, "GORUN_ADDR="):
+			kv = "GORUN_ADDR=" + addr
+		}
+		env = append(env, kv)
+	}
+	spec.Env = env
+	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -113,11 +114,23 @@ type head struct {
 	failed   bool // the job is being torn down
 	events   chan struct{}
 	doneAgts int
+
+	remote  *Remote  // nil in local mode
+	reapers []func() // wait for (or end) agent processes at the end
 }
 
 type agentLink struct {
 	host string
 	c    *conn
+
+	// Remote agents only.
+	remote bool
+	ranks  string        // the host's ranks, for messages
+	reap   func() string // why the agent's session ended ("" if unknown)
+	done   chan struct{} // closed when the link is no longer served
+	last   atomic.Int64  // when the agent was last heard from (UnixNano)
+	mu     sync.Mutex
+	reason string // why the head gave up on the link
 }
 
 func newHead(job Job) (*head, error) {
@@ -198,6 +211,9 @@ func (h *head) addAgent(host string, rw io.ReadWriteCloser, spec *launchSpec) {
 }
 
 func (h *head) serveAgent(al *agentLink, spec *launchSpec) {
+	if al.done != nil {
+		defer close(al.done)
+	}
 	if err := al.c.send(&message{Kind: msgLaunch, Launch: spec}); err != nil {
 		h.agentLost(al, err)
 		return
@@ -207,6 +223,9 @@ func (h *head) serveAgent(al *agentLink, spec *launchSpec) {
 		if err != nil {
 			h.agentLost(al, err)
 			return
+		}
+		if al.remote {
+			al.touch()
 		}
 		switch m.Kind {
 		case msgOutput:
@@ -324,9 +343,16 @@ func (h *head) agentLost(al *agentLink, err error) {
 	}
 	h.mu.Unlock()
 	if first {
-		h.logf("gorun: lost the agent on %s: %v", al.host, err)
-		h.abort("lost the agent on " + al.host)
+		if al.remote {
+			what := fmt.Sprintf("lost host %s (ranks %s): %s", al.host, al.ranks, al.lostReason(err))
+			h.logf("gorun: %s", what)
+			h.abort(what)
+		} else {
+			h.logf("gorun: lost the agent on %s: %v", al.host, err)
+			h.abort("lost the agent on " + al.host)
+		}
 	}
+	al.c.close()
 	h.mu.Lock()
 	h.doneAgts++
 	h.mu.Unlock()

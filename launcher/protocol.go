@@ -2,6 +2,7 @@ package launcher
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -18,6 +19,7 @@ const (
 	msgLaunch = "launch" // start the ranks in Launch
 	msgSignal = "signal" // send Sig to every rank's process group
 	msgStdin  = "stdin"  // Data goes to rank 0's standard input; empty Data closes it
+	msgPing   = "ping"   // heartbeat (both directions) on remote links
 )
 
 // Message kinds, agent to head.
@@ -27,6 +29,7 @@ const (
 	msgExited  = "exited"  // Rank ended: Code, or Signal
 	msgFailed  = "failed"  // the agent could not start Rank: Err
 	msgDone    = "done"    // every rank of the agent has ended
+	msgHello   = "hello"   // a remote agent is up: Host, and Data = the head's IP as the agent sees it
 )
 
 type message struct {
@@ -51,6 +54,13 @@ type launchSpec struct {
 	Dir     string     `msgpack:"dir"`     // working directory ("" = the agent's)
 	Ranks   []rankSpec `msgpack:"ranks"`
 	Size    int        `msgpack:"size"`
+	// Remote agents only.
+	DirRequired bool   `msgpack:"dir_required"` // Dir was given by the user: fail if missing
+	StorePort   int    `msgpack:"store_port"`   // != 0: the agent sets GORUN_STORE and GORUN_ADDR
+	HeadIP      string `msgpack:"head_ip"`      // the store's IP; "" = the head's IP as the agent sees it
+	Iface       string `msgpack:"iface"`        // pick GORUN_ADDR on this interface
+	Net         string `msgpack:"net"`          // or in this subnet (CIDR)
+	HostLabel   string `msgpack:"host_label"`   // the host's name in gorun's messages
 }
 
 type rankSpec struct {
@@ -71,6 +81,16 @@ type conn struct {
 	enc *msgpack.Encoder
 	dec *msgpack.Decoder
 	c   io.Closer
+
+	// Asynchronous connections (the head's links to remote agents) queue
+	// what they send, so that a link stuck on a dead host never blocks the
+	// head's other work.
+	async  bool
+	qmu    sync.Mutex
+	qcond  *sync.Cond
+	q      []*message
+	closed bool
+	once   sync.Once
 }
 
 func newConn(rw io.ReadWriteCloser) *conn {
@@ -78,7 +98,59 @@ func newConn(rw io.ReadWriteCloser) *conn {
 	return &conn{w: w, enc: msgpack.NewEncoder(w), dec: msgpack.NewDecoder(bufio.NewReader(rw)), c: rw}
 }
 
+func newAsyncConn(rw io.ReadWriteCloser) *conn {
+	c := newConn(rw)
+	c.async = true
+	c.qcond = sync.NewCond(&c.qmu)
+	go c.writer()
+	return c
+}
+
+var errConnClosed = errors.New("launcher: connection closed")
+
+func (c *conn) writer() {
+	for {
+		c.qmu.Lock()
+		for len(c.q) == 0 && !c.closed {
+			c.qcond.Wait()
+		}
+		if c.closed {
+			c.q = nil
+			c.qmu.Unlock()
+			return
+		}
+		batch := c.q
+		c.q = nil
+		c.qmu.Unlock()
+		c.wmu.Lock()
+		var err error
+		for _, m := range batch {
+			if err = c.enc.Encode(m); err != nil {
+				break
+			}
+		}
+		if err == nil {
+			err = c.w.Flush()
+		}
+		c.wmu.Unlock()
+		if err != nil {
+			c.close()
+			return
+		}
+	}
+}
+
 func (c *conn) send(m *message) error {
+	if c.async {
+		c.qmu.Lock()
+		defer c.qmu.Unlock()
+		if c.closed {
+			return errConnClosed
+		}
+		c.q = append(c.q, m)
+		c.qcond.Signal()
+		return nil
+	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if err := c.enc.Encode(m); err != nil {
@@ -98,4 +170,16 @@ func (c *conn) recv() (*message, error) {
 	return &m, nil
 }
 
-func (c *conn) close() error { return c.c.Close() }
+func (c *conn) close() error {
+	var err error
+	c.once.Do(func() {
+		if c.async {
+			c.qmu.Lock()
+			c.closed = true
+			c.qcond.Signal()
+			c.qmu.Unlock()
+		}
+		err = c.c.Close()
+	})
+	return err
+}

@@ -10,11 +10,13 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"runtime"
 	"strconv"
@@ -115,7 +117,9 @@ func run(args []string) int {
 	fs.Var(&timeout, "timeout", "")
 	var envs multiFlag
 	fs.Var(&envs, "x", "")
-	fs.Bool("oversubscribe", false, "")
+	oversub := fs.Bool("oversubscribe", false, "")
+	var ro remoteFlags
+	ro.register(fs)
 	bindTo := fs.String("bind-to", "", "")
 	mapBy := fs.String("map-by", "", "")
 	report := fs.Bool("report-bindings", false, "")
@@ -146,6 +150,16 @@ func run(args []string) int {
 	if (set["np"] || set["n"]) && *np < 1 {
 		usageError("-np must be at least 1, not %d", *np)
 	}
+	plan, err := ro.plan(set, *np, *mapBy, *oversub)
+	if err != nil {
+		usageError("%v", err)
+	}
+	if plan != nil {
+		*np = plan.np
+		if set["bind-to"] && *bindTo != "none" {
+			usageError("--bind-to %s is not supported with remote hosts yet (use --bind-to none)", *bindTo)
+		}
+	}
 	if *np == 0 {
 		*np = runtime.NumCPU()
 	}
@@ -164,13 +178,18 @@ func run(args []string) int {
 		}
 		env = append(env, name+"="+val)
 	}
-	tmp, err := os.MkdirTemp("", "gorun-")
+	tmp, err := os.MkdirTemp(buildDir(plan), ".gorun-")
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "gorun: %v\n", err)
 		return 1
 	}
 	defer os.RemoveAll(tmp)
-	prog, err := launcher.Resolve(fs.Arg(0), tmp, nil)
+	var prog string
+	if plan != nil && ro.remoteProgram != "" {
+		prog = ro.remoteProgram
+	} else {
+		prog, err = launcher.Resolve(fs.Arg(0), tmp, nil)
+	}
 	if err != nil {
 		if errors.Is(err, launcher.ErrNotFound) {
 			fmt.Fprintf(os.Stderr, "gorun: %v\n", err)
@@ -183,6 +202,13 @@ func run(args []string) int {
 		NP: *np, Program: prog, Args: fs.Args()[1:], Env: env,
 		TagOutput: *tag, Timeout: timeout.d, ReportBindings: *report,
 		Stdin: os.Stdin, HandleSignals: true,
+	}
+	if plan != nil {
+		code, err := launcher.RunRemote(context.Background(), job, plan.remote)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "gorun: %v\n", err)
+		}
+		return code
 	}
 	if err := planBindings(&job, *mapBy, *bindTo); err != nil {
 		usageError("%v", err)
@@ -257,11 +283,65 @@ func info(args []string) int {
 
 // agent runs gorun's per-host agent on standard input and output (the
 // stream an ssh session gives). It is started by gorun, not by users.
+//
+// Remote agents (gorun agent --heartbeat D ...) ping gorun and give up on it
+// when it falls silent; with --connect ADDR they dial gorun over TCP (under
+// srun) and authenticate with the key in $GORUN_AGENT_KEY.
 func agent(args []string) int {
-	host, _ := os.Hostname()
-	err := launcher.RunAgent(context.Background(), stdio{}, host)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "gorun agent on %s: %v\n", host, err)
+	fs := flag.NewFlagSet("gorun agent", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	host := fs.String("host", "", "")
+	var hb, hbTimeout durationFlag
+	fs.Var(&hb, "heartbeat", "")
+	fs.Var(&hbTimeout, "heartbeat-timeout", "")
+	connect := fs.String("connect", "", "")
+	if err := fs.Parse(args); err != nil {
+		fmt.Fprintf(os.Stderr, "gorun agent: %v\n", err)
+		return 2
+	}
+	if *host == "" {
+		*host = os.Getenv("SLURMD_NODENAME")
+	}
+	if *host == "" {
+		*host, _ = os.Hostname()
+	}
+	if len(args) == 0 {
+		// The in-process style agent of earlier versions: no heartbeats.
+		err := launcher.RunAgent(context.Background(), stdio{}, *host)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "gorun agent on %s: %v\n", *host, err)
+			return 1
+		}
+		return 0
+	}
+	key := os.Getenv(launcher.AgentKeyEnv)
+	os.Unsetenv(launcher.AgentKeyEnv) // never passed on to the ranks
+	opts := launcher.AgentOptions{Host: *host, Heartbeat: hb.d, Timeout: hbTimeout.d, Hello: true}
+	var rw io.ReadWriteCloser = stdio{}
+	if *connect != "" {
+		k, err := hex.DecodeString(key)
+		if err != nil || len(k) == 0 {
+			fmt.Fprintf(os.Stderr, "gorun agent on %s: $%s is missing or malformed\n", *host, launcher.AgentKeyEnv)
+			return 1
+		}
+		h, port, err := net.SplitHostPort(*connect)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "gorun agent on %s: --connect %q: %v\n", *host, *connect, err)
+			return 2
+		}
+		if h == "" || h == "0.0.0.0" || h == "::" {
+			h = os.Getenv("SLURM_LAUNCH_NODE_IPADDR")
+		}
+		c, err := launcher.DialHead(net.JoinHostPort(h, port), k)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "gorun agent on %s: cannot reach gorun at %s: %v\n", *host, net.JoinHostPort(h, port), err)
+			return 1
+		}
+		opts.HeadIP = h
+		rw = c
+	}
+	if err := launcher.RunAgentOptions(context.Background(), rw, opts); err != nil {
+		fmt.Fprintf(os.Stderr, "gorun agent on %s: %v\n", *host, err)
 		return 1
 	}
 	return 0

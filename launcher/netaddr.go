@@ -1,0 +1,101 @@
+package launcher
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"strings"
+)
+
+// LocalAddr picks the IP address this machine should listen on and
+// advertise: the first address of interface iface (if given), else the
+// first local address inside the subnet cidr (if given), else the source
+// address of the route toward (if given), else "".
+func LocalAddr(iface, cidr, toward string) (string, error) {
+	if iface != "" {
+		ifi, err := net.InterfaceByName(iface)
+		if err != nil {
+			return "", fmt.Errorf("--iface %s: %v", iface, err)
+		}
+		addrs, err := ifi.Addrs()
+		if err != nil {
+			return "", fmt.Errorf("--iface %s: %v", iface, err)
+		}
+		var v6 string
+		for _, a := range addrs {
+			ip := ipOf(a)
+			if ip == nil || ip.IsLinkLocalUnicast() {
+				continue
+			}
+			if ip.To4() != nil {
+				return ip.String(), nil
+			}
+			if v6 == "" {
+				v6 = ip.String()
+			}
+		}
+		if v6 != "" {
+			return v6, nil
+		}
+		return "", fmt.Errorf("--iface %s: the interface has no usable IP address", iface)
+	}
+	if cidr != "" {
+		_, want, err := net.ParseCIDR(cidr)
+		if err != nil {
+			return "", fmt.Errorf("--net %s: %v", cidr, err)
+		}
+		addrs, err := net.InterfaceAddrs()
+		if err != nil {
+			return "", fmt.Errorf("--net %s: %v", cidr, err)
+		}
+		for _, a := range addrs {
+			if ip := ipOf(a); ip != nil && want.Contains(ip) {
+				return ip.String(), nil
+			}
+		}
+		return "", fmt.Errorf("--net %s: no local address in that subnet", cidr)
+	}
+	if toward != "" {
+		return routeSource(toward)
+	}
+	return "", nil
+}
+
+func ipOf(a net.Addr) net.IP {
+	switch v := a.(type) {
+	case *net.IPNet:
+		return v.IP
+	case *net.IPAddr:
+		return v.IP
+	}
+	return nil
+}
+
+// routeSource returns the local address the kernel would use to reach ip
+// (no packet is sent: connecting a UDP socket only picks a route).
+func routeSource(ip string) (string, error) {
+	c, err := net.Dial("udp", net.JoinHostPort(ip, "9"))
+	if err != nil {
+		return "", fmt.Errorf("no route to %s: %v", ip, err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).IP.String(), nil
+}
+
+// headIPFromEnv returns the head's address as seen from this agent: the
+// client end of the ssh connection, or the node srun was run from.
+func headIPFromEnv() string {
+	if f := strings.Fields(os.Getenv("SSH_CONNECTION")); len(f) >= 1 {
+		return f[0]
+	}
+	return os.Getenv("SLURM_LAUNCH_NODE_IPADDR")
+}
+
+// isLocalHost reports whether name designates the machine gorun runs on.
+func isLocalHost(name string) bool {
+	if name == "localhost" || name == "127.0.0.1" || name == "::1" {
+		return true
+	}
+	h, _ := os.Hostname()
+	return h != "" && name == h
+}

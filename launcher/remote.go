@@ -1,0 +1,648 @@
+package launcher
+
+import (
+	"bufio"
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Remote describes a job whose ranks run on several hosts, each served by
+// one agent (the gorun binary in agent mode) that forks the host's ranks.
+type Remote struct {
+	// Launcher is "ssh" (one ssh per host) or "slurm" (one srun step with
+	// one task per node; the agents dial back to gorun).
+	Launcher string
+	// Hosts lists the hosts that run ranks, with their ranks.
+	Hosts []HostRanks
+	// Exec is the command (and its arguments) that reaches a host; the
+	// host name and the remote command are appended. Default DefaultSSH.
+	Exec []string
+	// Srun is the srun command and any extra arguments. Default "srun".
+	Srun []string
+	// Gorun is gorun's path on the hosts (default: this executable's path).
+	Gorun string
+	// Dir is the ranks' working directory; DirRequired makes a missing one
+	// an error instead of falling back to the home directory.
+	Dir         string
+	DirRequired bool
+	// Iface or Net pick the network the ranks and the store use: an
+	// interface name, or a subnet in CIDR notation. By default the store
+	// listens on every address and each host uses the address of its
+	// route back to gorun.
+	Iface, Net string
+	// Heartbeat is the ping interval on agent links (default 1s);
+	// HeartbeatTimeout is how long a silent link is tolerated (default 6s).
+	Heartbeat, HeartbeatTimeout time.Duration
+	// StartTimeout bounds how long the agents may take to come up
+	// (default 60s).
+	StartTimeout time.Duration
+}
+
+// HostRanks is one host of a Remote job and the ranks it runs.
+type HostRanks struct {
+	Name  string
+	Ranks []RankPlace
+}
+
+// RankPlace is one rank's place on its host.
+type RankPlace struct {
+	Rank, LocalRank, LocalSize int
+	Oversubscribed             bool
+}
+
+// DefaultSSH is the command that reaches a host when Remote.Exec is empty.
+var DefaultSSH = []string{"ssh", "-x", "-T", "-o", "BatchMode=yes"}
+
+// AgentKeyEnv carries the key agents started by srun authenticate with.
+const AgentKeyEnv = "GORUN_AGENT_KEY"
+
+// pendingAgent is a started agent whose hello has arrived.
+type pendingAgent struct {
+	host   string
+	c      *conn
+	headIP string // the head's address as the agent sees it
+	local  bool   // runs in this process
+	reap   func() string
+}
+
+// RunRemote runs the job on the hosts of r. Its results are those of Run.
+func RunRemote(ctx context.Context, job Job, r Remote) (int, error) {
+	if r.Heartbeat <= 0 {
+		r.Heartbeat = time.Second
+	}
+	if r.HeartbeatTimeout <= 0 {
+		r.HeartbeatTimeout = 6 * time.Second
+	}
+	if r.HeartbeatTimeout < 2*r.Heartbeat {
+		r.HeartbeatTimeout = 2 * r.Heartbeat
+	}
+	if r.StartTimeout <= 0 {
+		r.StartTimeout = 60 * time.Second
+	}
+	if len(r.Exec) == 0 {
+		r.Exec = DefaultSSH
+	}
+	if len(r.Srun) == 0 {
+		r.Srun = []string{"srun"}
+	}
+	if r.Gorun == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return ExitFailure, err
+		}
+		r.Gorun = exe
+	}
+	if r.Dir == "" {
+		r.Dir, _ = os.Getwd()
+	}
+	listenIP, err := LocalAddr(r.Iface, r.Net, "")
+	if err != nil {
+		return ExitFailure, err
+	}
+	job.Addr = listenIP
+	if listenIP == "" {
+		job.Addr = "0.0.0.0"
+	}
+	job.Bindings, job.NUMANodes = nil, nil
+	h, err := newHead(job)
+	if err != nil {
+		return ExitFailure, err
+	}
+	h.remote = &r
+	defer h.close()
+	_, portStr, _ := net.SplitHostPort(h.store.Addr())
+	port, _ := strconv.Atoi(portStr)
+
+	start := time.Now()
+	agents, err := h.startAgents(ctx, &r, listenIP)
+	if err != nil {
+		for _, a := range agents {
+			if a != nil {
+				a.c.close()
+			}
+		}
+		h.reapAll()
+		return ExitFailure, err
+	}
+	if os.Getenv("GORUN_DEBUG_STARTUP") != "" {
+		h.logf("gorun: %d agents up in %v", len(agents), time.Since(start).Round(time.Millisecond))
+	}
+	headSeen := listenIP
+	for _, a := range agents {
+		if headSeen == "" && !a.local && a.headIP != "" {
+			headSeen = a.headIP
+		}
+	}
+	if headSeen == "" {
+		headSeen = "127.0.0.1"
+	}
+	for i, a := range agents {
+		hr := r.Hosts[i]
+		spec := &launchSpec{Inherit: true, Dir: r.Dir, DirRequired: r.DirRequired,
+			StorePort: port, HeadIP: listenIP, Iface: r.Iface, Net: r.Net, HostLabel: hr.Name}
+		if a.local {
+			spec.HeadIP = headSeen
+		}
+		for _, p := range hr.Ranks {
+			over := "0"
+			if p.Oversubscribed {
+				over = "1"
+			}
+			spec.Ranks = append(spec.Ranks, rankSpec{Rank: p.Rank, LocalRank: p.LocalRank, LocalSize: p.LocalSize, Node: -1, Oversubscribed: over})
+		}
+		al := &agentLink{host: hr.Name, c: a.c, remote: !a.local, reap: a.reap, ranks: rankList(hr.Ranks), done: make(chan struct{})}
+		al.touch()
+		h.startLink(al, spec)
+	}
+	code := h.wait(ctx)
+	h.close()
+	h.reapAll()
+	if os.Getenv("GORUN_DEBUG_STARTUP") != "" {
+		h.logf("gorun: job done after %v", time.Since(start).Round(time.Millisecond))
+	}
+	return code, nil
+}
+
+func rankList(ps []RankPlace) string {
+	var b strings.Builder
+	for i, p := range ps {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.Itoa(p.Rank))
+	}
+	return b.String()
+}
+
+func (al *agentLink) touch() { al.last.Store(time.Now().UnixNano()) }
+
+func (al *agentLink) silence() time.Duration {
+	return time.Since(time.Unix(0, al.last.Load()))
+}
+
+// startLink sends an agent its ranks, serves it, and for a remote agent
+// exchanges heartbeats and watches the link.
+func (h *head) startLink(al *agentLink, spec *launchSpec) {
+	h.mu.Lock()
+	h.agents = append(h.agents, al)
+	h.mu.Unlock()
+	spec.Program = h.job.Program
+	spec.Args = h.job.Args
+	spec.Size = h.job.NP
+	spec.Env = append(h.rankEnv(), spec.Env...)
+	if al.remote {
+		hb, limit := h.remote.Heartbeat, h.remote.HeartbeatTimeout
+		go func() {
+			t := time.NewTicker(hb)
+			defer t.Stop()
+			for {
+				select {
+				case <-al.done:
+					return
+				case <-t.C:
+				}
+				if s := al.silence(); s > limit {
+					al.setReason(fmt.Sprintf("no heartbeat for %v (host unreachable or agent hung)", s.Round(100*time.Millisecond)))
+					al.c.close()
+					return
+				}
+				al.c.send(&message{Kind: msgPing})
+			}
+		}()
+	}
+	go h.serveAgent(al, spec)
+}
+
+func (al *agentLink) setReason(s string) {
+	al.mu.Lock()
+	if al.reason == "" {
+		al.reason = s
+	}
+	al.mu.Unlock()
+}
+
+func (al *agentLink) lostReason(err error) string {
+	al.mu.Lock()
+	r := al.reason
+	al.mu.Unlock()
+	if r != "" {
+		return r
+	}
+	if al.reap != nil {
+		if s := al.reap(); s != "" {
+			return s
+		}
+	}
+	if errors.Is(err, io.EOF) {
+		return "its connection closed"
+	}
+	return err.Error()
+}
+
+func (h *head) reapAll() {
+	h.mu.Lock()
+	fs := h.reapers
+	h.reapers = nil
+	h.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, f := range fs {
+		wg.Add(1)
+		go func() { defer wg.Done(); f() }()
+	}
+	wg.Wait()
+}
+
+// startAgents starts one agent per host, in parallel, and waits until
+// every one has said hello. agents[i] serves r.Hosts[i].
+func (h *head) startAgents(ctx context.Context, r *Remote, listenIP string) ([]*pendingAgent, error) {
+	ctx, cancel := context.WithTimeout(ctx, r.StartTimeout)
+	defer cancel()
+	agents := make([]*pendingAgent, len(r.Hosts))
+	type result struct {
+		i   int
+		a   *pendingAgent
+		err error
+	}
+	results := make(chan result, len(r.Hosts))
+	var ln net.Listener
+	var srunDone chan string
+	key := make([]byte, 32)
+	if r.Launcher == "slurm" {
+		var err error
+		ln, err = net.Listen("tcp", net.JoinHostPort(listenIP, "0"))
+		if err != nil {
+			return agents, fmt.Errorf("agent listener: %w", err)
+		}
+		defer ln.Close()
+		copy(key, h.secret) // agents get the job's secret as their key: it reaches them only through srun's environment
+		srunDone, err = h.startSrun(r, ln.Addr().(*net.TCPAddr).Port, key, listenIP)
+		if err != nil {
+			return agents, err
+		}
+		want := map[string]int{}
+		for i, hr := range r.Hosts {
+			want[hr.Name] = i
+		}
+		go h.acceptAgents(ctx, ln, key, want, results2(results, func(i int, a *pendingAgent, err error) result { return result{i, a, err} }))
+	}
+	for i, hr := range r.Hosts {
+		if isLocalHost(hr.Name) {
+			go func() {
+				a, b := net.Pipe()
+				done := make(chan struct{})
+				go func() {
+					RunAgentOptions(context.Background(), b, AgentOptions{Host: hr.Name, Hello: true})
+					close(done)
+				}()
+				c := newAsyncConn(a)
+				h.addReaper(func() { c.close(); <-done })
+				p, err := waitHello(ctx, c, hr.Name)
+				if p != nil {
+					p.local = true
+				}
+				results <- result{i, p, err}
+			}()
+			continue
+		}
+		if r.Launcher == "slurm" {
+			continue
+		}
+		go func() {
+			p, err := h.startSSH(ctx, r, hr.Name)
+			results <- result{i, p, err}
+		}()
+	}
+	var errs []string
+	for n := 0; n < len(r.Hosts); {
+		select {
+		case res := <-results:
+			n++
+			if res.err != nil {
+				errs = append(errs, res.err.Error())
+			} else if agents[res.i] != nil {
+				errs = append(errs, fmt.Sprintf("two agents claim host %s", r.Hosts[res.i].Name))
+			} else {
+				agents[res.i] = res.a
+			}
+		case s := <-srunDone:
+			srunDone = nil
+			missing := []string{}
+			for i, a := range agents {
+				if a == nil && !isLocalHost(r.Hosts[i].Name) {
+					missing = append(missing, r.Hosts[i].Name)
+				}
+			}
+			if len(missing) > 0 {
+				return agents, fmt.Errorf("srun ended before the agents on %s started: %s", strings.Join(missing, ","), s)
+			}
+		case <-ctx.Done():
+			var missing []string
+			for i, a := range agents {
+				if a == nil {
+					missing = append(missing, r.Hosts[i].Name)
+				}
+			}
+			errs = append(errs, fmt.Sprintf("the agents on %s did not start within %v", strings.Join(missing, ","), r.StartTimeout))
+			return agents, errors.New(strings.Join(errs, "; "))
+		}
+		if len(errs) > 0 {
+			return agents, errors.New(strings.Join(errs, "; "))
+		}
+	}
+	return agents, nil
+}
+
+func results2[T any](ch chan T, mk func(int, *pendingAgent, error) T) func(int, *pendingAgent, error) {
+	return func(i int, a *pendingAgent, err error) { ch <- mk(i, a, err) }
+}
+
+func (h *head) addReaper(f func()) {
+	h.mu.Lock()
+	h.reapers = append(h.reapers, f)
+	h.mu.Unlock()
+}
+
+// waitHello reads an agent's first message, which must be its hello.
+func waitHello(ctx context.Context, c *conn, host string) (*pendingAgent, error) {
+	type hello struct {
+		m   *message
+		err error
+	}
+	ch := make(chan hello, 1)
+	go func() {
+		for {
+			m, err := c.recv()
+			if err == nil && m.Kind == msgPing {
+				continue
+			}
+			ch <- hello{m, err}
+			return
+		}
+	}()
+	select {
+	case h := <-ch:
+		if h.err != nil {
+			return nil, h.err
+		}
+		if h.m.Kind != msgHello {
+			return nil, fmt.Errorf("the agent on %s sent %q before its hello", host, h.m.Kind)
+		}
+		return &pendingAgent{host: h.m.Host, c: c, headIP: string(h.m.Data)}, nil
+	case <-ctx.Done():
+		c.close()
+		return nil, fmt.Errorf("the agent on %s did not answer", host)
+	}
+}
+
+// shellQuote quotes s for a POSIX shell.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:,+@%", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func (r *Remote) agentArgs(host string) []string {
+	return []string{r.Gorun, "agent", "--host", host, "--heartbeat", r.Heartbeat.String(), "--heartbeat-timeout", r.HeartbeatTimeout.String()}
+}
+
+// pipeRW joins a child's stdout and stdin into one stream.
+type pipeRW struct {
+	r     io.ReadCloser
+	w     io.WriteCloser
+	close func() error
+}
+
+func (p *pipeRW) Read(b []byte) (int, error)  { return p.r.Read(b) }
+func (p *pipeRW) Write(b []byte) (int, error) { return p.w.Write(b) }
+func (p *pipeRW) Close() error                { return p.close() }
+
+// startSSH starts the agent of one host over ssh; the session's stdin and
+// stdout carry the protocol (the job secret included), so nothing secret
+// appears on any command line.
+func (h *head) startSSH(ctx context.Context, r *Remote, host string) (*pendingAgent, error) {
+	var remote []string
+	for _, a := range r.agentArgs(host) {
+		remote = append(remote, shellQuote(a))
+	}
+	args := append(append([]string{}, r.Exec[1:]...), host, "exec "+strings.Join(remote, " "))
+	cmd := exec.Command(r.Exec[0], args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("cannot start the agent on %s: %v", host, err)
+	}
+	var lastMu sync.Mutex
+	var last string
+	exited := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			line := sc.Text()
+			lastMu.Lock()
+			last = line
+			lastMu.Unlock()
+			h.logf("gorun: %s: %s", host, line)
+		}
+	}()
+	var status string
+	go func() {
+		err := cmd.Wait()
+		var ee *exec.ExitError
+		switch {
+		case err == nil:
+			status = ""
+		case errors.As(err, &ee) && ee.ExitCode() == 127:
+			status = fmt.Sprintf("gorun is not at %s on %s (give its path there with --remote-gorun)", r.Gorun, host)
+		case errors.As(err, &ee) && ee.ExitCode() == 126:
+			status = fmt.Sprintf("%s on %s is not executable (give gorun's path there with --remote-gorun)", r.Gorun, host)
+		default:
+			status = fmt.Sprintf("%s exited (%v)", r.Exec[0], err)
+			lastMu.Lock()
+			if last != "" {
+				status += ": " + last
+			}
+			lastMu.Unlock()
+		}
+		close(exited)
+	}()
+	// reap reports why the session ended, waiting a little for it to end.
+	reap := func() string {
+		select {
+		case <-exited:
+			return status
+		case <-time.After(time.Second):
+			return ""
+		}
+	}
+	rw := &pipeRW{r: stdout, w: stdin, close: func() error {
+		stdin.Close()
+		go func() {
+			select {
+			case <-exited:
+			case <-time.After(3 * time.Second):
+				syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			}
+		}()
+		return nil
+	}}
+	c := newAsyncConn(rw)
+	h.addReaper(func() {
+		select {
+		case <-exited:
+		case <-time.After(4 * time.Second):
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-exited
+		}
+	})
+	p, err := waitHello(ctx, c, host)
+	if err != nil {
+		c.close()
+		if s := reap(); s != "" {
+			return nil, fmt.Errorf("cannot start the agent on %s: %s", host, s)
+		}
+		return nil, fmt.Errorf("cannot start the agent on %s: %v", host, err)
+	}
+	p.reap = reap
+	p.host = host
+	return p, nil
+}
+
+// startSrun starts one agent per node in one srun step. The agents dial
+// back to port on this machine and prove they know key, which srun hands
+// them in the environment.
+func (h *head) startSrun(r *Remote, port int, key []byte, listenIP string) (chan string, error) {
+	var nodes []string
+	for _, hr := range r.Hosts {
+		if !isLocalHost(hr.Name) {
+			nodes = append(nodes, hr.Name)
+		}
+	}
+	done := make(chan string, 1)
+	if len(nodes) == 0 {
+		return done, nil
+	}
+	n := strconv.Itoa(len(nodes))
+	args := append(append([]string{}, r.Srun[1:]...),
+		"--nodes="+n, "--ntasks="+n, "--ntasks-per-node=1", "--nodelist="+strings.Join(nodes, ","),
+		"--kill-on-bad-exit=1", "--overlap", "--mpi=none", "--cpu-bind=none", "--input=none",
+		"--job-name=gorun-agents")
+	args = append(args, r.agentArgs("")...)
+	args = append(args, "--connect", net.JoinHostPort(listenIP, strconv.Itoa(port)))
+	cmd := exec.Command(r.Srun[0], args...)
+	cmd.Env = append(os.Environ(), AgentKeyEnv+"="+hex.EncodeToString(key))
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stdout = cmd.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("cannot run srun: %v", err)
+	}
+	var lastMu sync.Mutex
+	var last string
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			lastMu.Lock()
+			last = sc.Text()
+			lastMu.Unlock()
+			h.logf("gorun: srun: %s", sc.Text())
+		}
+	}()
+	exited := make(chan struct{})
+	go func() {
+		err := cmd.Wait()
+		s := "srun exited"
+		if err != nil {
+			s = fmt.Sprintf("srun failed (%v)", err)
+		}
+		lastMu.Lock()
+		if last != "" {
+			s += ": " + last
+		}
+		lastMu.Unlock()
+		done <- s
+		close(exited)
+	}()
+	h.addReaper(func() {
+		select {
+		case <-exited:
+		case <-time.After(4 * time.Second):
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+			select {
+			case <-exited:
+			case <-time.After(3 * time.Second):
+				syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+				<-exited
+			}
+		}
+	})
+	return done, nil
+}
+
+// acceptAgents accepts the agents that dial back, authenticates them and
+// hands each to report with its host's index.
+func (h *head) acceptAgents(ctx context.Context, ln net.Listener, key []byte, want map[string]int, report func(int, *pendingAgent, error)) {
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			if err := authServer(c, key); err != nil {
+				h.logf("gorun: refused an agent connection from %s: %v", c.RemoteAddr(), err)
+				c.Close()
+				return
+			}
+			if tc, ok := c.(*net.TCPConn); ok {
+				tc.SetNoDelay(true)
+			}
+			ac := newAsyncConn(c)
+			h.addReaper(func() { ac.close() })
+			p, err := waitHello(ctx, ac, c.RemoteAddr().String())
+			if err != nil {
+				ac.close()
+				return
+			}
+			mu.Lock()
+			i, ok := want[p.host]
+			dup := seen[p.host]
+			seen[p.host] = true
+			mu.Unlock()
+			if !ok || dup {
+				h.logf("gorun: an agent on unexpected host %q connected; ignoring it", p.host)
+				ac.close()
+				return
+			}
+			report(i, p, nil)
+		}()
+	}
+}
