@@ -17,9 +17,13 @@
 // unknown algorithm name) panic with a "collectives: ..." message. Faults
 // (a peer lost or finalized, the job aborted, ctx ended) return an error
 // that wraps comm's sentinel (errors.Is(err, comm.ErrPeerLost), ...) with
-// the collective's name and rank; no rank hangs on a dead peer. After an
-// error the contents of dst are unspecified and the communicator should
-// not be used for further collectives.
+// the collective's name and rank; a rank waiting on a dead peer gets an
+// error instead of hanging. After an error the contents of dst are
+// unspecified. A failure reaches at once the ranks that exchange messages
+// with the failed peer; the others learn of it when the job is aborted
+// (gorun aborts a job when a rank fails) or when their ctx ends, so give
+// long collectives a deadline when running without a launcher. Each call uses its own tags, so messages left over from a
+// failed collective can never match a later one.
 //
 // # Concurrency
 //
@@ -35,13 +39,36 @@
 //
 // Each collective has one or more algorithms, one per file
 // (allreduce_ring.go, bcast_binomial.go, ...). select.go chooses by message
-// size and rank count, with thresholds measured on the project's 2-core VM
-// (see select.go). To force one, pass WithAlgorithm("ring") to the call, or
-// set GORUN_COLL_<COLLECTIVE>=<name> in the environment, e.g.
-// GORUN_COLL_ALLREDUCE=ring or GORUN_COLL_BCAST=pipeline; the option wins
-// over the variable. Algorithms(collective) lists the names. The segment
-// size of the pipelined algorithms is set by WithSegmentSize or
-// GORUN_COLL_SEGMENT (bytes).
+// size and rank count; its thresholds were measured with bench/coll on the
+// project's 2-core VM (loopback TCP, np 2, 4 and 8):
+//
+//	Barrier        dissemination
+//	Bcast          binomial; np 2: pipeline from 64 KiB; np > 2: pipeline
+//	               (np <= 8) or scatter_allgather from 8 MiB
+//	Allreduce      recdoubling below 32 KiB, rabenseifner below 1 MiB, then
+//	               ring (rabenseifner for non-commutative ops)
+//	Reduce         binomial; rabenseifner from 512 KiB when np > 4
+//	Allgather      recdoubling for a power-of-two np; else bruck below
+//	               16 KiB in total, then ring
+//	Alltoall       bruck below 2 KiB per block (np > 2), then pairwise
+//	Gather         binomial below 1 KiB per block, then linear
+//	Scatter        binomial below 2 KiB per block, then linear
+//	ReduceScatter  ring (reduce_scatterv for non-commutative ops)
+//	Allgatherv ring; Alltoallv pairwise; Gatherv, Scatterv linear;
+//	Scan, Exscan recdoubling
+//
+// To force an algorithm, pass WithAlgorithm("ring") to the call, or set
+// GORUN_COLL_<COLLECTIVE>=<name> in the environment, e.g.
+// GORUN_COLL_ALLREDUCE=ring or GORUN_COLL_BCAST=pipeline (under gorun:
+// gorun -x GORUN_COLL_ALLREDUCE=ring ...); the option wins over the
+// variable, and an unknown name panics. Algorithms(collective) lists the
+// names. A forced algorithm that cannot run a call falls back as its
+// collective documents (ring with a non-commutative op, recdoubling
+// Allgather with a non-power-of-two np). The segment size of the pipelined
+// algorithms is set by WithSegmentSize or GORUN_COLL_SEGMENT (bytes).
+//
+// All algorithms work for any number of ranks, and every one of them,
+// forced, is tested against a serial reference.
 //
 // # Reductions, order and floating point
 //
