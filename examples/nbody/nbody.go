@@ -32,8 +32,7 @@ func DefaultParams() Params {
 	return Params{N: 512, Steps: 200, Dt: 1e-3, Eps: 0.05, Seed: 1, EnergyEvery: 10, Tol: 1e-5}
 }
 
-// Result of a run, the same on every rank (Pos on rank 0 only... and every
-// rank: all ranks hold all positions).
+// Result of a run, the same on every rank (every rank holds all positions).
 type Result struct {
 	E0, E        float64 // initial and final total energy
 	MaxRelErr    float64 // max |E(t) - E0| / |E0| over the measurements

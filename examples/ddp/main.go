@@ -1,0 +1,81 @@
+// Command ddp trains a small neural network data-parallel, in the style of
+// distributed deep learning (PyTorch DDP, Horovod): every rank holds a shard
+// of the training set and a replica of the model; each step every rank
+// computes the gradient of its part of the global mini-batch, the ranks sum
+// the gradients with one Allreduce, and every rank applies the same update,
+// so the replicas stay identical.
+//
+// Model: a multilayer perceptron D → H (tanh) → 1 (sigmoid) for binary
+// classification, with mean binary cross-entropy loss, written with gonum's
+// mat package. All parameters live in one flat buffer (W1, b1, W2, b2 are
+// mat.Dense views of it) and so do the gradients: the four small gradient
+// tensors and the batch loss are fused into a single buffer and reduced by
+// a single Allreduce per step (-fuse=false reduces them one tensor at a time,
+// for comparison). Optimiser: SGD with momentum.
+//
+// Data: M synthetic samples, x ~ N(0, I_D), label 1 when
+// x0·x1 + sin(2·x2) + x3/2 - x4²/4 > 0 (a rule a linear model cannot learn),
+// sample i generated from its own random stream so that each rank generates
+// only its shard (the samples i with i mod p = rank). Step t uses the global
+// mini-batch of samples [tB, (t+1)B) mod M, whatever the number of ranks, so
+// the arithmetic is that of one-rank training up to the order of the sums.
+//
+// Check. After training, the ranks evaluate the loss on the whole training
+// set. The run passes when that loss is at most -target-loss (default 0.15
+// for the default settings, which reach about 0.118; an untrained model has loss ln 2 ≈ 0.693) and,
+// with -check-serial (default on), rank 0 also trains the same model alone on
+// the whole dataset and the parameters agree within 1e-9 (absolute, largest
+// difference) and the losses within 1e-9. It prints a line starting
+// "VERDICT PASS" or "VERDICT FAIL" and exits 1 on failure.
+//
+//	go run ./cmd/gorun -np 4 ./examples/ddp
+//	go run ./cmd/gorun -np 2 ./examples/ddp -hidden 64 -epochs 40 -check-serial=false
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/gorun-hpc/gorun/comm"
+)
+
+func main() {
+	p := DefaultParams()
+	flag.IntVar(&p.Samples, "m", p.Samples, "training samples in all")
+	flag.IntVar(&p.Features, "d", p.Features, "input features (at least 5)")
+	flag.IntVar(&p.Hidden, "hidden", p.Hidden, "hidden units")
+	flag.IntVar(&p.Batch, "batch", p.Batch, "global mini-batch size (divides -m)")
+	flag.IntVar(&p.Epochs, "epochs", p.Epochs, "passes over the data")
+	flag.Float64Var(&p.LR, "lr", p.LR, "learning rate")
+	flag.Float64Var(&p.Momentum, "momentum", p.Momentum, "SGD momentum")
+	flag.Uint64Var(&p.Seed, "seed", p.Seed, "seed of the data and of the initial weights")
+	flag.BoolVar(&p.Fuse, "fuse", p.Fuse, "reduce all gradients in one fused Allreduce per step")
+	flag.BoolVar(&p.CheckSerial, "check-serial", p.CheckSerial, "rank 0 also trains alone and compares")
+	flag.Float64Var(&p.TargetLoss, "target-loss", p.TargetLoss, "the training loss must fall to this value")
+	flag.Parse()
+
+	world, err := comm.Init()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ddp:", err)
+		os.Exit(1)
+	}
+	var out io.Writer = io.Discard
+	if world.Rank() == 0 {
+		out = os.Stdout
+	}
+	r, err := Run(context.Background(), world, p, out)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "ddp: rank %d: %v\n", world.Rank(), err)
+		os.Exit(1)
+	}
+	if err := world.Close(); err != nil {
+		fmt.Fprintln(os.Stderr, "ddp:", err)
+		os.Exit(1)
+	}
+	if !r.Pass {
+		os.Exit(1)
+	}
+}
