@@ -37,7 +37,7 @@ func newDecomp(ctx context.Context, c *comm.Comm, maxPlane int) *decomp {
 	d := &decomp{ctx: ctx, c: c}
 	dx := logp / 3
 	dy := (logp - dx) / 2
-	d.pi = [3]int{1 << dx, 1 << dy, np / (1<<dx + 0) / (1 << dy)}
+	d.pi = [3]int{1 << dx, 1 << dy, np >> (dx + dy)}
 	d.idi[0] = me % d.pi[0]
 	d.idi[1] = (me / d.pi[0]) % d.pi[1]
 	d.idi[2] = me / (d.pi[0] * d.pi[1])
