@@ -22,8 +22,9 @@
 // unspecified. A failure reaches at once the ranks that exchange messages
 // with the failed peer; the others learn of it when the job is aborted
 // (gorun aborts a job when a rank fails) or when their ctx ends, so give
-// long collectives a deadline when running without a launcher. Each call uses its own tags, so messages left over from a
-// failed collective can never match a later one.
+// long collectives a deadline when running without a launcher. Each call
+// uses its own tags, so messages left over from a failed collective can
+// never match a later one.
 //
 // # Concurrency
 //
@@ -47,13 +48,14 @@
 //	               (np <= 8) or scatter_allgather from 8 MiB
 //	Allreduce      recdoubling below 32 KiB, rabenseifner below 1 MiB, then
 //	               ring (rabenseifner for non-commutative ops)
-//	Reduce         binomial; rabenseifner from 512 KiB when np > 4
+//	Reduce         binomial; rabenseifner from 1 MiB when np > 2
 //	Allgather      recdoubling for a power-of-two np; else bruck below
 //	               16 KiB in total, then ring
 //	Alltoall       bruck below 2 KiB per block (np > 2), then pairwise
 //	Gather         binomial below 1 KiB per block, then linear
 //	Scatter        binomial below 2 KiB per block, then linear
-//	ReduceScatter  ring (reduce_scatterv for non-commutative ops)
+//	ReduceScatter  reduce_scatterv below 8 KiB in total (np > 2), then ring
+//	               (reduce_scatterv for non-commutative ops)
 //	Allgatherv ring; Alltoallv pairwise; Gatherv, Scatterv linear;
 //	Scan, Exscan recdoubling
 //

@@ -41,7 +41,7 @@ func ReduceScatter[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T,
 		blk[i] = span{displs[i], displs[i] + counts[i]}
 	}
 	var err error
-	switch selectReduceScatter(cfg, op.Commutative) {
+	switch selectReduceScatter(cfg, p, total*comm.SizeOf[T](), op.Commutative) {
 	case "ring":
 		err = ringReduceScatter(ctx, sys, base, work, blk, op, cfg.segElems(comm.SizeOf[T]()))
 		if err == nil {

@@ -107,15 +107,16 @@ func (cfg config) segElems(esize int) int {
 // messages win longer than on a real network; scatter_allgather for Bcast
 // never won and is chosen only for messages beyond the measured range.
 const (
-	bcastPipelineP2 = 64 << 10  // np 2: binomial below, pipeline from here
-	bcastLarge      = 8 << 20   // np > 2: binomial below; from here pipeline (np <= 8) or scatter_allgather
-	allreduceSmall  = 32 << 10  // recdoubling below
-	allreduceLarge  = 1 << 20   // ring from here (commutative ops); rabenseifner between
-	reduceLarge     = 512 << 10 // rabenseifner from here when np > 4; binomial otherwise
-	allgatherSmall  = 16 << 10  // total bytes, non-power-of-two np: bruck below, ring from here (power of two: recdoubling)
-	alltoallSmall   = 2 << 10   // bytes per block: bruck below (np > 2), pairwise from here
-	gatherSmall     = 1 << 10   // bytes per block: binomial below, linear from here
-	scatterSmall    = 2 << 10   // bytes per block: binomial below, linear from here
+	bcastPipelineP2 = 64 << 10 // np 2: binomial below, pipeline from here
+	bcastLarge      = 8 << 20  // np > 2: binomial below; from here pipeline (np <= 8) or scatter_allgather
+	allreduceSmall  = 32 << 10 // recdoubling below
+	allreduceLarge  = 1 << 20  // ring from here (commutative ops); rabenseifner between
+	reduceLarge     = 1 << 20  // rabenseifner from here when np > 2; binomial otherwise
+	allgatherSmall  = 16 << 10 // total bytes, non-power-of-two np: bruck below, ring from here (power of two: recdoubling)
+	alltoallSmall   = 2 << 10  // bytes per block: bruck below (np > 2), pairwise from here
+	gatherSmall     = 1 << 10  // bytes per block: binomial below, linear from here
+	scatterSmall    = 2 << 10  // bytes per block: binomial below, linear from here
+	reduceScatSmall = 8 << 10  // total bytes: reduce_scatterv below (np > 2), ring from here
 )
 
 func selectBcast(cfg config, p, bytes int) string {
@@ -153,7 +154,7 @@ func selectReduce(cfg config, p, bytes int) string {
 	if cfg.alg != "" {
 		return cfg.alg
 	}
-	if bytes >= reduceLarge && p > 4 {
+	if bytes >= reduceLarge && p > 2 {
 		return "rabenseifner"
 	}
 	return "binomial"
@@ -207,10 +208,13 @@ func selectScatter(cfg config, p, blockBytes int) string {
 	return "linear"
 }
 
-func selectReduceScatter(cfg config, commutative bool) string {
+func selectReduceScatter(cfg config, p, total int, commutative bool) string {
 	alg := cfg.alg
 	if alg == "" {
 		alg = "ring"
+		if total < reduceScatSmall && p > 2 {
+			alg = "reduce_scatterv"
+		}
 	}
 	if alg == "ring" && !commutative {
 		alg = "reduce_scatterv"
