@@ -21,9 +21,9 @@
 // the arithmetic is that of one-rank training up to the order of the sums.
 //
 // Check. After training, the ranks evaluate the loss on the whole training
-// set. The run passes when that loss is at most -target-loss (default 0.15
-// for the default settings, which reach about 0.118; an untrained model has loss ln 2 ≈ 0.693) and,
-// with -check-serial (default on), rank 0 also trains the same model alone on
+// set. The run passes when that loss is at most -target-loss (default 0.15;
+// the default settings reach about 0.118, an untrained model has loss
+// ln 2 ≈ 0.693) and, with -check-serial (default on), rank 0 also trains the same model alone on
 // the whole dataset and the parameters agree within 1e-9 (absolute, largest
 // difference) and the losses within 1e-9. It prints a line starting
 // "VERDICT PASS" or "VERDICT FAIL" and exits 1 on failure.
