@@ -569,10 +569,14 @@ func (h *head) startSrun(r *Remote, port int, key []byte, listenIP string) (chan
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
+			line := sc.Text()
+			if strings.Contains(line, "lacks support for cpu binding") {
+				continue // --cpu-bind=none where binding is off anyway
+			}
 			lastMu.Lock()
-			last = sc.Text()
+			last = line
 			lastMu.Unlock()
-			h.logf("gorun: srun: %s", sc.Text())
+			h.logf("gorun: srun: %s", line)
 		}
 	}()
 	exited := make(chan struct{})
