@@ -336,12 +336,47 @@ func TestVCollectives(t *testing.T) {
 				}
 				ck.add(compare(got, mk(r, cnt[r]), 0), "scatterv n=%d root=%d", n, root)
 			}
-			all := make([]float32, total)
-			if err := collectives.Allgatherv(ctx, c, all, cnt, displs, mk(r, cnt[r]), collectives.WithSegmentSize(segBytes)); err != nil {
-				return err
+			for _, inplace := range []bool{false, true} {
+				all := make([]float32, total)
+				src := mk(r, cnt[r])
+				if inplace {
+					copy(all[displs[r]:], src)
+					src = nil
+				}
+				if err := collectives.Allgatherv(ctx, c, all, cnt, displs, src, collectives.WithSegmentSize(segBytes)); err != nil {
+					return err
+				}
+				for i := range p {
+					ck.add(compare(all[displs[i]:displs[i]+cnt[i]], mk(i, cnt[i]), 0), "allgatherv n=%d block %d inplace=%v", n, i, inplace)
+				}
 			}
-			for i := range p {
-				ck.add(compare(all[displs[i]:displs[i]+cnt[i]], mk(i, cnt[i]), 0), "allgatherv n=%d block %d", n, i)
+			// Gatherv and Scatterv in place on root 0.
+			{
+				var dst, src []float32
+				if r == 0 {
+					dst = make([]float32, total)
+					copy(dst[displs[0]:], mk(0, cnt[0]))
+				} else {
+					src = mk(r, cnt[r])
+				}
+				if err := collectives.Gatherv(ctx, c, dst, cnt, displs, src, 0); err != nil {
+					return err
+				}
+				if r == 0 {
+					for i := range p {
+						ck.add(compare(dst[displs[i]:displs[i]+cnt[i]], mk(i, cnt[i]), 0), "gatherv in place n=%d block %d", n, i)
+					}
+				}
+				got := make([]float32, cnt[r])
+				if r == 0 {
+					got = nil
+				}
+				if err := collectives.Scatterv(ctx, c, got, dst, cnt, displs, 0); err != nil {
+					return err
+				}
+				if r != 0 {
+					ck.add(compare(got, mk(r, cnt[r]), 0), "scatterv in place n=%d", n)
+				}
 			}
 			// Alltoallv: rank i sends (i+j)%3 * n/7 elements to rank j.
 			sc, rc := make([]int, p), make([]int, p)
