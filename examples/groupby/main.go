@@ -155,6 +155,12 @@ func Run(ctx context.Context, c *comm.Comm, p Params, out io.Writer) (bool, erro
 		}
 		fmt.Fprintf(out, "%-8s %9s %9s %9s %9s   %d / %d\n", mode,
 			msStr(maxes[0]), msStr(maxes[1]), msStr(maxes[2]), msStr(maxes[3]), maxes[4], sums[4]/int64(size))
+		var sales, revenue int64
+		for _, a := range table {
+			sales += a.Count
+			revenue += a.Cents
+		}
+		fmt.Fprintf(out, "%-8s result: %d stores, %d sales, revenue %s\n", mode, len(table), sales, money(revenue))
 		if sums[5] != p.Data.Rows {
 			fmt.Fprintf(out, "FAILED groupby %s: the ranks read %d rows, want %d\n", mode, sums[5], p.Data.Rows)
 			ok = false
