@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -90,7 +89,10 @@ type Rows struct {
 // [lo, hi): a line that straddles lo belongs to the previous range, one that
 // straddles hi to this one. The header (the line at offset 0) is skipped.
 func ReadRange(path string, lo, hi int64) (Rows, error) {
-	var rows Rows
+	// Preallocate for lines of about 24 bytes (the generator's average is
+	// about 26), so the columns rarely grow and copy.
+	guess := max((hi-lo)/24, 16)
+	rows := Rows{make([]int64, 0, guess), make([]int64, 0, guess), make([]int64, 0, guess)}
 	f, err := os.Open(path)
 	if err != nil {
 		return rows, err
@@ -127,7 +129,10 @@ func ReadRange(path string, lo, hi int64) (Rows, error) {
 				continue
 			}
 		}
-		store, qty, cents, perr := parseLine(bytes.TrimRight(line, "\r\n"))
+		for len(line) > 0 && (line[len(line)-1] == '\n' || line[len(line)-1] == '\r') {
+			line = line[:len(line)-1]
+		}
+		store, qty, cents, perr := parseLine(line)
 		if perr != nil {
 			return rows, fmt.Errorf("groupby: offset %d: %v", start, perr)
 		}
