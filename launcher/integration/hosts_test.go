@@ -1,0 +1,426 @@
+// Package integration tests gorun's multi-host launch against real
+// servers: three hosts h1..h3 in network namespaces reached over ssh, and a
+// Slurm cluster with one slurmd per host (see ../../../shared/testhosts).
+// scripts/integration-hosts.sh brings them up, sets GORUN_TESTHOSTS=1 and
+// runs these tests; without it they are skipped.
+package integration
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const (
+	netnsDir  = "/tmp/testhosts/netns"
+	slurmConf = "/tmp/testhosts/slurm/slurm.conf"
+)
+
+var (
+	gorunBin, progBin string
+	testhostsDir      string // the shared/testhosts scripts
+	sshExec           = "ssh -F " + netnsDir + "/ssh_config"
+	hostNames         = []string{"h1", "h2", "h3"}
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv("GORUN_TESTHOSTS") != "1" {
+		fmt.Println("skipping multi-host integration tests: GORUN_TESTHOSTS=1 is not set (run scripts/integration-hosts.sh)")
+		os.Exit(0)
+	}
+	testhostsDir = os.Getenv("GORUN_TESTHOSTS_DIR")
+	// Binaries must be at one path on every host: the hosts share this
+	// file system.
+	dir, err := os.MkdirTemp("", "gorun-hosts-test-")
+	if err != nil {
+		panic(err)
+	}
+	os.Chmod(dir, 0o755)
+	gorunBin = filepath.Join(dir, "gorun")
+	progBin = filepath.Join(dir, "hostprog")
+	for out, pkg := range map[string]string{gorunBin: "../../cmd/gorun", progBin: "./testdata/hostprog"} {
+		if b, err := exec.Command("go", "build", "-o", out, pkg).CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "building %s: %v\n%s", pkg, err, b)
+			os.Exit(1)
+		}
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func needSSH(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(netnsDir + "/ssh_config"); err != nil {
+		t.Skip("netns hosts are not up (" + netnsDir + "/ssh_config missing)")
+	}
+}
+
+func needSlurm(t *testing.T) {
+	t.Helper()
+	needSSH(t)
+	if os.Getenv("GORUN_TESTHOSTS_SLURM") == "0" {
+		t.Skip("the Slurm cluster is not up (GORUN_TESTHOSTS_SLURM=0)")
+	}
+	if _, err := os.Stat(slurmConf); err != nil {
+		t.Skip("the Slurm cluster is not up (" + slurmConf + " missing)")
+	}
+	if _, err := exec.LookPath("srun"); err != nil {
+		t.Skip("srun is not installed")
+	}
+}
+
+type result struct {
+	out     string
+	code    int
+	elapsed time.Duration
+}
+
+// run runs a command (gorun, srun, salloc...) and fails the test if it
+// does not end within limit.
+func run(t *testing.T, limit time.Duration, env []string, name string, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = append(os.Environ(), "GORUN_LAUNCHER_EXEC="+sshExec, "SLURM_CONF="+slurmConf)
+	cmd.Env = append(cmd.Env, env...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	start := time.Now()
+	cmd.Run()
+	r := result{out: out.String(), code: cmd.ProcessState.ExitCode(), elapsed: time.Since(start)}
+	if ctx.Err() != nil {
+		t.Fatalf("%s %q did not finish within %v; output:\n%s", name, args, limit, r.out)
+	}
+	return r
+}
+
+func gorun(t *testing.T, limit time.Duration, args ...string) result {
+	t.Helper()
+	return run(t, limit, nil, gorunBin, args...)
+}
+
+var okLine = regexp.MustCompile(`(?m)^(?:\[1,\d+\]<stdout>:)?rank (\d+)/(\d+) on (\S+) local (\d+)/(\d+): ok$`)
+
+// wantRanks checks that every rank reported ok, on the host want gives
+// (want[rank] = host, local rank, local size), and returns the hosts.
+func wantRanks(t *testing.T, r result, np int, want func(rank int) (string, int, int)) {
+	t.Helper()
+	if r.code != 0 {
+		t.Fatalf("exit code %d, want 0; output:\n%s", r.code, r.out)
+	}
+	seen := map[int]bool{}
+	for _, m := range okLine.FindAllStringSubmatch(r.out, -1) {
+		rank, _ := strconv.Atoi(m[1])
+		size, _ := strconv.Atoi(m[2])
+		lr, _ := strconv.Atoi(m[4])
+		ls, _ := strconv.Atoi(m[5])
+		if size != np {
+			t.Errorf("rank %d reports size %d, want %d", rank, size, np)
+		}
+		if want != nil {
+			h, wl, ws := want(rank)
+			if m[3] != h || lr != wl || ls != ws {
+				t.Errorf("rank %d runs on %s as local %d/%d, want %s local %d/%d", rank, m[3], lr, ls, h, wl, ws)
+			}
+		}
+		seen[rank] = true
+	}
+	if len(seen) != np {
+		t.Fatalf("%d of %d ranks reported ok; output:\n%s", len(seen), np, r.out)
+	}
+}
+
+// bySlot is the placement of 2 ranks per host on h1..h3 with --map-by slot.
+func bySlot(rank int) (string, int, int) { return hostNames[rank/2], rank % 2, 2 }
+
+// noStragglers fails the test if any process of the job is still alive on
+// any host, waiting up to limit for them to go.
+func noStragglers(t *testing.T, limit time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		out, _ := exec.Command("pgrep", "-af", progBin+"|"+gorunBin+" agent").Output()
+		s := strings.TrimSpace(string(out))
+		if s == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("processes left running %v after the job ended:\n%s", limit, s)
+			exec.Command("pkill", "-9", "-f", progBin).Run()
+			exec.Command("pkill", "-9", "-f", gorunBin+" agent").Run()
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func TestSSHHostList(t *testing.T) {
+	needSSH(t)
+	r := gorun(t, 60*time.Second, "-H", "h1:2,h2:2,h3:2", progBin)
+	wantRanks(t, r, 6, bySlot)
+	// Data went from host to host: rank 2 (h2) got rank 1's (h1) host name.
+	if !strings.Contains(r.out, "rank 2 on h2: left neighbour rank 1 is on h1") {
+		t.Errorf("no cross-host exchange seen:\n%s", r.out)
+	}
+	noStragglers(t, 5*time.Second)
+}
+
+func TestSSHRepeatedHostsAndMapByNode(t *testing.T) {
+	needSSH(t)
+	// A repeated host adds a slot; --map-by node deals ranks round robin.
+	r := gorun(t, 60*time.Second, "-H", "h1,h2,h3,h1,h2,h3", "--map-by", "node", "--tag-output", progBin)
+	wantRanks(t, r, 6, func(rank int) (string, int, int) { return hostNames[rank%3], rank / 3, 2 })
+	if !strings.Contains(r.out, "[1,4]<stdout>:rank 4/6 on h2 local 1/2: ok") {
+		t.Errorf("output not tagged as in local mode:\n%s", r.out)
+	}
+}
+
+func TestSSHHostfiles(t *testing.T) {
+	needSSH(t)
+	dir := t.TempDir()
+	for name, text := range map[string]string{
+		"openmpi": "# Open MPI syntax\nh1 slots=2\nh2 slots=2 max_slots=4\nh3 slots=2  # last\n",
+		"mpich":   "h1:2\nh2:2\nh3:2\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := filepath.Join(dir, name)
+			os.WriteFile(f, []byte(text), 0o644)
+			// -np defaults to the slots of the hostfile.
+			r := gorun(t, 60*time.Second, "--hostfile", f, progBin)
+			wantRanks(t, r, 6, bySlot)
+		})
+	}
+}
+
+func TestSSHOversubscribe(t *testing.T) {
+	needSSH(t)
+	r := gorun(t, 30*time.Second, "-H", "h1,h2", "-np", "3", progBin)
+	if r.code != 2 || !strings.Contains(r.out, "not enough slots: 3 ranks requested but the hosts provide 2") ||
+		strings.Count(strings.TrimSpace(r.out), "\n") != 0 {
+		t.Fatalf("want a one-line refusal and exit 2, got %d:\n%s", r.code, r.out)
+	}
+	r = gorun(t, 60*time.Second, "-H", "h1,h2", "-np", "3", "--oversubscribe", progBin)
+	wantRanks(t, r, 3, nil)
+}
+
+func TestSSHEnvironmentAndWdir(t *testing.T) {
+	needSSH(t)
+	dir := t.TempDir()
+	os.Chmod(dir, 0o755)
+	t.Setenv("GORUN_TEST_FWD", "forwarded")
+	r := gorun(t, 60*time.Second, "-H", "h2:1,h3:1", "-x", "FOO=bar", "-x", "GORUN_TEST_FWD", "--wdir", dir,
+		"sh", "-c", `echo "$GORUN_RANK $(hostname) $FOO $GORUN_TEST_FWD $(pwd) addr=$GORUN_ADDR secret=${GORUN_SECRET:+set}"`)
+	if r.code != 0 {
+		t.Fatalf("exit %d:\n%s", r.code, r.out)
+	}
+	for rank, host := range []string{"h2", "h3"} {
+		want := fmt.Sprintf("%d %s bar forwarded %s addr=10.250.0.%d secret=set", rank, host, dir, rank+2)
+		if !strings.Contains(r.out, want) {
+			t.Errorf("output lacks %q:\n%s", want, r.out)
+		}
+	}
+	// The secret travels in the agent stream, never on a command line:
+	// the ssh command lines gorun runs carry no hex key.
+	if regexp.MustCompile(`[0-9a-f]{64}`).MatchString(r.out) {
+		t.Errorf("something looking like the secret was printed:\n%s", r.out)
+	}
+}
+
+func TestSSHMissingPaths(t *testing.T) {
+	needSSH(t)
+	r := gorun(t, 30*time.Second, "-H", "h1,h2", "--remote-gorun", "/no/such/gorun", progBin)
+	if r.code == 0 || !strings.Contains(r.out, "gorun is not at /no/such/gorun on h") {
+		t.Errorf("missing gorun: exit %d:\n%s", r.code, r.out)
+	}
+	r = gorun(t, 30*time.Second, "-H", "h1,h2", "--remote-program", "/no/such/prog", progBin)
+	if r.code == 0 || !strings.Contains(r.out, "the program /no/such/prog does not exist on this host") {
+		t.Errorf("missing program: exit %d:\n%s", r.code, r.out)
+	}
+	noStragglers(t, 5*time.Second)
+}
+
+// startBlocked starts a 3 × 2 job whose ranks block, and returns once every
+// rank runs, with each rank's pid.
+func startBlocked(t *testing.T, ctx context.Context) (*exec.Cmd, *bufio.Scanner, *bytes.Buffer, map[int]int) {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, gorunBin, "-H", "h1:2,h2:2,h3:2", progBin, "-mode", "block")
+	cmd.Env = append(os.Environ(), "GORUN_LAUNCHER_EXEC="+sshExec)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(out)
+	var all bytes.Buffer
+	pids := map[int]int{}
+	re := regexp.MustCompile(`^rank (\d+) on (\S+) pid (\d+): blocking$`)
+	for len(pids) < 6 && sc.Scan() {
+		all.WriteString(sc.Text() + "\n")
+		if m := re.FindStringSubmatch(sc.Text()); m != nil {
+			r, _ := strconv.Atoi(m[1])
+			p, _ := strconv.Atoi(m[3])
+			pids[r] = p
+		}
+	}
+	if len(pids) < 6 {
+		t.Fatalf("ranks did not start:\n%s", all.String())
+	}
+	return cmd, sc, &all, pids
+}
+
+func finish(t *testing.T, cmd *exec.Cmd, sc *bufio.Scanner, all *bytes.Buffer) int {
+	for sc.Scan() {
+		all.WriteString(sc.Text() + "\n")
+	}
+	cmd.Wait()
+	return cmd.ProcessState.ExitCode()
+}
+
+func TestSSHHostCut(t *testing.T) {
+	needSSH(t)
+	if testhostsDir == "" {
+		t.Skip("GORUN_TESTHOSTS_DIR is not set")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd, sc, all, _ := startBlocked(t, ctx)
+	netns := func(args ...string) {
+		if b, err := exec.Command("bash", append([]string{filepath.Join(testhostsDir, "netns-hosts.sh")}, args...)...).CombinedOutput(); err != nil {
+			t.Errorf("netns-hosts.sh %v: %v\n%s", args, err, b)
+		}
+	}
+	netns("cut", "h2")
+	healed := false
+	defer func() {
+		if !healed {
+			netns("heal", "h2")
+		}
+	}()
+	cutAt := time.Now()
+	code := finish(t, cmd, sc, all)
+	took := time.Since(cutAt)
+	t.Logf("the job ended %v after h2 was cut", took.Round(10*time.Millisecond))
+	if ctx.Err() != nil {
+		t.Fatalf("gorun did not end after the cut:\n%s", all)
+	}
+	if code == 0 || !strings.Contains(all.String(), "gorun: lost host h2 (ranks 2,3): no heartbeat for") {
+		t.Errorf("exit %d; want a failure naming h2 and its ranks:\n%s", code, all)
+	}
+	if took > 20*time.Second {
+		t.Errorf("the job took %v to end after the cut", took)
+	}
+	// Survivors on other hosts were told the job is aborted.
+	if n := strings.Count(all.String(), "job aborted: lost host h2"); n < 3 {
+		t.Errorf("only %d survivors reported the abort:\n%s", n, all)
+	}
+	// The cut host's agent notices the silent link by itself and kills its
+	// ranks: after healing, nothing of the job runs anywhere.
+	time.Sleep(8 * time.Second)
+	netns("heal", "h2")
+	healed = true
+	noStragglers(t, 10*time.Second)
+}
+
+func TestSSHRemoteRankKilled(t *testing.T) {
+	needSSH(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd, sc, all, pids := startBlocked(t, ctx)
+	syscall.Kill(pids[3], syscall.SIGKILL)
+	start := time.Now()
+	code := finish(t, cmd, sc, all)
+	if ctx.Err() != nil {
+		t.Fatalf("gorun did not end after the kill:\n%s", all)
+	}
+	want := fmt.Sprintf("gorun: rank 3 (pid %d) on h2 was killed by signal 9 (SIGKILL)", pids[3])
+	if code != 137 || !strings.Contains(all.String(), want) {
+		t.Errorf("exit %d, want 137 and %q:\n%s", code, want, all)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("teardown took %v", d)
+	}
+	noStragglers(t, 5*time.Second)
+}
+
+var agentsUp = regexp.MustCompile(`gorun: (\d+) agents up in (\S+)`)
+
+// TestSSHStartupTime measures how long gorun takes to bring up the agents
+// of 3 hosts (ranks 2 each), the median of several runs.
+func TestSSHStartupTime(t *testing.T) {
+	needSSH(t)
+	var ups, totals []time.Duration
+	for range 5 {
+		r := run(t, 60*time.Second, []string{"GORUN_DEBUG_STARTUP=1"}, gorunBin, "-H", "h1:2,h2:2,h3:2", progBin)
+		wantRanks(t, r, 6, bySlot)
+		m := agentsUp.FindStringSubmatch(r.out)
+		if m == nil {
+			t.Fatalf("no start-up time in:\n%s", r.out)
+		}
+		d, _ := time.ParseDuration(m[2])
+		ups = append(ups, d)
+		totals = append(totals, r.elapsed)
+	}
+	slices.Sort(ups)
+	slices.Sort(totals)
+	t.Logf("3 hosts x 2 ranks: agents up in %v (median of %d: %v); whole job %v (median; %v)", ups[len(ups)/2], len(ups), ups, totals[len(totals)/2], totals)
+}
+
+func TestSlurmSalloc(t *testing.T) {
+	needSlurm(t)
+	r := run(t, 90*time.Second, nil, "salloc", "-N", "3", "--ntasks-per-node=2", gorunBin, progBin)
+	wantRanks(t, r, 6, bySlot)
+	// --launcher local overrides the allocation: every rank on this machine.
+	r = run(t, 90*time.Second, nil, "salloc", "-N", "3", "--ntasks-per-node=2", gorunBin, "--launcher", "local", "-np", "2", progBin)
+	wantRanks(t, r, 2, nil)
+	noStragglers(t, 5*time.Second)
+}
+
+func TestSlurmSbatch(t *testing.T) {
+	needSlurm(t)
+	dir := t.TempDir()
+	os.Chmod(dir, 0o755)
+	script := filepath.Join(dir, "job.sh")
+	os.WriteFile(script, []byte("#!/bin/bash\n"+gorunBin+" "+progBin+"\necho \"gorun exit $?\"\n"), 0o755)
+	out := filepath.Join(dir, "out")
+	r := run(t, 120*time.Second, nil, "sbatch", "--wait", "-N", "3", "--ntasks-per-node=2", "-o", out, script)
+	b, _ := os.ReadFile(out)
+	res := result{out: string(b), code: r.code}
+	if !strings.Contains(res.out, "gorun exit 0") {
+		t.Fatalf("sbatch: exit %d %s\njob output:\n%s", r.code, r.out, b)
+	}
+	wantRanks(t, res, 6, bySlot)
+}
+
+func TestSrunDirect(t *testing.T) {
+	needSlurm(t)
+	r := run(t, 90*time.Second, nil, "srun", "-N", "3", "--ntasks-per-node=2", "--overlap", progBin)
+	wantRanks(t, r, 6, bySlot)
+	if !strings.Contains(r.out, "rank 2 on h2: left neighbour rank 1 is on h1") {
+		t.Errorf("no cross-host exchange seen:\n%s", r.out)
+	}
+	// An inconsistent identity is refused, not run as singletons.
+	r = run(t, 90*time.Second, nil, "srun", "-N", "1", "-n", "2", "--overlap", "env", "SLURM_NTASKS=3", progBin)
+	if r.code == 0 || !strings.Contains(r.out, "srun direct launch: SLURM_NTASKS=3 disagrees with SLURM_STEP_NUM_TASKS=2; refusing to start as a singleton") {
+		t.Errorf("inconsistent identity: exit %d:\n%s", r.code, r.out)
+	}
+}
