@@ -52,24 +52,5 @@ func Gatherv[T comm.Elem](ctx context.Context, c *comm.Comm, dst []T, counts, di
 	sys, base := c.Collective()
 	configure("gatherv", opts)
 	checkRoot("Gatherv", c, root)
-	p, r := c.Size(), c.Rank()
-	if r != root {
-		return wrap("Gatherv", c, send(ctx, sys, src, root, base))
-	}
-	checkLen("Gatherv", "counts", len(counts), p)
-	if displs == nil {
-		displs = packedDispls(counts)
-	}
-	checkLen("Gatherv", "displs", len(displs), p)
-	if src != nil {
-		checkLen("Gatherv", "src", len(src), counts[r])
-		copy(dst[displs[r]:displs[r]+counts[r]], src)
-	}
-	var reqs []*comm.Request
-	for i := range p {
-		if i != r {
-			reqs = append(reqs, comm.Irecv(sys, dst[displs[i]:displs[i]+counts[i]], i, base))
-		}
-	}
-	return wrap("Gatherv", c, waitAll(ctx, reqs...))
+	return wrap("Gatherv", c, gathervLinear(ctx, sys, base, dst, counts, displs, src, root))
 }
