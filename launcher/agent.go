@@ -15,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // KillGrace is how long ranks get between SIGTERM and SIGKILL when an agent
@@ -354,11 +356,37 @@ func (a *agent) start(spec *launchSpec, rs rankSpec, env []string) error {
 	pipes.Add(2)
 	go a.forward(rs.Rank, 1, stdout, &pipes)
 	go a.forward(rs.Rank, 2, stderr, &pipes)
+	exitAt := make(chan int64, 1)
+	go func() {
+		// When several ranks fail at once (one dies, its peers then see
+		// their links drop), the head reports the one that ended first.
+		// A thread blocked in waitid (WNOWAIT: the zombie stays for
+		// cmd.Wait) notes that time far more precisely than the order in
+		// which the exits are reaped and reported.
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		var info unix.Siginfo
+		for {
+			err := unix.Waitid(unix.P_PID, cmd.Process.Pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+			if err != unix.EINTR {
+				break
+			}
+		}
+		exitAt <- time.Now().UnixNano()
+	}()
 	go func() {
 		defer a.running.Done()
 		pipes.Wait() // all output is forwarded before the exit is reported
+		var at int64
+		select {
+		case at = <-exitAt:
+		case <-time.After(time.Second):
+		}
 		err := cmd.Wait()
-		m := &message{Kind: msgExited, Rank: rs.Rank, Pid: cmd.Process.Pid, Host: a.host}
+		if at == 0 {
+			at = time.Now().UnixNano()
+		}
+		m := &message{Kind: msgExited, Rank: rs.Rank, Pid: cmd.Process.Pid, Host: a.host, At: at}
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
 			if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {

@@ -115,8 +115,9 @@ type head struct {
 	events   chan struct{}
 	doneAgts int
 
-	remote  *Remote  // nil in local mode
-	reapers []func() // wait for (or end) agent processes at the end
+	pending []failure // failures not yet decided (see failSoon)
+	remote  *Remote   // nil in local mode
+	reapers []func()  // wait for (or end) agent processes at the end
 }
 
 type agentLink struct {
@@ -289,7 +290,58 @@ func (h *head) exitedMsg(m *message) {
 			msg = fmt.Sprintf("gorun: rank %d (pid %d)%s called Abort(%s)", m.Rank, m.Pid, where, v)
 		}
 	}
-	h.rankEnded(m.Rank, m.Pid, msg, code)
+	h.failSoon(m.At, m.Rank, msg, code)
+}
+
+// failWindow is how long the head waits, after a rank fails, for other
+// failures that may have happened earlier but were reported later.
+const failWindow = 150 * time.Millisecond
+
+type failure struct {
+	at   int64
+	rank int
+	msg  string
+	code int
+}
+
+// failSoon records a failed rank. The job's failure is decided failWindow
+// later, as the one that happened first: when a rank dies, its peers see
+// their links drop and may fail too, and their exits can be reported
+// before the first one's.
+func (h *head) failSoon(at int64, rank int, msg string, code int) {
+	h.mu.Lock()
+	h.exited++
+	if !h.failed {
+		h.pending = append(h.pending, failure{at, rank, msg, code})
+		if len(h.pending) == 1 {
+			time.AfterFunc(failWindow, h.decideFailure)
+		}
+	}
+	h.mu.Unlock()
+	h.notify()
+}
+
+func (h *head) decideFailure() {
+	h.mu.Lock()
+	cands := h.pending
+	h.pending = nil
+	if h.failed || len(cands) == 0 {
+		h.mu.Unlock()
+		h.notify()
+		return
+	}
+	first := cands[0]
+	for _, c := range cands[1:] {
+		if c.at != 0 && (first.at == 0 || c.at < first.at) {
+			first = c
+		}
+	}
+	h.failed = true
+	h.code = first.code
+	h.mu.Unlock()
+	h.logf("%s", first.msg)
+	h.abort(strings.TrimPrefix(first.msg, "gorun: "))
+	h.notify()
 }
 
 func (h *head) multiHost() bool {
@@ -408,7 +460,7 @@ func (h *head) wait(ctx context.Context) int {
 	interrupted := 0
 	for {
 		h.mu.Lock()
-		over := h.doneAgts >= len(h.agents)
+		over := h.doneAgts >= len(h.agents) && len(h.pending) == 0
 		code := h.code
 		h.mu.Unlock()
 		if over {

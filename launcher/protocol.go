@@ -43,6 +43,7 @@ type message struct {
 	Err    string      `msgpack:"e,omitempty"`
 	Host   string      `msgpack:"h,omitempty"`
 	Launch *launchSpec `msgpack:"l,omitempty"`
+	At     int64       `msgpack:"t,omitempty"` // when the rank ended (Unix ns)
 }
 
 // launchSpec is everything an agent needs to start its host's ranks.
