@@ -52,7 +52,13 @@ type Stats struct {
 //	         key receives most of the data (the fix turned off).
 //
 // Each rank returns the aggregates of the keys it owns.
-func GroupBy(ctx context.Context, c *comm.Comm, path string, lo, hi int64, mode string) (map[int64]Agg, Stats, error) {
+//
+// rowCost is extra work per row, paid where the row is first aggregated (the
+// map side for combine, the receiving rank for raw and salt): xorshift steps
+// standing for an expensive per-row function (a UDF, parsing a nested
+// field). With cheap aggregates skew costs little CPU; with costly rows the
+// rank that receives a hot key's rows becomes the straggler.
+func GroupBy(ctx context.Context, c *comm.Comm, path string, lo, hi int64, mode string, rowCost int) (map[int64]Agg, Stats, error) {
 	var st Stats
 	t := time.Now()
 	rows, err := ReadRange(path, lo, hi)
@@ -69,6 +75,7 @@ func GroupBy(ctx context.Context, c *comm.Comm, path string, lo, hi int64, mode 
 	case "combine":
 		local := map[int64]Agg{}
 		for i, k := range rows.Store {
+			burn(rowCost, k)
 			a := local[k]
 			a.add(Agg{1, rows.Qty[i], rows.Cents[i]})
 			local[k] = a
@@ -117,6 +124,7 @@ func GroupBy(ctx context.Context, c *comm.Comm, path string, lo, hi int64, mode 
 		st.Received = int64(len(recv) / 3)
 		agg := map[int64]Agg{}
 		for j := 0; j < len(recv); j += 3 {
+			burn(rowCost, recv[j])
 			a := agg[recv[j]]
 			a.add(Agg{1, recv[j+1], recv[j+2]})
 			agg[recv[j]] = a
@@ -138,6 +146,23 @@ func GroupBy(ctx context.Context, c *comm.Comm, path string, lo, hi int64, mode 
 	}
 	st.Reduce = time.Since(t)
 	return result, st, nil
+}
+
+// burnSink keeps burn's work from being optimised away.
+var burnSink uint64
+
+// burn does steps xorshift steps (about a nanosecond each).
+func burn(steps int, seed int64) {
+	if steps <= 0 {
+		return
+	}
+	x := uint64(seed) | 1
+	for range steps {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+	}
+	burnSink += x
 }
 
 // hotKeys finds the keys that hold more than a quarter of a rank's fair share

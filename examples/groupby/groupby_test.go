@@ -104,7 +104,7 @@ func TestSaltSpreadsHotKey(t *testing.T) {
 	commtest.Run(t, n, comm.Config{}, func(ctx context.Context, c *comm.Comm) error {
 		lo, hi := fi.Size()*int64(c.Rank())/n, fi.Size()*int64(c.Rank()+1)/n
 		for _, mode := range []string{"raw", "salt", "combine"} {
-			_, st, err := GroupBy(ctx, c, path, lo, hi, mode)
+			_, st, err := GroupBy(ctx, c, path, lo, hi, mode, 50)
 			if err != nil {
 				return err
 			}

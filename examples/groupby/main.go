@@ -13,8 +13,10 @@
 // combine (the default), salt (hot keys spread over ranks by a salt, then a
 // second small shuffle) or raw (no fix: the owner of the hot key gets most of
 // the rows). -compare runs all three on the same data and prints the timings.
+// -row-cost adds work per row (an expensive per-row function), which is when
+// the rank holding a hot key's rows becomes the straggler.
 //
-//	go run ./cmd/gorun -np 4 ./examples/groupby -rows 2000000 -skew 0.8 -compare
+//	go run ./cmd/gorun -np 4 ./examples/groupby -rows 2000000 -skew 0.8 -compare -row-cost 300
 package main
 
 import (
@@ -39,6 +41,7 @@ type Params struct {
 	Compare bool   // run every mode
 	Check   bool   // compare with a serial computation on rank 0
 	Corrupt bool   // spoil one aggregate on purpose (tests)
+	RowCost int    // extra work per row, in xorshift steps (see GroupBy)
 }
 
 func main() {
@@ -51,6 +54,7 @@ func main() {
 	flag.StringVar(&p.Mode, "mode", "combine", "combine (map-side combiner), salt (salt hot keys) or raw (no skew fix)")
 	flag.BoolVar(&p.Compare, "compare", false, "run combine, salt and raw on the same data and compare their times")
 	flag.BoolVar(&p.Check, "check", true, "check the result against a serial computation on rank 0")
+	flag.IntVar(&p.RowCost, "row-cost", 0, "extra work per row where it is first aggregated, in xorshift steps (~1 ns each): an expensive per-row function, which makes skew cost time")
 	flag.BoolVar(&p.Corrupt, "corrupt", false, "spoil one aggregate on purpose (to test the check)")
 	flag.Parse()
 
@@ -124,7 +128,7 @@ func Run(ctx context.Context, c *comm.Comm, p Params, out io.Writer) (bool, erro
 			return false, err
 		}
 		t := time.Now()
-		mine, st, err := GroupBy(ctx, c, path, lo, hi, mode)
+		mine, st, err := GroupBy(ctx, c, path, lo, hi, mode, p.RowCost)
 		if err != nil {
 			return false, err
 		}
