@@ -49,12 +49,32 @@ Flags (mpirun's names; -flag and --flag are the same):
                          the ranks fit on the cores, none when oversubscribed)
   --map-by POLICY        slot | core | numa | package (default slot)
   --report-bindings      print each rank's CPU binding
+
+Several hosts (one agent per host, started in parallel; it forks the host's ranks):
+  -H, --host LIST        hosts and slots: host1:4,host2:4 (a repeated host adds a slot)
+  --hostfile FILE        Open MPI (host slots=N max_slots=M) or MPICH (host:N) hostfile;
+                         also --machinefile. -np defaults to the total number of slots
+  --map-by slot|node     fill each host's slots in order (default), or round robin
+  --oversubscribe        allow more ranks than slots (refused otherwise)
+  --launcher L           ssh | slurm | local (default: slurm inside a Slurm allocation,
+                         ssh with -H/--hostfile, else local); env GORUN_LAUNCHER
+  --launcher-exec CMD    command that reaches a host, split on spaces (default
+                         "ssh -x -T -o BatchMode=yes"); env GORUN_LAUNCHER_EXEC
+  --wdir DIR             ranks' working directory (default: the current one, or home)
+  --remote-gorun PATH    gorun's path on the hosts (default: this gorun's path);
+                         env GORUN_REMOTE_GORUN
+  --remote-program PATH  the program's path on the hosts (default: its local path)
+  --iface NAME, --net CIDR
+                         network the store and the ranks use (default: the address of
+                         each host's route back to gorun); env GORUN_IFACE, GORUN_NET
+  --heartbeat-timeout T  give up on a silent host after T (default 6s)
   --version              print gorun's version
   -h, --help             print this help
 
 Environment of each rank: GORUN_RANK, GORUN_SIZE, GORUN_LOCAL_RANK,
-GORUN_LOCAL_SIZE (like OMPI_COMM_WORLD_RANK and friends), so any program,
-a shell script included, can run under gorun.
+GORUN_LOCAL_SIZE (like OMPI_COMM_WORLD_RANK and friends), GORUN_HOST, so any
+program, a shell script included, can run under gorun. Programs using package
+comm also run under "srun -n N ./prog" without gorun.
 
 Oversubscription: on one machine gorun starts any number of ranks (as MPICH's
 mpiexec does); when ranks outnumber CPUs they wait for messages by yielding
