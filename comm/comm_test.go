@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math/cmplx"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -436,4 +438,41 @@ func TestBadArgumentsPanic(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// An abort in the middle of a large transfer fails the receive at once,
+// and the chunks still in flight are absorbed quietly (no protocol error,
+// no write into the caller's buffer after the error).
+func TestAbortDuringLargeTransfer(t *testing.T) {
+	for range 5 {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		var logs []string
+		var mu sync.Mutex
+		cfg := comm.Config{ChunkSize: 64 << 10, Logf: func(f string, a ...any) {
+			mu.Lock()
+			logs = append(logs, fmt.Sprintf(f, a...))
+			mu.Unlock()
+		}}
+		w, err := commtest.Start(ctx, 2, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 64<<20)
+		recv := comm.Irecv(w.Comms[1], buf, 0, 0)
+		send := comm.Isend(w.Comms[0], make([]byte, 64<<20), 1, 0)
+		w.Store.Set(ctx, "abort", []byte("stop"))
+		if _, err := recv.Wait(ctx); err != nil && !errors.Is(err, comm.ErrAborted) {
+			t.Fatalf("receive: %v", err)
+		}
+		send.Wait(ctx)
+		w.Close()
+		cancel()
+		mu.Lock()
+		for _, l := range logs {
+			if strings.Contains(l, "protocol") {
+				t.Fatalf("log: %s", l)
+			}
+		}
+		mu.Unlock()
+	}
 }

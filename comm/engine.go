@@ -349,25 +349,47 @@ func (e *engine) writeData(l link, s *Request, recvID uint64) error {
 }
 
 func (e *engine) onData(peer int, h *wire.Header, payload io.Reader) error {
+	n := int(h.Len)
 	e.mu.Lock()
 	r := e.rrecvs[h.B]
-	e.mu.Unlock()
-	if r == nil || r.from != peer || r.got+int(h.Len) > r.total {
+	if r == nil || r.from != peer || r.got+n > r.total {
+		e.mu.Unlock()
 		return fmt.Errorf("%w: data frame for unknown receive %d", ErrProtocol, h.B)
 	}
-	n := int(h.Len)
+	if r.detached != nil {
+		// The receive already failed (the job aborted): absorb the rest
+		// of its message without touching the caller's buffer.
+		r.got += n
+		if r.got == r.total {
+			delete(e.rrecvs, r.id)
+		}
+		e.mu.Unlock()
+		_, err := io.CopyN(io.Discard, payload, int64(n))
+		return err
+	}
+	r.receiving = true
+	e.mu.Unlock()
 	var dst []byte
 	if r.got < len(r.buf) {
 		dst = r.buf[r.got:]
 	}
-	if err := readInto(payload, dst, n); err != nil {
-		return err
-	}
+	rerr := readInto(payload, dst, n)
+	e.mu.Lock()
+	r.receiving = false
 	r.got += n
-	if r.got == r.total {
-		e.mu.Lock()
+	done := r.got == r.total
+	if done || rerr != nil {
 		delete(e.rrecvs, r.id)
-		e.mu.Unlock()
+	}
+	detached := r.detached
+	e.mu.Unlock()
+	switch {
+	case rerr != nil:
+		r.finish(Status{}, fmt.Errorf("%w: %v", ErrPeerLost, rerr))
+		return rerr
+	case detached != nil:
+		r.finish(Status{}, detached)
+	case done:
 		var err error
 		if r.total > len(r.buf) {
 			err = ErrTruncate
@@ -380,7 +402,7 @@ func (e *engine) onData(peer int, h *wire.Header, payload io.Reader) error {
 func (e *engine) onCancel(peer int, h *wire.Header) error {
 	e.mu.Lock()
 	r := e.rrecvs[h.B]
-	if r == nil || r.from != peer {
+	if r == nil || r.from != peer || r.got != 0 {
 		e.mu.Unlock()
 		return fmt.Errorf("%w: cancel for unknown receive %d", ErrProtocol, h.B)
 	}
@@ -480,10 +502,9 @@ func (e *engine) failPeerLocked(peer int, err error, anySource bool) {
 	}
 	clear(e.posted[len(kept):])
 	e.posted = kept
-	for id, r := range e.rrecvs {
+	for _, r := range e.rrecvs {
 		if r.from == peer {
-			delete(e.rrecvs, id)
-			r.finish(Status{}, err)
+			e.detachLocked(r, err)
 		}
 	}
 	for id, s := range e.rsends {
@@ -493,6 +514,20 @@ func (e *engine) failPeerLocked(peer int, err error, anySource bool) {
 		}
 	}
 	e.signalArrival()
+}
+
+// detachLocked fails a large receive that has matched its message. It
+// stays registered, so that chunks still in flight are absorbed without
+// touching the caller's buffer; one being read right now completes the
+// request when its read ends (see onData). Caller holds e.mu.
+func (e *engine) detachLocked(r *Request, err error) {
+	if r.detached != nil {
+		return
+	}
+	r.detached = err
+	if !r.receiving {
+		r.finish(Status{}, err)
+	}
 }
 
 // fail ends the engine: every pending and future operation fails with err.
@@ -508,9 +543,8 @@ func (e *engine) fail(err error) {
 		r.finish(Status{}, err)
 	}
 	e.posted = nil
-	for id, r := range e.rrecvs {
-		delete(e.rrecvs, id)
-		r.finish(Status{}, err)
+	for _, r := range e.rrecvs {
+		e.detachLocked(r, err)
 	}
 	for id, s := range e.rsends {
 		delete(e.rsends, id)

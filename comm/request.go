@@ -48,10 +48,14 @@ type Request struct {
 	got      int          // receive: bytes that arrived so far (reader-owned)
 	from     int          // receive: world rank of the matched sender
 	pollPeer atomic.Int32 // the link a waiter polls (see engine.pollFor)
-	started  bool
-	canceled bool
-	userTag  int // receive: the tag as asked for, for errors
-	userPeer int // comm rank as asked for, for errors
+	// receiving: a data chunk is being read into buf; detached: the
+	// receive failed, later chunks are discarded (both under engine.mu).
+	receiving bool
+	detached  error
+	started   bool
+	canceled  bool
+	userTag   int // receive: the tag as asked for, for errors
+	userPeer  int // comm rank as asked for, for errors
 }
 
 func (r *Request) finish(st Status, err error) {
