@@ -486,7 +486,7 @@ func InitConfig(cfg Config) (*Comm, error) {
 		return nil, err
 	}
 	o.Config = cfg
-	if o.Size > 1 {
+	if o.Size > 1 && o.Store == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		storeAddr := os.Getenv("GORUN_STORE")
@@ -502,15 +502,20 @@ func InitConfig(cfg Config) (*Comm, error) {
 		o.Store, o.Watch = st, wt
 	}
 	w, err := Connect(context.Background(), o)
-	if o.Store != nil {
-		if err != nil {
-			o.Store.Close()
-			o.Watch.Close()
-		} else {
-			w.proc.owned = []rendezvous.Store{o.Store, o.Watch}
+	var owned []rendezvous.Store
+	for _, s := range []rendezvous.Store{o.Store, o.Watch} {
+		if s != nil {
+			owned = append(owned, s)
 		}
 	}
-	return w, err
+	if err != nil {
+		for _, s := range owned {
+			s.Close()
+		}
+		return nil, err
+	}
+	w.proc.owned = owned
+	return w, nil
 }
 
 func optionsFromEnv(getenv func(string) string) (Options, error) {

@@ -1,6 +1,7 @@
 package comm
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -8,18 +9,17 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/gorun-hpc/gorun/comm/hostlist"
+	"github.com/gorun-hpc/gorun/comm/internal/wire"
 	"github.com/gorun-hpc/gorun/comm/rendezvous"
-	"github.com/gorun-hpc/gorun/launcher/hosts"
 )
 
 // slurmOptions returns the options of a rank started directly by srun
@@ -103,7 +103,7 @@ func slurmIdentity(getenv func(string) string) (slurmID, error) {
 	if list == "" {
 		return id, errors.New("SLURM_STEP_NODELIST is not set")
 	}
-	if id.nodes, err = hosts.ExpandNodelist(list); err != nil || len(id.nodes) == 0 {
+	if id.nodes, err = hostlist.ExpandNodelist(list); err != nil || len(id.nodes) == 0 {
 		return id, fmt.Errorf("SLURM_STEP_NODELIST=%q: %v", list, err)
 	}
 	if id.nodeID >= len(id.nodes) {
@@ -113,7 +113,7 @@ func slurmIdentity(getenv func(string) string) (slurmID, error) {
 	if tpn == "" {
 		tpn = getenv("SLURM_TASKS_PER_NODE")
 	}
-	counts, err := hosts.ExpandTasksPerNode(tpn)
+	counts, err := hostlist.ExpandTasksPerNode(tpn)
 	if err != nil {
 		return id, fmt.Errorf("SLURM_STEP_TASKS_PER_NODE=%q: %v", tpn, err)
 	}
@@ -166,12 +166,15 @@ func slurmWireUp(getenv func(string) string, id slurmID, stepID string) (Options
 		port = 10000 + int(h.Sum32()%22000)
 	}
 	store := net.JoinHostPort(ip0, strconv.Itoa(port))
+	var st rendezvous.Store
 	if id.rank == 0 {
 		ln, err := net.Listen("tcp", store)
 		if err != nil {
 			return Options{}, fmt.Errorf("serving the rendezvous store on %s (node %s): %v (set GORUN_SLURM_PORT to another port)", store, id.nodes[0], err)
 		}
-		rendezvous.Serve(ln, secret, func(f string, a ...any) { fmt.Fprintf(os.Stderr, "gorun: rank 0: "+f+"\n", a...) })
+		// The server lives as long as the process: ranks use it only
+		// during start-up, and rank 0 cannot leave before they are done.
+		st = rendezvous.Serve(ln, secret, func(f string, a ...any) { fmt.Fprintf(os.Stderr, "gorun: rank 0: "+f+"\n", a...) }).Store()
 	}
 	addr := getenv("GORUN_ADDR")
 	if addr == "" {
@@ -182,12 +185,32 @@ func slurmWireUp(getenv func(string) string, id slurmID, stepID string) (Options
 		addr = c.LocalAddr().(*net.UDPAddr).IP.String()
 		c.Close()
 	}
-	relay, err := storeRelay(store, 60*time.Second)
-	if err != nil {
-		return Options{}, err
+	if st == nil {
+		if st, err = dialRetry(store, secret, id.rank, 60*time.Second); err != nil {
+			return Options{}, err
+		}
 	}
-	os.Setenv("GORUN_STORE", relay)
-	return Options{Rank: id.rank, Size: id.size, LocalRank: id.localRank, LocalSize: id.localSize, Secret: secret, Addr: addr}, nil
+	return Options{Rank: id.rank, Size: id.size, LocalRank: id.localRank, LocalSize: id.localSize, Secret: secret, Addr: addr, Store: st}, nil
+}
+
+// dialRetry connects to rank 0's store, retrying while rank 0 starts.
+func dialRetry(addr string, secret []byte, rank int, wait time.Duration) (rendezvous.Store, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	for delay := 10 * time.Millisecond; ; delay = min(2*delay, 500*time.Millisecond) {
+		c, err := rendezvous.Dial(ctx, addr, secret, uint32(rank))
+		if err == nil {
+			return c, nil
+		}
+		if errors.Is(err, wire.ErrAuth) {
+			return nil, fmt.Errorf("rank 0's store at %s: %v (do all tasks share the key file?)", addr, err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("rank 0's store at %s did not answer within %v: %v", addr, wait, err)
+		case <-time.After(delay):
+		}
+	}
 }
 
 // slurmNodeAddr returns the IP address of a Slurm node: its DNS address,
@@ -284,52 +307,4 @@ func readOrCreateKey(path string) ([]byte, error) {
 		os.Remove(f.Name())
 	}
 	return nil, errors.New("cannot create it")
-}
-
-// storeRelay listens on 127.0.0.1 and relays each connection to the store
-// at upstream, retrying the connection while rank 0 is starting. When rank
-// 0 (and its store) exits before this rank is done, the relay leaves the
-// local side open instead of closing it, so that a rank that finished its
-// wire-up does not mistake rank 0's normal exit for an abort.
-func storeRelay(upstream string, wait time.Duration) (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go relay(c, upstream, wait)
-		}
-	}()
-	return ln.Addr().String(), nil
-}
-
-func relay(local net.Conn, upstream string, wait time.Duration) {
-	deadline := time.Now().Add(wait)
-	var up net.Conn
-	for {
-		var err error
-		up, err = net.DialTimeout("tcp", upstream, 5*time.Second)
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			local.Close()
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	var once sync.Once
-	go func() {
-		io.Copy(up, local)
-		once.Do(func() { up.Close() })
-		local.Close()
-	}()
-	io.Copy(local, up)
-	// Upstream is gone: keep the local side open (see storeRelay).
-	once.Do(func() { up.Close() })
 }
