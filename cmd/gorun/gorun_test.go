@@ -268,7 +268,7 @@ func TestEnvironmentAndTagOutput(t *testing.T) {
 
 func TestGoPackageDirectory(t *testing.T) {
 	r := gorun(t, 120*time.Second, "", "-np", "3", "../../examples/pi", "-n", "300000")
-	if r.code != 0 || !strings.Contains(r.out, "OK: within") {
+	if r.code != 0 || !strings.Contains(r.out, "VERDICT PASS") {
 		t.Fatalf("exit %d:\n%s", r.code, r.out)
 	}
 }
