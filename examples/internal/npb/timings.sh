@@ -15,7 +15,8 @@ declare -A ref=(
 	[is.A.1]=0.228 [is.A.2]=0.195 [mg.A.1]=0.757 [mg.A.2]=0.551
 )
 runs=${RUNS:-3}
-printf '| kernel | class | np | Go port (s, median of %d) | reference (s) | ratio |\n|---|---|---|---|---|---|\n' "$runs"
+echo "# $(date -u +%FT%TZ), load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '| kernel | class | np | Go port (s, median of %d) | runs | reference (s) | ratio |\n|---|---|---|---|---|---|---|\n' "$runs"
 for k in ep cg is mg; do
 	for class in W A; do
 		for np in 1 2; do
@@ -33,7 +34,8 @@ for k in ep cg is mg; do
 			r=${ref[$k.$class.$np]:-}
 			ratio=-
 			[ -n "$r" ] && ratio=$(awk -v a="$med" -v b="$r" 'BEGIN {printf "%.2f", a/b}')
-			printf '| %s | %s | %s | %s (%s) | %s | %s |\n' "${k^^}" "$class" "$np" "$med" "${ts[*]}" "${r:--}" "$ratio"
+			printf '| %s | %s | %s | %s | %s | %s | %s |\n' "${k^^}" "$class" "$np" "$med" "${ts[*]}" "${r:--}" "$ratio"
 		done
 	done
 done
+echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
