@@ -53,6 +53,18 @@
 // shared memory between ranks of one host later. The wire format is in
 // PROTOCOL.md beside this file.
 //
+// # Progress
+//
+// Each link has a reader goroutine, so messages are taken off the network,
+// large transfers advance and peer failures are noticed while the program
+// computes, as long as the Go scheduler runs that goroutine. A rank bound to
+// one CPU (gorun's default when ranks fit on the cores) runs with
+// GOMAXPROCS=1: then a goroutine that computes without blocking delays the
+// readers until it yields or is preempted (about 10ms), much as an MPI
+// rank progresses only inside MPI calls. A program that must answer
+// promptly while computing can call runtime.Gosched now and then, or raise
+// GOMAXPROCS.
+//
 // # Concurrency
 //
 // A Comm may be used from many goroutines: point-to-point calls, probes and

@@ -313,7 +313,6 @@ func (e *engine) onCTS(peer int, h *wire.Header) error {
 		return l.send(&wire.Header{Type: wire.Cancel, B: h.B}, nil)
 	}
 	delete(e.rsends, h.A)
-	s.started = true
 	e.active++
 	l := e.links[peer]
 	e.mu.Unlock()

@@ -43,7 +43,7 @@ type Request struct {
 	alloc bool   // receive: allocate buf at the message's size
 
 	// rendezvous state
-	id       uint64       // for a large receive: its id in the CTS
+	id       uint64       // a large send's id in its RTS, a large receive's in its CTS
 	total    int          // receive: full message size
 	got      int          // receive: bytes that arrived so far (reader-owned)
 	from     int          // receive: world rank of the matched sender
@@ -52,10 +52,8 @@ type Request struct {
 	// receive failed, later chunks are discarded (both under engine.mu).
 	receiving bool
 	detached  error
-	started   bool
-	canceled  bool
-	userTag   int // receive: the tag as asked for, for errors
-	userPeer  int // comm rank as asked for, for errors
+	userTag   int // the tag as asked for, for errors
+	userPeer  int // the comm rank as asked for, for errors
 }
 
 func (r *Request) finish(st Status, err error) {
