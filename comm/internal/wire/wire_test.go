@@ -172,3 +172,24 @@ func FuzzClientHandshake(f *testing.F) {
 		}
 	})
 }
+
+// A dialer speaking another protocol version is refused, and a listener
+// speaking another version is refused by the dialer, each with a message
+// that names the versions.
+func TestHandshakeVersionMismatch(t *testing.T) {
+	key := []byte("0123456789abcdef0123456789abcdef")
+	c := ClientHello{From: 2, To: 1}
+	b := c.Encode()
+	b[4] = Version + 1
+	var sh [ServerHelloSize]byte
+	_, err := ServerHandshake(rw{bytes.NewReader(b), io.Discard}, key, 1)
+	if !errors.Is(err, ErrAuth) || !bytes.Contains([]byte(err.Error()), []byte("version")) {
+		t.Fatalf("server: %v", err)
+	}
+	copy(sh[:], "GRUN")
+	sh[4] = Version + 1
+	err = ClientHandshake(rw{bytes.NewReader(sh[:]), io.Discard}, key, 2, 1)
+	if !errors.Is(err, ErrAuth) || !bytes.Contains([]byte(err.Error()), []byte("version")) {
+		t.Fatalf("client: %v", err)
+	}
+}
