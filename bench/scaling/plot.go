@@ -63,6 +63,7 @@ func plotAll(dir string, strong, weak []series, ncpu int) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	wp.Legend.Top = false // the curves fall from the top left
 	for name, p := range map[string]*plot.Plot{"strong": sp, "weak": wp} {
 		for _, ext := range []string{"png", "svg"} {
 			f := filepath.Join(dir, name+"."+ext)
