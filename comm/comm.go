@@ -398,19 +398,24 @@ func Connect(ctx context.Context, o Options) (*Comm, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
 	defer cancel()
+	// Watch for the launcher's abort notice before any link exists: a
+	// peer may die while this rank is still connecting to the others.
+	if o.Watch != nil {
+		e.lossGrace = cfg.LossGrace
+		wctx, stop := context.WithCancel(context.Background())
+		w.proc.stopWatch = stop
+		go w.watchAbort(wctx)
+	}
 	if err := w.wire(ctx, o); err != nil {
+		if w.proc.stopWatch != nil {
+			w.proc.stopWatch()
+		}
 		e.fail(fmt.Errorf("%w: start-up failed", ErrClosed))
 		if w.proc.mesh != nil {
 			w.proc.mesh.close()
 		}
 		e.closeLinks()
 		return nil, fmt.Errorf("comm: rank %d: start-up: %w", o.Rank, err)
-	}
-	if o.Watch != nil {
-		e.lossGrace = cfg.LossGrace
-		wctx, stop := context.WithCancel(context.Background())
-		w.proc.stopWatch = stop
-		go w.watchAbort(wctx)
 	}
 	return w, nil
 }
