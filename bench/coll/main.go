@@ -37,6 +37,7 @@ func main() {
 	algs := flag.String("alg", "all", "columns: all (auto + every algorithm), auto, or comma-separated algorithm names")
 	minSize := flag.String("min", "4", "smallest message size in bytes (K, M suffixes)")
 	maxSize := flag.String("max", "4M", "largest message size in bytes")
+	sizeList := flag.String("sizes", "", "comma-separated message sizes in bytes (K, M suffixes), instead of -min/-max")
 	budget := flag.Duration("budget", 30*time.Millisecond, "target timed duration per point")
 	maxIters := flag.Int("iters", 1000, "most timed iterations per point")
 	minIters := flag.Int("min-iters", 3, "fewest timed iterations per point")
@@ -53,6 +54,20 @@ func main() {
 	hi, err2 := parseSize(*maxSize)
 	if err1 != nil || err2 != nil || lo < 4 || hi < lo {
 		log.Fatalf("bad -min/-max: %v %v", err1, err2)
+	}
+	var sizes []int
+	for size := lo; size <= hi; size *= 2 {
+		sizes = append(sizes, size)
+	}
+	if *sizeList != "" {
+		sizes = nil
+		for _, f := range strings.Split(*sizeList, ",") {
+			n, err := parseSize(f)
+			if err != nil || n < 4 {
+				log.Fatalf("bad -sizes entry %q", f)
+			}
+			sizes = append(sizes, n)
+		}
 	}
 	world, err := comm.Init()
 	if err != nil {
@@ -95,7 +110,7 @@ func main() {
 		if len(cols) == 0 {
 			continue
 		}
-		if err := b.table(ctx, name, cols, lo, hi); err != nil {
+		if err := b.table(ctx, name, cols, sizes); err != nil {
 			log.Fatalf("rank %d: %s: %v", world.Rank(), name, err)
 		}
 	}
@@ -120,7 +135,7 @@ type bench struct {
 	common             []collectives.Option
 }
 
-func (b *bench) table(ctx context.Context, name string, cols []string, lo, hi int) error {
+func (b *bench) table(ctx context.Context, name string, cols []string, sizes []int) error {
 	p, r := b.c.Size(), b.c.Rank()
 	if r == 0 {
 		fmt.Printf("\n## %s (np %d)\n%10s", name, p, "bytes")
@@ -129,8 +144,8 @@ func (b *bench) table(ctx context.Context, name string, cols []string, lo, hi in
 		}
 		fmt.Println()
 	}
-	for size := lo; size <= hi; size *= 2 {
-		if name == "barrier" && size > lo {
+	for k, size := range sizes {
+		if name == "barrier" && k > 0 {
 			break
 		}
 		row := make([]float64, len(cols))

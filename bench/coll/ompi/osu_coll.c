@@ -1,0 +1,161 @@
+/* Collective latency under MPI with the method of bench/coll, so that gorun
+ * and Open MPI are measured the same way: for each size (one rank's
+ * message, as in bench/coll), a barrier, a warm-up (10 calls, 2 from
+ * 64 KiB), an iteration count that every rank agrees on from the slowest
+ * rank's warm-up (aiming at -budget seconds, bounded by -min-iters and
+ * -iters), a barrier, the timed calls back to back, and the average time
+ * per call in µs, the maximum over ranks. float32 elements, sum.
+ * The output has the layout of bench/coll with one column ("auto": MPI's
+ * own choice). Built and run by scripts/compare-openmpi-coll.sh.
+ *
+ *   osu_coll [-coll allreduce,bcast|all] [-min 4] [-max 4M] [-sizes 8,64K,1M]
+ *            [-budget 0.03] [-iters 1000] [-min-iters 3]
+ */
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *all_colls[] = {
+    "allgather", "allgatherv", "allreduce", "alltoall", "alltoallv",
+    "barrier", "bcast", "exscan", "gather", "gatherv", "reduce",
+    "reducescatter", "scan", "scatter", "scatterv", NULL};
+
+static int rank, np;
+static float *sbuf, *rbuf;
+static int *counts, *displs;
+
+static long parse_size(const char *s) {
+    char *end;
+    long n = strtol(s, &end, 10);
+    if (*end == 'K') n <<= 10;
+    if (*end == 'M') n <<= 20;
+    return n;
+}
+
+static void fill(float *b, long n) {
+    for (long i = 0; i < n; i++) b[i] = (float)(rank + i % 7);
+}
+
+/* one call of collective c with n floats per message */
+static void call(const char *c, int n) {
+    MPI_Comm w = MPI_COMM_WORLD;
+    if (!strcmp(c, "barrier")) MPI_Barrier(w);
+    else if (!strcmp(c, "bcast")) MPI_Bcast(sbuf, n, MPI_FLOAT, 0, w);
+    else if (!strcmp(c, "reduce")) MPI_Reduce(sbuf, rbuf, n, MPI_FLOAT, MPI_SUM, 0, w);
+    else if (!strcmp(c, "allreduce")) MPI_Allreduce(sbuf, rbuf, n, MPI_FLOAT, MPI_SUM, w);
+    else if (!strcmp(c, "scan")) MPI_Scan(sbuf, rbuf, n, MPI_FLOAT, MPI_SUM, w);
+    else if (!strcmp(c, "exscan")) MPI_Exscan(sbuf, rbuf, n, MPI_FLOAT, MPI_SUM, w);
+    else if (!strcmp(c, "gather")) MPI_Gather(sbuf, n, MPI_FLOAT, rbuf, n, MPI_FLOAT, 0, w);
+    else if (!strcmp(c, "gatherv")) MPI_Gatherv(sbuf, n, MPI_FLOAT, rbuf, counts, displs, MPI_FLOAT, 0, w);
+    else if (!strcmp(c, "scatter")) MPI_Scatter(sbuf, n, MPI_FLOAT, rbuf, n, MPI_FLOAT, 0, w);
+    else if (!strcmp(c, "scatterv")) MPI_Scatterv(sbuf, counts, displs, MPI_FLOAT, rbuf, n, MPI_FLOAT, 0, w);
+    else if (!strcmp(c, "allgather")) MPI_Allgather(sbuf, n, MPI_FLOAT, rbuf, n, MPI_FLOAT, w);
+    else if (!strcmp(c, "allgatherv")) MPI_Allgatherv(sbuf, n, MPI_FLOAT, rbuf, counts, displs, MPI_FLOAT, w);
+    else if (!strcmp(c, "alltoall")) MPI_Alltoall(sbuf, n, MPI_FLOAT, rbuf, n, MPI_FLOAT, w);
+    else if (!strcmp(c, "alltoallv")) MPI_Alltoallv(sbuf, counts, displs, MPI_FLOAT, rbuf, counts, displs, MPI_FLOAT, w);
+    else if (!strcmp(c, "reducescatter")) MPI_Reduce_scatter_block(sbuf, rbuf, n, MPI_FLOAT, MPI_SUM, w);
+}
+
+static double measure(const char *c, int n, long size, double budget, int min_iters, int max_iters) {
+    int warm = size >= (64 << 10) ? 2 : 10;
+    MPI_Barrier(MPI_COMM_WORLD);
+    double t0 = MPI_Wtime();
+    for (int i = 0; i < warm; i++) call(c, n);
+    double per = (MPI_Wtime() - t0) / warm, maxper;
+    MPI_Allreduce(&per, &maxper, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+    int iters = max_iters;
+    if (maxper > 0) {
+        double k = budget / maxper;
+        iters = k > max_iters ? max_iters : (int)k;
+        if (iters < min_iters) iters = min_iters;
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    t0 = MPI_Wtime();
+    for (int i = 0; i < iters; i++) call(c, n);
+    double avg = (MPI_Wtime() - t0) / iters * 1e6, maxavg;
+    MPI_Allreduce(&avg, &maxavg, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+    return maxavg;
+}
+
+int main(int argc, char **argv) {
+    MPI_Init(&argc, &argv);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &np);
+    const char *colls = "all", *sizelist = NULL;
+    long lo = 4, hi = 4 << 20;
+    double budget = 0.03;
+    int max_iters = 1000, min_iters = 3;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const char *f = argv[i], *v = argv[i + 1];
+        if (!strcmp(f, "-coll")) colls = v;
+        else if (!strcmp(f, "-min")) lo = parse_size(v);
+        else if (!strcmp(f, "-max")) hi = parse_size(v);
+        else if (!strcmp(f, "-sizes")) sizelist = v;
+        else if (!strcmp(f, "-budget")) budget = atof(v);
+        else if (!strcmp(f, "-iters")) max_iters = atoi(v);
+        else if (!strcmp(f, "-min-iters")) min_iters = atoi(v);
+        else {
+            if (rank == 0) fprintf(stderr, "osu_coll: unknown flag %s\n", f);
+            MPI_Abort(MPI_COMM_WORLD, 2);
+        }
+    }
+    long sizes[64];
+    int nsizes = 0;
+    if (sizelist) {
+        hi = 0;
+        for (const char *p = sizelist; p && *p && nsizes < 64; p = strchr(p, ','), p = p ? p + 1 : p) {
+            sizes[nsizes] = parse_size(p);
+            if (sizes[nsizes] > hi) hi = sizes[nsizes];
+            nsizes++;
+        }
+    } else {
+        for (long size = lo; size <= hi && nsizes < 64; size *= 2) sizes[nsizes++] = size;
+    }
+    /* the largest buffer: p blocks of hi bytes */
+    long maxn = hi / 4 * np;
+    sbuf = malloc(maxn * sizeof(float));
+    rbuf = malloc(maxn * sizeof(float));
+    counts = malloc(np * sizeof(int));
+    displs = malloc(np * sizeof(int));
+    if (!sbuf || !rbuf || !counts || !displs) MPI_Abort(MPI_COMM_WORLD, 1);
+    fill(sbuf, maxn);
+    fill(rbuf, maxn);
+    if (rank == 0)
+        printf("# Open MPI collectives latency, np %d, float32 elements, average µs per call (max over ranks)\n", np);
+    for (int k = 0; all_colls[k]; k++) {
+        const char *c = all_colls[k];
+        if (strcmp(colls, "all")) { /* is c in the comma list? */
+            size_t len = strlen(c);
+            const char *p = colls;
+            int found = 0;
+            while (p && *p) {
+                if (!strncmp(p, c, len) && (p[len] == ',' || p[len] == 0)) found = 1;
+                p = strchr(p, ',');
+                if (p) p++;
+            }
+            if (!found) continue;
+        }
+        if (rank == 0) printf("\n## %s (np %d)\n%10s %18s\n", c, np, "bytes", "auto");
+        for (int k = 0; k < nsizes; k++) {
+            long size = sizes[k];
+            if (!strcmp(c, "barrier") && k > 0) break;
+            int n = (int)(size / 4);
+            for (int i = 0; i < np; i++) {
+                counts[i] = n;
+                displs[i] = i * n;
+            }
+            double us = measure(c, n, size, budget, min_iters, max_iters);
+            if (rank == 0) {
+                char label[32];
+                snprintf(label, sizeof label, "%ld", size);
+                printf("%10s %18.2f\n", !strcmp(c, "barrier") ? "-" : label, us);
+                fflush(stdout);
+            }
+        }
+    }
+    free(sbuf);
+    free(rbuf);
+    MPI_Finalize();
+    return 0;
+}
