@@ -12,6 +12,8 @@ import (
 
 	"github.com/gorun-hpc/gorun/comm"
 	"github.com/gorun-hpc/gorun/comm/commtest"
+
+	"github.com/gorun-hpc/gorun/examples/internal/gorunexec"
 )
 
 func small() Params {
@@ -91,13 +93,14 @@ func TestFailsAboveTarget(t *testing.T) {
 }
 
 func TestGorun(t *testing.T) {
+	l := gorunexec.Build(t)
 	for _, np := range []int{1, 2, 4} {
-		out, code := runGorun(t, 60*time.Second, np, "-m", "2048", "-batch", "64", "-epochs", "10", "-target-loss", "0.25")
+		out, code := l.Run(t, 60*time.Second, np, "-m", "2048", "-batch", "64", "-epochs", "10", "-target-loss", "0.25")
 		if code != 0 || !strings.Contains(out, "VERDICT PASS") || !strings.Contains(out, fmt.Sprintf("over %d ranks", np)) {
 			t.Fatalf("np %d: exit %d\n%s", np, code, out)
 		}
 	}
-	out, code := runGorun(t, 60*time.Second, 2, "-m", "2048", "-batch", "64", "-epochs", "2", "-target-loss", "0.01")
+	out, code := l.Run(t, 60*time.Second, 2, "-m", "2048", "-batch", "64", "-epochs", "2", "-target-loss", "0.01")
 	if code == 0 || !strings.Contains(out, "VERDICT FAIL") {
 		t.Fatalf("unreachable target: exit %d\n%s", code, out)
 	}

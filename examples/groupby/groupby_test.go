@@ -9,9 +9,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gorun-hpc/gorun/comm"
 	"github.com/gorun-hpc/gorun/comm/commtest"
+
+	"github.com/gorun-hpc/gorun/examples/internal/gorunexec"
 )
 
 func TestReadRangeSplitsExactly(t *testing.T) {
@@ -151,17 +154,17 @@ func TestCorruptFails(t *testing.T) {
 }
 
 func TestUnderGorun(t *testing.T) {
-	gorun, prog := buildUnderGorun(t)
+	l := gorunexec.Build(t)
 	file := filepath.Join(t.TempDir(), "g.csv")
 	args := []string{"-rows", "30000", "-keys", "40", "-skew", "0.7", "-compare", "-file", file}
 	for _, np := range []int{1, 2, 4} {
-		out, code := runUnderGorun(t, gorun, prog, np, args...)
+		out, code := l.Run(t, 40*time.Second, np, args...)
 		if code != 0 {
 			t.Fatalf("np %d: exit %d\n%s", np, code, out)
 		}
-		mustContain(t, out, "OK groupby: 40 stores", "combine", "salt", "raw")
+		gorunexec.MustContain(t, out, "OK groupby: 40 stores", "combine", "salt", "raw")
 	}
-	out, code := runUnderGorun(t, gorun, prog, 2, append(args, "-corrupt")...)
+	out, code := l.Run(t, 40*time.Second, 2, append(args, "-corrupt")...)
 	if code == 0 || !strings.Contains(out, "FAILED") {
 		t.Fatalf("corrupted run: exit %d\n%s", code, out)
 	}

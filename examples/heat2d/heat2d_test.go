@@ -14,6 +14,8 @@ import (
 
 	"github.com/gorun-hpc/gorun/comm"
 	"github.com/gorun-hpc/gorun/comm/commtest"
+
+	"github.com/gorun-hpc/gorun/examples/internal/gorunexec"
 )
 
 // solve runs heat2d in-process on n ranks and returns rank 0's result and
@@ -150,11 +152,12 @@ func checksum(t *testing.T, out string) string {
 // Under gorun at np 1, 2, 4: the verdict, the exit status, the image, and
 // the same field everywhere; then a checkpoint/restart across processes.
 func TestGorun(t *testing.T) {
+	l := gorunexec.Build(t)
 	dir := t.TempDir()
 	var sums []string
 	for _, np := range []int{1, 2, 4} {
 		img := filepath.Join(dir, fmt.Sprintf("field%d.png", np))
-		out, code := runGorun(t, 60*time.Second, np, "-n", "24", "-tol", "1e-8", "-png", img)
+		out, code := l.Run(t, 60*time.Second, np, "-n", "24", "-tol", "1e-8", "-png", img)
 		if code != 0 || !strings.Contains(out, "VERDICT PASS") || !strings.Contains(out, "converged after") {
 			t.Fatalf("np %d: exit %d\n%s", np, code, out)
 		}
@@ -168,16 +171,16 @@ func TestGorun(t *testing.T) {
 	}
 
 	ck := filepath.Join(dir, "ck")
-	whole, code := runGorun(t, 60*time.Second, 4, "-n", "24", "-tol", "0", "-max-steps", "400", "-png", "")
+	whole, code := l.Run(t, 60*time.Second, 4, "-n", "24", "-tol", "0", "-max-steps", "400", "-png", "")
 	if code != 0 {
 		t.Fatalf("uninterrupted run: exit %d\n%s", code, whole)
 	}
-	out, code := runGorun(t, 60*time.Second, 4, "-n", "24", "-tol", "0", "-max-steps", "250", "-png", "",
+	out, code := l.Run(t, 60*time.Second, 4, "-n", "24", "-tol", "0", "-max-steps", "250", "-png", "",
 		"-checkpoint-every", "100", "-checkpoint-dir", ck)
 	if code != 0 {
 		t.Fatalf("first leg: exit %d\n%s", code, out)
 	}
-	out, code = runGorun(t, 60*time.Second, 2, "-n", "24", "-tol", "0", "-max-steps", "400", "-png", "",
+	out, code = l.Run(t, 60*time.Second, 2, "-n", "24", "-tol", "0", "-max-steps", "400", "-png", "",
 		"-restart", "-checkpoint-dir", ck)
 	if code != 0 || !strings.Contains(out, "restarted from step 200") {
 		t.Fatalf("restart: exit %d\n%s", code, out)
@@ -186,7 +189,7 @@ func TestGorun(t *testing.T) {
 		t.Fatalf("restarted field %s != uninterrupted %s", b, a)
 	}
 
-	out, code = runGorun(t, 60*time.Second, 2, "-n", "24", "-restart", "-checkpoint-dir", filepath.Join(dir, "none"))
+	out, code = l.Run(t, 60*time.Second, 2, "-n", "24", "-restart", "-checkpoint-dir", filepath.Join(dir, "none"))
 	if code == 0 {
 		t.Fatalf("restart without checkpoints exited 0\n%s", out)
 	}

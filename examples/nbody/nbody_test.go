@@ -12,6 +12,8 @@ import (
 
 	"github.com/gorun-hpc/gorun/comm"
 	"github.com/gorun-hpc/gorun/comm/commtest"
+
+	"github.com/gorun-hpc/gorun/examples/internal/gorunexec"
 )
 
 func small() Params {
@@ -81,9 +83,10 @@ func TestDetectsDrift(t *testing.T) {
 var sumRE = regexp.MustCompile(`positions checksum ([0-9a-f]{16})`)
 
 func TestGorun(t *testing.T) {
+	l := gorunexec.Build(t)
 	var sums []string
 	for _, np := range []int{1, 2, 4} {
-		out, code := runGorun(t, 60*time.Second, np, "-n", "128", "-steps", "100")
+		out, code := l.Run(t, 60*time.Second, np, "-n", "128", "-steps", "100")
 		if code != 0 || !strings.Contains(out, "VERDICT PASS") || !strings.Contains(out, fmt.Sprintf("on %d ranks", np)) {
 			t.Fatalf("np %d: exit %d\n%s", np, code, out)
 		}
@@ -96,7 +99,7 @@ func TestGorun(t *testing.T) {
 	if sums[1] != sums[0] || sums[2] != sums[0] {
 		t.Fatalf("trajectories differ between rank counts: %v", sums)
 	}
-	out, code := runGorun(t, 60*time.Second, 2, "-n", "128", "-steps", "40", "-dt", "0.05")
+	out, code := l.Run(t, 60*time.Second, 2, "-n", "128", "-steps", "40", "-dt", "0.05")
 	if code == 0 || !strings.Contains(out, "VERDICT FAIL") {
 		t.Fatalf("dt 0.05: exit %d\n%s", code, out)
 	}

@@ -7,10 +7,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gorun-hpc/gorun/comm"
 	"github.com/gorun-hpc/gorun/comm/commtest"
 	"github.com/gorun-hpc/gorun/kernels"
+
+	"github.com/gorun-hpc/gorun/examples/internal/gorunexec"
 )
 
 func TestBlock(t *testing.T) {
@@ -89,15 +92,15 @@ func TestCorruptFails(t *testing.T) {
 }
 
 func TestUnderGorun(t *testing.T) {
-	gorun, prog := buildUnderGorun(t)
+	l := gorunexec.Build(t)
 	for _, np := range []int{1, 2, 4} {
-		out, code := runUnderGorun(t, gorun, prog, np, "-n", "200000")
+		out, code := l.Run(t, 40*time.Second, np, "-n", "200000")
 		if code != 0 {
 			t.Fatalf("np %d: exit %d\n%s", np, code, out)
 		}
-		mustContain(t, out, "OK sum: total 19999900000", "OK map: all 200000 results")
+		gorunexec.MustContain(t, out, "OK sum: total 19999900000", "OK map: all 200000 results")
 	}
-	out, code := runUnderGorun(t, gorun, prog, 2, "-n", "1000", "-corrupt")
+	out, code := l.Run(t, 40*time.Second, 2, "-n", "1000", "-corrupt")
 	if code == 0 || !strings.Contains(out, "FAILED") {
 		t.Fatalf("corrupted run: exit %d\n%s", code, out)
 	}

@@ -11,6 +11,8 @@ import (
 
 	"github.com/gorun-hpc/gorun/comm"
 	"github.com/gorun-hpc/gorun/comm/commtest"
+
+	"github.com/gorun-hpc/gorun/examples/internal/gorunexec"
 )
 
 // In-process: n ranks over loopback TCP. Every rank must get the same
@@ -59,9 +61,10 @@ func TestInProcessFail(t *testing.T) {
 
 // Under gorun: the real binary at np 1, 2, 4, its verdict line and exit status.
 func TestGorun(t *testing.T) {
+	l := gorunexec.Build(t)
 	for _, np := range []int{1, 2, 4} {
 		t.Run(fmt.Sprint("np", np), func(t *testing.T) {
-			out, code := runGorun(t, 30*time.Second, np, "-n", "400000")
+			out, code := l.Run(t, 30*time.Second, np, "-n", "400000")
 			if code != 0 || !strings.Contains(out, "VERDICT PASS") {
 				t.Fatalf("exit %d, output:\n%s", code, out)
 			}
@@ -74,7 +77,7 @@ func TestGorun(t *testing.T) {
 		})
 	}
 	t.Run("fail", func(t *testing.T) {
-		out, code := runGorun(t, 30*time.Second, 2, "-n", "400000", "-want", "3")
+		out, code := l.Run(t, 30*time.Second, 2, "-n", "400000", "-want", "3")
 		if code == 0 || !strings.Contains(out, "VERDICT FAIL") {
 			t.Fatalf("exit %d, output:\n%s", code, out)
 		}

@@ -7,9 +7,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gorun-hpc/gorun/comm"
 	"github.com/gorun-hpc/gorun/comm/commtest"
+
+	"github.com/gorun-hpc/gorun/examples/internal/gorunexec"
 )
 
 func small() Params {
@@ -91,16 +94,16 @@ func TestCorruptFails(t *testing.T) {
 }
 
 func TestUnderGorun(t *testing.T) {
-	gorun, prog := buildUnderGorun(t)
+	l := gorunexec.Build(t)
 	args := []string{"-download-ms", "30", "-lookup-ms", "5", "-primes-n", "100000", "-farm-n", "60000", "-items", "37"}
 	for _, np := range []int{1, 2, 4} {
-		out, code := runUnderGorun(t, gorun, prog, np, args...)
+		out, code := l.Run(t, 40*time.Second, np, args...)
 		if code != 0 {
 			t.Fatalf("np %d: exit %d\n%s", np, code, out)
 		}
-		mustContain(t, out, "OK jobs", "OK farm: 6057 primes")
+		gorunexec.MustContain(t, out, "OK jobs", "OK farm: 6057 primes")
 	}
-	out, code := runUnderGorun(t, gorun, prog, 2, append(args, "-corrupt")...)
+	out, code := l.Run(t, 40*time.Second, 2, append(args, "-corrupt")...)
 	if code == 0 || !strings.Contains(out, "FAILED") {
 		t.Fatalf("corrupted run: exit %d\n%s", code, out)
 	}

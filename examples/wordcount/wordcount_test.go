@@ -9,9 +9,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gorun-hpc/gorun/comm"
 	"github.com/gorun-hpc/gorun/comm/commtest"
+
+	"github.com/gorun-hpc/gorun/examples/internal/gorunexec"
 )
 
 func TestCountWords(t *testing.T) {
@@ -93,23 +96,23 @@ func TestCorruptFails(t *testing.T) {
 }
 
 func TestUnderGorun(t *testing.T) {
-	gorun, prog := buildUnderGorun(t)
+	l := gorunexec.Build(t)
 	dir := t.TempDir()
 	args := []string{"-files", "6", "-words", "5000", "-dir", dir}
 	for _, np := range []int{1, 2, 4} {
-		out, code := runUnderGorun(t, gorun, prog, np, args...)
+		out, code := l.Run(t, 40*time.Second, np, args...)
 		if code != 0 {
 			t.Fatalf("np %d: exit %d\n%s", np, code, out)
 		}
-		mustContain(t, out, "OK wordcount", fmt.Sprintf("on %d ranks", np))
+		gorunexec.MustContain(t, out, "OK wordcount", fmt.Sprintf("on %d ranks", np))
 	}
 	// Files named on the command line.
 	files, _ := filepath.Glob(filepath.Join(dir, "part-*.txt"))
-	out, code := runUnderGorun(t, gorun, prog, 2, append([]string{"-top", "3"}, files...)...)
+	out, code := l.Run(t, 40*time.Second, 2, append([]string{"-top", "3"}, files...)...)
 	if code != 0 || !strings.Contains(out, "OK wordcount") || !strings.Contains(out, "6 files") {
 		t.Fatalf("explicit files: exit %d\n%s", code, out)
 	}
-	out, code = runUnderGorun(t, gorun, prog, 2, append(args, "-corrupt")...)
+	out, code = l.Run(t, 40*time.Second, 2, append(args, "-corrupt")...)
 	if code == 0 || !strings.Contains(out, "FAILED") {
 		t.Fatalf("corrupted run: exit %d\n%s", code, out)
 	}

@@ -1,0 +1,83 @@
+// Package gorunexec runs an example under a freshly built gorun, for the
+// examples' tests: real processes, real TCP, and a deadline, so that a
+// broken example fails its test instead of hanging it.
+package gorunexec
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Launcher holds the paths of a gorun binary and of the example under test.
+// Its methods may be called from parallel tests.
+type Launcher struct {
+	Gorun, Prog string
+}
+
+// Build builds gorun and the package in the test's working directory (the
+// example) into t's temporary directory. It skips the test under -short.
+// GORUN_BIN names a prebuilt gorun to use instead.
+func Build(t testing.TB) *Launcher {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and launches processes")
+	}
+	dir := t.TempDir()
+	l := &Launcher{Gorun: filepath.Join(dir, "gorun"), Prog: filepath.Join(dir, "prog")}
+	builds := map[string]string{l.Prog: "."}
+	if bin := os.Getenv("GORUN_BIN"); bin != "" {
+		l.Gorun = bin
+	} else {
+		builds[l.Gorun] = "github.com/gorun-hpc/gorun/cmd/gorun"
+	}
+	for out, pkg := range builds {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		b, err := exec.CommandContext(ctx, "go", "build", "-o", out, pkg).CombinedOutput()
+		cancel()
+		if err != nil {
+			t.Fatalf("go build %s: %v\n%s", pkg, err, b)
+		}
+	}
+	return l
+}
+
+// Run runs `gorun -np np PROG args...` and returns its combined output and
+// exit status. It fails the test if the job outlives limit (killing its
+// whole process group).
+func (l *Launcher) Run(t testing.TB, limit time.Duration, np int, args ...string) (string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, l.Gorun, append([]string{"-np", fmt.Sprint(np), l.Prog}, args...)...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("gorun -np %d %v did not finish within %v; output:\n%s", np, args, limit, out.String())
+	}
+	if _, ok := err.(*exec.ExitError); err != nil && !ok {
+		t.Fatalf("gorun: %v\n%s", err, out.String())
+	}
+	return out.String(), cmd.ProcessState.ExitCode()
+}
+
+// MustContain reports every sub that out lacks.
+func MustContain(t testing.TB, out string, subs ...string) {
+	t.Helper()
+	for _, s := range subs {
+		if !strings.Contains(out, s) {
+			t.Errorf("output lacks %q:\n%s", s, out)
+		}
+	}
+}
