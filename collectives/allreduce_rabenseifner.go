@@ -13,9 +13,14 @@ import (
 // The halving runs with growing distance (partners 1, 2, 4, ... apart), so
 // each partial result covers a contiguous run of ranks and rank order
 // holds for non-commutative ops.
-func allreduceRabenseifner[T comm.Elem](ctx context.Context, c *comm.Comm, base int, dst []T, op Op[T]) error {
+func allreduceRabenseifner[T comm.Elem](ctx context.Context, c *comm.Comm, base int, dst []T, op Op[T]) (err error) {
 	n := len(dst)
-	tmp := make([]T, n)
+	tmp := getBuf[T](n)
+	defer func() {
+		if err == nil {
+			putBuf(tmp)
+		}
+	}()
 	scratch := scratchFor(op, n)
 	f, err := foldIn(ctx, c, base, dst, tmp, scratch, op)
 	if err != nil {

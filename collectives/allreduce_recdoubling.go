@@ -10,9 +10,14 @@ import (
 // exchanges its whole partial result with new rank ^ 2^j and combines
 // (lower new rank on the left). log2 p rounds of the whole message (plus
 // two for a non-power-of-two p): the latency-optimal choice for small data.
-func allreduceRecDoubling[T comm.Elem](ctx context.Context, c *comm.Comm, base int, dst []T, op Op[T]) error {
+func allreduceRecDoubling[T comm.Elem](ctx context.Context, c *comm.Comm, base int, dst []T, op Op[T]) (err error) {
 	n := len(dst)
-	tmp := make([]T, n)
+	tmp := getBuf[T](n)
+	defer func() {
+		if err == nil {
+			putBuf(tmp)
+		}
+	}()
 	scratch := scratchFor(op, n)
 	f, err := foldIn(ctx, c, base, dst, tmp, scratch, op)
 	if err != nil {

@@ -12,14 +12,19 @@ import (
 // message. acc is the rank's contribution and, on root, the result. A
 // non-commutative op uses the tree of rank 0 (so that the runs are in rank
 // order) and a last message to root. Tags base and base+1.
-func reduceBinomial[T comm.Elem](ctx context.Context, c *comm.Comm, base int, acc []T, op Op[T], root int) error {
+func reduceBinomial[T comm.Elem](ctx context.Context, c *comm.Comm, base int, acc []T, op Op[T], root int) (err error) {
 	p, r := c.Size(), c.Rank()
 	top := root
 	if !op.Commutative {
 		top = 0
 	}
 	vr := mod(r-top, p)
-	tmp := make([]T, len(acc))
+	tmp := getBuf[T](len(acc))
+	defer func() {
+		if err == nil {
+			putBuf(tmp)
+		}
+	}()
 	for mask := 1; mask < p; mask <<= 1 {
 		if vr&mask != 0 {
 			if err := send(ctx, c, acc, mod(vr-mask+top, p), tag(base, 0)); err != nil {

@@ -11,10 +11,15 @@ import (
 // binomial gather toward the new rank that stands for root: in each
 // reverse step the partner away from root sends all it holds and drops
 // out. Each rank sends about n data in total instead of n log2 p.
-func reduceRabenseifner[T comm.Elem](ctx context.Context, c *comm.Comm, base int, acc []T, op Op[T], root int) error {
+func reduceRabenseifner[T comm.Elem](ctx context.Context, c *comm.Comm, base int, acc []T, op Op[T], root int) (err error) {
 	r := c.Rank()
 	n := len(acc)
-	tmp := make([]T, n)
+	tmp := getBuf[T](n)
+	defer func() {
+		if err == nil {
+			putBuf(tmp)
+		}
+	}()
 	scratch := scratchFor(op, n)
 	f, err := foldIn(ctx, c, base, acc, tmp, scratch, op)
 	if err != nil {

@@ -12,7 +12,7 @@ import (
 // right and combines block r-2-s from the left; segments of seg elements
 // are forwarded as soon as they are combined, so steps overlap. Uses tags
 // base..base+p-2. Commutative ops only.
-func ringReduceScatter[T comm.Elem](ctx context.Context, c *comm.Comm, base int, work []T, blk []span, op Op[T], seg int) error {
+func ringReduceScatter[T comm.Elem](ctx context.Context, c *comm.Comm, base int, work []T, blk []span, op Op[T], seg int) (err error) {
 	p, r := c.Size(), c.Rank()
 	if p == 1 {
 		return nil
@@ -23,7 +23,13 @@ func ringReduceScatter[T comm.Elem](ctx context.Context, c *comm.Comm, base int,
 	for _, b := range blk {
 		maxb = max(maxb, b.n())
 	}
-	bufs := [2][]T{make([]T, maxb), make([]T, maxb)}
+	bufs := [2][]T{getBuf[T](maxb), getBuf[T](maxb)}
+	defer func() {
+		if err == nil {
+			putBuf(bufs[0])
+			putBuf(bufs[1])
+		}
+	}()
 	var sends []*comm.Request
 	for _, sg := range segments(blk[mod(r-1, p)], seg, w) {
 		sends = append(sends, comm.Isend(c, work[sg.lo:sg.hi], right, tag(base, 0)))

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -43,6 +44,7 @@ func main() {
 	minIters := flag.Int("min-iters", 3, "fewest timed iterations per point")
 	seg := flag.String("seg", "", "segment size in bytes for the segmented algorithms (default: the package's)")
 	list := flag.Bool("list", false, "list collectives and algorithms, and exit")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the measurements to this file (suffixed with .rank)")
 	flag.Parse()
 	if *list {
 		for _, c := range collectives.Collectives() {
@@ -74,6 +76,16 @@ func main() {
 		log.Fatal(err)
 	}
 	defer world.Close()
+	if *cpuprofile != "" {
+		f, err := os.Create(fmt.Sprintf("%s.%d", *cpuprofile, world.Rank()))
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	names := collectives.Collectives()
 	if *colls != "all" {
 		names = strings.Split(*colls, ",")
