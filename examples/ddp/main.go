@@ -35,11 +35,11 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"io"
-	"os"
 
 	"github.com/gorun-hpc/gorun/comm"
+
+	"github.com/gorun-hpc/gorun/examples/internal/exmain"
 )
 
 func main() {
@@ -57,25 +57,8 @@ func main() {
 	flag.Float64Var(&p.TargetLoss, "target-loss", p.TargetLoss, "the training loss must fall to this value")
 	flag.Parse()
 
-	world, err := comm.Init()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "ddp:", err)
-		os.Exit(1)
-	}
-	var out io.Writer = io.Discard
-	if world.Rank() == 0 {
-		out = os.Stdout
-	}
-	r, err := Run(context.Background(), world, p, out)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "ddp: rank %d: %v\n", world.Rank(), err)
-		os.Exit(1)
-	}
-	if err := world.Close(); err != nil {
-		fmt.Fprintln(os.Stderr, "ddp:", err)
-		os.Exit(1)
-	}
-	if !r.Pass {
-		os.Exit(1)
-	}
+	exmain.Main("ddp", func(ctx context.Context, c *comm.Comm, out io.Writer) (bool, error) {
+		r, err := Run(ctx, c, p, out)
+		return r.Pass, err
+	})
 }

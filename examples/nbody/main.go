@@ -30,11 +30,11 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"io"
-	"os"
 
 	"github.com/gorun-hpc/gorun/comm"
+
+	"github.com/gorun-hpc/gorun/examples/internal/exmain"
 )
 
 func main() {
@@ -48,25 +48,8 @@ func main() {
 	flag.Float64Var(&p.Tol, "tol", p.Tol, "largest relative energy error allowed")
 	flag.Parse()
 
-	world, err := comm.Init()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "nbody:", err)
-		os.Exit(1)
-	}
-	var out io.Writer = io.Discard
-	if world.Rank() == 0 {
-		out = os.Stdout
-	}
-	r, err := Run(context.Background(), world, p, out)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "nbody: rank %d: %v\n", world.Rank(), err)
-		os.Exit(1)
-	}
-	if err := world.Close(); err != nil {
-		fmt.Fprintln(os.Stderr, "nbody:", err)
-		os.Exit(1)
-	}
-	if !r.Pass {
-		os.Exit(1)
-	}
+	exmain.Main("nbody", func(ctx context.Context, c *comm.Comm, out io.Writer) (bool, error) {
+		r, err := Run(ctx, c, p, out)
+		return r.Pass, err
+	})
 }

@@ -20,11 +20,12 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
-	"os"
 	"time"
 
 	"github.com/gorun-hpc/gorun/collectives"
 	"github.com/gorun-hpc/gorun/comm"
+
+	"github.com/gorun-hpc/gorun/examples/internal/exmain"
 )
 
 // Params of a run.
@@ -51,27 +52,10 @@ func main() {
 	flag.Uint64Var(&p.Seed, "seed", 2026, "random seed (each rank derives its own stream)")
 	flag.Float64Var(&p.Want, "want", math.Pi, "value the estimate is checked against (change it to see the failure path)")
 	flag.Parse()
-	world, err := comm.Init()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "pi:", err)
-		os.Exit(1)
-	}
-	var out io.Writer = io.Discard
-	if world.Rank() == 0 {
-		out = os.Stdout
-	}
-	r, err := Run(context.Background(), world, p, out)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "pi: rank %d: %v\n", world.Rank(), err)
-		os.Exit(1)
-	}
-	if err := world.Close(); err != nil {
-		fmt.Fprintln(os.Stderr, "pi:", err)
-		os.Exit(1)
-	}
-	if !r.Pass {
-		os.Exit(1)
-	}
+	exmain.Main("pi", func(ctx context.Context, c *comm.Comm, out io.Writer) (bool, error) {
+		r, err := Run(ctx, c, p, out)
+		return r.Pass, err
+	})
 }
 
 // Run throws this rank's share of p.N darts, sums the hits over c with

@@ -27,11 +27,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 
 	"github.com/gorun-hpc/gorun/collectives"
 	"github.com/gorun-hpc/gorun/comm"
+
+	"github.com/gorun-hpc/gorun/examples/internal/exmain"
 )
 
 // Params configure both parts.
@@ -70,27 +71,9 @@ func main() {
 		runtime.GOMAXPROCS(2)
 	}
 
-	world, err := comm.Init()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	out := io.Discard
-	if world.Rank() == 0 {
-		out = os.Stdout
-	}
-	ok, err := Run(context.Background(), world, p, out)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	if err := world.Close(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	if !ok {
-		os.Exit(1)
-	}
+	exmain.Main("tasks", func(ctx context.Context, c *comm.Comm, out io.Writer) (bool, error) {
+		return Run(ctx, c, p, out)
+	})
 }
 
 // Run runs the selected parts on every rank and returns rank 0's verdict on

@@ -15,11 +15,11 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"io"
-	"os"
 
 	"github.com/gorun-hpc/gorun/comm"
+
+	"github.com/gorun-hpc/gorun/examples/internal/exmain"
 )
 
 // Params configure a run.
@@ -44,25 +44,7 @@ func main() {
 	flag.Parse()
 	p.Files = flag.Args()
 
-	world, err := comm.Init()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	out := io.Discard
-	if world.Rank() == 0 {
-		out = os.Stdout
-	}
-	ok, err := Run(context.Background(), world, p, out)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	if err := world.Close(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	if !ok {
-		os.Exit(1)
-	}
+	exmain.Main("wordcount", func(ctx context.Context, c *comm.Comm, out io.Writer) (bool, error) {
+		return Run(ctx, c, p, out)
+	})
 }
