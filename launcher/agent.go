@@ -17,6 +17,9 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/gorun-hpc/gorun/kernels/affinity"
+	"github.com/gorun-hpc/gorun/kernels/topology"
 )
 
 // KillGrace is how long ranks get between SIGTERM and SIGKILL when an agent
@@ -350,7 +353,7 @@ func (a *agent) start(spec *launchSpec, rs rankSpec, env []string) error {
 		a.stdin = newStdinQueue(stdin)
 	}
 	a.mu.Unlock()
-	a.c.send(&message{Kind: msgStarted, Rank: rs.Rank, Pid: cmd.Process.Pid, Host: a.host})
+	a.c.send(&message{Kind: msgStarted, Rank: rs.Rank, Pid: cmd.Process.Pid, Host: a.host, CPUs: rs.CPUs})
 	a.running.Add(1)
 	var pipes sync.WaitGroup
 	pipes.Add(2)
@@ -426,6 +429,9 @@ func (a *agent) forward(rank, stream int, r io.Reader, wg *sync.WaitGroup) {
 // prepare completes a remote launch spec on this host: the working
 // directory, and the addresses of the store and of this host's ranks.
 func (a *agent) prepare(spec *launchSpec) error {
+	if err := a.planBindings(spec); err != nil {
+		return err
+	}
 	if spec.Dir != "" {
 		if st, err := os.Stat(spec.Dir); err != nil || !st.IsDir() {
 			if spec.DirRequired {
@@ -464,4 +470,31 @@ func (a *agent) prepare(spec *launchSpec) error {
 	}
 	spec.Env = env
 	return nil
+}
+
+// planBindings gives each of this host's ranks its CPU set, with Open MPI's
+// meaning of --map-by and --bind-to, from this host's own topology. An
+// explicit --bind-to that cannot be honoured is an error; the default
+// (bind to cores when the ranks fit) quietly binds nothing if it cannot.
+func (a *agent) planBindings(spec *launchSpec) error {
+	if spec.BindTo == affinity.BindNone || len(spec.Ranks) == 0 {
+		return nil
+	}
+	topo, err := topology.Detect()
+	if err == nil {
+		var sets []affinity.CPUSet
+		if sets, err = affinity.Plan(topo, len(spec.Ranks), spec.MapBy, spec.BindTo); err == nil {
+			for i := range spec.Ranks {
+				rs := &spec.Ranks[i]
+				if set := sets[rs.LocalRank]; len(set) > 0 {
+					rs.CPUs, rs.Node = set.String(), topo.NUMANodeOf(set)
+				}
+			}
+			return nil
+		}
+	}
+	if spec.BindTo == "" {
+		return nil
+	}
+	return fmt.Errorf("--bind-to %s on %s: %v", spec.BindTo, a.host, err)
 }

@@ -41,10 +41,10 @@ type Job struct {
 	// Addr is the IP address ranks and the rendezvous store listen on.
 	// Default 127.0.0.1 (local mode).
 	Addr string
-	// Bindings, if not nil, gives each rank's CPU list ("" = unbound).
-	Bindings []string
-	// NUMANodes optionally gives each bound rank's NUMA node (-1: unknown).
-	NUMANodes []int
+	// MapBy and BindTo are --map-by and --bind-to (Open MPI's meaning; ""
+	// for the defaults). Each host's agent plans its ranks' CPU sets from
+	// its own topology.
+	MapBy, BindTo string
 	// ReportBindings prints each rank's binding before it starts.
 	ReportBindings bool
 	// Grace is how long ranks get to exit after the job fails before they
@@ -81,12 +81,6 @@ func Run(ctx context.Context, job Job) (int, error) {
 	}
 	for r := range ranks {
 		ranks[r] = rankSpec{Rank: r, LocalRank: r, LocalSize: job.NP, Node: -1, Oversubscribed: over}
-		if r < len(job.Bindings) {
-			ranks[r].CPUs = job.Bindings[r]
-			if r < len(job.NUMANodes) {
-				ranks[r].Node = job.NUMANodes[r]
-			}
-		}
 	}
 	h.addAgent(hostName, a, &launchSpec{Inherit: true, Ranks: ranks})
 	code := h.wait(ctx)
@@ -191,24 +185,7 @@ func (h *head) rankEnv() []string {
 
 // addAgent starts serving an agent reached over rw and sends it its ranks.
 func (h *head) addAgent(host string, rw io.ReadWriteCloser, spec *launchSpec) {
-	al := &agentLink{host: host, c: newConn(rw)}
-	h.mu.Lock()
-	h.agents = append(h.agents, al)
-	h.mu.Unlock()
-	spec.Program = h.job.Program
-	spec.Args = h.job.Args
-	spec.Size = h.job.NP
-	spec.Env = append(h.rankEnv(), spec.Env...)
-	if h.job.ReportBindings {
-		for _, r := range spec.Ranks {
-			b := r.CPUs
-			if b == "" {
-				b = "not bound"
-			}
-			h.logf("gorun: rank %d on %s bound to CPUs %s", r.Rank, host, b)
-		}
-	}
-	go h.serveAgent(al, spec)
+	h.startLink(&agentLink{host: host, c: newConn(rw)}, spec)
 }
 
 func (h *head) serveAgent(al *agentLink, spec *launchSpec) {
@@ -236,6 +213,13 @@ func (h *head) serveAgent(al *agentLink, spec *launchSpec) {
 			h.pids[m.Rank] = m.Pid
 			h.hosts[m.Rank] = m.Host
 			h.mu.Unlock()
+			if h.job.ReportBindings {
+				if m.CPUs == "" {
+					h.logf("gorun: rank %d on %s is not bound", m.Rank, m.Host)
+				} else {
+					h.logf("gorun: rank %d on %s bound to CPUs %s", m.Rank, m.Host, m.CPUs)
+				}
+			}
 		case msgFailed:
 			h.rankEnded(m.Rank, 0, fmt.Sprintf("gorun: rank %d could not be started on %s: %s", m.Rank, m.Host, m.Err), ExitFailure)
 		case msgExited:
@@ -275,7 +259,7 @@ func (h *head) exitedMsg(m *message) {
 		return
 	}
 	where := ""
-	if len(h.job.Bindings) == 0 && m.Host != "" && h.multiHost() {
+	if m.Host != "" && h.multiHost() {
 		where = " on " + m.Host
 	}
 	var msg string

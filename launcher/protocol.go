@@ -42,6 +42,7 @@ type message struct {
 	Sig    int         `msgpack:"g,omitempty"`
 	Err    string      `msgpack:"e,omitempty"`
 	Host   string      `msgpack:"h,omitempty"`
+	CPUs   string      `msgpack:"u,omitempty"` // started: the rank's CPU binding ("" = unbound)
 	Launch *launchSpec `msgpack:"l,omitempty"`
 	At     int64       `msgpack:"t,omitempty"` // when the rank ended (Unix ns)
 }
@@ -54,7 +55,11 @@ type launchSpec struct {
 	Inherit bool       `msgpack:"inherit"` // start from the agent's own environment
 	Dir     string     `msgpack:"dir"`     // working directory ("" = the agent's)
 	Ranks   []rankSpec `msgpack:"ranks"`
-	Size    int        `msgpack:"size"`
+	// MapBy and BindTo are --map-by and --bind-to: the agent plans its
+	// host's bindings from its own topology (kernels/affinity).
+	MapBy  string `msgpack:"map_by"`
+	BindTo string `msgpack:"bind_to"`
+	Size   int    `msgpack:"size"`
 	// Remote agents only.
 	DirRequired bool   `msgpack:"dir_required"` // Dir was given by the user: fail if missing
 	StorePort   int    `msgpack:"store_port"`   // != 0: the agent sets GORUN_STORE and GORUN_ADDR

@@ -114,7 +114,6 @@ func RunRemote(ctx context.Context, job Job, r Remote) (int, error) {
 	if listenIP == "" {
 		job.Addr = "0.0.0.0"
 	}
-	job.Bindings, job.NUMANodes = nil, nil
 	h, err := newHead(job)
 	if err != nil {
 		return ExitFailure, err
@@ -201,6 +200,7 @@ func (h *head) startLink(al *agentLink, spec *launchSpec) {
 	spec.Args = h.job.Args
 	spec.Size = h.job.NP
 	spec.Env = append(h.rankEnv(), spec.Env...)
+	spec.MapBy, spec.BindTo = h.job.MapBy, h.job.BindTo
 	if al.remote {
 		hb, limit := h.remote.Heartbeat, h.remote.HeartbeatTimeout
 		go func() {

@@ -46,7 +46,8 @@ Flags (mpirun's names; -flag and --flag are the same):
   -x VAR | -x VAR=VALUE  set VAR in every rank's environment (repeatable)
   --oversubscribe        allow more ranks than CPUs (always allowed locally; see below)
   --bind-to UNIT         core | hwthread | l3 | numa | package | none (default: core when
-                         the ranks fit on the cores, none when oversubscribed)
+                         the ranks fit on the cores, none when oversubscribed); planned on
+                         each host from its own topology
   --map-by POLICY        slot | core | numa | package (default slot)
   --report-bindings      print each rank's CPU binding
 
@@ -176,9 +177,6 @@ func run(args []string) int {
 	}
 	if plan != nil {
 		*np = plan.np
-		if set["bind-to"] && *bindTo != "none" {
-			usageError("--bind-to %s is not supported with remote hosts yet (use --bind-to none)", *bindTo)
-		}
 	}
 	if *np == 0 {
 		*np = runtime.NumCPU()
@@ -221,7 +219,11 @@ func run(args []string) int {
 	job := launcher.Job{
 		NP: *np, Program: prog, Args: fs.Args()[1:], Env: env,
 		TagOutput: *tag, Timeout: timeout.d, ReportBindings: *report,
+		MapBy: *mapBy, BindTo: *bindTo,
 		Stdin: os.Stdin, HandleSignals: true,
+	}
+	if job.MapBy, err = checkBindings(*np, *mapBy, *bindTo, plan == nil); err != nil {
+		usageError("%v", err)
 	}
 	if plan != nil {
 		code, err := launcher.RunRemote(context.Background(), job, plan.remote)
@@ -230,9 +232,6 @@ func run(args []string) int {
 		}
 		return code
 	}
-	if err := planBindings(&job, *mapBy, *bindTo); err != nil {
-		usageError("%v", err)
-	}
 	code, err := launcher.Run(context.Background(), job)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "gorun: %v\n", err)
@@ -240,39 +239,33 @@ func run(args []string) int {
 	return code
 }
 
-// planBindings computes each rank's CPU set with Open MPI's meaning of
-// --map-by and --bind-to.
-func planBindings(job *launcher.Job, mapBy, bindTo string) error {
+// checkBindings checks --map-by and --bind-to. Each host's agent plans
+// its ranks' CPU sets; locally the plan is made here first too, so that an
+// impossible one (more ranks than cores with --bind-to core) is a usage
+// error before anything starts. It returns the --map-by policy for binding
+// ("node" only orders ranks over hosts).
+func checkBindings(np int, mapBy, bindTo string, local bool) (string, error) {
 	switch mapBy {
+	case "node":
+		mapBy = ""
 	case "", "slot", "core", "numa", "package":
 	default:
-		return fmt.Errorf("--map-by %q: expected slot, core, numa or package", mapBy)
+		return "", fmt.Errorf("--map-by %q: expected slot, node, core, numa or package", mapBy)
 	}
 	switch bindTo {
 	case "", "core", "hwthread", "l3", "numa", "package", "none":
 	default:
-		return fmt.Errorf("--bind-to %q: expected core, hwthread, l3, numa, package or none", bindTo)
+		return "", fmt.Errorf("--bind-to %q: expected core, hwthread, l3, numa, package or none", bindTo)
+	}
+	if !local || bindTo == "" || bindTo == "none" {
+		return mapBy, nil
 	}
 	topo, err := topology.Detect()
 	if err != nil {
-		if bindTo != "" && bindTo != "none" {
-			return fmt.Errorf("--bind-to %s: cannot read the topology: %v", bindTo, err)
-		}
-		return nil
+		return "", fmt.Errorf("--bind-to %s: cannot read the topology: %v", bindTo, err)
 	}
-	sets, err := affinity.Plan(topo, job.NP, mapBy, bindTo)
-	if err != nil {
-		return err
-	}
-	for _, s := range sets {
-		job.Bindings = append(job.Bindings, s.String())
-		node := -1
-		if len(s) > 0 {
-			node = topo.NUMANodeOf(s)
-		}
-		job.NUMANodes = append(job.NUMANodes, node)
-	}
-	return nil
+	_, err = affinity.Plan(topo, np, mapBy, bindTo)
+	return mapBy, err
 }
 
 func info(args []string) int {

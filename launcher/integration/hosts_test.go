@@ -424,3 +424,30 @@ func TestSrunDirect(t *testing.T) {
 		t.Errorf("inconsistent identity: exit %d:\n%s", r.code, r.out)
 	}
 }
+
+// Bindings are planned per host, by each host's agent from its own
+// topology: 2 ranks on each of 3 hosts get that host's cores 0 and 1.
+func TestSSHBindPerHost(t *testing.T) {
+	needSSH(t)
+	r := gorun(t, 60*time.Second, "-H", "h1:2,h2:2,h3:2", "--bind-to", "core", "--report-bindings",
+		"sh", "-c", `echo "rank $GORUN_RANK on $(hostname) cpuset $GORUN_CPUSET allowed $(grep Cpus_allowed_list /proc/self/status | cut -f2)"`)
+	if r.code != 0 {
+		t.Fatalf("exit %d:\n%s", r.code, r.out)
+	}
+	for rank := range 6 {
+		host, cpu := fmt.Sprintf("h%d", rank/2+1), rank%2
+		for _, want := range []string{
+			fmt.Sprintf("gorun: rank %d on %s bound to CPUs %d", rank, host, cpu),
+			fmt.Sprintf("rank %d on %s cpuset %d allowed %d", rank, host, cpu, cpu),
+		} {
+			if !strings.Contains(r.out, want) {
+				t.Errorf("output lacks %q:\n%s", want, r.out)
+			}
+		}
+	}
+	// More ranks than a host has cores cannot be bound one core each.
+	r = gorun(t, 60*time.Second, "-H", "h1:3", "--bind-to", "core", "true")
+	if r.code == 0 || !strings.Contains(r.out, "--bind-to core on h1") {
+		t.Errorf("impossible binding: exit %d:\n%s", r.code, r.out)
+	}
+}
