@@ -44,9 +44,9 @@
 // project's 2-core VM (loopback TCP, np 2, 4 and 8):
 //
 //	Barrier        dissemination
-//	Bcast          binomial; np 2: pipeline from 64 KiB; np > 2: pipeline
+//	Bcast          binomial; np 2: pipeline from 2 MiB; np > 2: pipeline
 //	               (np <= 8) or scatter_allgather from 8 MiB
-//	Allreduce      recdoubling below 32 KiB, rabenseifner below 1 MiB, then
+//	Allreduce      recdoubling below 32 KiB, rabenseifner below 8 MiB, then
 //	               ring (rabenseifner for non-commutative ops)
 //	Reduce         binomial; rabenseifner from 1 MiB when np > 2
 //	Allgather      recdoubling for a power-of-two np; else bruck below

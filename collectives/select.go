@@ -102,15 +102,25 @@ func (cfg config) segElems(esize int) int {
 
 // Selector thresholds, in bytes, measured on the project's 2-core VM with
 // bench/coll over loopback TCP at np 2, 4 and 8 (bench/coll/README.md has
-// the tables). On this machine the CPU, not a link, is the bottleneck (np 4
-// and 8 oversubscribe 2 cores), so the algorithms that send fewer, larger
-// messages win longer than on a real network; scatter_allgather for Bcast
-// never won and is chosen only for messages beyond the measured range.
+// the tables and the command). On this machine the CPU, not a link, is the
+// bottleneck (np 4 and 8 oversubscribe 2 cores, and every message that
+// finds its receiver asleep costs a wake-up), so the algorithms that send
+// fewer, larger messages in fewer rounds win longer than on a real network;
+// scatter_allgather for Bcast and ring for Allreduce never won and are
+// chosen only for messages beyond the measured range (4 MiB).
+//
+// Second measurement (3 alternating rounds of all algorithms, medians, µs):
+// Allreduce rabenseifner against ring at 1 MiB: np 2 611/628, np 4
+// 3135/4191, np 8 9491/11554; at 4 MiB np 4 18329/21736, np 8
+// 30334/40901; so rabenseifner replaced ring from 1 MiB (allreduceLarge
+// was 1 MiB). Bcast at np 2, binomial (one message) against pipeline:
+// 64 KiB 36/40, 256 KiB 67/69, 1 MiB 181/194, 2 MiB 447/405, 4 MiB 781/844,
+// so np 2 keeps binomial up to 1 MiB (bcastPipelineP2 was 64 KiB).
 const (
-	bcastPipelineP2 = 64 << 10 // np 2: binomial below, pipeline from here
+	bcastPipelineP2 = 2 << 20  // np 2: binomial below, pipeline from here
 	bcastLarge      = 8 << 20  // np > 2: binomial below; from here pipeline (np <= 8) or scatter_allgather
 	allreduceSmall  = 32 << 10 // recdoubling below
-	allreduceLarge  = 1 << 20  // ring from here (commutative ops); rabenseifner between
+	allreduceLarge  = 8 << 20  // ring from here (commutative ops); rabenseifner between
 	reduceLarge     = 1 << 20  // rabenseifner from here when np > 2; binomial otherwise
 	allgatherSmall  = 16 << 10 // total bytes, non-power-of-two np: bruck below, ring from here (power of two: recdoubling)
 	alltoallSmall   = 2 << 10  // bytes per block: bruck below (np > 2), pairwise from here
