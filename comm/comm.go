@@ -634,7 +634,7 @@ func (w *Comm) finalize() error {
 	e.mu.Unlock()
 	for p, l := range links {
 		if l != nil {
-			if err := l.send(&wire.Header{Type: wire.Bye}, nil); err != nil {
+			if err := l.send(wire.Header{Type: wire.Bye}, nil); err != nil {
 				e.linkDown(p, err)
 			}
 		}

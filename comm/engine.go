@@ -17,7 +17,7 @@ import (
 // from the peer reach the engine through engine.handleFrame, called by the
 // transport's single reader for that link, in arrival order.
 type link interface {
-	send(h *wire.Header, payload []byte) error
+	send(h wire.Header, payload []byte) error
 	close() error
 }
 
@@ -181,7 +181,8 @@ func deliverEager(r *Request, src int, tag int32, data []byte) {
 var errBye = errors.New("peer said goodbye")
 
 // handleFrame processes one frame from peer. payload yields exactly the
-// frame's payload bytes. A non-nil error ends the link.
+// frame's payload bytes. h is valid only during the call. A non-nil error
+// ends the link.
 func (e *engine) handleFrame(peer int, h *wire.Header, payload io.Reader) error {
 	switch h.Type {
 	case wire.Eager:
@@ -293,7 +294,7 @@ func (e *engine) sendCTS(l link, r *Request, cts *wire.Header) error {
 		e.mu.Unlock()
 		r.finish(r.status, nil)
 	}
-	if err := l.send(cts, nil); err != nil {
+	if err := l.send(*cts, nil); err != nil {
 		e.mu.Lock()
 		delete(e.rrecvs, r.id)
 		e.mu.Unlock()
@@ -310,7 +311,7 @@ func (e *engine) onCTS(peer int, h *wire.Header) error {
 		l := e.links[peer]
 		e.mu.Unlock()
 		// The send was cancelled: release the receiver.
-		return l.send(&wire.Header{Type: wire.Cancel, B: h.B}, nil)
+		return l.send(wire.Header{Type: wire.Cancel, B: h.B}, nil)
 	}
 	delete(e.rsends, h.A)
 	e.active++
@@ -318,8 +319,10 @@ func (e *engine) onCTS(peer int, h *wire.Header) error {
 	e.mu.Unlock()
 	// Write the data on its own goroutine: the reader must keep reading,
 	// or two ranks sending large messages to each other would deadlock.
+	// (h belongs to the link's reader and is reused for the next frame.)
+	recvID := h.B
 	go func() {
-		err := e.writeData(l, s, h.B)
+		err := e.writeData(l, s, recvID)
 		e.mu.Lock()
 		e.active--
 		if e.active == 0 && e.activeDone != nil {
@@ -340,7 +343,7 @@ func (e *engine) writeData(l link, s *Request, recvID uint64) error {
 	for off := 0; off < len(s.buf); off += chunk {
 		end := min(off+chunk, len(s.buf))
 		h := wire.Header{Type: wire.Data, B: recvID, Len: uint64(end - off)}
-		if err := l.send(&h, s.buf[off:end]); err != nil {
+		if err := l.send(h, s.buf[off:end]); err != nil {
 			return err
 		}
 	}
@@ -604,7 +607,7 @@ func (e *engine) isend(r *Request) {
 		e.mu.Unlock()
 		h := wire.Header{Type: wire.Eager, Ctx: r.ctx, Tag: r.tag, Len: uint64(len(r.buf))}
 		var err error
-		if err = l.send(&h, r.buf); err != nil {
+		if err = l.send(h, r.buf); err != nil {
 			err = e.sendFailed(dst, err)
 		}
 		r.finish(Status{}, err)
@@ -615,7 +618,7 @@ func (e *engine) isend(r *Request) {
 	e.rsends[r.id] = r
 	e.mu.Unlock()
 	h := wire.Header{Type: wire.RTS, Ctx: r.ctx, Tag: r.tag, Len: uint64(len(r.buf)), A: r.id}
-	if err := l.send(&h, nil); err != nil {
+	if err := l.send(h, nil); err != nil {
 		e.mu.Lock()
 		delete(e.rsends, r.id)
 		e.mu.Unlock()

@@ -29,17 +29,24 @@ type tcpLink struct {
 	peer int
 	conn *net.TCPConn
 	rc   syscall.RawConn
+	fd   int32 // the socket, for readable
 
 	wmu   sync.Mutex // guards the write side and the buffers below
 	wbuf  []byte
 	hbuf  [wire.HeaderSize]byte
 	iov   [2][]byte
 	iovec [2]unix.Iovec
+	// the write in progress (see writeFull)
+	wbufs     [][]byte
+	werr      error
+	wuntil    time.Time
+	wcallback func(fd uintptr) bool
 
 	rxMu   sync.Mutex
 	src    rawSource
 	br     *bufio.Reader
 	hb     [wire.HeaderSize]byte
+	h      wire.Header  // the frame being processed
 	rxErr  error        // reading has ended (under rxMu)
 	ended  atomic.Bool  // rxErr is set
 	lastRx atomic.Int64 // when a frame last arrived (ns since engine start)
@@ -53,7 +60,7 @@ type tcpLink struct {
 // with writev and no copy.
 const smallWrite = 16 << 10
 
-func (l *tcpLink) send(h *wire.Header, payload []byte) error {
+func (l *tcpLink) send(h wire.Header, payload []byte) error {
 	l.wmu.Lock()
 	defer l.wmu.Unlock()
 	if len(payload) <= smallWrite {
@@ -95,64 +102,74 @@ func spinWait(until *time.Time, spin time.Duration) bool {
 
 // writeFull writes bufs (one or two slices) to the socket with write(2)
 // or writev(2), polling briefly when the socket buffer is full before
-// parking in the network poller. Caller holds wmu (it uses l.iovec).
+// parking in the network poller. Caller holds wmu (the write state below is
+// the link's, and its callback is made once: a write allocates nothing).
 func (l *tcpLink) writeFull(bufs [][]byte) error {
-	var werr error
-	var until time.Time
-	err := l.rc.Write(func(fd uintptr) bool {
-		for len(bufs) > 0 {
-			var total int
-			for i, b := range bufs {
-				l.iovec[i].Base = unsafe.SliceData(b)
-				l.iovec[i].SetLen(len(b))
-				total += len(b)
-			}
-			var r uintptr
-			var e syscall.Errno
-			switch {
-			case len(bufs) == 1 && total <= rawWriteMax:
-				r, _, e = unix.RawSyscall(unix.SYS_WRITE, fd, uintptr(unsafe.Pointer(l.iovec[0].Base)), uintptr(total))
-			case total <= rawWriteMax:
-				r, _, e = unix.RawSyscall(unix.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&l.iovec[0])), uintptr(len(bufs)))
-			default:
-				// Large copies go through Syscall so that the runtime
-				// does not wait on this thread.
-				r, _, e = unix.Syscall(unix.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&l.iovec[0])), uintptr(len(bufs)))
-			}
-			if e == unix.EINTR {
-				continue
-			}
-			if e == unix.EAGAIN {
-				if spinWait(&until, l.e.cfg.Spin) {
-					continue
-				}
-				return false
-			}
-			if e != 0 {
-				werr = e
-				return true
-			}
-			until = time.Time{}
-			n := int(r)
-			for n > 0 {
-				if n >= len(bufs[0]) {
-					n -= len(bufs[0])
-					bufs = bufs[1:]
-				} else {
-					bufs[0] = bufs[0][n:]
-					n = 0
-				}
-			}
-			for len(bufs) > 0 && len(bufs[0]) == 0 {
-				bufs = bufs[1:]
-			}
-		}
-		return true
-	})
+	if l.wcallback == nil {
+		l.wcallback = l.writeAttempt
+	}
+	l.wbufs, l.werr, l.wuntil = bufs, nil, time.Time{}
+	err := l.rc.Write(l.wcallback)
+	l.wbufs = nil
 	if err != nil {
 		return err
 	}
-	return werr
+	return l.werr
+}
+
+// writeAttempt is writeFull's RawConn callback: false parks the goroutine
+// until the socket is writable.
+func (l *tcpLink) writeAttempt(fd uintptr) bool {
+	for len(l.wbufs) > 0 {
+		bufs := l.wbufs
+		var total int
+		for i, b := range bufs {
+			l.iovec[i].Base = unsafe.SliceData(b)
+			l.iovec[i].SetLen(len(b))
+			total += len(b)
+		}
+		var r uintptr
+		var e syscall.Errno
+		switch {
+		case len(bufs) == 1 && total <= rawWriteMax:
+			r, _, e = unix.RawSyscall(unix.SYS_WRITE, fd, uintptr(unsafe.Pointer(l.iovec[0].Base)), uintptr(total))
+		case total <= rawWriteMax:
+			r, _, e = unix.RawSyscall(unix.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&l.iovec[0])), uintptr(len(bufs)))
+		default:
+			// Large copies go through Syscall so that the runtime does
+			// not wait on this thread.
+			r, _, e = unix.Syscall(unix.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&l.iovec[0])), uintptr(len(bufs)))
+		}
+		if e == unix.EINTR {
+			continue
+		}
+		if e == unix.EAGAIN {
+			if spinWait(&l.wuntil, l.e.cfg.Spin) {
+				continue
+			}
+			return false
+		}
+		if e != 0 {
+			l.werr = e
+			return true
+		}
+		l.wuntil = time.Time{}
+		n := int(r)
+		for n > 0 {
+			if n >= len(bufs[0]) {
+				n -= len(bufs[0])
+				bufs = bufs[1:]
+			} else {
+				bufs[0] = bufs[0][n:]
+				n = 0
+			}
+		}
+		for len(bufs) > 0 && len(bufs[0]) == 0 {
+			bufs = bufs[1:]
+		}
+		l.wbufs = bufs
+	}
+	return true
 }
 
 // rawWriteMax is the largest write made without telling the scheduler.
@@ -165,36 +182,24 @@ type rawSource struct {
 	rc       syscall.RawConn
 	nonblock bool
 	spin     time.Duration // waiting inside a frame: poll this long before parking
+
+	// State of the read in progress, shared with the callback; callback
+	// is s.attempt, made once, so that a read allocates nothing.
+	b        []byte
+	n        int
+	err      error
+	until    time.Time
+	callback func(fd uintptr) bool
 }
 
 func (s *rawSource) Read(b []byte) (int, error) {
-	var n int
-	var err error
-	var until time.Time
-	rerr := s.rc.Read(func(fd uintptr) bool {
-		for {
-			r, _, e := unix.RawSyscall(unix.SYS_READ, fd, uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)))
-			n, err = int(r), nil
-			if e != 0 {
-				n, err = 0, e
-			}
-			if err == unix.EINTR {
-				continue
-			}
-			if err == unix.EAGAIN {
-				if s.nonblock {
-					return true
-				}
-				// The rest of a frame is in flight: poll for it briefly
-				// rather than pay the network poller's wake-up.
-				if spinWait(&until, s.spin) {
-					continue
-				}
-				return false
-			}
-			return true
-		}
-	})
+	if s.callback == nil {
+		s.callback = s.attempt
+	}
+	s.b, s.n, s.err, s.until = b, 0, nil, time.Time{}
+	rerr := s.rc.Read(s.callback)
+	n, err := s.n, s.err
+	s.b = nil
 	switch {
 	case rerr != nil:
 		return 0, rerr
@@ -208,14 +213,42 @@ func (s *rawSource) Read(b []byte) (int, error) {
 	return n, nil
 }
 
+// attempt is the RawConn callback of Read: it reports whether the read is
+// over (data, end of stream, an error, or nothing in non-blocking mode);
+// false parks the goroutine until the socket is readable.
+func (s *rawSource) attempt(fd uintptr) bool {
+	for {
+		r, _, e := unix.RawSyscall(unix.SYS_READ, fd, uintptr(unsafe.Pointer(unsafe.SliceData(s.b))), uintptr(len(s.b)))
+		s.n, s.err = int(r), nil
+		if e != 0 {
+			s.n, s.err = 0, e
+		}
+		if s.err == unix.EINTR {
+			continue
+		}
+		if s.err == unix.EAGAIN {
+			if s.nonblock {
+				return true
+			}
+			// The rest of a frame is in flight: poll for it briefly
+			// rather than pay the network poller's wake-up.
+			if spinWait(&s.until, s.spin) {
+				continue
+			}
+			return false
+		}
+		return true
+	}
+}
+
 // frameLocked reads and processes one frame, waiting for it if need be.
 func (l *tcpLink) frameLocked() error {
 	if _, err := io.ReadFull(l.br, l.hb[:]); err != nil {
 		return err
 	}
-	h, err := wire.Decode(l.hb[:], frameLimits)
-	if err == nil {
-		err = l.e.handleFrame(l.peer, &h, l.br)
+	var err error
+	if l.h, err = wire.Decode(l.hb[:], frameLimits); err == nil {
+		err = l.e.handleFrame(l.peer, &l.h, l.br)
 	}
 	l.lastRx.Store(l.e.now())
 	return err
@@ -228,6 +261,9 @@ func (l *tcpLink) pollLocked() bool {
 	progressed := false
 	for l.rxErr == nil {
 		if l.br.Buffered() == 0 {
+			if !l.readable() {
+				return progressed
+			}
 			l.src.nonblock = true
 			_, err := l.br.Peek(1)
 			l.src.nonblock = false
@@ -263,6 +299,17 @@ func (l *tcpLink) endLocked(err error) {
 	}
 	l.e.linkDown(l.peer, err)
 	l.close()
+}
+
+// readable reports whether the socket may have data, with poll(2): unlike
+// a read, it does not take the socket's lock, so polling an idle link does
+// not hold up the kernel delivering the very packet we wait for. (A stale fd
+// after a close only causes a harmless read attempt through rc.)
+func (l *tcpLink) readable() bool {
+	pfd := unix.PollFd{Fd: l.fd, Events: unix.POLLIN}
+	var ts unix.Timespec
+	n, _, e := unix.RawSyscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&pfd)), 1, uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
+	return e != 0 || n != 0
 }
 
 // tryPoll processes what has arrived on the link if no other goroutine is
@@ -323,6 +370,7 @@ func (e *engine) startLink(peer int, c *net.TCPConn) error {
 	}
 	l := &tcpLink{e: e, peer: peer, conn: c, rc: rc, wbuf: make([]byte, 0, wire.HeaderSize+smallWrite), done: make(chan struct{})}
 	l.src.rc = rc
+	rc.Control(func(fd uintptr) { l.fd = int32(fd) })
 	l.src.spin = e.cfg.Spin
 	l.br = bufio.NewReaderSize(&l.src, 64<<10)
 	e.mu.Lock()
