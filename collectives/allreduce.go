@@ -15,7 +15,9 @@ import (
 // "rabenseifner" (recursive-halving reduce-scatter then recursive-doubling
 // allgather; medium), "ring" (segmented ring reduce-scatter then ring
 // allgather; large, commutative ops only: with a non-commutative op it falls
-// back to "rabenseifner"). recdoubling and rabenseifner fold the first
+// back to "rabenseifner"), "reduce_bcast" (binomial Reduce to rank 0, then
+// binomial Bcast: fewest messages; medium and large at np > 2 on an
+// oversubscribed host). recdoubling and rabenseifner fold the first
 // 2(p-2^k) ranks in pairs first, so any p works, and keep rank order.
 func Allreduce[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op Op[T], opts ...Option) error {
 	sys, base := c.Collective()
@@ -31,6 +33,8 @@ func Allreduce[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op 
 	}
 	var err error
 	switch selectAllreduce(cfg, p, len(dst)*comm.SizeOf[T](), op.Commutative) {
+	case "reduce_bcast":
+		err = allreduceReduceBcast(ctx, sys, base, dst, op)
 	case "recdoubling":
 		err = allreduceRecDoubling(ctx, sys, base, dst, op)
 	case "rabenseifner":

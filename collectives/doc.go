@@ -46,8 +46,11 @@
 //	Barrier        dissemination
 //	Bcast          binomial; np 2: pipeline from 2 MiB; np > 2: pipeline
 //	               (np <= 8) or scatter_allgather from 8 MiB
-//	Allreduce      recdoubling below 32 KiB, rabenseifner below 8 MiB, then
-//	               ring (rabenseifner for non-commutative ops)
+//	Allreduce      np 2: recdoubling below 32 KiB, then rabenseifner;
+//	               np 3-4: recdoubling below 16 KiB, reduce_bcast below
+//	               1 MiB, then rabenseifner; np > 4: recdoubling below
+//	               4 KiB, then reduce_bcast; ring from 8 MiB at every np
+//	               (rabenseifner for non-commutative ops)
 //	Reduce         binomial; rabenseifner from 1 MiB when np > 2
 //	Allgather      recdoubling for a power-of-two np; else bruck below
 //	               16 KiB in total, then ring

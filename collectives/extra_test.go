@@ -273,6 +273,9 @@ func TestRankDiesMidCollective(t *testing.T) {
 		{"allreduce/recdoubling", func(ctx context.Context, c *comm.Comm) error {
 			return collectives.Allreduce(ctx, c, make([]float64, big), make([]float64, big), collectives.Sum[float64](), collectives.WithAlgorithm("recdoubling"))
 		}},
+		{"allreduce/reduce_bcast", func(ctx context.Context, c *comm.Comm) error {
+			return collectives.Allreduce(ctx, c, make([]float64, big), make([]float64, big), collectives.Sum[float64](), collectives.WithAlgorithm("reduce_bcast"))
+		}},
 		{"bcast/pipeline", func(ctx context.Context, c *comm.Comm) error {
 			return collectives.Bcast(ctx, c, make([]float64, big), 0, collectives.WithAlgorithm("pipeline"), collectives.WithSegmentSize(512))
 		}},

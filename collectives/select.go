@@ -44,7 +44,7 @@ var algorithms = map[string][]string{
 	"barrier":       {"dissemination"},
 	"bcast":         {"binomial", "scatter_allgather", "pipeline"},
 	"reduce":        {"binomial", "rabenseifner"},
-	"allreduce":     {"recdoubling", "rabenseifner", "ring"},
+	"allreduce":     {"recdoubling", "rabenseifner", "ring", "reduce_bcast"},
 	"allgather":     {"recdoubling", "bruck", "ring"},
 	"allgatherv":    {"ring"},
 	"alltoall":      {"bruck", "pairwise"},
@@ -116,11 +116,21 @@ func (cfg config) segElems(esize int) int {
 // was 1 MiB). Bcast at np 2, binomial (one message) against pipeline:
 // 64 KiB 36/40, 256 KiB 67/69, 1 MiB 181/194, 2 MiB 447/405, 4 MiB 781/844,
 // so np 2 keeps binomial up to 1 MiB (bcastPipelineP2 was 64 KiB).
+//
+// Third measurement (5 alternating rounds, medians, µs), Allreduce
+// reduce_bcast against recdoubling and rabenseifner: np 4: 4 KiB 140/125/225,
+// 32 KiB 186/206/292, 64 KiB 299/407/354, 256 KiB 867/955/1030, 1 MiB
+// 2950/2771/2673, 4 MiB 10082/14652/10157; np 8: 8 B 253/274/521, 4 KiB
+// 258/314/539, 64 KiB 615/1170/1112, 1 MiB 6005/8578/6727, 4 MiB
+// 23659/45498/25450. At np 2 it loses everywhere (64 KiB 45/31/30).
 const (
 	bcastPipelineP2 = 2 << 20  // np 2: binomial below, pipeline from here
 	bcastLarge      = 8 << 20  // np > 2: binomial below; from here pipeline (np <= 8) or scatter_allgather
-	allreduceSmall  = 32 << 10 // recdoubling below
-	allreduceLarge  = 8 << 20  // ring from here (commutative ops); rabenseifner between
+	allreduceSmall  = 32 << 10 // np 2: recdoubling below, rabenseifner from here
+	allreduceSmall4 = 16 << 10 // np 3-4: recdoubling below, reduce_bcast from here
+	allreduceTree4  = 1 << 20  // np 3-4: rabenseifner from here
+	allreduceSmall8 = 4 << 10  // np > 4: recdoubling below, reduce_bcast from here
+	allreduceLarge  = 8 << 20  // every np: ring from here (commutative ops)
 	reduceLarge     = 1 << 20  // rabenseifner from here when np > 2; binomial otherwise
 	allgatherSmall  = 16 << 10 // total bytes, non-power-of-two np: bruck below, ring from here (power of two: recdoubling)
 	alltoallSmall   = 2 << 10  // bytes per block: bruck below (np > 2), pairwise from here
@@ -146,10 +156,14 @@ func selectAllreduce(cfg config, p, bytes int, commutative bool) string {
 	alg := cfg.alg
 	if alg == "" {
 		switch {
-		case bytes < allreduceSmall:
-			alg = "recdoubling"
 		case bytes >= allreduceLarge && commutative:
 			alg = "ring"
+		case p <= 2 && bytes < allreduceSmall,
+			p > 2 && p <= 4 && bytes < allreduceSmall4,
+			p > 4 && bytes < allreduceSmall8:
+			alg = "recdoubling"
+		case p > 4 || p > 2 && bytes < allreduceTree4:
+			alg = "reduce_bcast"
 		default:
 			alg = "rabenseifner"
 		}
