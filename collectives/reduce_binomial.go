@@ -11,32 +11,53 @@ import (
 // (their own run of ranks on the left). ceil(log2 p) rounds of the whole
 // message. acc is the rank's contribution and, on root, the result. A
 // non-commutative op uses the tree of rank 0 (so that the runs are in rank
-// order) and a last message to root. Tags base and base+1.
+// order) and a last message to root. Tags base and base+1. The receives
+// from all children are posted at once on entry, so that their messages
+// land in place (not in comm's unexpected-message buffers) and a parent
+// whose children are all done is woken once, not once per child.
 func reduceBinomial[T comm.Elem](ctx context.Context, c *comm.Comm, base int, acc []T, op Op[T], root int) (err error) {
 	p, r := c.Size(), c.Rank()
+	n := len(acc)
 	top := root
 	if !op.Commutative {
 		top = 0
 	}
 	vr := mod(r-top, p)
-	tmp := getBuf[T](len(acc))
+	var children []int // relative ranks, in combining order
+	parent := -1
+	for mask := 1; mask < p; mask <<= 1 {
+		if vr&mask != 0 {
+			parent = vr - mask
+			break
+		}
+		if child := vr | mask; child < p {
+			children = append(children, child)
+		}
+	}
+	tmp := getBuf[T](len(children) * n)
 	defer func() {
 		if err == nil {
 			putBuf(tmp)
 		}
 	}()
-	for mask := 1; mask < p; mask <<= 1 {
-		if vr&mask != 0 {
-			if err := send(ctx, c, acc, mod(vr-mask+top, p), tag(base, 0)); err != nil {
-				return err
-			}
-			break
+	reqs := make([]*comm.Request, len(children))
+	for i, ch := range children {
+		reqs[i] = comm.Irecv(c, tmp[i*n:(i+1)*n], mod(ch+top, p), tag(base, 0))
+	}
+	for i, ch := range children {
+		if err := waitAll(ctx, reqs[i]); err != nil {
+			drain(reqs)
+			return err
 		}
-		if child := vr | mask; child < p {
-			if err := recv(ctx, c, tmp, mod(child+top, p), tag(base, 0)); err != nil {
-				return err
-			}
-			op.Fn(acc, tmp)
+		if err := checkSize(reqs[i], tmp[i*n:(i+1)*n], mod(ch+top, p)); err != nil {
+			drain(reqs)
+			return err
+		}
+		op.Fn(acc, tmp[i*n:(i+1)*n])
+	}
+	if parent >= 0 {
+		if err := send(ctx, c, acc, mod(parent+top, p), tag(base, 0)); err != nil {
+			return err
 		}
 	}
 	if top != root {

@@ -60,6 +60,12 @@ func recv[T comm.Elem](ctx context.Context, c *comm.Comm, buf []T, src, tg int) 
 	if err := waitAll(ctx, r); err != nil {
 		return err
 	}
+	return checkSize(r, buf, src)
+}
+
+// checkSize reports a completed receive into buf from src whose message
+// did not fill buf exactly.
+func checkSize[T comm.Elem](r *comm.Request, buf []T, src int) error {
 	_, st, _ := r.Test()
 	if st.Bytes != len(buf)*comm.SizeOf[T]() {
 		return fmt.Errorf("from rank %d: got %d bytes, want %d (ranks disagree on the buffer size): %w",
