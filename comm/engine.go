@@ -112,8 +112,35 @@ func newEngine(rank, size int, cfg Config) *engine {
 	}
 }
 
+// requests recycles the requests of blocking calls (see release).
+var requests = sync.Pool{New: func() any { return new(Request) }}
+
 func (e *engine) newRequest(c *Comm, kind reqKind) *Request {
-	return &Request{e: e, c: c, kind: kind}
+	r := requests.Get().(*Request)
+	r.e, r.c, r.kind = e, c, kind
+	return r
+}
+
+// release recycles the request of a blocking call once it has completed.
+// Only a request that never entered the rendezvous protocol is recycled:
+// nothing in the engine can refer to it any more. Taking r.mu waits until
+// the goroutine that finished it has let go of it.
+func release(r *Request) {
+	if !r.fin.Load() || r.id != 0 || r.total != 0 {
+		return
+	}
+	r.mu.Lock()
+	r.mu.Unlock()
+	r.e, r.c, r.kind, r.done = nil, nil, 0, nil
+	r.fin.Store(false)
+	r.status, r.err = Status{}, nil
+	r.ctx, r.peer, r.tag = 0, 0, 0
+	r.buf, r.alloc = nil, false
+	r.id, r.total, r.got, r.from = 0, 0, 0, 0
+	r.pollPeer.Store(0)
+	r.receiving, r.detached = false, nil
+	r.userTag, r.userPeer = 0, 0
+	requests.Put(r)
 }
 
 // matches reports whether a receive (ctx, src, tag) accepts a message.

@@ -88,6 +88,7 @@ func Irecv[T Elem](c *Comm, buf []T, source, tag int) *Request {
 func Send[T Elem](ctx context.Context, c *Comm, buf []T, dest, tag int) error {
 	r := Isend(c, buf, dest, tag)
 	_, err := waitOrCancel(ctx, r)
+	release(r)
 	return err
 }
 
@@ -96,7 +97,9 @@ func Send[T Elem](ctx context.Context, c *Comm, buf []T, dest, tag int) error {
 // matched, the receive is withdrawn.
 func Recv[T Elem](ctx context.Context, c *Comm, buf []T, source, tag int) (Status, error) {
 	r := Irecv(c, buf, source, tag)
-	return waitOrCancel(ctx, r)
+	st, err := waitOrCancel(ctx, r)
+	release(r)
+	return st, err
 }
 
 // Sendrecv sends sendbuf to dest and receives into recvbuf from source at

@@ -115,8 +115,9 @@ func (r *Request) Wait(ctx context.Context) (Status, error) {
 	if r.e.yieldPoll {
 		// One P: the link readers run only when this goroutine yields.
 		// Yield-polling lets the reader that completes the request hand
-		// over without a park and wake-up; after Spin, park.
-		start := time.Now()
+		// over without a park and wake-up; after Spin, park. (The clock
+		// is first read after a few polls: most waits end before.)
+		var start time.Time
 		for i := 0; ; i++ {
 			r.e.pollFor(r)
 			if r.fin.Load() {
@@ -128,7 +129,9 @@ func (r *Request) Wait(ctx context.Context) (Status, error) {
 				if r.fin.Load() {
 					return r.result()
 				}
-				if time.Since(start) > r.e.cfg.Spin {
+				if i == 7 {
+					start = time.Now()
+				} else if time.Since(start) > r.e.cfg.Spin {
 					break
 				}
 			}

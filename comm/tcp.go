@@ -46,10 +46,10 @@ type tcpLink struct {
 	src    rawSource
 	br     *bufio.Reader
 	hb     [wire.HeaderSize]byte
-	h      wire.Header  // the frame being processed
-	rxErr  error        // reading has ended (under rxMu)
-	ended  atomic.Bool  // rxErr is set
-	lastRx atomic.Int64 // when a frame last arrived (ns since engine start)
+	h      wire.Header   // the frame being processed
+	rxErr  error         // reading has ended (under rxMu)
+	ended  atomic.Bool   // rxErr is set
+	frames atomic.Uint64 // frames processed so far (the reader samples it)
 
 	closeOnce sync.Once
 	done      chan struct{} // closed when the reader goroutine returns
@@ -250,7 +250,7 @@ func (l *tcpLink) frameLocked() error {
 	if l.h, err = wire.Decode(l.hb[:], frameLimits); err == nil {
 		err = l.e.handleFrame(l.peer, &l.h, l.br)
 	}
-	l.lastRx.Store(l.e.now())
+	l.frames.Add(1)
 	return err
 }
 
@@ -330,8 +330,13 @@ func (l *tcpLink) tryPoll() {
 func (l *tcpLink) readLoop() {
 	defer close(l.done)
 	e := l.e
+	var seen uint64  // l.frames when last looked at
+	var active int64 // when frames last moved (e.now())
 	for i := 0; ; i++ {
-		if e.cfg.Spin > 0 && e.waiting.Load() > 0 && e.now()-l.lastRx.Load() < int64(e.cfg.Spin) {
+		if n := l.frames.Load(); n != seen {
+			seen, active = n, e.now()
+		}
+		if e.cfg.Spin > 0 && e.waiting.Load() > 0 && e.now()-active < int64(e.cfg.Spin) {
 			// With one P, the waiters poll their own links: poll only
 			// now and then, for traffic nobody waits for yet.
 			if !e.yieldPoll || i&7 == 0 {
