@@ -38,6 +38,9 @@ type Topology struct {
 	Packages    []Package  `json:"packages"`
 	NUMANodes   []NUMANode `json:"numa_nodes"`
 	Caches      []Cache    `json:"caches"`
+	// TotalMemory is the machine's MemTotal from /proc/meminfo (0 when
+	// unknown, as for a replayed sysfs tree); see MemoryBytes.
+	TotalMemory uint64 `json:"total_memory_bytes,omitempty"`
 	ISA         ISA        `json:"isa"`
 }
 
@@ -149,7 +152,19 @@ func Detect() (*Topology, error) {
 	isa := DetectISA()
 	opt.ISA = &isa
 	opt.Source = SysfsRoot
-	return DetectFS(os.DirFS(SysfsRoot), opt)
+	t, err := DetectFS(os.DirFS(SysfsRoot), opt)
+	if err != nil {
+		return nil, err
+	}
+	// The nodes' meminfo can miss memory (hot-plugged memory in a virtual
+	// machine is often attributed to no node); the machine's total is in
+	// /proc/meminfo.
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		if m, err := ParseMemTotal(string(b)); err == nil {
+			t.TotalMemory = m
+		}
+	}
+	return t, nil
 }
 
 // ErrNoCPUs is returned by [DetectFS] when the file system describes no CPU.
@@ -409,13 +424,14 @@ func (t *Topology) LastLevelCaches() []Cache {
 	return r
 }
 
-// MemoryBytes returns the total memory of all NUMA nodes (0 when unknown).
+// MemoryBytes returns the machine's memory: the total of its NUMA nodes, or
+// TotalMemory when that is larger (0 when unknown).
 func (t *Topology) MemoryBytes() uint64 {
 	var s uint64
 	for _, n := range t.NUMANodes {
 		s += n.MemoryBytes
 	}
-	return s
+	return max(s, t.TotalMemory)
 }
 
 // reader reads small sysfs files.
