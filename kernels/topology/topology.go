@@ -41,7 +41,7 @@ type Topology struct {
 	// TotalMemory is the machine's MemTotal from /proc/meminfo (0 when
 	// unknown, as for a replayed sysfs tree); see MemoryBytes.
 	TotalMemory uint64 `json:"total_memory_bytes,omitempty"`
-	ISA         ISA        `json:"isa"`
+	ISA         ISA    `json:"isa"`
 }
 
 // CPU is one logical processor (a hardware thread, "PU" in hwloc terms).
