@@ -75,6 +75,16 @@ func Collectives() []string {
 	return out
 }
 
+// envNames maps each collective to its environment variable, built once
+// so that a call does not allocate the name.
+var envNames = func() map[string]string {
+	m := make(map[string]string, len(algorithms))
+	for k := range algorithms {
+		m[k] = "GORUN_COLL_" + strings.ToUpper(k)
+	}
+	return m
+}()
+
 func configure(coll string, opts []Option) config {
 	var cfg config
 	if s := os.Getenv("GORUN_COLL_SEGMENT"); s != "" {
@@ -82,7 +92,7 @@ func configure(coll string, opts []Option) config {
 			cfg.seg = n
 		}
 	}
-	cfg.alg = os.Getenv("GORUN_COLL_" + strings.ToUpper(coll))
+	cfg.alg = os.Getenv(envNames[coll])
 	for _, o := range opts {
 		o(&cfg)
 	}
