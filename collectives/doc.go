@@ -48,9 +48,9 @@
 //	               (np <= 8) or scatter_allgather from 8 MiB
 //	Allreduce      np 2: recdoubling below 32 KiB, then rabenseifner;
 //	               np 3-4: recdoubling below 16 KiB, reduce_bcast below
-//	               1 MiB, then rabenseifner; np > 4: recdoubling below
-//	               4 KiB, then reduce_bcast; ring from 8 MiB at every np
-//	               (rabenseifner for non-commutative ops)
+//	               1 MiB, then rabenseifner; np > 4: reduce_bcast; ring
+//	               from 8 MiB at every np (rabenseifner for non-commutative
+//	               ops)
 //	Reduce         binomial; rabenseifner from 1 MiB when np > 2
 //	Allgather      recdoubling for a power-of-two np; else bruck below
 //	               16 KiB in total, then ring

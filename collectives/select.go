@@ -132,14 +132,16 @@ func (cfg config) segElems(esize int) int {
 // 32 KiB 186/206/292, 64 KiB 299/407/354, 256 KiB 867/955/1030, 1 MiB
 // 2950/2771/2673, 4 MiB 10082/14652/10157; np 8: 8 B 253/274/521, 4 KiB
 // 258/314/539, 64 KiB 615/1170/1112, 1 MiB 6005/8578/6727, 4 MiB
-// 23659/45498/25450. At np 2 it loses everywhere (64 KiB 45/31/30).
+// 23659/45498/25450. At np 2 it loses everywhere (64 KiB 45/31/30). With
+// the binomial Reduce's receives posted at once, np 8 against recdoubling
+// (7 rounds): 8 B 189/223, 256 B 261/334, 2 KiB 262/384, so np > 4 takes
+// reduce_bcast at every size below allreduceLarge.
 const (
 	bcastPipelineP2 = 2 << 20  // np 2: binomial below, pipeline from here
 	bcastLarge      = 8 << 20  // np > 2: binomial below; from here pipeline (np <= 8) or scatter_allgather
 	allreduceSmall  = 32 << 10 // np 2: recdoubling below, rabenseifner from here
 	allreduceSmall4 = 16 << 10 // np 3-4: recdoubling below, reduce_bcast from here
 	allreduceTree4  = 1 << 20  // np 3-4: rabenseifner from here
-	allreduceSmall8 = 4 << 10  // np > 4: recdoubling below, reduce_bcast from here
 	allreduceLarge  = 8 << 20  // every np: ring from here (commutative ops)
 	reduceLarge     = 1 << 20  // rabenseifner from here when np > 2; binomial otherwise
 	allgatherSmall  = 16 << 10 // total bytes, non-power-of-two np: bruck below, ring from here (power of two: recdoubling)
@@ -169,8 +171,7 @@ func selectAllreduce(cfg config, p, bytes int, commutative bool) string {
 		case bytes >= allreduceLarge && commutative:
 			alg = "ring"
 		case p <= 2 && bytes < allreduceSmall,
-			p > 2 && p <= 4 && bytes < allreduceSmall4,
-			p > 4 && bytes < allreduceSmall8:
+			p > 2 && p <= 4 && bytes < allreduceSmall4:
 			alg = "recdoubling"
 		case p > 4 || p > 2 && bytes < allreduceTree4:
 			alg = "reduce_bcast"
