@@ -128,6 +128,11 @@ func (l *tcpLink) writeAttempt(fd uintptr) bool {
 			l.iovec[i].SetLen(len(b))
 			total += len(b)
 		}
+		// Raw system calls up to a default-sized chunk: a regular one that
+		// takes a while lets the runtime hand this P to another thread,
+		// and a rank bound to one CPU would then have two threads
+		// fighting for it. (The socket is non-blocking; the cost is that a
+		// stop-the-world may wait for one such copy.)
 		var r uintptr
 		var e syscall.Errno
 		switch {
@@ -136,8 +141,6 @@ func (l *tcpLink) writeAttempt(fd uintptr) bool {
 		case total <= rawWriteMax:
 			r, _, e = unix.RawSyscall(unix.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&l.iovec[0])), uintptr(len(bufs)))
 		default:
-			// Large copies go through Syscall so that the runtime does
-			// not wait on this thread.
 			r, _, e = unix.Syscall(unix.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&l.iovec[0])), uintptr(len(bufs)))
 		}
 		if e == unix.EINTR {
@@ -171,9 +174,6 @@ func (l *tcpLink) writeAttempt(fd uintptr) bool {
 	}
 	return true
 }
-
-// rawWriteMax is the largest write made without telling the scheduler.
-const rawWriteMax = 64 << 10
 
 // rawSource reads the non-blocking socket. With nonblock set, a read that
 // finds nothing returns errWouldBlock; otherwise it parks in the network
@@ -300,6 +300,10 @@ func (l *tcpLink) endLocked(err error) {
 	l.e.linkDown(l.peer, err)
 	l.close()
 }
+
+// rawWriteMax is the largest write made without telling the scheduler: a
+// default-sized data chunk and its header.
+const rawWriteMax = 1<<20 + wire.HeaderSize
 
 // readable reports whether the socket may have data, with poll(2): unlike
 // a read, it does not take the socket's lock, so polling an idle link does
