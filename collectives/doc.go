@@ -51,7 +51,7 @@
 //	               1 MiB, then rabenseifner; np > 4: reduce_bcast; ring
 //	               from 8 MiB at every np (rabenseifner for non-commutative
 //	               ops)
-//	Reduce         binomial; rabenseifner from 1 MiB when np > 2
+//	Reduce         binomial; rabenseifner from 2 MiB when np > 2
 //	Allgather      recdoubling for a power-of-two np; else bruck below
 //	               16 KiB in total, then ring
 //	Alltoall       bruck below 2 KiB per block (np > 2), then pairwise

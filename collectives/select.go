@@ -136,6 +136,11 @@ func (cfg config) segElems(esize int) int {
 // the binomial Reduce's receives posted at once, np 8 against recdoubling
 // (7 rounds): 8 B 189/223, 256 B 261/334, 2 KiB 262/384, so np > 4 takes
 // reduce_bcast at every size below allreduceLarge.
+//
+// Reduce after the binomial tree posted its receives at once (5 rounds,
+// load average 3-4, binomial/rabenseifner): np 4 1 MiB 4102/4723, 2 MiB
+// 7516/6500, 4 MiB 13082/12450; np 8 1 MiB 6757/8273, 2 MiB 12914/11810,
+// 4 MiB 29861/24679; so reduceLarge moved from 1 MiB to 2 MiB.
 const (
 	bcastPipelineP2 = 2 << 20  // np 2: binomial below, pipeline from here
 	bcastLarge      = 8 << 20  // np > 2: binomial below; from here pipeline (np <= 8) or scatter_allgather
@@ -143,7 +148,7 @@ const (
 	allreduceSmall4 = 16 << 10 // np 3-4: recdoubling below, reduce_bcast from here
 	allreduceTree4  = 1 << 20  // np 3-4: rabenseifner from here
 	allreduceLarge  = 8 << 20  // every np: ring from here (commutative ops)
-	reduceLarge     = 1 << 20  // rabenseifner from here when np > 2; binomial otherwise
+	reduceLarge     = 2 << 20  // rabenseifner from here when np > 2; binomial otherwise
 	allgatherSmall  = 16 << 10 // total bytes, non-power-of-two np: bruck below, ring from here (power of two: recdoubling)
 	alltoallSmall   = 2 << 10  // bytes per block: bruck below (np > 2), pairwise from here
 	gatherSmall     = 1 << 10  // bytes per block: binomial below, linear from here
