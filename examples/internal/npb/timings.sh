@@ -3,6 +3,7 @@
 # the NPB ports at classes W and A, on 1 and 2 ranks, next to the
 # NPB3.4-MPI reference timings of shared/NPB.md. Run from the repository
 # root: bash examples/internal/npb/timings.sh
+# (KERNELS="cg mg", CLASSES=A, NPS=2 and RUNS=5 narrow or widen the set.)
 set -euo pipefail
 bin=$(mktemp -d)
 trap 'rm -rf "$bin"' EXIT
@@ -17,9 +18,9 @@ declare -A ref=(
 runs=${RUNS:-3}
 echo "# $(date -u +%FT%TZ), load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '| kernel | class | np | Go port (s, median of %d) | runs | reference (s) | ratio |\n|---|---|---|---|---|---|---|\n' "$runs"
-for k in ep cg is mg; do
-	for class in W A; do
-		for np in 1 2; do
+for k in ${KERNELS:-ep cg is mg}; do
+	for class in ${CLASSES:-W A}; do
+		for np in ${NPS:-1 2}; do
 			ts=()
 			for _ in $(seq "$runs"); do
 				if [ "$np" = 1 ]; then
