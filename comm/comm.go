@@ -29,7 +29,9 @@ type Config struct {
 	// most 16 MiB. Environment: GORUN_EAGER_LIMIT.
 	EagerLimit int
 	// ChunkSize is the size of the data frames of a rendezvous transfer.
-	// Default 1 MiB; at most 64 MiB.
+	// Default 512 KiB (measured best for 1-4 MiB messages over loopback
+	// TCP here: a chunk that fits the socket buffer is written at once);
+	// at most 64 MiB.
 	ChunkSize int
 	// Spin is how long a reader polls its socket before parking, while a
 	// goroutine waits for a message. Zero means automatic: 50µs, or no
@@ -82,7 +84,7 @@ func (c *Config) fill(localSize int) {
 	}
 	c.EagerLimit = min(c.EagerLimit, int(frameLimits.MaxEager))
 	if c.ChunkSize <= 0 {
-		c.ChunkSize = 1 << 20
+		c.ChunkSize = 512 << 10
 	}
 	c.ChunkSize = min(c.ChunkSize, int(frameLimits.MaxChunk))
 	if c.Spin == 0 {

@@ -295,6 +295,13 @@ func (a *agent) launch(spec *launchSpec) {
 			"GORUN_HOST="+a.host,
 			"GORUN_OVERSUBSCRIBED="+rs.Oversubscribed,
 		)
+		if rs.CPUs == "" && !hasVar(env, "GOMAXPROCS") {
+			// An unbound rank's Go runtime would size itself to every
+			// CPU of the host, and the ranks' spare threads would fight
+			// over the cores; give each its share. (A bound rank's
+			// runtime sizes itself to its own CPU set.)
+			env = append(env, "GOMAXPROCS="+strconv.Itoa(max(1, runtime.NumCPU()/max(1, rs.LocalSize))))
+		}
 		if rs.CPUs != "" {
 			env = append(env, "GORUN_CPUSET="+rs.CPUs)
 			if rs.Node >= 0 {
@@ -497,4 +504,14 @@ func (a *agent) planBindings(spec *launchSpec) error {
 		return nil
 	}
 	return fmt.Errorf("--bind-to %s on %s: %v", spec.BindTo, a.host, err)
+}
+
+// hasVar reports whether env sets name.
+func hasVar(env []string, name string) bool {
+	for _, kv := range env {
+		if k, _, _ := strings.Cut(kv, "="); k == name {
+			return true
+		}
+	}
+	return false
 }
