@@ -29,7 +29,6 @@ type tcpLink struct {
 	peer int
 	conn *net.TCPConn
 	rc   syscall.RawConn
-	fd   int32 // the socket, for readable
 
 	wmu   sync.Mutex // guards the write side and the buffers below
 	wbuf  []byte
@@ -261,9 +260,6 @@ func (l *tcpLink) pollLocked() bool {
 	progressed := false
 	for l.rxErr == nil {
 		if l.br.Buffered() == 0 {
-			if !l.readable() {
-				return progressed
-			}
 			l.src.nonblock = true
 			_, err := l.br.Peek(1)
 			l.src.nonblock = false
@@ -304,17 +300,6 @@ func (l *tcpLink) endLocked(err error) {
 // rawWriteMax is the largest write made without telling the scheduler: a
 // default-sized data chunk and its header.
 const rawWriteMax = 1<<20 + wire.HeaderSize
-
-// readable reports whether the socket may have data, with poll(2): unlike
-// a read, it does not take the socket's lock, so polling an idle link does
-// not hold up the kernel delivering the very packet we wait for. (A stale fd
-// after a close only causes a harmless read attempt through rc.)
-func (l *tcpLink) readable() bool {
-	pfd := unix.PollFd{Fd: l.fd, Events: unix.POLLIN}
-	var ts unix.Timespec
-	n, _, e := unix.RawSyscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&pfd)), 1, uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
-	return e != 0 || n != 0
-}
 
 // tryPoll processes what has arrived on the link if no other goroutine is
 // reading it. It is how a waiting goroutine completes its own request
@@ -379,7 +364,6 @@ func (e *engine) startLink(peer int, c *net.TCPConn) error {
 	}
 	l := &tcpLink{e: e, peer: peer, conn: c, rc: rc, wbuf: make([]byte, 0, wire.HeaderSize+smallWrite), done: make(chan struct{})}
 	l.src.rc = rc
-	rc.Control(func(fd uintptr) { l.fd = int32(fd) })
 	l.src.spin = e.cfg.Spin
 	l.br = bufio.NewReaderSize(&l.src, 64<<10)
 	e.mu.Lock()
