@@ -1,9 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,19 +57,9 @@ func TestReadRangeSplitsExactly(t *testing.T) {
 }
 
 func runInProcess(t *testing.T, n int, p Params) (string, []bool) {
-	var mu sync.Mutex
-	var out bytes.Buffer
-	verdicts := make([]bool, n)
-	commtest.Run(t, n, comm.Config{}, func(ctx context.Context, c *comm.Comm) error {
-		var buf bytes.Buffer
-		ok, err := Run(ctx, c, p, &buf)
-		mu.Lock()
-		defer mu.Unlock()
-		out.Write(buf.Bytes())
-		verdicts[c.Rank()] = ok
-		return err
+	return gorunexec.InProcess(t, n, func(ctx context.Context, c *comm.Comm, out io.Writer) (bool, error) {
+		return Run(ctx, c, p, out)
 	})
-	return out.String(), verdicts
 }
 
 func TestRunRanks(t *testing.T) {

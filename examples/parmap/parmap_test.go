@@ -1,16 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gorun-hpc/gorun/comm"
-	"github.com/gorun-hpc/gorun/comm/commtest"
 	"github.com/gorun-hpc/gorun/kernels"
 
 	"github.com/gorun-hpc/gorun/examples/internal/gorunexec"
@@ -35,27 +33,17 @@ func TestBlock(t *testing.T) {
 }
 
 func runInProcess(t *testing.T, n, workers int, p Params) (string, []bool) {
-	var mu sync.Mutex
-	var out bytes.Buffer
-	verdicts := make([]bool, n)
-	commtest.Run(t, n, comm.Config{}, func(ctx context.Context, c *comm.Comm) error {
+	return gorunexec.InProcess(t, n, func(ctx context.Context, c *comm.Comm, out io.Writer) (bool, error) {
 		var pool *kernels.Pool
 		if workers > 0 {
 			var err error
 			if pool, err = kernels.NewPool(kernels.Config{Workers: workers, NoPin: true}); err != nil {
-				return err
+				return false, err
 			}
 			defer pool.Close()
 		}
-		var buf bytes.Buffer
-		ok, err := Run(ctx, c, pool, p, &buf)
-		mu.Lock()
-		defer mu.Unlock()
-		out.Write(buf.Bytes())
-		verdicts[c.Rank()] = ok
-		return err
+		return Run(ctx, c, pool, p, out)
 	})
-	return out.String(), verdicts
 }
 
 func TestRunRanks(t *testing.T) {

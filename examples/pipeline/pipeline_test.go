@@ -1,16 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gorun-hpc/gorun/comm"
-	"github.com/gorun-hpc/gorun/comm/commtest"
 
 	"github.com/gorun-hpc/gorun/examples/internal/gorunexec"
 )
@@ -26,19 +24,9 @@ func TestGraphIsTopological(t *testing.T) {
 }
 
 func runInProcess(t *testing.T, n int, p Params) (string, []bool) {
-	var mu sync.Mutex
-	var out bytes.Buffer
-	verdicts := make([]bool, n)
-	commtest.Run(t, n, comm.Config{}, func(ctx context.Context, c *comm.Comm) error {
-		var buf bytes.Buffer
-		ok, err := Run(ctx, c, p, &buf)
-		mu.Lock()
-		defer mu.Unlock()
-		out.Write(buf.Bytes())
-		verdicts[c.Rank()] = ok
-		return err
+	return gorunexec.InProcess(t, n, func(ctx context.Context, c *comm.Comm, out io.Writer) (bool, error) {
+		return Run(ctx, c, p, out)
 	})
-	return out.String(), verdicts
 }
 
 func TestRunRanks(t *testing.T) {

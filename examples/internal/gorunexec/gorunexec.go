@@ -1,19 +1,25 @@
-// Package gorunexec runs an example under a freshly built gorun, for the
-// examples' tests: real processes, real TCP, and a deadline, so that a
-// broken example fails its test instead of hanging it.
+// Package gorunexec runs an example in the examples' tests: under a freshly
+// built gorun (real processes, real TCP) or in-process (commtest), always
+// with a deadline, so that a broken example fails its test instead of
+// hanging it.
 package gorunexec
 
 import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gorun-hpc/gorun/comm"
+	"github.com/gorun-hpc/gorun/comm/commtest"
 )
 
 // Launcher holds the paths of a gorun binary and of the example under test.
@@ -80,4 +86,24 @@ func MustContain(t testing.TB, out string, subs ...string) {
 			t.Errorf("output lacks %q:\n%s", s, out)
 		}
 	}
+}
+
+// InProcess runs run on n ranks in this process (commtest: real loopback
+// TCP, with a deadline) and returns what the ranks wrote, concatenated in
+// the order they finished, and each rank's verdict.
+func InProcess(t testing.TB, n int, run func(ctx context.Context, c *comm.Comm, out io.Writer) (bool, error)) (string, []bool) {
+	t.Helper()
+	var mu sync.Mutex
+	var out bytes.Buffer
+	verdicts := make([]bool, n)
+	commtest.Run(t, n, comm.Config{}, func(ctx context.Context, c *comm.Comm) error {
+		var buf bytes.Buffer
+		ok, err := run(ctx, c, &buf)
+		mu.Lock()
+		defer mu.Unlock()
+		out.Write(buf.Bytes())
+		verdicts[c.Rank()] = ok
+		return err
+	})
+	return out.String(), verdicts
 }
