@@ -14,8 +14,9 @@ import (
 // link carries frames to one peer. It is the seam between the engine and a
 // transport: TCP today, shared memory later. send is safe for concurrent
 // callers and writes each frame whole (frames never interleave). Frames
-// from the peer reach the engine through engine.handleFrame, called by the
-// transport's single reader for that link, in arrival order.
+// from the peer reach the engine through engine.handleFrame, called for one
+// frame at a time per link, in arrival order (by the link's reader, or by a
+// goroutine waiting on that link; see tcpLink).
 type link interface {
 	send(h wire.Header, payload []byte) error
 	close() error

@@ -116,6 +116,10 @@ func (l *tcpLink) writeFull(bufs [][]byte) error {
 	return l.werr
 }
 
+// rawWriteMax is the largest write made without telling the scheduler: a
+// default-sized data chunk and its header.
+const rawWriteMax = 1<<20 + wire.HeaderSize
+
 // writeAttempt is writeFull's RawConn callback: false parks the goroutine
 // until the socket is writable.
 func (l *tcpLink) writeAttempt(fd uintptr) bool {
@@ -297,10 +301,6 @@ func (l *tcpLink) endLocked(err error) {
 	l.close()
 }
 
-// rawWriteMax is the largest write made without telling the scheduler: a
-// default-sized data chunk and its header.
-const rawWriteMax = 1<<20 + wire.HeaderSize
-
 // tryPoll processes what has arrived on the link if no other goroutine is
 // reading it. It is how a waiting goroutine completes its own request
 // without a hand-off from the reader.
@@ -377,9 +377,9 @@ func (e *engine) startLink(peer int, c *net.TCPConn) error {
 	return nil
 }
 
-// mesh connects this rank to every other: it dials every lower rank and
+// mesher connects this rank to every other: it dials every lower rank and
 // accepts every higher one (the deterministic rule: no two links between a
-// pair, no race). addrs[i] is rank i's listening address.
+// pair, no race), authenticating each connection with the job secret.
 type mesher struct {
 	e   *engine
 	ln  net.Listener
