@@ -14,43 +14,15 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
-	"fmt"
-	"os"
+	"io"
 
 	"github.com/gorun-hpc/gorun/comm"
 	"github.com/gorun-hpc/gorun/examples/internal/npb"
 )
 
 func main() {
-	classFlag := flag.String("class", "S", "problem class: S, W, A or B")
-	flag.Parse()
-	class, err := npb.ParseClass(*classFlag, "SWAB")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "npb-cg:", err)
-		os.Exit(2)
-	}
-	c, err := comm.Init()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "npb-cg:", err)
-		os.Exit(1)
-	}
-	r, err := Run(context.Background(), c, class, os.Stdout)
-	if cerr := c.Close(); err == nil {
-		err = cerr
-	}
-	if errors.Is(err, ErrRanks) {
-		if c.Rank() == 0 {
-			fmt.Fprintln(os.Stderr, "npb-cg:", err)
-		}
-		os.Exit(2)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "npb-cg:", err)
-		os.Exit(1)
-	}
-	if !r.Verified {
-		os.Exit(1)
-	}
+	npb.Main("npb-cg", "SWAB", ErrRanks, func(ctx context.Context, c *comm.Comm, class byte, out io.Writer) (bool, error) {
+		r, err := Run(ctx, c, class, out)
+		return r.Verified, err
+	})
 }

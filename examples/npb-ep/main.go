@@ -10,38 +10,15 @@ package main
 
 import (
 	"context"
-	"flag"
-	"fmt"
 	"io"
-	"os"
 
 	"github.com/gorun-hpc/gorun/comm"
 	"github.com/gorun-hpc/gorun/examples/internal/npb"
 )
 
 func main() {
-	classFlag := flag.String("class", "S", "problem class: S, W, A or B")
-	flag.Parse()
-	class, err := npb.ParseClass(*classFlag, "SWAB")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "npb-ep:", err)
-		os.Exit(2)
-	}
-	c, err := comm.Init()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "npb-ep:", err)
-		os.Exit(1)
-	}
-	var out io.Writer = os.Stdout
-	r, err := Run(context.Background(), c, class, out)
-	if cerr := c.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "npb-ep:", err)
-		os.Exit(1)
-	}
-	if !r.Verified {
-		os.Exit(1)
-	}
+	npb.Main("npb-ep", "SWAB", nil, func(ctx context.Context, c *comm.Comm, class byte, out io.Writer) (bool, error) {
+		r, err := Run(ctx, c, class, out)
+		return r.Verified, err
+	})
 }
