@@ -131,7 +131,7 @@ func release(r *Request) {
 		return
 	}
 	r.mu.Lock()
-	r.mu.Unlock()
+	r.mu.Unlock() //lint:ignore SA2001 waits for the goroutine that finished r to let go of it
 	r.e, r.c, r.kind, r.done = nil, nil, 0, nil
 	r.fin.Store(false)
 	r.status, r.err = Status{}, nil

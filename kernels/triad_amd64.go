@@ -14,7 +14,7 @@ func triad(dst, b, c []float64, q float64) {
 	if useAVX2 && len(dst) >= 16 {
 		m := len(dst) &^ 15
 		triadAVX2(dst[:m], b[:m], c[:m], q)
-		dst, b, c = dst[m:], b[m:len(b)], c[m:len(c)]
+		dst, b, c = dst[m:], b[m:], c[m:]
 	}
 	triadGo(dst, b, c, q)
 }

@@ -28,7 +28,6 @@ func TestFixtures(t *testing.T) {
 		memory                     uint64
 		l3                         []string
 		l2                         int
-		coreOfCPU                  map[int]int // cpu → cpus of its core as list index
 		siblings                   map[int]string
 		pkgOfCPU                   map[int]int
 		textContains, textExcludes []string
