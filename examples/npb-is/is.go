@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"math/bits"
 	"time"
 
 	"github.com/gorun-hpc/gorun/collectives"
@@ -94,6 +96,7 @@ type sorter struct {
 	bucketSize          []int32 // NUM_BUCKETS + TEST_ARRAY_SIZE
 	bucketTotals        []int32
 	bucketPtrs          [maxBuckets]int32
+	firstKey            [maxBuckets + 1]int64
 	hist                [4][maxBuckets]int32
 	sendCount, sendDisp []int
 	recvCount, recvDisp []int
@@ -196,18 +199,6 @@ func (s *sorter) rank(iteration int) error {
 	for b := range bsb {
 		bsb[b] = h[0][b] + h[1][b] + h[2][b] + h[3][b]
 	}
-	ptrs := &s.bucketPtrs
-	ptrs[0] = 0
-	for b := 1; b < nb; b++ {
-		ptrs[b] = ptrs[b-1] + bsb[b-1]
-	}
-	kb1 := s.keyBuff1[:len(keys)]
-	for _, k := range keys {
-		b := (uint32(k) >> shift) & (maxBuckets - 1)
-		kb1[ptrs[b]] = k
-		ptrs[b]++
-	}
-
 	tot := s.bucketTotals
 	copy(tot, bs)
 	if err := npb.AllreduceSum(s.ctx, s.c, tot); err != nil {
@@ -242,30 +233,37 @@ func (s *sorter) rank(iteration int) error {
 		s.ptr2[j] = 0
 	}
 
-	for i, v := range s.sendCount {
-		s.one[i] = int32(v)
-	}
-	if err := collectives.Alltoall(s.ctx, s.c, s.oneRecv, s.one); err != nil {
-		return err
-	}
-	total := 0
-	for i, v := range s.oneRecv {
-		s.recvCount[i] = int(v)
-		s.recvDisp[i] = total
-		total += int(v)
-	}
+	// Group the keys by destination rank. NPB sorts them into all
+	// NUM_BUCKETS buckets here, but the receiver only counts the keys it
+	// gets, so their order within one rank's block does not matter: an
+	// np-way scatter sends exactly the same keys with far fewer write
+	// streams, and a world of one keeps its keys where they are.
 	if s.np == 1 {
-		// A world of one keeps all its keys: rank them in place instead
-		// of copying them to itself.
-		s.recvd = kb1
+		s.recvd = keys
+		s.recvCount[0], s.recvDisp[0] = len(keys), 0
+		s.total = len(keys)
 	} else {
+		s.scatterByRank(keys)
+		for i, v := range s.sendCount {
+			s.one[i] = int32(v)
+		}
+		if err := collectives.Alltoall(s.ctx, s.c, s.oneRecv, s.one); err != nil {
+			return err
+		}
+		total := 0
+		for i, v := range s.oneRecv {
+			s.recvCount[i] = int(v)
+			s.recvDisp[i] = total
+			total += int(v)
+		}
 		if total > len(s.keyBuff2) {
 			s.keyBuff2 = make([]int32, total)
 		}
-		if err := collectives.Alltoallv(s.ctx, s.c, s.keyBuff2, s.recvCount, s.recvDisp, kb1, s.sendCount, s.sendDisp); err != nil {
+		if err := collectives.Alltoallv(s.ctx, s.c, s.keyBuff2, s.recvCount, s.recvDisp, s.keyBuff1[:len(keys)], s.sendCount, s.sendDisp); err != nil {
 			return err
 		}
 		s.recvd = s.keyBuff2[:total]
+		s.total = total
 	}
 
 	minKey := s.ptr1[s.me] << shift
@@ -315,8 +313,60 @@ func (s *sorter) rank(iteration int) error {
 			fmt.Printf("Failed partial verification: iteration %d, processor %d, test key %d\n", iteration, s.me, i)
 		}
 	}
-	s.minKey, s.lesser, s.total = minKey, m, total
+	s.minKey, s.lesser = minKey, m
 	return nil
+}
+
+// scatterByRank copies the keys into keyBuff1 grouped by destination
+// rank, at the displacements sendDisp computed from the local bucket
+// sizes. Rank j owns buckets ptr1[j]..ptr2[j], so its keys form the range
+// [ptr1[j]<<shift, (ptr2[j]+1)<<shift) and the groups are in key order.
+// Instead of one pass that keeps a moving write pointer per rank (every key
+// waits on the previous store to the same pointer), the keys are split in
+// halves by rank, log2(np) branch-free two-way passes that ping-pong
+// between keyBuff2 (free until the exchange) and keyBuff1, ending in
+// keyBuff1.
+func (s *sorter) scatterByRank(keys []int32) {
+	// first[j] is the smallest key rank j owns; ranks left without
+	// buckets (the tail NPB fills with empty ranges) own nothing.
+	first := s.firstKey[:s.np+1]
+	for j := range s.np {
+		first[j] = math.MaxInt32
+		if s.ptr1[j] <= s.ptr2[j] {
+			first[j] = int64(s.ptr1[j]) << s.shift
+		}
+	}
+	first[s.np] = math.MaxInt32
+	passes := bits.TrailingZeros(uint(s.np))
+	src := keys
+	for p := 1; p <= passes; p++ {
+		dst := s.keyBuff1[:len(keys)]
+		if (passes-p)%2 == 1 {
+			dst = s.keyBuff2[:len(keys)]
+		}
+		// Groups of 2^(passes-p+1) ranks, each split at its middle rank.
+		width := s.np >> (p - 1)
+		for r0 := 0; r0 < s.np; r0 += width {
+			mid := r0 + width/2
+			lo, end := s.sendDisp[r0], len(keys)
+			if r0+width < s.np {
+				end = s.sendDisp[r0+width]
+			}
+			split2(dst, src[lo:end], lo, s.sendDisp[mid], first[mid])
+		}
+		src = dst
+	}
+}
+
+// split2 writes the keys below split to dst from lo on and the others from
+// hi on, keeping their order, without a branch per key.
+func split2(dst, keys []int32, lo, hi int, split int64) {
+	for _, k := range keys {
+		c := int(uint64(split-1-int64(k)) >> 63) // 1 when k >= split
+		dst[lo+(hi-lo)&-c] = k
+		hi += c
+		lo += 1 - c
+	}
 }
 
 // fullVerify sorts the rank's keys with the ranks of the last iteration
