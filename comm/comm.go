@@ -28,6 +28,14 @@ type Config struct {
 	// has posted a receive, straight into its buffer. Default 64 KiB; at
 	// most 16 MiB. Environment: GORUN_EAGER_LIMIT.
 	EagerLimit int
+	// EagerWindow bounds how far a sender may run ahead of one receiver
+	// with eager messages: the payloads (plus 64 bytes each) it has sent
+	// to that peer that the peer has not yet delivered to a receive. A
+	// small message that would exceed it goes by rendezvous instead, so a
+	// receiver never buffers more than this per peer, however far ahead a
+	// sender runs (back-to-back broadcasts, a flood of Isends). Default
+	// 1 MiB; negative: no bound. Environment: GORUN_EAGER_WINDOW.
+	EagerWindow int
 	// ChunkSize is the size of the data frames of a rendezvous transfer.
 	// Default 512 KiB (measured best for 1-4 MiB messages over loopback
 	// TCP here: a chunk that fits the socket buffer is written at once);
@@ -83,6 +91,12 @@ func (c *Config) fill(localSize int) {
 		}
 	}
 	c.EagerLimit = min(c.EagerLimit, int(frameLimits.MaxEager))
+	if c.EagerWindow == 0 {
+		c.EagerWindow = 1 << 20
+		if v, err := strconv.Atoi(os.Getenv("GORUN_EAGER_WINDOW")); err == nil && v != 0 {
+			c.EagerWindow = v
+		}
+	}
 	if c.ChunkSize <= 0 {
 		c.ChunkSize = 512 << 10
 	}
@@ -631,9 +645,13 @@ func (w *Comm) finalize() error {
 		case <-bye:
 		}
 	}
+	// No Credit frame may follow a Bye.
+	e.creditMu.Lock()
 	e.mu.Lock()
+	e.byeSent = true
 	links := slices.Clone(e.links)
 	e.mu.Unlock()
+	e.creditMu.Unlock()
 	for p, l := range links {
 		if l != nil {
 			if err := l.send(wire.Header{Type: wire.Bye}, nil); err != nil {

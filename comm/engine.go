@@ -31,7 +31,8 @@ type inMsg struct {
 	src    int
 	tag    int32
 	size   int
-	data   []byte // eager payload
+	data   []byte     // eager payload
+	pool   *pooledBuf // data's recycled buffer, if it has one
 	rts    bool
 	sendID uint64
 }
@@ -70,7 +71,19 @@ type engine struct {
 	yieldPoll bool
 
 	waiting atomic.Int32 // goroutines blocked in Wait: readers may poll
-	start   time.Time    // for now()
+
+	// Eager flow control (see Config.EagerWindow). eagerOut[p] (under mu)
+	// is what this rank's eager messages to p cost that p has not credited
+	// back; owed[p] is what p's eager messages delivered here cost since
+	// the last Credit to p; crediting[p] is set while a goroutine sends
+	// Credit frames to p. creditMu orders Credit frames before Bye: senders
+	// hold it shared, Close exclusively to set byeSent.
+	eagerOut  []int64
+	owed      []atomic.Int64
+	crediting []atomic.Bool
+	creditMu  sync.RWMutex
+	byeSent   bool
+	start     time.Time // for now()
 }
 
 // now returns the monotonic time since the engine started, in ns.
@@ -110,6 +123,10 @@ func newEngine(rank, size int, cfg Config) *engine {
 		failed:  make(chan struct{}),
 		suspect: make([]bool, size),
 		start:   time.Now(),
+
+		eagerOut:  make([]int64, size),
+		owed:      make([]atomic.Int64, size),
+		crediting: make([]atomic.Bool, size),
 	}
 }
 
@@ -191,12 +208,20 @@ func (r *Request) statusFor(src, tag int32, size int) Status {
 	return Status{Source: r.c.commRank(int(src)), Tag: int(tag), Bytes: size}
 }
 
-// deliverEager copies a whole message into a matched receive and completes it.
-func deliverEager(r *Request, src int, tag int32, data []byte) {
+// deliverEager copies a whole message into a matched receive and completes
+// it. A receive that allocates its buffer takes data itself when data owns
+// its memory (pool == nil and owned); otherwise data's pooled buffer is
+// recycled after the copy.
+func deliverEager(r *Request, src int, tag int32, data []byte, pool *pooledBuf, owned bool) {
 	if r.alloc {
-		r.buf = make([]byte, len(data))
+		if pool == nil && owned {
+			r.buf = data
+		} else {
+			r.buf = make([]byte, len(data))
+		}
 	}
 	n := copy(r.buf, data)
+	putPayload(pool)
 	var err error
 	if n < len(data) {
 		err = ErrTruncate
@@ -223,6 +248,8 @@ func (e *engine) handleFrame(peer int, h *wire.Header, payload io.Reader) error 
 		return e.onData(peer, h, payload)
 	case wire.Cancel:
 		return e.onCancel(peer, h)
+	case wire.Credit:
+		return e.onCredit(peer, h)
 	case wire.Bye:
 		e.onBye(peer)
 		return errBye
@@ -262,20 +289,23 @@ func (e *engine) onEager(peer int, h *wire.Header, payload io.Reader) error {
 			err = ErrTruncate
 		}
 		r.finish(r.statusFor(int32(peer), h.Tag, n), err)
+		e.credit(peer, n)
 		return nil
 	}
 	e.mu.Unlock()
-	data := make([]byte, n)
+	data, pool := getPayload(n)
 	if _, err := io.ReadFull(payload, data); err != nil {
+		putPayload(pool)
 		return err
 	}
 	e.mu.Lock()
 	if r := e.takePosted(h.Ctx, peer, h.Tag); r != nil {
 		e.mu.Unlock()
-		deliverEager(r, peer, h.Tag, data)
+		deliverEager(r, peer, h.Tag, data, pool, true)
+		e.credit(peer, n)
 		return nil
 	}
-	e.unexpected = append(e.unexpected, &inMsg{ctx: h.Ctx, src: peer, tag: h.Tag, size: n, data: data})
+	e.unexpected = append(e.unexpected, &inMsg{ctx: h.Ctx, src: peer, tag: h.Tag, size: n, data: data, pool: pool})
 	e.signalArrival()
 	e.mu.Unlock()
 	return nil
@@ -631,7 +661,7 @@ func (e *engine) isend(r *Request) {
 		return
 	}
 	l := e.links[dst]
-	if len(r.buf) <= e.cfg.EagerLimit {
+	if len(r.buf) <= e.cfg.EagerLimit && e.eagerRoomLocked(dst, len(r.buf)) {
 		e.mu.Unlock()
 		h := wire.Header{Type: wire.Eager, Ctx: r.ctx, Tag: r.tag, Len: uint64(len(r.buf))}
 		var err error
@@ -654,6 +684,65 @@ func (e *engine) isend(r *Request) {
 	}
 }
 
+// eagerRoomLocked reports whether an eager message of n bytes to peer fits
+// the eager window, and if so charges it. Caller holds e.mu.
+func (e *engine) eagerRoomLocked(peer, n int) bool {
+	cost := int64(n) + wire.EagerOverhead
+	if w := e.cfg.EagerWindow; w >= 0 && e.eagerOut[peer]+cost > int64(w) {
+		return false
+	}
+	e.eagerOut[peer] += cost
+	return true
+}
+
+// creditBatch is how much delivered eager traffic from a peer is credited
+// back in one Credit frame.
+const creditBatch = 64 << 10
+
+// credit records that an eager message of n bytes from peer was delivered
+// to a receive, and has Credit frames sent to peer once a batch is owed.
+// The frames go out on a goroutine of their own: the caller may be a link's
+// reader, which must never wait for a write.
+func (e *engine) credit(peer, n int) {
+	if peer == e.rank {
+		return
+	}
+	if e.owed[peer].Add(int64(n)+wire.EagerOverhead) >= creditBatch && e.crediting[peer].CompareAndSwap(false, true) {
+		go e.sendCredits(peer)
+	}
+}
+
+func (e *engine) sendCredits(peer int) {
+	for {
+		if amt := e.owed[peer].Swap(0); amt > 0 {
+			e.creditMu.RLock()
+			e.mu.Lock()
+			l, down := e.links[peer], e.byeSent || e.peerStateLocked(peer) != nil
+			e.mu.Unlock()
+			if !down {
+				// A failed write is the link's reader's to report.
+				_ = l.send(wire.Header{Type: wire.Credit, A: uint64(amt)}, nil)
+			}
+			e.creditMu.RUnlock()
+		}
+		e.crediting[peer].Store(false)
+		if e.owed[peer].Load() < creditBatch || !e.crediting[peer].CompareAndSwap(false, true) {
+			return
+		}
+	}
+}
+
+// onCredit takes back eager window space the peer has freed.
+func (e *engine) onCredit(peer int, h *wire.Header) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if h.A > uint64(e.eagerOut[peer]) {
+		return fmt.Errorf("%w: credit of %d bytes, %d outstanding", ErrProtocol, h.A, e.eagerOut[peer])
+	}
+	e.eagerOut[peer] -= int64(h.A)
+	return nil
+}
+
 // sendFailed turns a write error on the link to peer into the error the
 // operation reports: the peer's verdict (see linkDown).
 func (e *engine) sendFailed(peer int, err error) error {
@@ -670,12 +759,13 @@ func (e *engine) sendSelf(s *Request) {
 	}
 	if r := e.takePosted(s.ctx, e.rank, s.tag); r != nil {
 		e.mu.Unlock()
-		deliverEager(r, e.rank, s.tag, s.buf)
+		deliverEager(r, e.rank, s.tag, s.buf, nil, false)
 		s.finish(Status{}, nil)
 		return
 	}
-	data := append([]byte(nil), s.buf...)
-	e.unexpected = append(e.unexpected, &inMsg{ctx: s.ctx, src: e.rank, tag: s.tag, size: len(data), data: data})
+	data, pool := getPayload(len(s.buf))
+	copy(data, s.buf)
+	e.unexpected = append(e.unexpected, &inMsg{ctx: s.ctx, src: e.rank, tag: s.tag, size: len(data), data: data, pool: pool})
 	e.signalArrival()
 	e.mu.Unlock()
 	s.finish(Status{}, nil)
@@ -692,7 +782,8 @@ func (e *engine) irecv(r *Request) {
 		m := e.removeUnexpected(i)
 		if !m.rts {
 			e.mu.Unlock()
-			deliverEager(r, m.src, m.tag, m.data)
+			deliverEager(r, m.src, m.tag, m.data, m.pool, true)
+			e.credit(m.src, m.size)
 			return
 		}
 		if err := e.peerStateLocked(m.src); err != nil {

@@ -1,5 +1,7 @@
 package comm
 
+import "github.com/gorun-hpc/gorun/comm/internal/wire"
+
 // KillLinks drops every connection of c's process without saying goodbye,
 // as if the process had died, for tests of peer loss.
 func KillLinks(c *Comm) {
@@ -12,4 +14,19 @@ func KillLinks(c *Comm) {
 			l.close()
 		}
 	}
+}
+
+// QueuedEagerBytes is what the eager messages from world rank src that wait
+// for a receive in c's process cost against src's eager window.
+func QueuedEagerBytes(c *Comm, src int) int {
+	e := c.e
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n := 0
+	for _, m := range e.unexpected {
+		if m.src == src && !m.rts {
+			n += m.size + wire.EagerOverhead
+		}
+	}
+	return n
 }

@@ -61,6 +61,7 @@ func TestMalformedFramesRefused(t *testing.T) {
 		"bad version":        append([]byte{9}, make([]byte, wire.HeaderSize-1)...),
 		"data for nothing":   frame(wire.Header{Type: wire.Data, B: 12345, Len: 4}, []byte("evil")),
 		"cancel for nothing": frame(wire.Header{Type: wire.Cancel, B: 999}, nil),
+		"credit for nothing": frame(wire.Header{Type: wire.Credit, A: 1 << 20}, nil),
 		"garbage":            []byte(strings.Repeat("GET / HTTP/1.1\r\n", 8)),
 	}
 	for name, b := range bad {

@@ -35,7 +35,16 @@ const (
 	Cancel Type = 5
 	// Bye is the last frame a rank sends on a link before closing it.
 	Bye Type = 6
+	// Credit returns eager buffer space: A = bytes (payloads plus
+	// EagerOverhead per message) of the peer's eager messages that this
+	// side has delivered since its last Credit. No payload.
+	Credit Type = 7
 )
+
+// EagerOverhead is what an eager message costs against the sender's eager
+// window on top of its payload (the receiver's bookkeeping of a queued
+// message), so that empty messages are bounded too.
+const EagerOverhead = 64
 
 func (t Type) String() string {
 	switch t {
@@ -51,6 +60,8 @@ func (t Type) String() string {
 		return "CANCEL"
 	case Bye:
 		return "BYE"
+	case Credit:
+		return "CREDIT"
 	}
 	return fmt.Sprintf("Type(%d)", uint8(t))
 }
@@ -142,6 +153,10 @@ func Decode(b []byte, lim Limits) (Header, error) {
 	case Bye:
 		if h.Len != 0 || h.Tag != 0 || h.Ctx != 0 || h.A != 0 || h.B != 0 {
 			return h, fmt.Errorf("%w: bye frame with fields", ErrMalformed)
+		}
+	case Credit:
+		if h.Len != 0 || h.Tag != 0 || h.Ctx != 0 || h.B != 0 || h.A == 0 || h.A > 1<<62 {
+			return h, fmt.Errorf("%w: credit frame with bad fields", ErrMalformed)
 		}
 	default:
 		return h, fmt.Errorf("%w: unknown type %d", ErrMalformed, b[1])

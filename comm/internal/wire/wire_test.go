@@ -20,6 +20,7 @@ func TestHeaderRoundTrip(t *testing.T) {
 		{Type: Data, Len: 4096, B: 77},
 		{Type: Cancel, B: 5},
 		{Type: Bye},
+		{Type: Credit, A: 65536},
 	} {
 		var b [HeaderSize]byte
 		h.Encode(b[:])
@@ -56,6 +57,9 @@ func TestDecodeRejects(t *testing.T) {
 		"cts with len":   enc(Header{Type: CTS, Len: 5}),
 		"rts huge":       enc(Header{Type: RTS, Len: 1 << 63, A: 1}),
 		"bye with field": enc(Header{Type: Bye, Tag: 3}),
+		"empty credit":   enc(Header{Type: Credit}),
+		"credit with B":  enc(Header{Type: Credit, A: 1, B: 1}),
+		"credit huge":    enc(Header{Type: Credit, A: 1 << 63}),
 	} {
 		if _, err := Decode(b, lim); !errors.Is(err, ErrMalformed) {
 			t.Errorf("%s: want ErrMalformed, got %v", name, err)
@@ -64,7 +68,7 @@ func TestDecodeRejects(t *testing.T) {
 }
 
 func FuzzDecode(f *testing.F) {
-	for _, h := range []Header{{Type: Eager, Len: 3}, {Type: RTS, Len: 1 << 20, A: 1}, {Type: CTS, A: 1, B: 1}, {Type: Data, Len: 1, B: 1}, {Type: Bye}} {
+	for _, h := range []Header{{Type: Eager, Len: 3}, {Type: RTS, Len: 1 << 20, A: 1}, {Type: CTS, A: 1, B: 1}, {Type: Data, Len: 1, B: 1}, {Type: Bye}, {Type: Credit, A: 64}} {
 		b := make([]byte, HeaderSize)
 		h.Encode(b)
 		f.Add(b)
