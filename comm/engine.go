@@ -171,9 +171,7 @@ func matches(r *Request, ctx uint64, src int, tag int32) bool {
 func (e *engine) takePosted(ctx uint64, src int, tag int32) *Request {
 	for i, r := range e.posted {
 		if matches(r, ctx, src, tag) {
-			copy(e.posted[i:], e.posted[i+1:])
-			e.posted[len(e.posted)-1] = nil
-			e.posted = e.posted[:len(e.posted)-1]
+			e.posted = removeAt(e.posted, i)
 			return r
 		}
 	}
@@ -193,10 +191,21 @@ func (e *engine) findUnexpected(ctx uint64, src int, tag int32) int {
 
 func (e *engine) removeUnexpected(i int) *inMsg {
 	m := e.unexpected[i]
-	copy(e.unexpected[i:], e.unexpected[i+1:])
-	e.unexpected[len(e.unexpected)-1] = nil
-	e.unexpected = e.unexpected[:len(e.unexpected)-1]
+	e.unexpected = removeAt(e.unexpected, i)
 	return m
+}
+
+// removeAt removes q[i], keeping the order. Taking the oldest entry, by far
+// the common case, is O(1): a queue that a sender running ahead has made
+// long (thousands of small messages) is not shifted for every match.
+func removeAt[E any](q []*E, i int) []*E {
+	if i == 0 {
+		q[0] = nil
+		return q[1:]
+	}
+	copy(q[i:], q[i+1:])
+	q[len(q)-1] = nil
+	return q[:len(q)-1]
 }
 
 func (e *engine) signalArrival() {
@@ -814,9 +823,7 @@ func (e *engine) cancel(r *Request) bool {
 	if r.kind == kindRecv {
 		for i, p := range e.posted {
 			if p == r {
-				copy(e.posted[i:], e.posted[i+1:])
-				e.posted[len(e.posted)-1] = nil
-				e.posted = e.posted[:len(e.posted)-1]
+				e.posted = removeAt(e.posted, i)
 				r.finish(Status{}, ErrCanceled)
 				return true
 			}
