@@ -33,8 +33,11 @@ type Config struct {
 	// to that peer that the peer has not yet delivered to a receive. A
 	// small message that would exceed it goes by rendezvous instead, so a
 	// receiver never buffers more than this per peer, however far ahead a
-	// sender runs (back-to-back broadcasts, a flood of Isends). Default
-	// 1 MiB; negative: no bound. Environment: GORUN_EAGER_WINDOW.
+	// sender runs (back-to-back broadcasts, a flood of Isends). As with
+	// MPI's standard-mode send, a program that needs more buffering than
+	// this (blocking sends to a rank that receives them only later) can
+	// then block. Default 1 MiB; negative: no bound. Environment:
+	// GORUN_EAGER_WINDOW.
 	EagerWindow int
 	// ChunkSize is the size of the data frames of a rendezvous transfer.
 	// Default 512 KiB (measured best for 1-4 MiB messages over loopback
