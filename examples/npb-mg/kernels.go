@@ -7,8 +7,18 @@ package main
 // resid computes r = v - A u on the interior (r may be v), then refreshes
 // r's ghosts.
 func (s *mg) resid(u, v, r []float64, g grid3) error {
+	if useAVX2 {
+		residAVX2(u, v, r, g, &s.a, s.w)
+	} else {
+		residGo(u, v, r, g, &s.a)
+	}
+	return s.d.comm3(r, g)
+}
+
+// residGo is resid's interior in Go.
+func residGo(u, v, r []float64, g grid3, a *[4]float64) {
 	n1, n2, n3 := g.m1, g.m2, g.m3
-	a0, a2, a3 := s.a[0], s.a[2], s.a[3]
+	a0, a2, a3 := a[0], a[2], a[3]
 	p := n1 * n2
 	for i3 := 1; i3 < n3-1; i3++ {
 		for i2 := 1; i2 < n2-1; i2++ {
@@ -39,14 +49,35 @@ func (s *mg) resid(u, v, r []float64, g grid3) error {
 			}
 		}
 	}
-	return s.d.comm3(r, g)
+}
+
+// residNorm is resid that also returns the local sums of norm2u3 over the
+// interior of r (normLocal), which the ghost exchange does not change.
+func (s *mg) residNorm(u, v, r []float64, g grid3) (sum, mx float64, err error) {
+	if useAVX2 {
+		sum, mx = residNormAVX2(u, v, r, g, &s.a, s.w)
+	} else {
+		residGo(u, v, r, g, &s.a)
+		sum, mx = normLocal(r, g)
+	}
+	return sum, mx, s.d.comm3(r, g)
 }
 
 // psinv applies the smoother u = u + C r on the interior, then refreshes
 // u's ghosts.
 func (s *mg) psinv(r, u []float64, g grid3) error {
+	if useAVX2 {
+		psinvAVX2(r, u, g, &s.c, s.w)
+	} else {
+		psinvGo(r, u, g, &s.c)
+	}
+	return s.d.comm3(u, g)
+}
+
+// psinvGo is psinv's interior in Go.
+func psinvGo(r, u []float64, g grid3, c *[4]float64) {
 	n1, n2, n3 := g.m1, g.m2, g.m3
-	c0, c1, c2 := s.c[0], s.c[1], s.c[2]
+	c0, c1, c2 := c[0], c[1], c[2]
 	p := n1 * n2
 	for i3 := 1; i3 < n3-1; i3++ {
 		for i2 := 1; i2 < n2-1; i2++ {
@@ -72,7 +103,6 @@ func (s *mg) psinv(r, u []float64, g grid3) error {
 			}
 		}
 	}
-	return s.d.comm3(u, g)
 }
 
 // rprj3 restricts the fine residual r (level k) to the coarse s (level
