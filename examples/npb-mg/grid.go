@@ -74,32 +74,27 @@ func (d *decomp) level(ng int) grid3 {
 
 // plane visits the face at index at of axis ax, over the ranges mg.f's
 // comm3 uses: axis 1 over interior i2, i3; axis 2 over all i1 and interior
-// i3; axis 3 over all i1, i2. f gets the flat index.
-func plane(g grid3, ax, at int, f func(k, idx int)) {
+// i3; axis 3 over all i1, i2. f gets the face's runs of contiguous points:
+// the offset of the run in the face, its flat index in u and its length
+// (one point on axis 1, a row on axis 2, the whole plane on axis 3).
+func plane(g grid3, ax, at int, f func(k, idx, n int)) {
 	m1, m2, m3 := g.m1, g.m2, g.m3
 	k := 0
 	switch ax {
 	case 0:
 		for i3 := 1; i3 < m3-1; i3++ {
 			for i2 := 1; i2 < m2-1; i2++ {
-				f(k, at+m1*(i2+m2*i3))
+				f(k, at+m1*(i2+m2*i3), 1)
 				k++
 			}
 		}
 	case 1:
 		for i3 := 1; i3 < m3-1; i3++ {
-			o := m1 * (at + m2*i3)
-			for i1 := range m1 {
-				f(k, o+i1)
-				k++
-			}
+			f(k, m1*(at+m2*i3), m1)
+			k += m1
 		}
 	case 2:
-		o := m1 * m2 * at
-		for i := range m1 * m2 {
-			f(k, o+i)
-			k++
-		}
+		f(0, m1*m2*at, m1*m2)
 	}
 }
 
@@ -122,23 +117,31 @@ func (d *decomp) comm3(u []float64, g grid3) error {
 	for ax := range 3 {
 		m := ms[ax]
 		if d.pi[ax] == 1 {
-			stride := 1
-			if ax >= 1 {
-				stride = g.m1
+			if ax == 0 {
+				// Two points per row: no copy calls.
+				for i3 := 1; i3 < g.m3-1; i3++ {
+					for i2 := 1; i2 < g.m2-1; i2++ {
+						row := u[g.m1*(i2+g.m2*i3):][:g.m1]
+						row[0] = row[g.m1-2]
+						row[g.m1-1] = row[1]
+					}
+				}
+				continue
 			}
+			stride := g.m1
 			if ax == 2 {
 				stride = g.m1 * g.m2
 			}
-			plane(g, ax, 0, func(_, idx int) {
-				u[idx] = u[idx+(m-2)*stride]
-				u[idx+(m-1)*stride] = u[idx+stride]
+			plane(g, ax, 0, func(_, idx, n int) {
+				copy(u[idx:idx+n], u[idx+(m-2)*stride:])
+				copy(u[idx+(m-1)*stride:][:n], u[idx+stride:])
 			})
 			continue
 		}
 		n := planeLen(g, ax)
 		lo, hi := d.sbuf[0][:n], d.sbuf[1][:n]
-		plane(g, ax, 1, func(k, idx int) { lo[k] = u[idx] })
-		plane(g, ax, m-2, func(k, idx int) { hi[k] = u[idx] })
+		plane(g, ax, 1, func(k, idx, n int) { copyRun(lo[k:], u[idx:], n) })
+		plane(g, ax, m-2, func(k, idx, n int) { copyRun(hi[k:], u[idx:], n) })
 		fromLo, fromHi := d.rbuf[0][:n], d.rbuf[1][:n]
 		tagUp, tagDown := 10+2*ax, 11+2*ax
 		reqs := []*comm.Request{
@@ -150,8 +153,18 @@ func (d *decomp) comm3(u []float64, g grid3) error {
 		if err := comm.WaitAll(d.ctx, reqs...); err != nil {
 			return err
 		}
-		plane(g, ax, 0, func(k, idx int) { u[idx] = fromLo[k] })
-		plane(g, ax, m-1, func(k, idx int) { u[idx] = fromHi[k] })
+		plane(g, ax, 0, func(k, idx, n int) { copyRun(u[idx:], fromLo[k:], n) })
+		plane(g, ax, m-1, func(k, idx, n int) { copyRun(u[idx:], fromHi[k:], n) })
 	}
 	return nil
+}
+
+// copyRun copies n points from src to dst; the single points of axis-1
+// faces go without a copy call.
+func copyRun(dst, src []float64, n int) {
+	if n == 1 {
+		dst[0] = src[0]
+		return
+	}
+	copy(dst[:n], src)
 }
