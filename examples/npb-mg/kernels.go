@@ -2,7 +2,12 @@ package main
 
 // The stencil kernels of mg.f, on one rank's block with ghost faces. Loops
 // and the order of each floating-point expression follow the reference;
-// Go indices are mg.f's minus one.
+// Go indices are mg.f's minus one. Every product that is then added is
+// converted with float64(): the Go spec lets the compiler fuse x*y + z
+// into one FMA (it does with GOAMD64=v3) unless a conversion asks for the
+// product's rounding. So the product and the sum are rounded separately
+// with any GOAMD64, and the AVX2 rows (no FMA) match these loops bit for
+// bit.
 
 // resid computes r = v - A u on the interior (r may be v), then refreshes
 // r's ghosts.
@@ -43,7 +48,7 @@ func residGo(u, v, r []float64, g grid3, a *[4]float64) {
 			for i1 := 1; i1 < n1-1; i1++ {
 				u1p := um[i1+1] + up[i1+1] + ub[i1+1] + uf[i1+1]
 				u2p := umb[i1+1] + upb[i1+1] + umf[i1+1] + upf[i1+1]
-				rc[i1] = vc[i1] - a0*uc[i1] - a2*(u2c+u1m+u1p) - a3*(u2m+u2p)
+				rc[i1] = vc[i1] - float64(a0*uc[i1]) - float64(a2*(u2c+u1m+u1p)) - float64(a3*(u2m+u2p))
 				u1m, u1c = u1c, u1p
 				u2m, u2c = u2c, u2p
 			}
@@ -97,7 +102,7 @@ func psinvGo(r, u []float64, g grid3, c *[4]float64) {
 			r2c := rmb[1] + rpb[1] + rmf[1] + rpf[1]
 			for i1 := 1; i1 < n1-1; i1++ {
 				r1p := rm[i1+1] + rp[i1+1] + rb[i1+1] + rf[i1+1]
-				uc[i1] = uc[i1] + c0*rc[i1] + c1*(rc[i1-1]+rc[i1+1]+r1c) + c2*(r2c+r1m+r1p)
+				uc[i1] = uc[i1] + float64(c0*rc[i1]) + float64(c1*(rc[i1-1]+rc[i1+1]+r1c)) + float64(c2*(r2c+r1m+r1p))
 				r1m, r1c = r1c, r1p
 				r2c = rmb[i1+1] + rpb[i1+1] + rmf[i1+1] + rpf[i1+1]
 			}
@@ -138,7 +143,7 @@ func (s *mg) rprj3(r []float64, gk grid3, sc []float64, gj grid3) error {
 				i := 2 * j1
 				y2 := rmb[i] + rmf[i] + rpb[i] + rpf[i]
 				x2 := rm[i] + rp[i] + rb[i] + rf[i]
-				out[j1] = 0.5*rc[i] + 0.25*(rc[i-1]+rc[i+1]+x2) + 0.125*(x1[i-1]+x1[i+1]+y2) + 0.0625*(y1[i-1]+y1[i+1])
+				out[j1] = float64(0.5*rc[i]) + float64(0.25*(rc[i-1]+rc[i+1]+x2)) + float64(0.125*(x1[i-1]+x1[i+1]+y2)) + float64(0.0625*(y1[i-1]+y1[i+1]))
 			}
 		}
 	}
@@ -181,13 +186,13 @@ func (s *mg) interp(z []float64, gj grid3, u []float64, gk grid3) error {
 			for i1 := 0; i1 < mm1-1; i1++ {
 				e, o := 2*i1, 2*i1+1
 				f00[e] = f00[e] + zc[i1]
-				f00[o] = f00[o] + 0.5*(zc[i1+1]+zc[i1])
-				f10[e] = f10[e] + 0.5*z1[i1]
-				f10[o] = f10[o] + 0.25*(z1[i1]+z1[i1+1])
-				f01[e] = f01[e] + 0.5*z2[i1]
-				f01[o] = f01[o] + 0.25*(z2[i1]+z2[i1+1])
-				f11[e] = f11[e] + 0.25*z3[i1]
-				f11[o] = f11[o] + 0.125*(z3[i1]+z3[i1+1])
+				f00[o] = f00[o] + float64(0.5*(zc[i1+1]+zc[i1]))
+				f10[e] = f10[e] + float64(0.5*z1[i1])
+				f10[o] = f10[o] + float64(0.25*(z1[i1]+z1[i1+1]))
+				f01[e] = f01[e] + float64(0.5*z2[i1])
+				f01[o] = f01[o] + float64(0.25*(z2[i1]+z2[i1+1]))
+				f11[e] = f11[e] + float64(0.25*z3[i1])
+				f11[o] = f11[o] + float64(0.125*(z3[i1]+z3[i1+1]))
 			}
 		}
 	}

@@ -207,7 +207,7 @@ func normLocal(r []float64, g grid3) (sum, mx float64) {
 		for i2 := 1; i2 < g.m2-1; i2++ {
 			row := r[g.m1*(i2+g.m2*i3):][:g.m1-1]
 			for _, x := range row[1:] {
-				sum += x * x
+				sum += float64(x * x) // rounded before the sum, no FMA
 				mb = max(mb, math.Float64bits(x)&^(1<<63))
 			}
 		}
