@@ -185,15 +185,22 @@ func (s *sorter) rank(iteration int) error {
 	// the compiler drop the bounds checks (NUM_BUCKETS <= maxBuckets).
 	h := &s.hist
 	clear(h[:])
-	i := 0
-	for ; i+4 <= len(keys); i += 4 {
-		h[0][(uint32(keys[i])>>shift)&(maxBuckets-1)]++
-		h[1][(uint32(keys[i+1])>>shift)&(maxBuckets-1)]++
-		h[2][(uint32(keys[i+2])>>shift)&(maxBuckets-1)]++
-		h[3][(uint32(keys[i+3])>>shift)&(maxBuckets-1)]++
-	}
-	for ; i < len(keys); i++ {
-		h[0][(uint32(keys[i])>>shift)&(maxBuckets-1)]++
+	// A world of one owns every key from 0 up: it counts the key
+	// populations (below) in the same pass over the keys.
+	fused := s.np == 1
+	if fused {
+		s.histCount(keys)
+	} else {
+		i := 0
+		for ; i+4 <= len(keys); i += 4 {
+			h[0][(uint32(keys[i])>>shift)&(maxBuckets-1)]++
+			h[1][(uint32(keys[i+1])>>shift)&(maxBuckets-1)]++
+			h[2][(uint32(keys[i+2])>>shift)&(maxBuckets-1)]++
+			h[3][(uint32(keys[i+3])>>shift)&(maxBuckets-1)]++
+		}
+		for ; i < len(keys); i++ {
+			h[0][(uint32(keys[i])>>shift)&(maxBuckets-1)]++
+		}
 	}
 	bsb := bs[:nb]
 	for b := range bsb {
@@ -278,11 +285,13 @@ func (s *sorter) rank(iteration int) error {
 	var cnt []int32
 	if maxKey >= minKey {
 		cnt = s.counts[:maxKey-minKey+1]
-		clear(cnt)
-		kb2 := s.recvd
-		off := int32(minKey)
-		for _, k := range kb2 {
-			cnt[k-off]++
+		if !fused {
+			clear(cnt)
+			kb2 := s.recvd
+			off := int32(minKey)
+			for _, k := range kb2 {
+				cnt[k-off]++
+			}
 		}
 		cnt[0] += int32(m)
 		for i := 1; i < len(cnt); i++ {
@@ -315,6 +324,29 @@ func (s *sorter) rank(iteration int) error {
 	}
 	s.minKey, s.lesser = minKey, m
 	return nil
+}
+
+// histCount is a world of one's pass over its keys: the bucket histogram
+// (into hist[0..3], as in rank) and the key populations (into counts, from
+// key 0: this rank's minimum key), which rank would otherwise count in a
+// second pass.
+func (s *sorter) histCount(keys []int32) {
+	h := &s.hist
+	cnt := s.counts
+	clear(cnt)
+	shift := s.shift
+	i := 0
+	for ; i+2 <= len(keys); i += 2 {
+		k0, k1 := keys[i], keys[i+1]
+		h[0][(uint32(k0)>>shift)&(maxBuckets-1)]++
+		h[1][(uint32(k1)>>shift)&(maxBuckets-1)]++
+		cnt[k0]++
+		cnt[k1]++
+	}
+	for ; i < len(keys); i++ {
+		h[0][(uint32(keys[i])>>shift)&(maxBuckets-1)]++
+		cnt[keys[i]]++
+	}
 }
 
 // scatterByRank copies the keys into keyBuff1 grouped by destination
