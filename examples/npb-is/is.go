@@ -104,8 +104,8 @@ type sorter struct {
 	one, oneRecv        []int32
 	passed              int
 	// state of the last ranking, for full verification
-	minKey, lesser, total int
-	testRanks             [testArraySize]int32
+	minKey, maxKeyOwned, lesser int
+	testRanks                   [testArraySize]int32
 }
 
 func newSorter(ctx context.Context, c *comm.Comm, class byte, cl isClass) (*sorter, error) {
@@ -118,7 +118,7 @@ func newSorter(ctx context.Context, c *comm.Comm, class byte, cl isClass) (*sort
 		numKeys: (1 << cl.totalKeysLog2) / np * minProcs, maxKey: 1 << cl.maxKeyLog2,
 		numBuckets: nb, shift: uint(cl.maxKeyLog2 - cl.numBucketsLog2)}
 	s.keyArray = make([]int32, s.numKeys)
-	s.keyBuff1 = make([]int32, s.numKeys)
+	s.keyBuff1 = make([]int32, s.numKeys+1) // compactOutside writes one past what it keeps
 	s.keyBuff2 = make([]int32, s.numKeys*3/2)
 	s.counts = make([]int32, s.maxKey)
 	s.bucketSize = make([]int32, nb+testArraySize)
@@ -180,28 +180,13 @@ func (s *sorter) rank(iteration int) error {
 		}
 	}
 	keys := s.keyArray
-	// Bucket histogram: four interleaved counters break the chains of
-	// increments to the same bucket; the fixed-size arrays with a mask let
-	// the compiler drop the bounds checks (NUM_BUCKETS <= maxBuckets).
+	// Bucket histogram, and the population of every key value this rank
+	// holds: the populations of its own range (known only after the
+	// Allreduce below) are then already counted, so its own keys need not
+	// be copied to itself or read again.
+	clear(s.hist[:])
+	s.histCount(keys)
 	h := &s.hist
-	clear(h[:])
-	// A world of one owns every key from 0 up: it counts the key
-	// populations (below) in the same pass over the keys.
-	fused := s.np == 1
-	if fused {
-		s.histCount(keys)
-	} else {
-		i := 0
-		for ; i+4 <= len(keys); i += 4 {
-			h[0][(uint32(keys[i])>>shift)&(maxBuckets-1)]++
-			h[1][(uint32(keys[i+1])>>shift)&(maxBuckets-1)]++
-			h[2][(uint32(keys[i+2])>>shift)&(maxBuckets-1)]++
-			h[3][(uint32(keys[i+3])>>shift)&(maxBuckets-1)]++
-		}
-		for ; i < len(keys); i++ {
-			h[0][(uint32(keys[i])>>shift)&(maxBuckets-1)]++
-		}
-	}
 	bsb := bs[:nb]
 	for b := range bsb {
 		bsb[b] = h[0][b] + h[1][b] + h[2][b] + h[3][b]
@@ -240,17 +225,30 @@ func (s *sorter) rank(iteration int) error {
 		s.ptr2[j] = 0
 	}
 
-	// Group the keys by destination rank. NPB sorts them into all
-	// NUM_BUCKETS buckets here, but the receiver only counts the keys it
-	// gets, so their order within one rank's block does not matter: an
-	// np-way scatter sends exactly the same keys with far fewer write
-	// streams, and a world of one keeps its keys where they are.
-	if s.np == 1 {
-		s.recvd = keys
-		s.recvCount[0], s.recvDisp[0] = len(keys), 0
-		s.total = len(keys)
-	} else {
-		s.scatterByRank(keys)
+	minKey := s.ptr1[s.me] << shift
+	maxKey := ((s.ptr2[s.me] + 1) << shift) - 1
+
+	// Send every other rank its keys. NPB sorts the keys into all
+	// NUM_BUCKETS buckets here and sends each rank its buckets, this rank
+	// included; the receiver only counts the keys it gets, so their order
+	// within a block does not matter: two ranks compact the keys for the
+	// other one, more group them by destination in log2(np) two-way
+	// passes. A rank's own keys were counted above and stay where they
+	// are (a world of one exchanges nothing).
+	s.recvd = nil
+	if s.np > 1 {
+		if s.np == 2 {
+			other := 1 - s.me
+			lo, hi := int64(minKey), int64(maxKey)+1
+			if hi < lo {
+				hi = lo
+			}
+			n := compactOutside(s.keyBuff1, keys, lo, hi)
+			s.sendCount[other], s.sendDisp[other] = n, 0
+		} else {
+			s.scatterByRank(keys)
+		}
+		s.sendCount[s.me] = 0
 		for i, v := range s.sendCount {
 			s.one[i] = int32(v)
 		}
@@ -270,11 +268,9 @@ func (s *sorter) rank(iteration int) error {
 			return err
 		}
 		s.recvd = s.keyBuff2[:total]
-		s.total = total
+		countKeys(s.counts, s.recvd)
 	}
 
-	minKey := s.ptr1[s.me] << shift
-	maxKey := ((s.ptr2[s.me] + 1) << shift) - 1
 	// Keys held by lower ranks.
 	m := 0
 	for k := 0; k < s.me; k++ {
@@ -284,15 +280,7 @@ func (s *sorter) rank(iteration int) error {
 	}
 	var cnt []int32
 	if maxKey >= minKey {
-		cnt = s.counts[:maxKey-minKey+1]
-		if !fused {
-			clear(cnt)
-			kb2 := s.recvd
-			off := int32(minKey)
-			for _, k := range kb2 {
-				cnt[k-off]++
-			}
-		}
+		cnt = s.counts[minKey : maxKey+1]
 		cnt[0] += int32(m)
 		for i := 1; i < len(cnt); i++ {
 			cnt[i] += cnt[i-1]
@@ -322,14 +310,14 @@ func (s *sorter) rank(iteration int) error {
 			fmt.Printf("Failed partial verification: iteration %d, processor %d, test key %d\n", iteration, s.me, i)
 		}
 	}
-	s.minKey, s.lesser = minKey, m
+	s.minKey, s.maxKeyOwned, s.lesser = minKey, maxKey, m
 	return nil
 }
 
-// histCount is a world of one's pass over its keys: the bucket histogram
-// (into hist[0..3], as in rank) and the key populations (into counts, from
-// key 0: this rank's minimum key), which rank would otherwise count in a
-// second pass.
+// histCount is rank's pass over its keys: the bucket histogram (into
+// hist[0] and hist[1]) and the population of each key value (into counts,
+// indexed by the key itself). Two keys a step keep two histogram and two
+// count increments in flight.
 func (s *sorter) histCount(keys []int32) {
 	h := &s.hist
 	cnt := s.counts
@@ -347,6 +335,57 @@ func (s *sorter) histCount(keys []int32) {
 		h[0][(uint32(keys[i])>>shift)&(maxBuckets-1)]++
 		cnt[keys[i]]++
 	}
+}
+
+// countKeys adds the keys to the populations in counts (indexed by key),
+// two halves of keys at a time for independent increments in flight.
+func countKeys(counts, keys []int32) {
+	half := len(keys) / 2
+	lo, hi := keys[:half], keys[half:2*half]
+	for i, k := range lo {
+		counts[k]++
+		counts[hi[i]]++
+	}
+	if len(keys)%2 == 1 {
+		counts[keys[len(keys)-1]]++
+	}
+}
+
+// compactOutside copies the keys outside [lo, hi) to the front of dst and
+// returns how many there are (in no particular order). Every key is written
+// at the next free place, which moves on only for keys that are kept: no
+// branch per key. The two halves of keys go at once, one filling dst from
+// the front and one from the back, each a chain of its own (a single chain
+// runs at half the speed), and the back part is then moved up to the
+// front one. dst needs room for one more key than keys has.
+func compactOutside(dst, keys []int32, lo, hi int64) int {
+	width := uint64(hi - lo)
+	half := len(keys) / 2
+	a, b := keys[:half], keys[half:2*half]
+	dst = dst[:len(keys)+1]
+	n, m := 0, len(dst)-1
+	for i, k := range a {
+		k2 := b[i]
+		dst[n] = k
+		dst[m] = k2
+		inc, inc2 := 0, 0
+		if uint64(int64(k)-lo) >= width {
+			inc = 1
+		}
+		if uint64(int64(k2)-lo) >= width {
+			inc2 = 1
+		}
+		n += inc
+		m -= inc2
+	}
+	if len(keys)%2 == 1 {
+		k := keys[len(keys)-1]
+		if uint64(int64(k)-lo) >= width {
+			dst[n] = k
+			n++
+		}
+	}
+	return n + copy(dst[n:], dst[m+1:])
 }
 
 // scatterByRank copies the keys into keyBuff1 grouped by destination
@@ -411,12 +450,20 @@ func split2(dst, keys []int32, lo, hi int, split int64) {
 // and checks the order locally and across the rank boundary (is.c's
 // full_verify). It adds one to passed when everything is in order.
 func (s *sorter) fullVerify() error {
-	n := s.total
-	kb2 := s.recvd[:n]
+	// This rank's keys: those it kept (its range of keyArray) and those
+	// it received.
+	lo, hi := int32(s.minKey), int32(s.maxKeyOwned)
+	mine := append([]int32(nil), s.recvd...)
+	for _, k := range s.keyArray {
+		if k >= lo && k <= hi {
+			mine = append(mine, k)
+		}
+	}
+	n := len(mine)
 	sorted := make([]int32, n)
-	cnt := s.counts
-	for _, k := range kb2 {
-		idx := k - int32(s.minKey)
+	cnt := s.counts[s.minKey:]
+	for _, k := range mine {
+		idx := k - lo
 		cnt[idx]--
 		sorted[int(cnt[idx])-s.lesser] = k
 	}

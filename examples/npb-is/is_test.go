@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"testing"
 
 	"github.com/gorun-hpc/gorun/comm"
@@ -23,7 +24,7 @@ func TestFindMySeed(t *testing.T) {
 }
 
 func TestClassS(t *testing.T) {
-	for _, np := range []int{1, 2, 4} {
+	for _, np := range []int{1, 2, 4, 8} {
 		t.Run(fmt.Sprintf("np%d", np), func(t *testing.T) {
 			commtest.Run(t, np, comm.Config{}, func(ctx context.Context, c *comm.Comm) error {
 				r, err := Run(ctx, c, 'S', io.Discard)
@@ -36,5 +37,32 @@ func TestClassS(t *testing.T) {
 				return nil
 			})
 		})
+	}
+}
+
+// TestCompactOutside checks the two-chain compaction against a plain
+// filter: same keys kept (as a multiset), for odd and even lengths, none,
+// some and all kept, and the range at either end.
+func TestCompactOutside(t *testing.T) {
+	for _, n := range []int{0, 1, 2, 3, 7, 8, 100, 1001} {
+		for _, r := range [][2]int64{{0, 0}, {0, 50}, {25, 75}, {50, 100}, {0, 100}, {-5, 1000}} {
+			keys := make([]int32, n)
+			for i := range keys {
+				keys[i] = int32((i*37 + 11) % 100)
+			}
+			dst := make([]int32, n+1)
+			got := dst[:compactOutside(dst, keys, r[0], r[1])]
+			var want []int32
+			for _, k := range keys {
+				if int64(k) < r[0] || int64(k) >= r[1] {
+					want = append(want, k)
+				}
+			}
+			slices.Sort(got)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Fatalf("n=%d range %v: kept %v, want %v", n, r, got, want)
+			}
+		}
 	}
 }
