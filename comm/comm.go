@@ -44,11 +44,21 @@ type Config struct {
 	// TCP here: a chunk that fits the socket buffer is written at once);
 	// at most 64 MiB.
 	ChunkSize int
-	// Spin is how long a reader polls its socket before parking, while a
-	// goroutine waits for a message. Zero means automatic: 50µs, or no
-	// polling when the host runs more ranks than it has CPUs. Negative
-	// disables polling. Environment: GORUN_SPIN (a Go duration).
+	// Spin is how long a goroutine waiting for a message polls for it
+	// before parking. Zero means automatic: 50µs, or 3ms with the
+	// processor yielded between polls when the host runs more ranks than
+	// it has CPUs (see Yield). Negative disables polling. Environment:
+	// GORUN_SPIN (a Go duration).
 	Spin time.Duration
+	// Yield makes a polling rank give its CPU to other processes
+	// (sched_yield(2)) between polls, so that on an oversubscribed host
+	// the rank it waits for gets to run while this one keeps watching its
+	// sockets: waking a sleeping process costs 20-35µs between the vCPUs
+	// of a VM, a yield well under one. With Yield on, link readers park at
+	// once and leave the polling to the waiting goroutines. Zero means
+	// automatic: on when the host runs more ranks than it has CPUs.
+	// Environment: GORUN_YIELD (1 or 0).
+	Yield Toggle
 	// HandshakeTimeout bounds each connection's authentication. Default 10s.
 	HandshakeTimeout time.Duration
 	// ConnectTimeout bounds start-up: publishing this rank's address and
@@ -63,6 +73,15 @@ type Config struct {
 	// malformed frames). Default: standard error.
 	Logf func(format string, args ...any)
 }
+
+// Toggle is a setting that is automatic (zero), on or off.
+type Toggle int8
+
+// Toggle values.
+const (
+	On  Toggle = 1
+	Off Toggle = -1
+)
 
 // DefaultConfig returns the configuration the zero Config stands for, with
 // the environment's overrides applied. localSize is the number of ranks on
@@ -104,10 +123,23 @@ func (c *Config) fill(localSize int) {
 		c.ChunkSize = 512 << 10
 	}
 	c.ChunkSize = min(c.ChunkSize, int(frameLimits.MaxChunk))
+	over := oversubscribed(localSize)
+	if c.Yield == 0 {
+		c.Yield = Off
+		if over {
+			c.Yield = On
+		}
+		switch os.Getenv("GORUN_YIELD") {
+		case "1":
+			c.Yield = On
+		case "0":
+			c.Yield = Off
+		}
+	}
 	if c.Spin == 0 {
 		c.Spin = 50 * time.Microsecond
-		if oversubscribed(localSize) {
-			c.Spin = -1
+		if over {
+			c.Spin = 3 * time.Millisecond
 		}
 		if d, err := time.ParseDuration(os.Getenv("GORUN_SPIN")); err == nil {
 			c.Spin = d
@@ -402,6 +434,7 @@ func Connect(ctx context.Context, o Options) (*Comm, error) {
 	cfg.fill(o.LocalSize)
 	e := newEngine(o.Rank, o.Size, cfg)
 	e.yieldPoll = cfg.Spin > 0 && runtime.GOMAXPROCS(0) == 1
+	e.osYield = cfg.Yield == On
 	group := make([]int, o.Size)
 	for i := range group {
 		group[i] = i

@@ -69,6 +69,9 @@ type engine struct {
 	// yieldPoll: polling is on and the process has one P (a rank bound to
 	// one CPU), so a waiter yield-polls its request instead of parking.
 	yieldPoll bool
+	// osYield: give the CPU to other processes between polls
+	// (Config.Yield).
+	osYield bool
 
 	waiting atomic.Int32 // goroutines blocked in Wait: readers may poll
 

@@ -123,6 +123,12 @@ func (r *Request) Wait(ctx context.Context) (Status, error) {
 			if r.fin.Load() {
 				return r.result()
 			}
+			if r.e.osYield {
+				// Oversubscribed: let the rank this one waits for run
+				// (and every poll counts as eight).
+				schedYield()
+				i |= 7
+			}
 			if i&7 == 7 {
 				// Let the link readers (other links, control frames) run.
 				runtime.Gosched()

@@ -50,6 +50,10 @@ type tcpLink struct {
 	ended  atomic.Bool   // rxErr is set
 	frames atomic.Uint64 // frames processed so far (the reader samples it)
 
+	// waitReadable's state (made once: parking allocates nothing)
+	peekBuf      [1]byte
+	peekCallback func(fd uintptr) bool
+
 	closeOnce sync.Once
 	done      chan struct{} // closed when the reader goroutine returns
 }
@@ -85,7 +89,7 @@ var errWouldBlock = errors.New("would block")
 // spinWait reports whether a poll loop that found nothing should try again:
 // for up to spin after its first call (which sets *until), yielding the
 // processor between tries.
-func spinWait(until *time.Time, spin time.Duration) bool {
+func spinWait(until *time.Time, spin time.Duration, yield bool) bool {
 	if spin <= 0 {
 		return false
 	}
@@ -96,8 +100,16 @@ func spinWait(until *time.Time, spin time.Duration) bool {
 		return false
 	}
 	runtime.Gosched()
+	if yield {
+		schedYield()
+	}
 	return true
 }
+
+// schedYield gives this thread's CPU to another runnable process, if any
+// (sched_yield(2)). It is a raw system call: the process keeps its P, and
+// nothing else of it could run meanwhile on an oversubscribed host anyway.
+func schedYield() { unix.RawSyscall(unix.SYS_SCHED_YIELD, 0, 0, 0) }
 
 // writeFull writes bufs (one or two slices) to the socket with write(2)
 // or writev(2), polling briefly when the socket buffer is full before
@@ -150,7 +162,7 @@ func (l *tcpLink) writeAttempt(fd uintptr) bool {
 			continue
 		}
 		if e == unix.EAGAIN {
-			if spinWait(&l.wuntil, l.e.cfg.Spin) {
+			if spinWait(&l.wuntil, l.e.cfg.Spin, l.e.osYield) {
 				continue
 			}
 			return false
@@ -179,28 +191,50 @@ func (l *tcpLink) writeAttempt(fd uintptr) bool {
 }
 
 // rawSource reads the non-blocking socket. With nonblock set, a read that
-// finds nothing returns errWouldBlock; otherwise it parks in the network
-// poller until data arrives. Used only under rxMu.
+// finds nothing returns errWouldBlock; otherwise it polls for up to spin,
+// then parks in the network poller until data arrives. Used only under
+// rxMu.
+//
+// Attempts go through RawConn.Control, not RawConn.Read: the runtime's
+// read lock of the connection may be held by the link's reader goroutine,
+// parked in waitReadable, and a goroutine that wants to drain the link
+// itself must not queue behind it. Only parking uses RawConn.Read.
 type rawSource struct {
 	rc       syscall.RawConn
 	nonblock bool
 	spin     time.Duration // waiting inside a frame: poll this long before parking
+	yield    bool          // and yield the CPU to other processes between polls
 
-	// State of the read in progress, shared with the callback; callback
-	// is s.attempt, made once, so that a read allocates nothing.
+	// State of the read in progress, shared with the callbacks, which are
+	// made once (s.attempt, s.parked), so that a read allocates nothing.
 	b        []byte
 	n        int
 	err      error
 	until    time.Time
-	callback func(fd uintptr) bool
+	callback func(fd uintptr)
+	parkedCb func(fd uintptr) bool
 }
 
 func (s *rawSource) Read(b []byte) (int, error) {
 	if s.callback == nil {
-		s.callback = s.attempt
+		s.callback, s.parkedCb = s.attempt, s.parked
 	}
 	s.b, s.n, s.err, s.until = b, 0, nil, time.Time{}
-	rerr := s.rc.Read(s.callback)
+	var rerr error
+	for {
+		if rerr = s.rc.Control(s.callback); rerr != nil || s.err != unix.EAGAIN {
+			break
+		}
+		if s.nonblock {
+			break
+		}
+		// The rest of a frame is in flight: poll for it briefly rather
+		// than pay the network poller's wake-up, then park.
+		if !spinWait(&s.until, s.spin, s.yield) {
+			rerr = s.rc.Read(s.parkedCb)
+			break
+		}
+	}
 	n, err := s.n, s.err
 	s.b = nil
 	switch {
@@ -216,32 +250,25 @@ func (s *rawSource) Read(b []byte) (int, error) {
 	return n, nil
 }
 
-// attempt is the RawConn callback of Read: it reports whether the read is
-// over (data, end of stream, an error, or nothing in non-blocking mode);
-// false parks the goroutine until the socket is readable.
-func (s *rawSource) attempt(fd uintptr) bool {
+// attempt makes one read(2) (retried on EINTR) into s.b.
+func (s *rawSource) attempt(fd uintptr) {
 	for {
 		r, _, e := unix.RawSyscall(unix.SYS_READ, fd, uintptr(unsafe.Pointer(unsafe.SliceData(s.b))), uintptr(len(s.b)))
 		s.n, s.err = int(r), nil
 		if e != 0 {
 			s.n, s.err = 0, e
 		}
-		if s.err == unix.EINTR {
-			continue
+		if s.err != unix.EINTR {
+			return
 		}
-		if s.err == unix.EAGAIN {
-			if s.nonblock {
-				return true
-			}
-			// The rest of a frame is in flight: poll for it briefly
-			// rather than pay the network poller's wake-up.
-			if spinWait(&s.until, s.spin) {
-				continue
-			}
-			return false
-		}
-		return true
 	}
+}
+
+// parked is the RawConn.Read callback of a read that waits: false parks
+// the goroutine until the socket is readable.
+func (s *rawSource) parked(fd uintptr) bool {
+	s.attempt(fd)
+	return s.err != unix.EAGAIN
 }
 
 // frameLocked reads and processes one frame, waiting for it if need be.
@@ -314,8 +341,10 @@ func (l *tcpLink) tryPoll() {
 
 // readLoop is the link's reader goroutine. While goroutines wait for
 // messages and frames keep arriving, it polls the socket (yielding between
-// attempts); after Config.Spin without a frame, or when nobody waits, it
-// parks in the network poller, which costs a wake-up on the next message.
+// attempts); after Config.Spin without a frame, when nobody waits, or
+// always with Config.Yield (the waiters poll then), it parks in the network
+// poller until the socket is readable, without holding rxMu, so that a
+// waiter can still drain the link itself.
 func (l *tcpLink) readLoop() {
 	defer close(l.done)
 	e := l.e
@@ -325,7 +354,7 @@ func (l *tcpLink) readLoop() {
 		if n := l.frames.Load(); n != seen {
 			seen, active = n, e.now()
 		}
-		if e.cfg.Spin > 0 && e.waiting.Load() > 0 && e.now()-active < int64(e.cfg.Spin) {
+		if e.cfg.Spin > 0 && !e.osYield && e.waiting.Load() > 0 && e.now()-active < int64(e.cfg.Spin) {
 			// With one P, the waiters poll their own links: poll only
 			// now and then, for traffic nobody waits for yet.
 			if !e.yieldPoll || i&7 == 0 {
@@ -338,21 +367,58 @@ func (l *tcpLink) readLoop() {
 				}
 			}
 			runtime.Gosched()
+			if e.osYield {
+				schedYield()
+			}
 			continue
+		}
+		// Park until the socket has data, without holding rxMu: a
+		// goroutine that waits for a request on this link can then still
+		// drain it itself (tryPoll) instead of waiting for this one to be
+		// scheduled.
+		if err := l.waitReadable(); err != nil {
+			l.rxMu.Lock()
+			l.endLocked(err)
+			l.rxMu.Unlock()
+			return
 		}
 		l.rxMu.Lock()
 		if l.rxErr == nil {
-			if err := l.frameLocked(); err != nil {
-				l.endLocked(err)
-			} else {
-				l.pollLocked()
-			}
+			l.pollLocked()
 		}
 		ended := l.rxErr != nil
 		l.rxMu.Unlock()
 		if ended {
 			return
 		}
+	}
+}
+
+// waitReadable returns once the socket has data (or end of stream, or an
+// error to report) without consuming any, parking in the network poller
+// while it has none.
+func (l *tcpLink) waitReadable() error {
+	if l.peekCallback == nil {
+		l.peekCallback = l.peekAttempt
+	}
+	return l.rc.Read(l.peekCallback)
+}
+
+// peekAttempt is waitReadable's RawConn callback: true once a one-byte
+// MSG_PEEK finds data or end of stream, or fails with an error other than
+// "would block" (which the read that follows then meets).
+func (l *tcpLink) peekAttempt(fd uintptr) bool {
+	for {
+		_, _, e := unix.Syscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&l.peekBuf[0])), 1, unix.MSG_PEEK, 0, 0)
+		switch e {
+		case 0:
+			return true
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return false
+		}
+		return true
 	}
 }
 
@@ -365,6 +431,7 @@ func (e *engine) startLink(peer int, c *net.TCPConn) error {
 	l := &tcpLink{e: e, peer: peer, conn: c, rc: rc, wbuf: make([]byte, 0, wire.HeaderSize+smallWrite), done: make(chan struct{})}
 	l.src.rc = rc
 	l.src.spin = e.cfg.Spin
+	l.src.yield = e.osYield
 	l.br = bufio.NewReaderSize(&l.src, 64<<10)
 	e.mu.Lock()
 	if e.links[peer] != nil {
