@@ -1,0 +1,33 @@
+package collectives
+
+import "golang.org/x/sys/cpu"
+
+// useAVX selects the assembly element-wise sums of float64 and float32;
+// tests switch it off to cross-check the Go loop.
+var useAVX = cpu.X86.HasAVX
+
+//go:noescape
+func addF64AVX(dst, src []float64)
+
+//go:noescape
+func addF32AVX(dst, src []float32)
+
+// addF64 sets dst[i] += src[i] (len(src) >= len(dst)).
+func addF64(dst, src []float64) {
+	if useAVX && len(dst) >= 16 {
+		m := len(dst) &^ 15
+		addF64AVX(dst[:m], src[:m])
+		dst, src = dst[m:], src[m:]
+	}
+	addGo(dst, src)
+}
+
+// addF32 sets dst[i] += src[i] (len(src) >= len(dst)).
+func addF32(dst, src []float32) {
+	if useAVX && len(dst) >= 32 {
+		m := len(dst) &^ 31
+		addF32AVX(dst[:m], src[:m])
+		dst, src = dst[m:], src[m:]
+	}
+	addGo(dst, src)
+}
