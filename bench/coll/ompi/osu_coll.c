@@ -9,7 +9,7 @@
  * own choice). Built and run by scripts/compare-openmpi-coll.sh.
  *
  *   osu_coll [-coll allreduce,bcast|all] [-min 4] [-max 4M] [-sizes 8,64K,1M]
- *            [-budget 0.03] [-iters 1000] [-min-iters 3]
+ *            [-budget 0.03] [-iters 1000] [-min-iters 3] [-warmup 0.1]
  */
 #include <mpi.h>
 #include <stdio.h>
@@ -58,7 +58,8 @@ static void call(const char *c, int n) {
 }
 
 static double measure(const char *c, int n, long size, double budget, int min_iters, int max_iters) {
-    int warm = size >= (64 << 10) ? 2 : 10;
+    /* OSU's skip counts: 200 warm-up calls up to 8 KiB, 10 above */
+    int warm = size > 8192 ? 10 : 200;
     MPI_Barrier(MPI_COMM_WORLD);
     double t0 = MPI_Wtime();
     for (int i = 0; i < warm; i++) call(c, n);
@@ -86,6 +87,7 @@ int main(int argc, char **argv) {
     long lo = 4, hi = 4 << 20;
     double budget = 0.03;
     int max_iters = 1000, min_iters = 3;
+    double warmup = 0.1;
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *f = argv[i], *v = argv[i + 1];
         if (!strcmp(f, "-coll")) colls = v;
@@ -95,6 +97,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(f, "-budget")) budget = atof(v);
         else if (!strcmp(f, "-iters")) max_iters = atoi(v);
         else if (!strcmp(f, "-min-iters")) min_iters = atoi(v);
+        else if (!strcmp(f, "-warmup")) warmup = atof(v);
         else {
             if (rank == 0) fprintf(stderr, "osu_coll: unknown flag %s\n", f);
             MPI_Abort(MPI_COMM_WORLD, 2);
@@ -121,6 +124,14 @@ int main(int argc, char **argv) {
     if (!sbuf || !rbuf || !counts || !displs) MPI_Abort(MPI_COMM_WORLD, 1);
     fill(sbuf, maxn);
     fill(rbuf, maxn);
+    /* untimed 8-byte Allreduce calls for warmup seconds, as bench/coll */
+    {
+        double t0 = MPI_Wtime(), x;
+        do {
+            x = MPI_Wtime() - t0;
+            MPI_Allreduce(MPI_IN_PLACE, &x, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+        } while (x < warmup);
+    }
     if (rank == 0)
         printf("# Open MPI collectives latency, np %d, float32 elements, average µs per call (max over ranks)\n", np);
     for (int k = 0; all_colls[k]; k++) {
