@@ -106,6 +106,15 @@ func (e *engine) pollFor(r *Request) {
 		}
 		return
 	}
+	e.pollAll()
+}
+
+// pollAll processes what has arrived on every link. With Config.Yield the
+// link readers park at once and a spinning waiter keeps the runtime from
+// waking them, so waiters poll every link now and then: control frames
+// from other peers (a CTS for one of this rank's sends, an RTS, credits)
+// must not wait for the waiter to give up.
+func (e *engine) pollAll() {
 	for p, l := range e.links {
 		if tl, ok := l.(*tcpLink); ok && p != e.rank {
 			tl.tryPoll()

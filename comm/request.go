@@ -125,9 +125,13 @@ func (r *Request) Wait(ctx context.Context) (Status, error) {
 			}
 			if r.e.osYield {
 				// Oversubscribed: let the rank this one waits for run
-				// (and every poll counts as eight).
+				// (and every poll counts as eight), and now and then
+				// take in what other peers sent (see pollAll).
 				schedYield()
 				i |= 7
+				if i&31 == 31 {
+					r.e.pollAll()
+				}
 			}
 			if i&7 == 7 {
 				// Let the link readers (other links, control frames) run.
