@@ -368,9 +368,6 @@ func (l *tcpLink) readLoop() {
 				}
 			}
 			runtime.Gosched()
-			if e.osYield {
-				schedYield()
-			}
 			continue
 		}
 		if !e.osYield {
