@@ -95,7 +95,6 @@ type sorter struct {
 	counts              []int32 // key populations, then cumulative ranks
 	bucketSize          []int32 // NUM_BUCKETS + TEST_ARRAY_SIZE
 	bucketTotals        []int32
-	bucketPtrs          [maxBuckets]int32
 	firstKey            [maxBuckets + 1]int64
 	hist                [4][maxBuckets]int32
 	sendCount, sendDisp []int
