@@ -96,7 +96,7 @@ type sorter struct {
 	bucketSize          []int32 // NUM_BUCKETS + TEST_ARRAY_SIZE
 	bucketTotals        []int32
 	firstKey            [maxBuckets + 1]int64
-	hist                [4][maxBuckets]int32
+	hist                [2][maxBuckets]int32
 	sendCount, sendDisp []int
 	recvCount, recvDisp []int
 	ptr1, ptr2          []int
@@ -188,7 +188,7 @@ func (s *sorter) rank(iteration int) error {
 	h := &s.hist
 	bsb := bs[:nb]
 	for b := range bsb {
-		bsb[b] = h[0][b] + h[1][b] + h[2][b] + h[3][b]
+		bsb[b] = h[0][b] + h[1][b]
 	}
 	tot := s.bucketTotals
 	copy(tot, bs)
