@@ -67,7 +67,8 @@ type engine struct {
 	worldComm *Comm
 
 	// yieldPoll: polling is on and the process has one P (a rank bound to
-	// one CPU), so a waiter yield-polls its request instead of parking.
+	// one CPU, or one of several sharing the host's CPUs), so a waiter
+	// yield-polls its request instead of parking.
 	yieldPoll bool
 	// osYield: give the CPU to other processes between polls
 	// (Config.Yield).
