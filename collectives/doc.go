@@ -66,7 +66,8 @@
 // GORUN_COLL_<COLLECTIVE>=<name> in the environment, e.g.
 // GORUN_COLL_ALLREDUCE=ring or GORUN_COLL_BCAST=pipeline (under gorun:
 // gorun -x GORUN_COLL_ALLREDUCE=ring ...); the option wins over the
-// variable, and an unknown name panics. Algorithms(collective) lists the
+// variable, and an unknown name panics. The variables are read once, at a
+// process's first collective call. Algorithms(collective) lists the
 // names. A forced algorithm that cannot run a call falls back as its
 // collective documents (ring with a non-commutative op, recdoubling
 // Allgather with a non-power-of-two np). The segment size of the pipelined

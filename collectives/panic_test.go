@@ -11,7 +11,7 @@ import (
 )
 
 func TestProgrammerErrorsPanic(t *testing.T) {
-	t.Setenv("GORUN_COLL_SCATTER", "no-such-algorithm")
+	setenv(t, "GORUN_COLL_SCATTER", "no-such-algorithm")
 	commtest.Run(t, 2, testCfg, func(ctx context.Context, c *comm.Comm) error {
 		sum := collectives.Sum[float64]()
 		for name, f := range map[string]func(){
@@ -40,8 +40,8 @@ func TestEnvironmentForcesAlgorithm(t *testing.T) {
 	// Every algorithm forced through the environment gives the same result.
 	for _, alg := range collectives.Algorithms("allreduce") {
 		t.Run(alg, func(t *testing.T) {
-			t.Setenv("GORUN_COLL_ALLREDUCE", alg)
-			t.Setenv("GORUN_COLL_SEGMENT", "64")
+			setenv(t, "GORUN_COLL_ALLREDUCE", alg)
+			setenv(t, "GORUN_COLL_SEGMENT", "64")
 			commtest.Run(t, 3, testCfg, func(ctx context.Context, c *comm.Comm) error {
 				x := make([]int, 500)
 				for i := range x {
@@ -60,4 +60,12 @@ func TestEnvironmentForcesAlgorithm(t *testing.T) {
 			})
 		})
 	}
+}
+
+// setenv sets an environment variable for the test, as t.Setenv does, and
+// makes the package read its variables again then and after the test.
+func setenv(t *testing.T, name, value string) {
+	t.Cleanup(collectives.ReloadEnv) // runs after t.Setenv's restore
+	t.Setenv(name, value)
+	collectives.ReloadEnv()
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 )
 
 // Option tunes one collective call.
@@ -18,7 +19,8 @@ type config struct {
 
 // WithAlgorithm forces the algorithm of the collective it is passed to, by
 // name (see Algorithms). It takes precedence over the environment variable
-// GORUN_COLL_<COLLECTIVE> (e.g. GORUN_COLL_ALLREDUCE=ring). An unknown name
+// GORUN_COLL_<COLLECTIVE> (e.g. GORUN_COLL_ALLREDUCE=ring), which is read
+// once, at the process's first collective call. An unknown name
 // panics. When the forced algorithm cannot run the call (see each
 // algorithm's documentation, e.g. ring with a non-commutative operation), the
 // collective falls back to the one named in that documentation.
@@ -28,7 +30,7 @@ func WithAlgorithm(name string) Option {
 
 // WithSegmentSize sets the segment size in bytes of the pipelined and
 // segmented algorithms (default DefaultSegmentSize; environment
-// GORUN_COLL_SEGMENT). Rounded to whole elements, at least one.
+// GORUN_COLL_SEGMENT, read at the first collective call). Rounded to whole elements, at least one.
 func WithSegmentSize(bytes int) Option {
 	return func(c *config) { c.seg = bytes }
 }
@@ -75,24 +77,41 @@ func Collectives() []string {
 	return out
 }
 
-// envNames maps each collective to its environment variable, built once
-// so that a call does not allocate the name.
-var envNames = func() map[string]string {
-	m := make(map[string]string, len(algorithms))
-	for k := range algorithms {
-		m[k] = "GORUN_COLL_" + strings.ToUpper(k)
-	}
-	return m
-}()
+// envSettings holds the GORUN_COLL_* environment variables, read once, at
+// the first collective call of the process (as MPI implementations read
+// their tuning parameters at initialisation): a call then costs no lookup
+// in the environment.
+type envSettings struct {
+	seg int               // GORUN_COLL_SEGMENT, 0 if unset or invalid
+	alg map[string]string // collective -> GORUN_COLL_<COLLECTIVE>, when set
+}
 
-func configure(coll string, opts []Option) config {
-	var cfg config
+var env atomic.Pointer[envSettings]
+
+// loadEnv reads the environment variables again and returns what it read.
+// Safe for concurrent use.
+func loadEnv() *envSettings {
+	e := &envSettings{alg: make(map[string]string)}
 	if s := os.Getenv("GORUN_COLL_SEGMENT"); s != "" {
 		if n, err := strconv.Atoi(s); err == nil && n > 0 {
-			cfg.seg = n
+			e.seg = n
 		}
 	}
-	cfg.alg = os.Getenv(envNames[coll])
+	for k := range algorithms {
+		if v := os.Getenv("GORUN_COLL_" + strings.ToUpper(k)); v != "" {
+			e.alg[k] = v
+		}
+	}
+	env.Store(e)
+	return e
+}
+
+func configure(coll string, opts []Option) config {
+	e := env.Load()
+	if e == nil {
+		e = loadEnv()
+	}
+	cfg := config{alg: e.alg[coll], seg: e.seg}
 	for _, o := range opts {
 		o(&cfg)
 	}
