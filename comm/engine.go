@@ -35,6 +35,21 @@ type inMsg struct {
 	pool   *pooledBuf // data's recycled buffer, if it has one
 	rts    bool
 	sendID uint64
+	inline [inlineMax]byte // data of a payload of up to inlineMax bytes
+}
+
+// inlineMax is the payload size up to which an unexpected message keeps its
+// payload in its own record, which is recycled: a small message that
+// arrives before its receive then costs no allocation.
+const inlineMax = 64
+
+var inMsgs = sync.Pool{New: func() any { return new(inMsg) }}
+
+// putInMsg recycles m once its payload has been copied out (or handed to
+// a receive, when it was not inline).
+func putInMsg(m *inMsg) {
+	*m = inMsg{}
+	inMsgs.Put(m)
 }
 
 // engine is one process's messaging core: matching, requests and links, in
@@ -44,9 +59,9 @@ type engine struct {
 	cfg        Config
 
 	mu         sync.Mutex
-	posted     []*Request // receives waiting for a message, in post order
-	unexpected []*inMsg   // messages waiting for a receive, in arrival order
-	arrived    chan struct{}
+	posted     []*Request          // receives waiting for a message, in post order
+	unexpected []*inMsg            // messages waiting for a receive, in arrival order
+	arrived    chan struct{}       // closed at the next arrival or failure; made by probe on demand
 	rsends     map[uint64]*Request // large sends waiting for CTS
 	rrecvs     map[uint64]*Request // large receives waiting for data
 	active     int                 // large sends whose data is being written
@@ -126,7 +141,6 @@ func (e *engine) pollAll() {
 func newEngine(rank, size int, cfg Config) *engine {
 	return &engine{
 		rank: rank, size: size, cfg: cfg,
-		arrived: make(chan struct{}),
 		rsends:  map[uint64]*Request{},
 		rrecvs:  map[uint64]*Request{},
 		links:   make([]link, size),
@@ -163,6 +177,12 @@ func release(r *Request) {
 	r.mu.Lock()
 	r.mu.Unlock() //lint:ignore SA2001 waits for the goroutine that finished r to let go of it
 	r.e, r.c, r.kind, r.done = nil, nil, 0, nil
+	if r.wake != nil {
+		select { // the token of this use
+		case <-r.wake:
+		default:
+		}
+	}
 	r.fin.Store(false)
 	r.status, r.err = Status{}, nil
 	r.ctx, r.peer, r.tag = 0, 0, 0
@@ -210,9 +230,12 @@ func (e *engine) removeUnexpected(i int) *inMsg {
 
 // removeAt removes q[i], keeping the order. Taking the oldest entry, by far
 // the common case, is O(1): a queue that a sender running ahead has made
-// long (thousands of small messages) is not shifted for every match.
+// long (thousands of small messages) is not shifted for every match. The
+// last entry is removed in place, so that a queue going between empty and
+// one entry (a small message at a time) keeps its array instead of moving
+// along it and reallocating whenever it runs out.
 func removeAt[E any](q []*E, i int) []*E {
-	if i == 0 {
+	if i == 0 && len(q) > 1 {
 		q[0] = nil
 		return q[1:]
 	}
@@ -222,8 +245,10 @@ func removeAt[E any](q []*E, i int) []*E {
 }
 
 func (e *engine) signalArrival() {
-	close(e.arrived)
-	e.arrived = make(chan struct{})
+	if e.arrived != nil {
+		close(e.arrived)
+		e.arrived = nil
+	}
 }
 
 func (r *Request) statusFor(src, tag int32, size int) Status {
@@ -315,19 +340,29 @@ func (e *engine) onEager(peer int, h *wire.Header, payload io.Reader) error {
 		return nil
 	}
 	e.mu.Unlock()
-	data, pool := getPayload(n)
+	m := inMsgs.Get().(*inMsg)
+	var data []byte
+	var pool *pooledBuf
+	if n <= inlineMax {
+		data = m.inline[:n]
+	} else {
+		data, pool = getPayload(n)
+	}
 	if _, err := io.ReadFull(payload, data); err != nil {
 		putPayload(pool)
+		putInMsg(m)
 		return err
 	}
 	e.mu.Lock()
 	if r := e.takePosted(h.Ctx, peer, h.Tag); r != nil {
 		e.mu.Unlock()
-		deliverEager(r, peer, h.Tag, data, pool, true)
+		deliverEager(r, peer, h.Tag, data, pool, n > inlineMax)
+		putInMsg(m)
 		e.credit(peer, n)
 		return nil
 	}
-	e.unexpected = append(e.unexpected, &inMsg{ctx: h.Ctx, src: peer, tag: h.Tag, size: n, data: data, pool: pool})
+	m.ctx, m.src, m.tag, m.size, m.data, m.pool = h.Ctx, peer, h.Tag, n, data, pool
+	e.unexpected = append(e.unexpected, m)
 	e.signalArrival()
 	e.mu.Unlock()
 	return nil
@@ -804,8 +839,10 @@ func (e *engine) irecv(r *Request) {
 		m := e.removeUnexpected(i)
 		if !m.rts {
 			e.mu.Unlock()
-			deliverEager(r, m.src, m.tag, m.data, m.pool, true)
-			e.credit(m.src, m.size)
+			src, size := m.src, m.size
+			deliverEager(r, src, m.tag, m.data, m.pool, size > inlineMax)
+			putInMsg(m)
+			e.credit(src, size)
 			return
 		}
 		if err := e.peerStateLocked(m.src); err != nil {
@@ -867,6 +904,9 @@ func (e *engine) probe(c *Comm, ctx uint64, src int, tag int32) (Status, bool, <
 		if err := e.peerStateLocked(src); err != nil {
 			return Status{}, false, nil, err
 		}
+	}
+	if e.arrived == nil {
+		e.arrived = make(chan struct{})
 	}
 	return Status{}, false, e.arrived, nil
 }

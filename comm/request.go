@@ -28,6 +28,10 @@ type Request struct {
 	fin  atomic.Bool
 	mu   sync.Mutex
 	done chan struct{} // made on demand (doneChan): most requests never park
+	// wake holds a token from completion on, for Wait; unlike done it is
+	// kept when the request is recycled (see release), so that a parked
+	// Wait allocates nothing. Made on demand, under mu.
+	wake chan struct{}
 
 	status Status
 	err    error
@@ -66,6 +70,12 @@ func (r *Request) finish(st Status, err error) {
 	r.fin.Store(true)
 	if r.done != nil {
 		close(r.done)
+	}
+	if r.wake != nil {
+		select {
+		case r.wake <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -147,8 +157,23 @@ func (r *Request) Wait(ctx context.Context) (Status, error) {
 			}
 		}
 	}
+	r.mu.Lock()
+	if r.fin.Load() {
+		r.mu.Unlock()
+		return r.result()
+	}
+	if r.wake == nil {
+		r.wake = make(chan struct{}, 1)
+	}
+	wake := r.wake
+	r.mu.Unlock()
 	select {
-	case <-r.doneChan():
+	case <-wake:
+		// Pass the token on to any other goroutine waiting.
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
 		return r.result()
 	case <-ctx.Done():
 		return Status{}, opError("wait for", r.userPeer, r.userTag, ctx.Err())
@@ -160,6 +185,19 @@ func (r *Request) Wait(ctx context.Context) (Status, error) {
 // request was cancelled; a cancelled request completes with ErrCanceled.
 // A request that already matched completes normally.
 func (r *Request) Cancel() bool { return r.e.cancel(r) }
+
+// Free lets the package reuse a completed request's memory for a later
+// call, as MPI_Request_free does; the caller gives up r and must not use it
+// again, nor may any other goroutine. A request that has not completed,
+// or one that took part in the rendezvous protocol (a message above
+// Config.EagerLimit), is left to the garbage collector instead. Free(nil)
+// does nothing. Collectives free their internal requests this way, so that
+// a small collective call allocates next to nothing.
+func (r *Request) Free() {
+	if r != nil {
+		release(r)
+	}
+}
 
 // WaitAll waits for every request and returns the first error among them
 // (in request order). It returns early only when ctx ends.
