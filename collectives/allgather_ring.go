@@ -39,7 +39,7 @@ func ringAllgather[T comm.Elem](ctx context.Context, c *comm.Comm, base, off int
 			}
 		}
 	}
-	return waitAll(ctx, sends...)
+	return waitFree(ctx, sends...)
 }
 
 // allgatherRing: Allgather and Allgatherv over the ring of ranks.

@@ -28,5 +28,5 @@ func bcastBinomial[T comm.Elem](ctx context.Context, c *comm.Comm, base int, buf
 			reqs = append(reqs, comm.Isend(c, buf, mod(vr+mask+root, p), base))
 		}
 	}
-	return waitAll(ctx, reqs...)
+	return waitFree(ctx, reqs...)
 }

@@ -33,5 +33,5 @@ func bcastPipeline[T comm.Elem](ctx context.Context, c *comm.Comm, base int, buf
 			sends = append(sends, comm.Isend(c, buf[sg.lo:sg.hi], next, base))
 		}
 	}
-	return waitAll(ctx, sends...)
+	return waitFree(ctx, sends...)
 }

@@ -28,5 +28,5 @@ func gathervLinear[T comm.Elem](ctx context.Context, c *comm.Comm, base int, dst
 			reqs = append(reqs, comm.Irecv(c, dst[displs[i]:displs[i]+counts[i]], i, base))
 		}
 	}
-	return waitAll(ctx, reqs...)
+	return waitFree(ctx, reqs...)
 }

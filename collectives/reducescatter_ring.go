@@ -67,5 +67,5 @@ func ringReduceScatter[T comm.Elem](ctx context.Context, c *comm.Comm, base int,
 		}
 		recvs, segs = nrecvs, nsegs
 	}
-	return waitAll(ctx, sends...)
+	return waitFree(ctx, sends...)
 }

@@ -36,5 +36,5 @@ func scatterBinomial[T comm.Elem](ctx context.Context, c *comm.Comm, base int, d
 			reqs = append(reqs, comm.Isend(c, buf[mask*n:(mask+cnt)*n], mod(child+root, p), base))
 		}
 	}
-	return waitAll(ctx, reqs...)
+	return waitFree(ctx, reqs...)
 }

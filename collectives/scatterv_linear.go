@@ -27,5 +27,5 @@ func scattervLinear[T comm.Elem](ctx context.Context, c *comm.Comm, base int, ds
 			reqs = append(reqs, comm.Isend(c, src[displs[i]:displs[i]+counts[i]], i, base))
 		}
 	}
-	return waitAll(ctx, reqs...)
+	return waitFree(ctx, reqs...)
 }

@@ -112,8 +112,13 @@ func configure(coll string, opts []Option) config {
 		e = loadEnv()
 	}
 	cfg := config{alg: e.alg[coll], seg: e.seg}
-	for _, o := range opts {
-		o(&cfg)
+	if len(opts) > 0 {
+		// The options see a copy, so that cfg itself stays on the stack.
+		c := cfg
+		for _, o := range opts {
+			o(&c)
+		}
+		cfg = c
 	}
 	if cfg.alg != "" && !slices.Contains(algorithms[coll], cfg.alg) {
 		panic(fmt.Sprintf("collectives: %s: unknown algorithm %q (have %s)", coll, cfg.alg, strings.Join(algorithms[coll], ", ")))

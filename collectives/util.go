@@ -27,6 +27,19 @@ func waitAll(ctx context.Context, reqs ...*comm.Request) error {
 	return err
 }
 
+// waitFree is waitAll for requests the caller does not look at again: on
+// success it hands them back to comm for reuse (Request.Free), so that a
+// small collective allocates next to nothing.
+func waitFree(ctx context.Context, reqs ...*comm.Request) error {
+	if err := waitAll(ctx, reqs...); err != nil {
+		return err
+	}
+	for _, r := range reqs {
+		r.Free()
+	}
+	return nil
+}
+
 // drain cancels pending requests and waits a bounded time for those that
 // had already matched.
 func drain(reqs []*comm.Request) {
@@ -48,11 +61,11 @@ func drain(reqs []*comm.Request) {
 func exchange[T comm.Elem](ctx context.Context, c *comm.Comm, sbuf []T, dest int, rbuf []T, src, tg int) error {
 	rr := comm.Irecv(c, rbuf, src, tg)
 	sr := comm.Isend(c, sbuf, dest, tg)
-	return waitAll(ctx, rr, sr)
+	return waitFree(ctx, rr, sr)
 }
 
 func send[T comm.Elem](ctx context.Context, c *comm.Comm, buf []T, dest, tg int) error {
-	return waitAll(ctx, comm.Isend(c, buf, dest, tg))
+	return waitFree(ctx, comm.Isend(c, buf, dest, tg))
 }
 
 func recv[T comm.Elem](ctx context.Context, c *comm.Comm, buf []T, src, tg int) error {
@@ -60,7 +73,9 @@ func recv[T comm.Elem](ctx context.Context, c *comm.Comm, buf []T, src, tg int) 
 	if err := waitAll(ctx, r); err != nil {
 		return err
 	}
-	return checkSize(r, buf, src)
+	err := checkSize(r, buf, src)
+	r.Free()
+	return err
 }
 
 // checkSize reports a completed receive into buf from src whose message
