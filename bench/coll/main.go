@@ -45,6 +45,7 @@ func main() {
 	seg := flag.String("seg", "", "segment size in bytes for the segmented algorithms (default: the package's)")
 	list := flag.Bool("list", false, "list collectives and algorithms, and exit")
 	warmup := flag.Duration("warmup", 100*time.Millisecond, "untimed 8-byte Allreduce calls before the first point, for this long")
+	syncMode := flag.Bool("sync", false, "follow each timed call by a Barrier and subtract the Barrier's own time: the latency of one call, not the rate of back-to-back calls")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the measurements to this file (suffixed with .rank)")
 	flag.Parse()
 	if *list {
@@ -91,7 +92,7 @@ func main() {
 	if *colls != "all" {
 		names = strings.Split(*colls, ",")
 	}
-	b := &bench{c: world, budget: *budget, minIters: *minIters, maxIters: *maxIters}
+	b := &bench{c: world, budget: *budget, minIters: *minIters, maxIters: *maxIters, sync: *syncMode}
 	if *seg != "" {
 		n, err := parseSize(*seg)
 		if err != nil {
@@ -151,13 +152,18 @@ type bench struct {
 	c                  *comm.Comm
 	budget             time.Duration
 	minIters, maxIters int
+	sync               bool
 	common             []collectives.Option
 }
 
 func (b *bench) table(ctx context.Context, name string, cols []string, sizes []int) error {
 	p, r := b.c.Size(), b.c.Rank()
 	if r == 0 {
-		fmt.Printf("\n## %s (np %d)\n%10s", name, p, "bytes")
+		what := ""
+		if b.sync {
+			what = ", each call then a Barrier, minus the Barrier"
+		}
+		fmt.Printf("\n## %s (np %d%s)\n%10s", name, p, what, "bytes")
 		for _, c := range cols {
 			fmt.Printf(" %18s", c)
 		}
@@ -238,10 +244,29 @@ func (b *bench) measure(ctx context.Context, run func(context.Context) error, si
 	if per[0] > 0 {
 		iters = min(b.maxIters, max(b.minIters, int(b.budget.Seconds()/per[0])))
 	}
+	if !b.sync {
+		return b.timed(ctx, run, iters)
+	}
+	both, err := b.timed(ctx, func(ctx context.Context) error {
+		if err := run(ctx); err != nil {
+			return err
+		}
+		return collectives.Barrier(ctx, b.c)
+	}, iters)
+	if err != nil {
+		return 0, err
+	}
+	bar, err := b.timed(ctx, func(ctx context.Context) error { return collectives.Barrier(ctx, b.c) }, iters)
+	return both - bar, err
+}
+
+// timed makes iters calls of run after a Barrier and returns the slowest
+// rank's average µs per call.
+func (b *bench) timed(ctx context.Context, run func(context.Context) error, iters int) (float64, error) {
 	if err := collectives.Barrier(ctx, b.c); err != nil {
 		return 0, err
 	}
-	t0 = time.Now()
+	t0 := time.Now()
 	for range iters {
 		if err := run(ctx); err != nil {
 			return 0, err

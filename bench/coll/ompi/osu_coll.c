@@ -9,7 +9,11 @@
  * own choice). Built and run by scripts/compare-openmpi-coll.sh.
  *
  *   osu_coll [-coll allreduce,bcast|all] [-min 4] [-max 4M] [-sizes 8,64K,1M]
- *            [-budget 0.03] [-iters 1000] [-min-iters 3] [-warmup 0.1]
+ *            [-budget 0.03] [-iters 1000] [-min-iters 3] [-warmup 0.1] [-sync 1]
+ *
+ * -sync 1 follows each timed call by a barrier and subtracts the barrier's
+ * own time (as bench/coll -sync): the latency of one call rather than the
+ * rate of back-to-back calls.
  */
 #include <mpi.h>
 #include <stdio.h>
@@ -22,6 +26,7 @@ static const char *all_colls[] = {
     "reducescatter", "scan", "scatter", "scatterv", NULL};
 
 static int rank, np;
+static int sync_mode; /* -sync 1: each call then a barrier, minus the barrier */
 static float *sbuf, *rbuf;
 static int *counts, *displs;
 
@@ -57,6 +62,18 @@ static void call(const char *c, int n) {
     else if (!strcmp(c, "reducescatter")) MPI_Reduce_scatter_block(sbuf, rbuf, n, MPI_FLOAT, MPI_SUM, w);
 }
 
+/* average µs per call of iters calls after a barrier, each followed by a
+ * barrier when sync is set */
+static double timed(const char *c, int n, int iters, int sync) {
+    MPI_Barrier(MPI_COMM_WORLD);
+    double t0 = MPI_Wtime();
+    for (int i = 0; i < iters; i++) {
+        call(c, n);
+        if (sync) MPI_Barrier(MPI_COMM_WORLD);
+    }
+    return (MPI_Wtime() - t0) / iters * 1e6;
+}
+
 static double measure(const char *c, int n, long size, double budget, int min_iters, int max_iters) {
     /* OSU's skip counts: 200 warm-up calls up to 8 KiB, 10 above */
     int warm = size > 8192 ? 10 : 200;
@@ -71,11 +88,13 @@ static double measure(const char *c, int n, long size, double budget, int min_it
         iters = k > max_iters ? max_iters : (int)k;
         if (iters < min_iters) iters = min_iters;
     }
-    MPI_Barrier(MPI_COMM_WORLD);
-    t0 = MPI_Wtime();
-    for (int i = 0; i < iters; i++) call(c, n);
-    double avg = (MPI_Wtime() - t0) / iters * 1e6, maxavg;
+    double avg = timed(c, n, iters, sync_mode), maxavg;
     MPI_Allreduce(&avg, &maxavg, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+    if (sync_mode) { /* minus the barrier's own time, both maxima over ranks */
+        double bar = timed("barrier", 0, iters, 0), maxbar;
+        MPI_Allreduce(&bar, &maxbar, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+        maxavg -= maxbar;
+    }
     return maxavg;
 }
 
@@ -98,6 +117,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(f, "-iters")) max_iters = atoi(v);
         else if (!strcmp(f, "-min-iters")) min_iters = atoi(v);
         else if (!strcmp(f, "-warmup")) warmup = atof(v);
+        else if (!strcmp(f, "-sync")) sync_mode = atoi(v);
         else {
             if (rank == 0) fprintf(stderr, "osu_coll: unknown flag %s\n", f);
             MPI_Abort(MPI_COMM_WORLD, 2);
