@@ -17,7 +17,8 @@ import (
 // allgather; large, commutative ops only: with a non-commutative op it falls
 // back to "rabenseifner"), "reduce_bcast" (binomial Reduce to rank 0, then
 // binomial Bcast: fewest messages; medium and large at np > 2 on an
-// oversubscribed host). recdoubling and rabenseifner fold the first
+// oversubscribed host; the package documentation says which one the
+// selector picks, as measured). recdoubling and rabenseifner fold the first
 // 2(p-2^k) ranks in pairs first, so any p works, and keep rank order.
 func Allreduce[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op Op[T], opts ...Option) error {
 	sys, base := c.Collective()

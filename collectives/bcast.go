@@ -11,7 +11,9 @@ import (
 //
 // Algorithms: "binomial" (small messages), "scatter_allgather" (van de
 // Geijn: binomial scatter of p blocks, then a ring allgather; medium),
-// "pipeline" (a chain through the ranks in segments; large).
+// "pipeline" (a chain through the ranks in segments; large). These are the
+// usual niches; the package documentation says which one the selector
+// picks, as measured.
 func Bcast[T comm.Elem](ctx context.Context, c *comm.Comm, buf []T, root int, opts ...Option) error {
 	sys, base := c.Collective()
 	cfg := configure("bcast", opts)

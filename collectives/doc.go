@@ -40,27 +40,34 @@
 //
 // Each collective has one or more algorithms, one per file
 // (allreduce_ring.go, bcast_binomial.go, ...). select.go chooses by message
-// size and rank count; its thresholds were measured with bench/coll on the
-// project's 2-core VM (loopback TCP, np 2, 4 and 8):
+// size and rank count; its thresholds were measured with
+// scripts/crossovers.sh (bench/coll, every algorithm forced) on the
+// project's 2-core VM (loopback TCP, np 2, 3, 4, 5 and 8; select.go gives
+// the crossover figures):
 //
 //	Barrier        dissemination
-//	Bcast          binomial; np 2: pipeline from 2 MiB; np > 2: pipeline
-//	               (np <= 8) or scatter_allgather from 8 MiB
-//	Allreduce      np 2: recdoubling below 32 KiB, then rabenseifner;
-//	               np 3-4: recdoubling below 16 KiB, reduce_bcast below
-//	               1 MiB, then rabenseifner; np > 4: reduce_bcast; ring
-//	               from 8 MiB at every np (rabenseifner for non-commutative
-//	               ops)
-//	Reduce         binomial; rabenseifner from 2 MiB when np > 2
-//	Allgather      recdoubling for a power-of-two np; else bruck below
-//	               16 KiB in total, then ring
-//	Alltoall       bruck below 2 KiB per block (np > 2), then pairwise
+//	Bcast          binomial; np 2: pipeline from 2 MiB
+//	Allreduce      np 2: recdoubling below 1 MiB, then rabenseifner;
+//	               np 3-4: recdoubling below 16 KiB, then reduce_bcast,
+//	               then rabenseifner from 1 MiB (np 3) or 128 KiB (np 4);
+//	               np > 4: reduce_bcast below 2 MiB, then rabenseifner
+//	Reduce         binomial; rabenseifner from 2 MiB for a power-of-two
+//	               np > 2
+//	Allgather      recdoubling for a power-of-two np; ring for np 3; else
+//	               bruck below 32 KiB in total, then ring
+//	Alltoall       np >= 4: bruck below 2 KiB per block (4 KiB from np 8),
+//	               then pairwise; np <= 3: pairwise
 //	Gather         binomial below 1 KiB per block, then linear
 //	Scatter        binomial below 2 KiB per block, then linear
-//	ReduceScatter  reduce_scatterv below 8 KiB in total (np > 2), then ring
-//	               (reduce_scatterv for non-commutative ops)
+//	ReduceScatter  reduce_scatterv below 16 KiB per result block (np > 2),
+//	               then ring (reduce_scatterv for non-commutative ops)
 //	Allgatherv ring; Alltoallv pairwise; Gatherv, Scatterv linear;
 //	Scan, Exscan recdoubling
+//
+// Ring Allreduce, scatter_allgather Bcast and, beyond np 2, pipeline Bcast
+// never won on that machine, where the CPU and not a link is the limit;
+// they run when forced, and on a real network may be worth forcing for
+// large messages.
 //
 // To force an algorithm, pass WithAlgorithm("ring") to the call, or set
 // GORUN_COLL_<COLLECTIVE>=<name> in the environment, e.g.

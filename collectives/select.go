@@ -135,74 +135,85 @@ func (cfg config) segElems(esize int) int {
 }
 
 // Selector thresholds, in bytes, measured on the project's 2-core VM with
-// bench/coll over loopback TCP at np 2, 4 and 8 (bench/coll/README.md has
-// the tables and the command). On this machine the CPU, not a link, is the
-// bottleneck (np 4 and 8 oversubscribe 2 cores, and every message that
-// finds its receiver asleep costs a wake-up), so the algorithms that send
-// fewer, larger messages in fewer rounds win longer than on a real network;
-// scatter_allgather for Bcast and ring for Allreduce never won and are
-// chosen only for messages beyond the measured range (4 MiB).
+// scripts/crossovers.sh (bench/coll with every algorithm forced, np 2, 3,
+// 4, 5 and 8 in turn, 5 rounds, medians; bench/coll/README.md has the
+// tables, results/crossover4*.txt the full output). On this machine the
+// CPU, not a link, is the bottleneck (np > 2 oversubscribes 2 cores), so
+// algorithms that send fewer messages in fewer rounds win longer than on a
+// real network.
 //
-// Second measurement (3 alternating rounds of all algorithms, medians, µs):
-// Allreduce rabenseifner against ring at 1 MiB: np 2 611/628, np 4
-// 3135/4191, np 8 9491/11554; at 4 MiB np 4 18329/21736, np 8
-// 30334/40901; so rabenseifner replaced ring from 1 MiB (allreduceLarge
-// was 1 MiB). Bcast at np 2, binomial (one message) against pipeline:
-// 64 KiB 36/40, 256 KiB 67/69, 1 MiB 181/194, 2 MiB 447/405, 4 MiB 781/844,
-// so np 2 keeps binomial up to 1 MiB (bcastPipelineP2 was 64 KiB).
+// Where logarithmic algorithms save no rounds (np 3: Bruck and recursive
+// halving take 2 rounds, like a ring or pairwise exchange), the linear
+// ones win at every size: np 3 Allgather ring against Bruck at 512 B
+// blocks 16.8/19.0 µs, 2 KiB 18.4/23.6; Alltoall pairwise against Bruck
+// at 1 KiB 18.7/24.1, 2 KiB 20.0/28.5. Rabenseifner's reductions pay a
+// fold for a non-power-of-two np: Reduce at 2 MiB, binomial against
+// rabenseifner, np 3 1781/2718, np 5 3231/4581, np 8 7143/6104.
 //
-// Third measurement (5 alternating rounds, medians, µs), Allreduce
-// reduce_bcast against recdoubling and rabenseifner: np 4: 4 KiB 140/125/225,
-// 32 KiB 186/206/292, 64 KiB 299/407/354, 256 KiB 867/955/1030, 1 MiB
-// 2950/2771/2673, 4 MiB 10082/14652/10157; np 8: 8 B 253/274/521, 4 KiB
-// 258/314/539, 64 KiB 615/1170/1112, 1 MiB 6005/8578/6727, 4 MiB
-// 23659/45498/25450. At np 2 it loses everywhere (64 KiB 45/31/30). With
-// the binomial Reduce's receives posted at once, np 8 against recdoubling
-// (7 rounds): 8 B 189/223, 256 B 261/334, 2 KiB 262/384, so np > 4 takes
-// reduce_bcast at every size below allreduceLarge.
-//
-// Reduce after the binomial tree posted its receives at once (5 rounds,
-// load average 3-4, binomial/rabenseifner): np 4 1 MiB 4102/4723, 2 MiB
-// 7516/6500, 4 MiB 13082/12450; np 8 1 MiB 6757/8273, 2 MiB 12914/11810,
-// 4 MiB 29861/24679; so reduceLarge moved from 1 MiB to 2 MiB.
+// Bcast stays binomial for small messages although the pipeline (a
+// chain) is faster in back-to-back calls (np 8, 8 B: 7.3 against 7.7 µs;
+// np 5: 4.8 against 7.6): successive calls overlap along the chain, but a
+// single call has p-1 hops instead of log2 p. bench/coll -sync (each call
+// followed by a Barrier, minus the Barrier alone), medians of 8 runs: np 4
+// 9.8 against 19.5 µs, np 8 24 against 48.
 const (
-	bcastPipelineP2 = 2 << 20  // np 2: binomial below, pipeline from here
-	bcastLarge      = 8 << 20  // np > 2: binomial below; from here pipeline (np <= 8) or scatter_allgather
-	allreduceSmall  = 32 << 10 // np 2: recdoubling below, rabenseifner from here
-	allreduceSmall4 = 16 << 10 // np 3-4: recdoubling below, reduce_bcast from here
-	allreduceTree4  = 1 << 20  // np 3-4: rabenseifner from here
-	allreduceLarge  = 8 << 20  // every np: ring from here (commutative ops)
-	reduceLarge     = 2 << 20  // rabenseifner from here when np > 2; binomial otherwise
-	allgatherSmall  = 16 << 10 // total bytes, non-power-of-two np: bruck below, ring from here (power of two: recdoubling)
-	alltoallSmall   = 2 << 10  // bytes per block: bruck below (np > 2), pairwise from here
-	gatherSmall     = 1 << 10  // bytes per block: binomial below, linear from here
-	scatterSmall    = 2 << 10  // bytes per block: binomial below, linear from here
-	reduceScatSmall = 8 << 10  // total bytes: reduce_scatterv below (np > 2), ring from here
+	bcastPipelineP2 = 2 << 20   // np 2: binomial below, pipeline from here
+	allreduceSmall  = 1 << 20   // np 2: recdoubling below, rabenseifner from here
+	allreduceSmall4 = 16 << 10  // np 3-4: recdoubling below, reduce_bcast from here
+	allreduceTree3  = 1 << 20   // np 3: rabenseifner from here
+	allreduceTree4  = 128 << 10 // np 4: rabenseifner from here
+	allreduceTree   = 2 << 20   // np > 4: reduce_bcast below, rabenseifner from here
+	reduceLarge     = 2 << 20   // rabenseifner from here for a power of two np > 2; binomial otherwise
+	allgatherSmall  = 32 << 10  // total bytes, non-power-of-two np > 3: bruck below, ring from here
+	alltoallSmall   = 2 << 10   // bytes per block, np 4-7: bruck below, pairwise from here
+	alltoallSmall8  = 4 << 10   // the same for np >= 8
+	gatherSmall     = 1 << 10   // bytes per block: binomial below, linear from here
+	scatterSmall    = 2 << 10   // bytes per block: binomial below, linear from here
+	reduceScatSmall = 16 << 10  // bytes per result block (average), np > 2: reduce_scatterv below, ring from here
 )
 
+// selectBcast: binomial, but at np 2 the segmented pipeline from 2 MiB
+// (they tie within 10 % from 64 KiB to 2 MiB; at 4 and 16 MiB the pipeline
+// took 691 and 2941 µs, binomial 823 and 3228). At np 3-8 binomial wins at
+// every size measured, up to 16 MiB: np 4 at 4, 8, 16 MiB 2629, 4744,
+// 14669 µs against the pipeline's 3050, 7375, 15641 and
+// scatter_allgather's 3621, 7914, 19146; np 8 at 8 and 16 MiB 16620 and
+// 35918 against 20064/20118 and 42317/53260. The pipeline beyond np 2 and
+// scatter_allgather run only when forced.
 func selectBcast(cfg config, p, bytes int) string {
 	if cfg.alg != "" {
 		return cfg.alg
 	}
-	switch {
-	case p <= 2 && bytes < bcastPipelineP2, p > 2 && bytes < bcastLarge:
-		return "binomial"
-	case p <= 8:
+	if p <= 2 && bytes >= bcastPipelineP2 {
 		return "pipeline"
 	}
-	return "scatter_allgather"
+	return "binomial"
 }
 
+// selectAllreduce: ring never won here (np 4 at 4, 8, 16 MiB: 8173,
+// 17483, 40951 µs against rabenseifner's 4709, 12580, 32405; np 8 20414,
+// 51758, 110647 against 15239, 39130, 89798), so only WithAlgorithm or
+// the environment picks it. Crossovers (µs, medians of 5 rounds):
+//   - np 2, recdoubling against rabenseifner: 64 KiB 22.4/24.4, 512 KiB
+//     137/146, 1 MiB 321/292, 2 MiB 726/632.
+//   - np 3-4: recdoubling wins to 16 KiB (np 4: 35.6 against reduce_bcast's
+//     36.1), ties reduce_bcast at 32-64 KiB. np 4 rabenseifner against
+//     reduce_bcast: 128 KiB 139/174, 256 KiB 281/285, 1 MiB 1272/1499;
+//     np 3 loses to reduce_bcast up to 512 KiB (128 KiB 127/114, 512 KiB
+//     379/366) and wins at 2 MiB (2209/2833).
+//   - np > 4: reduce_bcast (np 8, 8 B 53.5 against recdoubling's 58.5; 64
+//     KiB 172 against 288) until rabenseifner wins at 2-4 MiB (np 8 2 MiB
+//     7020/10487, 4 MiB 14368/18926; np 5 4 MiB 12222/13498).
 func selectAllreduce(cfg config, p, bytes int, commutative bool) string {
 	alg := cfg.alg
 	if alg == "" {
 		switch {
-		case bytes >= allreduceLarge && commutative:
-			alg = "ring"
 		case p <= 2 && bytes < allreduceSmall,
-			p > 2 && p <= 4 && bytes < allreduceSmall4:
+			p <= 4 && bytes < allreduceSmall4:
 			alg = "recdoubling"
-		case p > 4 || p > 2 && bytes < allreduceTree4:
+		case p == 3 && bytes < allreduceTree3,
+			p == 4 && bytes < allreduceTree4,
+			p > 4 && bytes < allreduceTree:
 			alg = "reduce_bcast"
 		default:
 			alg = "rabenseifner"
@@ -214,23 +225,30 @@ func selectAllreduce(cfg config, p, bytes int, commutative bool) string {
 	return alg
 }
 
+// selectReduce: binomial, except for large messages at a power-of-two np
+// (np 8, binomial against rabenseifner: 2 MiB 7143/6104, 4 MiB
+// 15395/13834; np 4 ties, 2398/2468 and 5272/5505).
 func selectReduce(cfg config, p, bytes int) string {
 	if cfg.alg != "" {
 		return cfg.alg
 	}
-	if bytes >= reduceLarge && p > 2 {
+	if bytes >= reduceLarge && p > 2 && isPow2(p) {
 		return "rabenseifner"
 	}
 	return "binomial"
 }
 
+// selectAllgather: recursive doubling for a power-of-two np; ring at np 3;
+// else Bruck until ring wins (np 5: 10 KiB in total 55.4/59.3, 40 KiB
+// 98.3/74.6; np 6 and 7 still Bruck at 24 and 28 KiB: 79.3/92.3,
+// 114/132).
 func selectAllgather(cfg config, p, total int) string {
 	alg := cfg.alg
 	if alg == "" {
 		switch {
 		case isPow2(p):
 			alg = "recdoubling"
-		case total >= allgatherSmall:
+		case p == 3 || total >= allgatherSmall:
 			alg = "ring"
 		default:
 			alg = "bruck"
@@ -242,11 +260,14 @@ func selectAllgather(cfg config, p, total int) string {
 	return alg
 }
 
+// selectAlltoall: Bruck for small blocks from np 4 (np 4, Bruck against
+// pairwise: 1 KiB 29.4/31.4, 2 KiB 35.5/32.1; np 8: 2 KiB 136/156, 4 KiB
+// 204/168), pairwise otherwise.
 func selectAlltoall(cfg config, p, blockBytes int) string {
 	if cfg.alg != "" {
 		return cfg.alg
 	}
-	if blockBytes < alltoallSmall && p > 2 {
+	if p >= 4 && (blockBytes < alltoallSmall || p >= 8 && blockBytes < alltoallSmall8) {
 		return "bruck"
 	}
 	return "pairwise"
@@ -272,11 +293,14 @@ func selectScatter(cfg config, p, blockBytes int) string {
 	return "linear"
 }
 
+// selectReduceScatter: Reduce then Scatterv for small blocks (np 5,
+// against ring: 8 KiB blocks 82.8/106, 12 KiB 100/124, 16 KiB 163/145;
+// np 8 ties from 12 KiB), ring above.
 func selectReduceScatter(cfg config, p, total int, commutative bool) string {
 	alg := cfg.alg
 	if alg == "" {
 		alg = "ring"
-		if total < reduceScatSmall && p > 2 {
+		if p > 2 && total < reduceScatSmall*p {
 			alg = "reduce_scatterv"
 		}
 	}
