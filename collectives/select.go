@@ -153,9 +153,9 @@ func (cfg config) segElems(esize int) int {
 // Bcast stays binomial for small messages although the pipeline (a
 // chain) is faster in back-to-back calls (np 8, 8 B: 7.3 against 7.7 µs;
 // np 5: 4.8 against 7.6): successive calls overlap along the chain, but a
-// single call has p-1 hops instead of log2 p. bench/coll -sync (each call
-// followed by a Barrier, minus the Barrier alone), medians of 8 runs: np 4
-// 9.8 against 19.5 µs, np 8 24 against 48.
+// single call has p-1 hops instead of log2 p. bench/coll -osu (OSU's
+// method: each call timed alone, a Barrier between), medians of 8 runs:
+// np 8 27 against 46 µs, np 4 12.7 against 13.3.
 const (
 	bcastPipelineP2 = 2 << 20   // np 2: binomial below, pipeline from here
 	allreduceSmall  = 1 << 20   // np 2: recdoubling below, rabenseifner from here

@@ -15,10 +15,10 @@
 # collective both sides know), NPS (default "2 4 8"), MIN/MAX (bytes, K/M
 # suffixes; default 4 and 4M) or SIZES (a comma list, e.g. 8,64K,1M), BUDGET (timed seconds per point, default
 # 0.05), MIN_ITERS (default 5), GORUN_X (extra "-x NAME=value" arguments
-# for gorun, e.g. GORUN_X="-x GORUN_COLL_ALLREDUCE=ring"), SYNC (1: each
-# timed call is followed by a barrier whose own time is subtracted, on both
-# sides: the latency of one call instead of the rate of back-to-back
-# calls), ITERS (most timed calls per point, default 1000), KEEP (a
+# for gorun, e.g. GORUN_X="-x GORUN_COLL_ALLREDUCE=ring"), OSU (1: OSU's
+# own method on both sides, each call timed alone with an untimed barrier
+# after it, average over ranks: one call's latency instead of the rate of
+# back-to-back calls), ITERS (most timed calls per point, default 1000), KEEP (a
 # directory to keep the raw outputs in).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,7 +30,7 @@ MAX=${MAX:-4M}
 BUDGET=${BUDGET:-0.05}
 MIN_ITERS=${MIN_ITERS:-5}
 GORUN_X=${GORUN_X:-}
-SYNC=${SYNC:-}
+OSU=${OSU:-}
 ITERS=${ITERS:-1000}
 if ! command -v mpicc >/dev/null || ! command -v mpirun >/dev/null; then
   echo "installing Open MPI (apt-get install openmpi-bin libopenmpi-dev)" >&2
@@ -51,9 +51,9 @@ range=(-min "$MIN" -max "$MAX")
 [ -z "${SIZES:-}" ] || range=(-sizes "$SIZES")
 GARGS=(-alg auto -coll "$COLLS" "${range[@]}" -budget "$gobudget" -min-iters "$MIN_ITERS" -iters "$ITERS")
 OARGS=(-coll "$COLLS" "${range[@]}" -budget "$BUDGET" -min-iters "$MIN_ITERS" -iters "$ITERS")
-if [ "$SYNC" = 1 ]; then
-  GARGS+=(-sync)
-  OARGS+=(-sync 1)
+if [ "$OSU" = 1 ]; then
+  GARGS+=(-osu)
+  OARGS+=(-osu 1)
 fi
 load_before=$(uptime)
 : > "$work/gorun.txt"
@@ -83,7 +83,7 @@ done
 
 echo "# gorun vs Open MPI $(mpirun --version 2>/dev/null | head -1 | awk '{print $NF}') (TCP: --mca pml ob1 --mca btl tcp,self), $(nproc) cores"
 echo "# $ROUNDS rounds, median over rounds of the average µs per call (max over ranks); ratio = gorun/Open MPI (lower is better)"
-[ "$SYNC" != 1 ] || echo "# SYNC=1: each call followed by a barrier, minus the barrier's own time"
+[ "$OSU" != 1 ] || echo "# OSU=1: OSU's method, each call timed alone with a barrier after it, average over ranks"
 echo "# load before: ${load_before#*load }"
 echo "# load after:  $(uptime | sed 's/.*load //')"
 awk -v nps="$NPS" -v colls="$COLLS" '

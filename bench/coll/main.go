@@ -3,7 +3,9 @@
 // of timed iterations that every rank agrees on, reporting the average
 // latency per call in microseconds, the maximum over ranks. Each table has
 // one column for the selector's choice ("auto") and one per algorithm,
-// forced.
+// forced. The timed calls run back to back (a rate); with -osu each is
+// timed alone with a Barrier after it, as OSU's tests do (one call's
+// latency).
 //
 //	go run ./cmd/gorun -np 4 ./bench/coll                      # everything
 //	go run ./cmd/gorun -np 8 ./bench/coll -coll allreduce,bcast -max 1M
@@ -45,7 +47,7 @@ func main() {
 	seg := flag.String("seg", "", "segment size in bytes for the segmented algorithms (default: the package's)")
 	list := flag.Bool("list", false, "list collectives and algorithms, and exit")
 	warmup := flag.Duration("warmup", 100*time.Millisecond, "untimed 8-byte Allreduce calls before the first point, for this long")
-	syncMode := flag.Bool("sync", false, "follow each timed call by a Barrier and subtract the Barrier's own time: the latency of one call, not the rate of back-to-back calls")
+	osu := flag.Bool("osu", false, "OSU's method: time each call on its own, with an untimed Barrier after it, and report the average over ranks (one call's latency, not the rate of back-to-back calls)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the measurements to this file (suffixed with .rank)")
 	flag.Parse()
 	if *list {
@@ -92,7 +94,7 @@ func main() {
 	if *colls != "all" {
 		names = strings.Split(*colls, ",")
 	}
-	b := &bench{c: world, budget: *budget, minIters: *minIters, maxIters: *maxIters, sync: *syncMode}
+	b := &bench{c: world, budget: *budget, minIters: *minIters, maxIters: *maxIters, osu: *osu}
 	if *seg != "" {
 		n, err := parseSize(*seg)
 		if err != nil {
@@ -108,7 +110,11 @@ func main() {
 		log.Fatal(err)
 	}
 	if world.Rank() == 0 {
-		fmt.Printf("# gorun collectives latency, np %d, float32 elements, average µs per call (max over ranks)\n", world.Size())
+		how := "max over ranks"
+		if *osu {
+			how = "OSU method: average over ranks"
+		}
+		fmt.Printf("# gorun collectives latency, np %d, float32 elements, average µs per call (%s)\n", world.Size(), how)
 	}
 	for _, name := range names {
 		if collectives.Algorithms(name) == nil {
@@ -152,7 +158,7 @@ type bench struct {
 	c                  *comm.Comm
 	budget             time.Duration
 	minIters, maxIters int
-	sync               bool
+	osu                bool // see -osu
 	common             []collectives.Option
 }
 
@@ -160,8 +166,8 @@ func (b *bench) table(ctx context.Context, name string, cols []string, sizes []i
 	p, r := b.c.Size(), b.c.Rank()
 	if r == 0 {
 		what := ""
-		if b.sync {
-			what = ", each call then a Barrier, minus the Barrier"
+		if b.osu {
+			what = ", OSU method: each call timed alone, Barrier between, average over ranks"
 		}
 		fmt.Printf("\n## %s (np %d%s)\n%10s", name, p, what, "bytes")
 		for _, c := range cols {
@@ -244,20 +250,35 @@ func (b *bench) measure(ctx context.Context, run func(context.Context) error, si
 	if per[0] > 0 {
 		iters = min(b.maxIters, max(b.minIters, int(b.budget.Seconds()/per[0])))
 	}
-	if !b.sync {
-		return b.timed(ctx, run, iters)
+	if b.osu {
+		return b.timedOSU(ctx, run, iters)
 	}
-	both, err := b.timed(ctx, func(ctx context.Context) error {
-		if err := run(ctx); err != nil {
-			return err
-		}
-		return collectives.Barrier(ctx, b.c)
-	}, iters)
-	if err != nil {
+	return b.timed(ctx, run, iters)
+}
+
+// timedOSU times iters calls of run one by one, with an untimed Barrier
+// after each (as OSU's collective latency tests do), and returns the
+// average over ranks of each rank's mean µs per call.
+func (b *bench) timedOSU(ctx context.Context, run func(context.Context) error, iters int) (float64, error) {
+	if err := collectives.Barrier(ctx, b.c); err != nil {
 		return 0, err
 	}
-	bar, err := b.timed(ctx, func(ctx context.Context) error { return collectives.Barrier(ctx, b.c) }, iters)
-	return both - bar, err
+	var total time.Duration
+	for range iters {
+		t0 := time.Now()
+		if err := run(ctx); err != nil {
+			return 0, err
+		}
+		total += time.Since(t0)
+		if err := collectives.Barrier(ctx, b.c); err != nil {
+			return 0, err
+		}
+	}
+	avg := []float64{total.Seconds() / float64(iters) * 1e6}
+	if err := collectives.Allreduce(ctx, b.c, avg, nil, collectives.Sum[float64]()); err != nil {
+		return 0, err
+	}
+	return avg[0] / float64(b.c.Size()), nil
 }
 
 // timed makes iters calls of run after a Barrier and returns the slowest

@@ -9,11 +9,12 @@
  * own choice). Built and run by scripts/compare-openmpi-coll.sh.
  *
  *   osu_coll [-coll allreduce,bcast|all] [-min 4] [-max 4M] [-sizes 8,64K,1M]
- *            [-budget 0.03] [-iters 1000] [-min-iters 3] [-warmup 0.1] [-sync 1]
+ *            [-budget 0.03] [-iters 1000] [-min-iters 3] [-warmup 0.1] [-osu 1]
  *
- * -sync 1 follows each timed call by a barrier and subtracts the barrier's
- * own time (as bench/coll -sync): the latency of one call rather than the
- * rate of back-to-back calls.
+ * -osu 1 uses OSU's own method instead (as bench/coll -osu): each call
+ * timed on its own with an untimed barrier after it, and the average over
+ * ranks of each rank's mean: one call's latency rather than the rate of
+ * back-to-back calls.
  */
 #include <mpi.h>
 #include <stdio.h>
@@ -26,7 +27,7 @@ static const char *all_colls[] = {
     "reducescatter", "scan", "scatter", "scatterv", NULL};
 
 static int rank, np;
-static int sync_mode; /* -sync 1: each call then a barrier, minus the barrier */
+static int osu_mode; /* -osu 1: OSU's method, see timed_osu */
 static float *sbuf, *rbuf;
 static int *counts, *displs;
 
@@ -62,16 +63,20 @@ static void call(const char *c, int n) {
     else if (!strcmp(c, "reducescatter")) MPI_Reduce_scatter_block(sbuf, rbuf, n, MPI_FLOAT, MPI_SUM, w);
 }
 
-/* average µs per call of iters calls after a barrier, each followed by a
- * barrier when sync is set */
-static double timed(const char *c, int n, int iters, int sync) {
+/* OSU's method: iters calls timed one by one, an untimed barrier after
+ * each; the average over ranks of each rank's mean µs per call */
+static double timed_osu(const char *c, int n, int iters) {
+    double total = 0, sum;
     MPI_Barrier(MPI_COMM_WORLD);
-    double t0 = MPI_Wtime();
     for (int i = 0; i < iters; i++) {
+        double t0 = MPI_Wtime();
         call(c, n);
-        if (sync) MPI_Barrier(MPI_COMM_WORLD);
+        total += MPI_Wtime() - t0;
+        MPI_Barrier(MPI_COMM_WORLD);
     }
-    return (MPI_Wtime() - t0) / iters * 1e6;
+    total = total / iters * 1e6;
+    MPI_Allreduce(&total, &sum, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+    return sum / np;
 }
 
 static double measure(const char *c, int n, long size, double budget, int min_iters, int max_iters) {
@@ -88,13 +93,12 @@ static double measure(const char *c, int n, long size, double budget, int min_it
         iters = k > max_iters ? max_iters : (int)k;
         if (iters < min_iters) iters = min_iters;
     }
-    double avg = timed(c, n, iters, sync_mode), maxavg;
+    if (osu_mode) return timed_osu(c, n, iters);
+    MPI_Barrier(MPI_COMM_WORLD);
+    t0 = MPI_Wtime();
+    for (int i = 0; i < iters; i++) call(c, n);
+    double avg = (MPI_Wtime() - t0) / iters * 1e6, maxavg;
     MPI_Allreduce(&avg, &maxavg, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
-    if (sync_mode) { /* minus the barrier's own time, both maxima over ranks */
-        double bar = timed("barrier", 0, iters, 0), maxbar;
-        MPI_Allreduce(&bar, &maxbar, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
-        maxavg -= maxbar;
-    }
     return maxavg;
 }
 
@@ -117,7 +121,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(f, "-iters")) max_iters = atoi(v);
         else if (!strcmp(f, "-min-iters")) min_iters = atoi(v);
         else if (!strcmp(f, "-warmup")) warmup = atof(v);
-        else if (!strcmp(f, "-sync")) sync_mode = atoi(v);
+        else if (!strcmp(f, "-osu")) osu_mode = atoi(v);
         else {
             if (rank == 0) fprintf(stderr, "osu_coll: unknown flag %s\n", f);
             MPI_Abort(MPI_COMM_WORLD, 2);
@@ -153,7 +157,8 @@ int main(int argc, char **argv) {
         } while (x < warmup);
     }
     if (rank == 0)
-        printf("# Open MPI collectives latency, np %d, float32 elements, average µs per call (max over ranks)\n", np);
+        printf("# Open MPI collectives latency, np %d, float32 elements, average µs per call (%s)\n", np,
+               osu_mode ? "OSU method: average over ranks" : "max over ranks");
     for (int k = 0; all_colls[k]; k++) {
         const char *c = all_colls[k];
         if (strcmp(colls, "all")) { /* is c in the comma list? */
