@@ -11,7 +11,8 @@ import (
 //
 // Algorithms: "binomial" (small messages), "scatter_allgather" (van de
 // Geijn: binomial scatter of p blocks, then a ring allgather; medium),
-// "pipeline" (a chain through the ranks in segments; large). These are the
+// "pipeline" (a chain through the ranks in segments; large), "linear" (the
+// root sends to every rank itself; small messages, few ranks). These are the
 // usual niches; the package documentation says which one the selector
 // picks, as measured.
 func Bcast[T comm.Elem](ctx context.Context, c *comm.Comm, buf []T, root int, opts ...Option) error {
@@ -30,6 +31,8 @@ func Bcast[T comm.Elem](ctx context.Context, c *comm.Comm, buf []T, root int, op
 		err = bcastScatterAllgather(ctx, sys, base, buf, root, cfg)
 	case "pipeline":
 		err = bcastPipeline(ctx, sys, base, buf, root, cfg)
+	case "linear":
+		err = bcastLinear(ctx, sys, base, buf, root)
 	}
 	return wrap("Bcast", c, err)
 }

@@ -46,7 +46,8 @@
 // the crossover figures):
 //
 //	Barrier        dissemination
-//	Bcast          binomial; np 2: pipeline from 2 MiB
+//	Bcast          binomial; np 4-5: linear below 16 KiB; np 2: pipeline
+//	               from 2 MiB
 //	Allreduce      np 2: recdoubling below 1 MiB, then rabenseifner;
 //	               np 3-4: recdoubling below 16 KiB, then reduce_bcast,
 //	               then rabenseifner from 1 MiB (np 3) or 128 KiB (np 4);

@@ -11,8 +11,9 @@
 # Environment: COLLS (comma list, default every collective with more than
 # one algorithm), NPS (default "2 4 8"), SIZES (comma list of bytes with
 # K/M suffixes, default below: 8 B to 4 MiB, denser from 8 KiB), BUDGET (Go
-# duration per point, default 30ms), KEEP (a directory to keep the raw
-# outputs in).
+# duration per point, default 30ms), OSU (1: bench/coll -osu, OSU's method
+# of timing each call alone with a Barrier between, instead of back-to-back
+# calls), KEEP (a directory to keep the raw outputs in).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-5}
@@ -20,6 +21,8 @@ COLLS=${COLLS:-allreduce,bcast,reduce,allgather,alltoall,gather,scatter,reducesc
 NPS=${NPS:-2 4 8}
 SIZES=${SIZES:-8,64,512,2K,8K,16K,32K,64K,128K,256K,512K,1M,2M,4M}
 BUDGET=${BUDGET:-30ms}
+EXTRA=()
+[ "${OSU:-}" != 1 ] || EXTRA=(-osu)
 work=${KEEP:-$(mktemp -d)}
 mkdir -p "$work"
 [ -n "${KEEP:-}" ] || trap 'rm -rf "$work"' EXIT
@@ -31,7 +34,7 @@ for r in $(seq "$ROUNDS"); do
   for np in $NPS; do
     echo "round $r/$ROUNDS np $np ($(uptime | sed 's/.*load/load/'))" >&2
     "$work/gorun" -np "$np" "$work/collbench" -alg all -coll "$COLLS" -sizes "$SIZES" \
-      -budget "$BUDGET" -min-iters 5 | tee -a "$work/raw.txt" |
+      -budget "$BUDGET" -min-iters 5 "${EXTRA[@]}" | tee -a "$work/raw.txt" |
       # "## coll (np N)", a header naming the columns, then rows:
       # flatten to "coll np size alg value"
       awk '/^## / { c = $2; np = $4 + 0; next }
@@ -40,7 +43,7 @@ for r in $(seq "$ROUNDS"); do
   done
 done
 
-echo "# collective crossovers: bench/coll -alg all, $ROUNDS rounds (np $NPS in turn), median µs per call (max over ranks)"
+echo "# collective crossovers: bench/coll -alg all ${EXTRA[*]}, $ROUNDS rounds (np $NPS in turn), median µs per call (max over ranks)"
 echo "# $(nproc) cores; load before: ${load_before#*load }; after: $(uptime | sed 's/.*load //')"
 echo "# best: the fastest forced algorithm, and how much slower the next one is; auto: the selector's choice at the time of the run"
 awk -v nps="$NPS" -v colls="$COLLS" '
