@@ -2,12 +2,16 @@
 //
 //	gorun -np 2 ./bench/p2p -test latency    # ping-pong, half round trip in µs
 //	gorun -np 2 ./bench/p2p -test bw         # windowed bandwidth in MB/s
+//	gorun -np 4 ./bench/p2p -test ring       # a message passed around all ranks, µs per hop
 //
 // It follows the OSU micro-benchmarks' method: for each size, warm-up
 // iterations, then timed iterations; latency is half the mean round trip of
 // a blocking ping-pong between ranks 0 and 1; bandwidth is the rate of a
 // window of 64 non-blocking sends completed by a 4-byte acknowledgement.
-// Each size is measured -reps times and the median printed. Sizes are
+// The ring test (not an OSU test) passes a message around all ranks, rank
+// r receiving from r-1 and sending to r+1, and reports the time per hop:
+// with more ranks than cores, what a hop costs when the next rank must be
+// scheduled. Each size is measured -reps times and the median printed. Sizes are
 // powers of two from -min to -max bytes.
 package main
 
@@ -24,7 +28,7 @@ import (
 )
 
 func main() {
-	test := flag.String("test", "latency", "latency | bw")
+	test := flag.String("test", "latency", "latency | bw | ring")
 	minSize := flag.Int("min", 1, "smallest message size in bytes")
 	maxSize := flag.Int("max", 4<<20, "largest message size in bytes")
 	reps := flag.Int("reps", 5, "measurements per size; the median is printed")
@@ -51,9 +55,12 @@ func main() {
 		defer pprof.StopCPUProfile()
 	}
 	if c.Rank() == 0 {
-		if *test == "bw" {
+		switch *test {
+		case "bw":
 			fmt.Printf("# gorun OSU-style bandwidth test (window %d, median of %d)\n# %-10s %16s\n", *window, *reps, "Size", "Bandwidth (MB/s)")
-		} else {
+		case "ring":
+			fmt.Printf("# gorun ring test (np %d, median of %d)\n# %-10s %16s\n", c.Size(), *reps, "Size", "Per hop (us)")
+		default:
 			fmt.Printf("# gorun OSU-style latency test (median of %d)\n# %-10s %16s\n", *reps, "Size", "Latency (us)")
 		}
 	}
@@ -62,9 +69,12 @@ func main() {
 		for range *reps {
 			var v float64
 			var err error
-			if *test == "bw" {
+			switch *test {
+			case "bw":
 				v, err = bandwidth(ctx, c, size, *window)
-			} else {
+			case "ring":
+				v, err = ring(ctx, c, size)
+			default:
 				v, err = latency(ctx, c, size)
 			}
 			if err != nil {
@@ -122,6 +132,35 @@ func latency(ctx context.Context, c *comm.Comm, size int) (float64, error) {
 		}
 	}
 	return time.Since(start).Seconds() * 1e6 / float64(2*iters), nil
+}
+
+// ring passes a message of size bytes around all ranks and returns µs per
+// hop, measured at rank 0.
+func ring(ctx context.Context, c *comm.Comm, size int) (float64, error) {
+	iters, skip := iterations(size, 10000, 1000, 100, 10)
+	p, r := c.Size(), c.Rank()
+	next, prev := (r+1)%p, (r+p-1)%p
+	buf := make([]byte, size)
+	var start time.Time
+	for i := range iters + skip {
+		if i == skip {
+			start = time.Now()
+		}
+		if r == 0 {
+			if err := comm.Send(ctx, c, buf, next, 4); err != nil {
+				return 0, err
+			}
+		}
+		if _, err := comm.Recv(ctx, c, buf, prev, 4); err != nil {
+			return 0, err
+		}
+		if r != 0 {
+			if err := comm.Send(ctx, c, buf, next, 4); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return time.Since(start).Seconds() * 1e6 / float64(iters*p), nil
 }
 
 func bandwidth(ctx context.Context, c *comm.Comm, size, window int) (float64, error) {

@@ -2,7 +2,9 @@
  * iterations, median of -reps runs) written against MPI, so that gorun and
  * Open MPI are compared by one methodology. Built by
  * scripts/compare-openmpi.sh with mpicc.
- * Usage: osu_p2p latency|bw MIN MAX REPS */
+ * Usage: osu_p2p latency|bw|ring MIN MAX REPS
+ * (ring, as bench/p2p -test ring: a message passed around all ranks, µs
+ * per hop) */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,9 @@ int main(int argc, char **argv) {
     int rank;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     int bw = argc > 1 && strcmp(argv[1], "bw") == 0;
+    int ring = argc > 1 && strcmp(argv[1], "ring") == 0;
+    int np;
+    MPI_Comm_size(MPI_COMM_WORLD, &np);
     long min = argc > 2 ? atol(argv[2]) : 1, max = argc > 3 ? atol(argv[3]) : 4 << 20;
     int reps = argc > 4 ? atoi(argv[4]) : 5, window = 64;
     char *buf = malloc(max * (bw ? window : 1) + 1);
@@ -25,12 +30,23 @@ int main(int argc, char **argv) {
     MPI_Request req[64];
     double *vals = malloc(sizeof(double) * reps);
     if (rank == 0)
-        printf("# Open MPI %s test (median of %d)\n", bw ? "bandwidth (MB/s)" : "latency (us)", reps);
+        printf("# Open MPI %s test (median of %d)\n", bw ? "bandwidth (MB/s)" : ring ? "ring (us per hop)" : "latency (us)", reps);
     for (long size = min; size <= max; size *= 2) {
         for (int r = 0; r < reps; r++) {
             int iters, skip;
             double start = 0;
-            if (!bw) {
+            if (ring) {
+                int next = (rank + 1) % np, prev = (rank + np - 1) % np;
+                iters = size > 8192 ? 1000 : 10000;
+                skip = size > 8192 ? 10 : 100;
+                for (int i = 0; i < iters + skip; i++) {
+                    if (i == skip) start = MPI_Wtime();
+                    if (rank == 0) MPI_Send(buf, size, MPI_CHAR, next, 4, MPI_COMM_WORLD);
+                    MPI_Recv(buf, size, MPI_CHAR, prev, 4, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+                    if (rank != 0) MPI_Send(buf, size, MPI_CHAR, next, 4, MPI_COMM_WORLD);
+                }
+                vals[r] = (MPI_Wtime() - start) * 1e6 / ((double)iters * np);
+            } else if (!bw) {
                 iters = size > 8192 ? 1000 : 10000;
                 skip = size > 8192 ? 10 : 100;
                 for (int i = 0; i < iters + skip; i++) {
