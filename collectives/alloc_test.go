@@ -3,7 +3,6 @@ package collectives_test
 import (
 	"context"
 	"runtime"
-	"sync"
 	"testing"
 
 	"github.com/gorun-hpc/gorun/collectives"
@@ -24,8 +23,6 @@ func TestSmallCallsDoNotAllocate(t *testing.T) {
 	const np, calls = 3, 2000
 	for _, coll := range []string{"bcast", "allreduce"} {
 		t.Run(coll, func(t *testing.T) {
-			var start sync.WaitGroup
-			start.Add(np)
 			var before, after runtime.MemStats
 			commtest.Run(t, np, comm.Config{}, func(ctx context.Context, c *comm.Comm) error {
 				x := []float32{1, 2}

@@ -190,7 +190,8 @@ func (r *Request) Cancel() bool { return r.e.cancel(r) }
 // call, as MPI_Request_free does; the caller gives up r and must not use it
 // again, nor may any other goroutine. A request that has not completed,
 // or one that took part in the rendezvous protocol (a message above
-// Config.EagerLimit), is left to the garbage collector instead. Free(nil)
+// Config.EagerLimit, or one sent while the eager window was full), is left
+// to the garbage collector instead. Free(nil)
 // does nothing. Collectives free their internal requests this way, so that
 // a small collective call allocates next to nothing.
 func (r *Request) Free() {
