@@ -46,8 +46,7 @@
 // the crossover figures):
 //
 //	Barrier        dissemination
-//	Bcast          binomial; np 4-5: linear below 16 KiB; np 2: pipeline
-//	               from 2 MiB
+//	Bcast          binomial; np 2: pipeline from 2 MiB
 //	Allreduce      np 2: recdoubling below 1 MiB, then rabenseifner;
 //	               np 3-4: recdoubling below 16 KiB, then reduce_bcast,
 //	               then rabenseifner from 1 MiB (np 3) or 128 KiB (np 4);
@@ -68,7 +67,8 @@
 // Ring Allreduce, scatter_allgather Bcast and, beyond np 2, pipeline Bcast
 // never won on that machine, where the CPU and not a link is the limit;
 // they run when forced, and on a real network may be worth forcing for
-// large messages.
+// large messages. Linear Bcast wins single calls at np 4-8 there but loses
+// more on back-to-back calls; it too runs when forced.
 //
 // To force an algorithm, pass WithAlgorithm("ring") to the call, or set
 // GORUN_COLL_<COLLECTIVE>=<name> in the environment, e.g.

@@ -158,36 +158,34 @@ func (cfg config) segElems(esize int) int {
 // between), medians of 8 runs: np 8 27 against 46 µs, np 4 12.7 against
 // 13.3.
 const (
-	bcastPipelineP2  = 2 << 20   // np 2: binomial below, pipeline from here
-	bcastLinearSmall = 16 << 10  // np 4-5: linear below, binomial from here
-	allreduceSmall   = 1 << 20   // np 2: recdoubling below, rabenseifner from here
-	allreduceSmall4  = 16 << 10  // np 3-4: recdoubling below, reduce_bcast from here
-	allreduceTree3   = 1 << 20   // np 3: rabenseifner from here
-	allreduceTree4   = 128 << 10 // np 4: rabenseifner from here
-	allreduceTree    = 2 << 20   // np > 4: reduce_bcast below, rabenseifner from here
-	reduceLarge      = 2 << 20   // rabenseifner from here for a power of two np > 2; binomial otherwise
-	allgatherSmall   = 32 << 10  // total bytes, non-power-of-two np > 3: bruck below, ring from here
-	alltoallSmall    = 2 << 10   // bytes per block, np 4-7: bruck below, pairwise from here
-	alltoallSmall8   = 4 << 10   // the same for np >= 8
-	gatherSmall      = 1 << 10   // bytes per block: binomial below, linear from here
-	scatterSmall     = 2 << 10   // bytes per block: binomial below, linear from here
-	reduceScatSmall  = 16 << 10  // bytes per result block (average), np > 2: reduce_scatterv below, ring from here
+	bcastPipelineP2 = 2 << 20   // np 2: binomial below, pipeline from here
+	allreduceSmall  = 1 << 20   // np 2: recdoubling below, rabenseifner from here
+	allreduceSmall4 = 16 << 10  // np 3-4: recdoubling below, reduce_bcast from here
+	allreduceTree3  = 1 << 20   // np 3: rabenseifner from here
+	allreduceTree4  = 128 << 10 // np 4: rabenseifner from here
+	allreduceTree   = 2 << 20   // np > 4: reduce_bcast below, rabenseifner from here
+	reduceLarge     = 2 << 20   // rabenseifner from here for a power of two np > 2; binomial otherwise
+	allgatherSmall  = 32 << 10  // total bytes, non-power-of-two np > 3: bruck below, ring from here
+	alltoallSmall   = 2 << 10   // bytes per block, np 4-7: bruck below, pairwise from here
+	alltoallSmall8  = 4 << 10   // the same for np >= 8
+	gatherSmall     = 1 << 10   // bytes per block: binomial below, linear from here
+	scatterSmall    = 2 << 10   // bytes per block: binomial below, linear from here
+	reduceScatSmall = 16 << 10  // bytes per result block (average), np > 2: reduce_scatterv below, ring from here
 )
 
-// selectBcast: binomial, but linear for small messages at np 4-5 and the
-// segmented pipeline from 2 MiB at np 2.
+// selectBcast: binomial, but the segmented pipeline from 2 MiB at np 2.
 //
-// Linear (the root sends to everyone) against binomial trades the two
-// ways of measuring: OSU's method (bench/coll -osu: each call timed alone,
-// a Barrier between; 5 rounds, medians) favours it at np 4-6, where every
-// forwarding hop waits for its rank to be scheduled (np 4, 8 B: 6.1
-// against 8.8 µs, 2 KiB 8.2/12.8, 8 KiB 9.8/14.2; np 5 8 B 13.3/18.4,
-// 8 KiB 13.7/19.1, 16 KiB 22.7/23.6; np 6 8 B 16.2/20.7; np 7 ties, np 8
-// 16 KiB ties), while back-to-back calls, where the root's p-1 sends are
-// the bottleneck, favour binomial (np 4, 8 B: 6.8 against 5.3; np 5 9.7
-// against 7.2; np 6 11.7/7.5; np 8 16.5/8.7). Linear is taken where the
-// single call gains about as much as back-to-back calls lose: np 4-5,
-// below 16 KiB.
+// Linear (the root sends to everyone) trades the two ways of measuring
+// against binomial: OSU's method (bench/coll -osu: each call timed alone,
+// a Barrier between) favours it at np 4-6, where every forwarding hop
+// waits for its rank to be scheduled, and back-to-back calls, where the
+// root's p-1 sends are the bottleneck, favour binomial. 5 rounds, medians,
+// µs, binomial/linear: OSU np 4 8 B 8.8/6.1, 8 KiB 14.2/9.8; np 5 8 B
+// 18.4/13.3; np 6 8 B 20.7/16.2; np 8 8 B 29.7/19.7; back to back np 4
+// 8 B 5.3/6.8, np 5 7.2/9.7, np 6 7.5/11.7, np 8 8.7/16.5. 15 alternating
+// runs at np 4, 8 B: OSU 12.1/8.4, back to back 4.20/7.18. The loss is
+// larger than the gain at np 4 and from np 6, and about even at np 5, so
+// linear runs only when forced.
 //
 // At np 2 binomial (one message) and the pipeline tie within 10 % from 64
 // KiB to 2 MiB; at 4 and 16 MiB the pipeline took 691 and 2941 µs,
@@ -201,11 +199,8 @@ func selectBcast(cfg config, p, bytes int) string {
 	if cfg.alg != "" {
 		return cfg.alg
 	}
-	switch {
-	case p <= 2 && bytes >= bcastPipelineP2:
+	if p <= 2 && bytes >= bcastPipelineP2 {
 		return "pipeline"
-	case p >= 4 && p <= 5 && bytes < bcastLinearSmall:
-		return "linear"
 	}
 	return "binomial"
 }
