@@ -478,3 +478,52 @@ func TestAbortDuringLargeTransfer(t *testing.T) {
 		mu.Unlock()
 	}
 }
+
+// TestWaitFromSeveralGoroutines: a request waited on by several goroutines
+// wakes them all with the same result, and a recycled request (Free) does
+// not carry the wake-up of its previous use into the next.
+func TestWaitFromSeveralGoroutines(t *testing.T) {
+	commtest.Run(t, 2, comm.Config{}, func(ctx context.Context, c *comm.Comm) error {
+		for round := range 3 {
+			if c.Rank() == 0 {
+				// Send once rank 1's waiters are started.
+				if _, err := comm.Recv(ctx, c, []byte{0}, 1, 1); err != nil {
+					return err
+				}
+				if err := comm.Send(ctx, c, []int64{int64(round), 7}, 1, 2); err != nil {
+					return err
+				}
+				continue
+			}
+			buf := make([]int64, 2)
+			r := comm.Irecv(c, buf, 0, 2)
+			const waiters = 4
+			errs := make(chan error, waiters)
+			for range waiters {
+				go func() {
+					st, err := r.Wait(ctx)
+					switch {
+					case err != nil:
+						errs <- err
+					case st.Source != 0 || st.Tag != 2 || st.Bytes != 16:
+						errs <- fmt.Errorf("round %d: status %+v", round, st)
+					case buf[0] != int64(round) || buf[1] != 7:
+						errs <- fmt.Errorf("round %d: woke with %v before the data arrived", round, buf)
+					default:
+						errs <- nil
+					}
+				}()
+			}
+			if err := comm.Send(ctx, c, []byte{1}, 0, 1); err != nil {
+				return err
+			}
+			for range waiters {
+				if err := <-errs; err != nil {
+					return err
+				}
+			}
+			r.Free()
+		}
+		return nil
+	})
+}
