@@ -527,3 +527,55 @@ func TestWaitFromSeveralGoroutines(t *testing.T) {
 		return nil
 	})
 }
+
+// TestRecvAllocKeepsSmallUnexpected: small messages that wait as unexpected
+// keep their payload inside a recycled record; a receive that allocates
+// must get its own copy, not the record's memory, which the next
+// unexpected message reuses.
+func TestRecvAllocKeepsSmallUnexpected(t *testing.T) {
+	commtest.Run(t, 2, comm.Config{}, func(ctx context.Context, c *comm.Comm) error {
+		const n = 200
+		if c.Rank() == 0 {
+			for i := range n {
+				msg := []byte(fmt.Sprintf("message %03d %s", i, strings.Repeat("x", i%60)))
+				if err := comm.Send(ctx, c, msg, 1, 3); err != nil {
+					return err
+				}
+			}
+			// Then more traffic, which reuses the records.
+			_, err := comm.Recv(ctx, c, []byte{0}, 1, 4)
+			if err != nil {
+				return err
+			}
+			for i := range n {
+				if err := comm.Send(ctx, c, []byte(fmt.Sprintf("other %03d", i)), 1, 5); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		got := make([][]byte, n)
+		for i := range n {
+			b, _, err := c.RecvAlloc(ctx, 0, 3)
+			if err != nil {
+				return err
+			}
+			got[i] = b
+		}
+		if err := comm.Send(ctx, c, []byte{1}, 0, 4); err != nil {
+			return err
+		}
+		for range n {
+			if _, _, err := c.RecvAlloc(ctx, 0, 5); err != nil {
+				return err
+			}
+		}
+		for i, b := range got {
+			want := fmt.Sprintf("message %03d %s", i, strings.Repeat("x", i%60))
+			if string(b) != want {
+				return fmt.Errorf("message %d: got %q, want %q", i, b, want)
+			}
+		}
+		return nil
+	})
+}
