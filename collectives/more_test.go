@@ -7,6 +7,7 @@ import (
 
 	"github.com/gorun-hpc/gorun/collectives"
 	"github.com/gorun-hpc/gorun/comm"
+	"github.com/gorun-hpc/gorun/comm/commtest"
 )
 
 func reduceCase[T comm.Elem](ctx context.Context, c *comm.Comm, rc redCase[T]) error {
@@ -396,5 +397,35 @@ func TestVCollectives(t *testing.T) {
 			ck.add(compare(dst, want, 0), "alltoallv n=%d", n)
 		}
 		return ck.err()
+	})
+}
+
+// TestReduceLargeInPlace: above the size where the selector changes
+// algorithm, a root reducing in place (src nil) must pick the same
+// algorithm as the other ranks, which see the size of their src.
+func TestReduceLargeInPlace(t *testing.T) {
+	const n = 3 << 18 // 6 MiB of float64
+	commtest.Run(t, 4, comm.Config{}, func(ctx context.Context, c *comm.Comm) error {
+		buf := make([]float64, n)
+		for i := range buf {
+			buf[i] = float64(c.Rank() + i%5)
+		}
+		var dst, src []float64
+		if c.Rank() == 1 {
+			dst = buf
+		} else {
+			src = buf
+		}
+		if err := collectives.Reduce(ctx, c, dst, src, collectives.Sum[float64](), 1); err != nil {
+			return err
+		}
+		if c.Rank() == 1 {
+			for i, v := range dst {
+				if want := float64(6 + 4*(i%5)); v != want {
+					return fmt.Errorf("dst[%d] = %v, want %v", i, v, want)
+				}
+			}
+		}
+		return nil
 	})
 }

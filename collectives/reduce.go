@@ -15,11 +15,16 @@ import (
 // (recursive-halving reduce-scatter, then a binomial gather of the pieces
 // to root; large). With a non-commutative op the binomial tree is rooted at
 // rank 0, which then sends the result to root.
-func Reduce[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op Op[T], root int, opts ...Option) error {
+func Reduce[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op Op[T], root int, opts ...Option) (err error) {
 	sys, base := c.Collective()
 	cfg := configure("reduce", opts)
 	checkRoot("Reduce", c, root)
-	r := c.Rank()
+	r, p := c.Rank(), c.Size()
+	n := len(src)
+	if r == root {
+		n = len(dst) // src may be nil (in place)
+	}
+	alg := selectReduce(cfg, p, n*comm.SizeOf[T]())
 	var acc []T
 	if r == root {
 		if !inPlace(dst, src) {
@@ -27,16 +32,23 @@ func Reduce[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op Op[
 			copy(dst, src)
 		}
 		acc = dst
+	} else if alg == "binomial" && binomialLeaf(p, r, root, op.Commutative) {
+		acc = src // a leaf of the tree only sends its contribution
 	} else {
-		acc = append([]T(nil), src...)
+		// Scratch, back to the pool after a call that succeeded.
+		acc = getBuf[T](len(src))
+		copy(acc, src)
+		defer func() {
+			if err == nil {
+				putBuf(acc)
+			}
+		}()
 	}
 	op.check("Reduce", len(acc))
-	p := c.Size()
 	if p == 1 {
 		return nil
 	}
-	var err error
-	switch selectReduce(cfg, p, len(acc)*comm.SizeOf[T]()) {
+	switch alg {
 	case "binomial":
 		err = reduceBinomial(ctx, sys, base, acc, op, root)
 	case "rabenseifner":

@@ -70,3 +70,13 @@ func reduceBinomial[T comm.Elem](ctx context.Context, c *comm.Comm, base int, ac
 	}
 	return nil
 }
+
+// binomialLeaf reports whether rank r has no children in reduceBinomial's
+// tree: it then only sends its contribution, and acc may be its src.
+func binomialLeaf(p, r, root int, commutative bool) bool {
+	top := root
+	if !commutative {
+		top = 0
+	}
+	return mod(r-top, p)&1 == 1
+}
