@@ -10,9 +10,14 @@ import (
 // j sends the first min(2^j, p-2^j) blocks to rank-2^j and appends as many
 // from rank+2^j; after ceil(log2 p) rounds block i is rank r+i's, and a
 // rotation puts the blocks in rank order. Any p.
-func allgatherBruck[T comm.Elem](ctx context.Context, c *comm.Comm, base int, dst []T, n int) error {
+func allgatherBruck[T comm.Elem](ctx context.Context, c *comm.Comm, base int, dst []T, n int) (err error) {
 	p, r := c.Size(), c.Rank()
-	tmp := make([]T, p*n)
+	tmp := getBuf[T](p * n)
+	defer func() {
+		if err == nil {
+			putBuf(tmp)
+		}
+	}()
 	copy(tmp, dst[r*n:(r+1)*n])
 	for dist, step := 1, 0; dist < p; dist, step = dist*2, step+1 {
 		cnt := min(dist, p-dist)

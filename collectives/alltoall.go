@@ -13,7 +13,7 @@ import (
 // Algorithms: "bruck" (ceil(log2 p) steps, each moving about half the data;
 // small blocks), "pairwise" (p-1 exchanges with rank+s / rank-s; large
 // blocks).
-func Alltoall[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, opts ...Option) error {
+func Alltoall[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, opts ...Option) (err error) {
 	sys, base := c.Collective()
 	cfg := configure("alltoall", opts)
 	p := c.Size()
@@ -21,12 +21,17 @@ func Alltoall[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, opts
 		panic("collectives: Alltoall: len(dst) is not a multiple of the communicator size")
 	}
 	if inPlace(dst, src) {
-		src = append([]T(nil), dst...)
+		src = getBuf[T](len(dst))
+		copy(src, dst)
+		defer func() {
+			if err == nil {
+				putBuf(src)
+			}
+		}()
 	} else {
 		checkLen("Alltoall", "src", len(src), len(dst))
 	}
 	n := len(dst) / p
-	var err error
 	switch selectAlltoall(cfg, p, n*comm.SizeOf[T]()) {
 	case "bruck":
 		err = alltoallBruck(ctx, sys, base, dst, src, n)

@@ -12,15 +12,22 @@ import (
 // the same positions; finally position i holds the block from rank r-i.
 // ceil(log2 p) messages of about half the data each: fewer, larger
 // messages than pairwise, which pays off for small blocks.
-func alltoallBruck[T comm.Elem](ctx context.Context, c *comm.Comm, base int, dst, src []T, n int) error {
+func alltoallBruck[T comm.Elem](ctx context.Context, c *comm.Comm, base int, dst, src []T, n int) (err error) {
 	p, r := c.Size(), c.Rank()
-	tmp := make([]T, p*n)
+	tmp := getBuf[T](p * n)
+	pack := getBuf[T]((p/2 + 1) * n)
+	unpack := getBuf[T]((p/2 + 1) * n)
+	defer func() {
+		if err == nil {
+			putBuf(tmp)
+			putBuf(pack)
+			putBuf(unpack)
+		}
+	}()
 	for i := range p {
 		j := mod(r+i, p)
 		copy(tmp[i*n:(i+1)*n], src[j*n:(j+1)*n])
 	}
-	pack := make([]T, (p/2+1)*n)
-	unpack := make([]T, (p/2+1)*n)
 	for dist, step := 1, 0; dist < p; dist, step = dist*2, step+1 {
 		k := 0
 		for i := range p {

@@ -19,7 +19,7 @@ func subtree(v, p int) int {
 // [v, v+lowbit(v)) from its children (which send when their own subtree is
 // complete) and forwards them to its parent. ceil(log2 p) steps; root
 // reorders relative blocks into rank order if root != 0.
-func gatherBinomial[T comm.Elem](ctx context.Context, c *comm.Comm, base int, dst, src []T, root, n int) error {
+func gatherBinomial[T comm.Elem](ctx context.Context, c *comm.Comm, base int, dst, src []T, root, n int) (err error) {
 	p, r := c.Size(), c.Rank()
 	vr := mod(r-root, p)
 	var buf []T
@@ -27,11 +27,18 @@ func gatherBinomial[T comm.Elem](ctx context.Context, c *comm.Comm, base int, ds
 	case vr == 0 && root == 0:
 		buf = dst
 	case vr == 0:
-		buf = make([]T, p*n)
+		buf = getBuf[T](p * n)
 		copy(buf, dst[r*n:(r+1)*n])
 	default:
-		buf = make([]T, subtree(vr, p)*n)
+		buf = getBuf[T](subtree(vr, p) * n)
 		copy(buf, src)
+	}
+	if vr != 0 || root != 0 {
+		defer func() {
+			if err == nil {
+				putBuf(buf)
+			}
+		}()
 	}
 	var reqs []*comm.Request
 	for mask := 1; mask < p && vr&mask == 0; mask <<= 1 {

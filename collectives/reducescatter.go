@@ -17,7 +17,7 @@ import (
 // Algorithms: "ring" (segmented ring reduce-scatter; commutative ops),
 // "reduce_scatterv" (binomial Reduce to rank 0, then a linear Scatterv;
 // the fallback for non-commutative ops, keeping rank order).
-func ReduceScatter[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, counts []int, op Op[T], opts ...Option) error {
+func ReduceScatter[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, counts []int, op Op[T], opts ...Option) (err error) {
 	sys, base := c.Collective()
 	cfg := configure("reducescatter", opts)
 	p, r := c.Size(), c.Rank()
@@ -33,14 +33,19 @@ func ReduceScatter[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T,
 	} else {
 		checkLen("ReduceScatter", "src", len(src), total)
 		checkLen("ReduceScatter", "dst", len(dst), counts[r])
-		work = append([]T(nil), src...)
+		work = getBuf[T](total)
+		copy(work, src)
+		defer func() {
+			if err == nil {
+				putBuf(work)
+			}
+		}()
 	}
 	displs := packedDispls(counts)
 	blk := make([]span, p)
 	for i := range blk {
 		blk[i] = span{displs[i], displs[i] + counts[i]}
 	}
-	var err error
 	switch selectReduceScatter(cfg, p, total*comm.SizeOf[T](), op.Commutative) {
 	case "ring":
 		err = ringReduceScatter(ctx, sys, base, work, blk, op, cfg.segElems(comm.SizeOf[T]()))

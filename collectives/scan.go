@@ -29,7 +29,7 @@ func Exscan[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op Op[
 	sys, base := c.Collective()
 	configure("exscan", opts)
 	if inPlace(dst, src) {
-		src = append([]T(nil), dst...)
+		src = dst // copied before dst is written
 	} else {
 		checkLen("Exscan", "src", len(src), len(dst))
 	}

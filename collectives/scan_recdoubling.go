@@ -13,21 +13,29 @@ import (
 // result. ceil(log2 p) rounds. dst holds the rank's own contribution on
 // entry and the inclusive prefix on return.
 func scanRecDoubling[T comm.Elem](ctx context.Context, c *comm.Comm, base int, dst []T, op Op[T]) error {
-	partial := append([]T(nil), dst...)
-	return prefixRecDoubling(ctx, c, base, dst, partial, op, true)
+	return prefixRecDoubling(ctx, c, base, dst, dst, op, true)
 }
 
 // exscanRecDoubling is scanRecDoubling without the rank's own
 // contribution in the result: it starts empty and rank 0 never fills it.
 func exscanRecDoubling[T comm.Elem](ctx context.Context, c *comm.Comm, base int, dst, src []T, op Op[T]) error {
-	partial := append([]T(nil), src...)
-	return prefixRecDoubling(ctx, c, base, dst, partial, op, false)
+	return prefixRecDoubling(ctx, c, base, dst, src, op, false)
 }
 
-func prefixRecDoubling[T comm.Elem](ctx context.Context, c *comm.Comm, base int, dst, partial []T, op Op[T], have bool) error {
+// prefixRecDoubling runs the rounds with partial starting as a pooled copy
+// of own (the rank's contribution; own may be dst).
+func prefixRecDoubling[T comm.Elem](ctx context.Context, c *comm.Comm, base int, dst, own []T, op Op[T], have bool) (err error) {
 	p, r := c.Size(), c.Rank()
 	n := len(dst)
-	tmp := make([]T, n)
+	partial := getBuf[T](n)
+	copy(partial, own)
+	tmp := getBuf[T](n)
+	defer func() {
+		if err == nil {
+			putBuf(partial)
+			putBuf(tmp)
+		}
+	}()
 	scratch := scratchFor(op, n)
 	for mask, step := 1, 0; mask < p; mask, step = mask<<1, step+1 {
 		peer := r ^ mask
