@@ -51,8 +51,7 @@
 //	               np 3-4: recdoubling below 16 KiB, then reduce_bcast,
 //	               then rabenseifner from 1 MiB (np 3) or 128 KiB (np 4);
 //	               np > 4: reduce_bcast below 2 MiB, then rabenseifner
-//	Reduce         binomial; rabenseifner from 2 MiB for a power-of-two
-//	               np > 2
+//	Reduce         binomial
 //	Allgather      recdoubling for a power-of-two np; ring for np 3; else
 //	               bruck below 32 KiB in total, then ring
 //	Alltoall       np >= 4: bruck below 2 KiB per block (4 KiB from np 8),
@@ -64,10 +63,10 @@
 //	Allgatherv ring; Alltoallv pairwise; Gatherv, Scatterv linear;
 //	Scan, Exscan recdoubling
 //
-// Ring Allreduce, scatter_allgather Bcast and, beyond np 2, pipeline Bcast
-// never won on that machine, where the CPU and not a link is the limit;
-// they run when forced, and on a real network may be worth forcing for
-// large messages. Linear Bcast wins single calls at np 4-8 there but loses
+// Ring Allreduce, scatter_allgather Bcast, Rabenseifner Reduce and, beyond
+// np 2, pipeline Bcast never won on that machine, where the CPU and not a
+// link is the limit; they run when forced, and on a real network may be
+// worth forcing for large messages. Linear Bcast wins single calls at np 4-8 there but loses
 // more on back-to-back calls; it too runs when forced.
 //
 // To force an algorithm, pass WithAlgorithm("ring") to the call, or set

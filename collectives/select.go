@@ -148,7 +148,7 @@ func (cfg config) segElems(esize int) int {
 // blocks 16.8/19.0 µs, 2 KiB 18.4/23.6; Alltoall pairwise against Bruck
 // at 1 KiB 18.7/24.1, 2 KiB 20.0/28.5. Rabenseifner's reductions pay a
 // fold for a non-power-of-two np: Reduce at 2 MiB, binomial against
-// rabenseifner, np 3 1781/2718, np 5 3231/4581, np 8 7143/6104.
+// rabenseifner, np 3 1781/2718, np 5 3231/4581 (np 8 7143/6104).
 //
 // The pipeline Bcast (a chain) is not chosen for small messages although
 // it is the fastest in back-to-back calls (np 8, 8 B: 7.3 against
@@ -164,7 +164,6 @@ const (
 	allreduceTree3  = 1 << 20   // np 3: rabenseifner from here
 	allreduceTree4  = 128 << 10 // np 4: rabenseifner from here
 	allreduceTree   = 2 << 20   // np > 4: reduce_bcast below, rabenseifner from here
-	reduceLarge     = 2 << 20   // rabenseifner from here for a power of two np > 2; binomial otherwise
 	allgatherSmall  = 32 << 10  // total bytes, non-power-of-two np > 3: bruck below, ring from here
 	alltoallSmall   = 2 << 10   // bytes per block, np 4-7: bruck below, pairwise from here
 	alltoallSmall8  = 4 << 10   // the same for np >= 8
@@ -240,15 +239,16 @@ func selectAllreduce(cfg config, p, bytes int, commutative bool) string {
 	return alg
 }
 
-// selectReduce: binomial, except for large messages at a power-of-two np
-// (np 8, binomial against rabenseifner: 2 MiB 7143/6104, 4 MiB
-// 15395/13834; np 4 ties, 2398/2468 and 5272/5505).
+// selectReduce: binomial. Rabenseifner's reduce-scatter and gather won at
+// 2-4 MiB at np 8 (binomial/rabenseifner 2 MiB 7143/6104, 4 MiB
+// 15395/13834) until the binomial tree's leaves stopped copying their
+// contribution; since then (5 rounds, medians, µs) binomial is ahead at
+// every size measured: np 8 2 MiB 4196/4548, 4 MiB 9868/11115; np 4 ties
+// at 2 MiB (1824/1822) and leads at 4 MiB (3409/4439); np 3 and 5 lead by
+// 40-100 %. Rabenseifner runs only when forced.
 func selectReduce(cfg config, p, bytes int) string {
 	if cfg.alg != "" {
 		return cfg.alg
-	}
-	if bytes >= reduceLarge && p > 2 && isPow2(p) {
-		return "rabenseifner"
 	}
 	return "binomial"
 }
