@@ -11,7 +11,8 @@ import (
 // on every rank. In place when src is nil (dst is the input).
 //
 // Algorithms: "bruck" (ceil(log2 p) steps, each moving about half the data;
-// small blocks), "pairwise" (p-1 exchanges with rank+s / rank-s; large
+// small blocks), "linear" (every message posted at once; medium blocks),
+// "pairwise" (p-1 exchanges with rank+s / rank-s, one at a time; large
 // blocks).
 func Alltoall[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, opts ...Option) (err error) {
 	sys, base := c.Collective()
@@ -38,6 +39,9 @@ func Alltoall[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, opts
 	case "pairwise":
 		blk := blocks(len(dst), p, n)
 		err = alltoallPairwise(ctx, sys, base, dst, blk, src, blk)
+	case "linear":
+		blk := blocks(len(dst), p, n)
+		err = alltoallLinear(ctx, sys, base, dst, blk, src, blk)
 	}
 	return wrap("Alltoall", c, err)
 }
