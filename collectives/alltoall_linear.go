@@ -13,10 +13,7 @@ import (
 // alltoallPairwise.
 func alltoallLinear[T comm.Elem](ctx context.Context, c *comm.Comm, base int, dst []T, rb []span, src []T, sb []span) error {
 	p, r := c.Size(), c.Rank()
-	if rb[r].n() != sb[r].n() {
-		panic("collectives: Alltoallv: the rank's send and receive counts to itself differ")
-	}
-	copy(dst[rb[r].lo:rb[r].hi], src[sb[r].lo:sb[r].hi])
+	copyOwnBlock(r, dst, rb, src, sb)
 	reqs := make([]*comm.Request, 0, 2*(p-1))
 	for s := 1; s < p; s++ {
 		from := mod(r-s, p)

@@ -12,10 +12,7 @@ import (
 // (per destination) and dst (per source).
 func alltoallPairwise[T comm.Elem](ctx context.Context, c *comm.Comm, base int, dst []T, rb []span, src []T, sb []span) error {
 	p, r := c.Size(), c.Rank()
-	if rb[r].n() != sb[r].n() {
-		panic("collectives: Alltoallv: the rank's send and receive counts to itself differ")
-	}
-	copy(dst[rb[r].lo:rb[r].hi], src[sb[r].lo:sb[r].hi])
+	copyOwnBlock(r, dst, rb, src, sb)
 	for s := 1; s < p; s++ {
 		to, from := mod(r+s, p), mod(r-s, p)
 		if err := exchange(ctx, c, src[sb[to].lo:sb[to].hi], to, dst[rb[from].lo:rb[from].hi], from, tag(base, s)); err != nil {
@@ -23,4 +20,13 @@ func alltoallPairwise[T comm.Elem](ctx context.Context, c *comm.Comm, base int, 
 		}
 	}
 	return nil
+}
+
+// copyOwnBlock copies rank r's block to itself from src to dst (block
+// spans sb and rb), after checking that the two counts agree.
+func copyOwnBlock[T comm.Elem](r int, dst []T, rb []span, src []T, sb []span) {
+	if rb[r].n() != sb[r].n() {
+		panic("collectives: Alltoallv: the rank's send and receive counts to itself differ")
+	}
+	copy(dst[rb[r].lo:rb[r].hi], src[sb[r].lo:sb[r].hi])
 }
