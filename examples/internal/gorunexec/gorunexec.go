@@ -78,6 +78,22 @@ func (l *Launcher) Run(t testing.TB, limit time.Duration, np int, args ...string
 	return out.String(), cmd.ProcessState.ExitCode()
 }
 
+// VerifyUnderGorun runs the example under a real gorun at each rank count
+// of nps (one subtest each, limit per run) and checks the exit status and
+// that the output contains verdict. The NPB ports use it with class S.
+func VerifyUnderGorun(t *testing.T, nps []int, limit time.Duration, verdict string, args ...string) {
+	l := Build(t)
+	for _, np := range nps {
+		t.Run(fmt.Sprint("np=", np), func(t *testing.T) {
+			out, code := l.Run(t, limit, np, args...)
+			if code != 0 {
+				t.Fatalf("exit %d:\n%s", code, out)
+			}
+			MustContain(t, out, verdict)
+		})
+	}
+}
+
 // MustContain reports every sub that out lacks.
 func MustContain(t testing.TB, out string, subs ...string) {
 	t.Helper()
