@@ -59,6 +59,19 @@ type Config struct {
 	// automatic: on when the host runs more ranks than it has CPUs.
 	// Environment: GORUN_YIELD (1 or 0).
 	Yield Toggle
+	// Congestion is the TCP congestion control of the links between ranks
+	// of one host (the peer's address is a loopback address or this end's
+	// own). Default "reno". A host default that paces (BBR) keeps a
+	// loopback link's window to the bandwidth-delay product of a
+	// microsecond round trip and arms a timer per paced segment; when the
+	// host runs more ranks than it has CPUs, the ACKs that would open the
+	// window wait for a CPU too. On a 2-core VM whose default is BBR,
+	// "reno" made oversubscribed 64 KiB Bcast 1.6-2.0x and 1 MiB
+	// Allreduce at np 8 1.4x faster (bench/coll/README.md). "system" keeps
+	// the host's default; links to other hosts always keep it. If the
+	// kernel refuses the setting, the link keeps the host's default and
+	// one line is logged. Environment: GORUN_TCP_CC.
+	Congestion string
 	// HandshakeTimeout bounds each connection's authentication. Default 10s.
 	HandshakeTimeout time.Duration
 	// ConnectTimeout bounds start-up: publishing this rank's address and
@@ -146,6 +159,12 @@ func (c *Config) fill(localSize int) {
 			if d == 0 {
 				c.Spin = -1
 			}
+		}
+	}
+	if c.Congestion == "" {
+		c.Congestion = "reno"
+		if v := os.Getenv("GORUN_TCP_CC"); v != "" {
+			c.Congestion = v
 		}
 	}
 	if c.HandshakeTimeout <= 0 {

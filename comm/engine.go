@@ -103,6 +103,8 @@ type engine struct {
 	creditMu  sync.RWMutex
 	byeSent   bool
 	start     time.Time // for now()
+
+	ccOnce sync.Once // the one log line of a refused Config.Congestion
 }
 
 // now returns the monotonic time since the engine started, in ns.

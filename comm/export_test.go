@@ -1,6 +1,11 @@
 package comm
 
-import "github.com/gorun-hpc/gorun/comm/internal/wire"
+import (
+	"errors"
+
+	"github.com/gorun-hpc/gorun/comm/internal/wire"
+	"golang.org/x/sys/unix"
+)
 
 // KillLinks drops every connection of c's process without saying goodbye,
 // as if the process had died, for tests of peer loss.
@@ -29,4 +34,21 @@ func QueuedEagerBytes(c *Comm, src int) int {
 		}
 	}
 	return n
+}
+
+// LinkCongestion is the TCP congestion control of c's process's link to
+// world rank peer.
+func LinkCongestion(c *Comm, peer int) (string, error) {
+	l, ok := c.e.links[peer].(*tcpLink)
+	if !ok {
+		return "", errors.New("no TCP link")
+	}
+	var cc string
+	var serr error
+	if err := l.rc.Control(func(fd uintptr) {
+		cc, serr = unix.GetsockoptString(int(fd), unix.IPPROTO_TCP, unix.TCP_CONGESTION)
+	}); err != nil {
+		return "", err
+	}
+	return cc, serr
 }

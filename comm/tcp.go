@@ -442,11 +442,31 @@ func (l *tcpLink) peekAttempt(fd uintptr) bool {
 	}
 }
 
+// sameHost reports whether c joins two processes of one host: its peer
+// has a loopback address or this end's own (a host connecting to its own
+// address gets that address at both ends).
+func sameHost(c *net.TCPConn) bool {
+	la, ok1 := c.LocalAddr().(*net.TCPAddr)
+	ra, ok2 := c.RemoteAddr().(*net.TCPAddr)
+	return ok1 && ok2 && (ra.IP.IsLoopback() || ra.IP.Equal(la.IP))
+}
+
 func (e *engine) startLink(peer int, c *net.TCPConn) error {
 	c.SetNoDelay(true)
 	rc, err := c.SyscallConn()
 	if err != nil {
 		return err
+	}
+	if cc := e.cfg.Congestion; cc != "system" && sameHost(c) {
+		var serr error
+		rc.Control(func(fd uintptr) {
+			serr = unix.SetsockoptString(int(fd), unix.IPPROTO_TCP, unix.TCP_CONGESTION, cc)
+		})
+		if serr != nil {
+			e.ccOnce.Do(func() {
+				e.logf("gorun: rank %d: TCP congestion control %q refused (%v); keeping the host's default (GORUN_TCP_CC=system silences this)", e.rank, cc, serr)
+			})
+		}
 	}
 	l := &tcpLink{e: e, peer: peer, conn: c, rc: rc, wbuf: make([]byte, 0, wire.HeaderSize+smallWrite), done: make(chan struct{})}
 	l.src.rc = rc
