@@ -46,11 +46,13 @@
 // the crossover figures):
 //
 //	Barrier        dissemination
-//	Bcast          binomial; np 2: pipeline from 2 MiB
+//	Bcast          binomial
 //	Allreduce      np 2: recdoubling below 1 MiB, then rabenseifner;
 //	               np 3-4: recdoubling below 16 KiB, then reduce_bcast,
-//	               then rabenseifner from 1 MiB (np 3) or 128 KiB (np 4);
-//	               np > 4: reduce_bcast below 2 MiB, then rabenseifner
+//	               then rabenseifner from 1 MiB (np 3) or 64 KiB (np 4);
+//	               np > 4: reduce_bcast below 2 MiB, then rabenseifner,
+//	               but rabenseifner from 64 to 256 KiB for a power-of-two
+//	               np >= 8
 //	Reduce         binomial
 //	Allgather      recdoubling for a power-of-two np; ring for np 3; else
 //	               bruck below 32 KiB in total, then ring
@@ -63,8 +65,8 @@
 //	Allgatherv ring; Alltoallv pairwise; Gatherv, Scatterv linear;
 //	Scan, Exscan recdoubling
 //
-// Ring Allreduce, scatter_allgather Bcast, Rabenseifner Reduce and, beyond
-// np 2, pipeline Bcast never won on that machine, where the CPU and not a
+// Ring Allreduce, scatter_allgather Bcast, Rabenseifner Reduce and
+// pipeline Bcast never won on that machine, where the CPU and not a
 // link is the limit; they run when forced, and on a real network may be
 // worth forcing for large messages. Linear Bcast wins single calls at np 4-8 there but loses
 // more on back-to-back calls; it too runs when forced.

@@ -158,12 +158,13 @@ func (cfg config) segElems(esize int) int {
 // between), medians of 8 runs: np 8 27 against 46 µs, np 4 12.7 against
 // 13.3.
 const (
-	bcastPipelineP2 = 2 << 20   // np 2: binomial below, pipeline from here
 	allreduceSmall  = 1 << 20   // np 2: recdoubling below, rabenseifner from here
 	allreduceSmall4 = 16 << 10  // np 3-4: recdoubling below, reduce_bcast from here
 	allreduceTree3  = 1 << 20   // np 3: rabenseifner from here
-	allreduceTree4  = 128 << 10 // np 4: rabenseifner from here
+	allreduceTree4  = 64 << 10  // np 4: rabenseifner from here
 	allreduceTree   = 2 << 20   // np > 4: reduce_bcast below, rabenseifner from here
+	allreduceMid8   = 64 << 10  // power-of-two np >= 8: rabenseifner from here ...
+	allreduceMid8Hi = 256 << 10 // ... to here (then as for other np > 4)
 	allgatherSmall  = 32 << 10  // total bytes, non-power-of-two np > 3: bruck below, ring from here
 	alltoallSmall   = 2 << 10   // bytes per block, np 4-7: bruck below, pairwise from here
 	alltoallSmall8  = 4 << 10   // the same for np >= 8
@@ -173,7 +174,7 @@ const (
 	reduceScatSmall = 16 << 10  // bytes per result block (average), np > 2: reduce_scatterv below, ring from here
 )
 
-// selectBcast: binomial, but the segmented pipeline from 2 MiB at np 2.
+// selectBcast: binomial.
 //
 // Linear (the root sends to everyone) trades the two ways of measuring
 // against binomial: OSU's method (bench/coll -osu: each call timed alone,
@@ -187,9 +188,13 @@ const (
 // larger than the gain at np 4 and from np 6, and about even at np 5, so
 // linear runs only when forced.
 //
-// At np 2 binomial (one message) and the pipeline tie within 10 % from 64
-// KiB to 2 MiB; at 4 and 16 MiB the pipeline took 691 and 2941 µs,
-// binomial 823 and 3228. At np 3-8 binomial wins at every size measured,
+// At np 2 binomial (one message) and the pipeline tied within 10 % from
+// 64 KiB to 2 MiB, and the pipeline won from 4 MiB (691 and 2941 µs at 4
+// and 16 MiB against binomial's 823 and 3228) until links between ranks
+// of one host went to reno congestion control (comm's Config.Congestion);
+// since then binomial wins there too (5 rounds, medians: 2 MiB 233
+// against 332, 4 MiB 482 against 681; results/crossover5.txt). At np 3-8
+// binomial wins at every size measured,
 // up to 16 MiB: np 4 at 4, 8, 16 MiB 2629, 4744, 14669 µs against the
 // pipeline's 3050, 7375, 15641 and scatter_allgather's 3621, 7914, 19146;
 // np 8 at 8 and 16 MiB 16620 and 35918 against 20064/20118 and
@@ -198,9 +203,6 @@ const (
 func selectBcast(cfg config, p, bytes int) string {
 	if cfg.alg != "" {
 		return cfg.alg
-	}
-	if p <= 2 && bytes >= bcastPipelineP2 {
-		return "pipeline"
 	}
 	return "binomial"
 }
@@ -219,6 +221,26 @@ func selectBcast(cfg config, p, bytes int) string {
 //   - np > 4: reduce_bcast (np 8, 8 B 53.5 against recdoubling's 58.5; 64
 //     KiB 172 against 288) until rabenseifner wins at 2-4 MiB (np 8 2 MiB
 //     7020/10487, 4 MiB 14368/18926; np 5 4 MiB 12222/13498).
+//
+// With reno on links within a host (comm's Config.Congestion; the runs
+// above had the host's BBR), results/crossover5*.txt, 5 rounds, medians,
+// µs, rabenseifner against reduce_bcast:
+//   - np 4: rabenseifner from 64 KiB (72.1/83.6 and 79.0/81.0 in two runs;
+//     128 KiB 116.8/153.6), no longer from 128 KiB.
+//   - np 8: rabenseifner at 64-128 KiB (232.6/383.0, 221.5/313.9; 128 KiB
+//     471/570), reduce_bcast at 256-512 KiB (993/713, 1608/1277). At 1
+//     MiB the two tie in these runs (2430/2590, 2356/2376), where every
+//     algorithm runs in turn at each size. Called after the smaller sizes
+//     only, as the comparison with Open MPI calls it, rabenseifner was
+//     the slower (7 rounds: 3451 against 2619). It depends on what its
+//     links carried before: single runs took 2300-2600 µs after 4 MiB
+//     calls, 3150-3550 after 64 KiB calls or none. So reduce_bcast stays
+//     below 2 MiB.
+//     Other np > 4 keep reduce_bcast below 2 MiB: np 5, 6 and 7 at 64
+//     KiB 113/107, 171/160, 238/225; at 1 MiB 1505/1474, 1813/1734,
+//     2001/2110. The np 8 window is applied to every power of two from 8
+//     (the fold step that Rabenseifner adds for other np is what it loses
+//     there); beyond 8 it is not measured on this machine.
 func selectAllreduce(cfg config, p, bytes int, commutative bool) string {
 	alg := cfg.alg
 	if alg == "" {
@@ -226,6 +248,8 @@ func selectAllreduce(cfg config, p, bytes int, commutative bool) string {
 		case p <= 2 && bytes < allreduceSmall,
 			p <= 4 && bytes < allreduceSmall4:
 			alg = "recdoubling"
+		case p >= 8 && p&(p-1) == 0 && bytes >= allreduceMid8 && bytes < allreduceMid8Hi:
+			alg = "rabenseifner"
 		case p == 3 && bytes < allreduceTree3,
 			p == 4 && bytes < allreduceTree4,
 			p > 4 && bytes < allreduceTree:
