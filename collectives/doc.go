@@ -56,8 +56,8 @@
 //	Reduce         binomial
 //	Allgather      recdoubling for a power-of-two np; ring for np 3; else
 //	               bruck below 32 KiB in total, then ring
-//	Alltoall       np >= 4: bruck below 2 KiB per block (4 KiB from np 8);
-//	               then linear below 512 KiB per block, then pairwise
+//	Alltoall       np >= 4: bruck below 4 KiB per block (8 KiB from np 8);
+//	               then linear below 64 KiB per block, then pairwise
 //	Gather         binomial below 1 KiB per block, then linear
 //	Scatter        binomial below 2 KiB per block, then linear
 //	ReduceScatter  reduce_scatterv below 16 KiB per result block (np > 2),

@@ -166,9 +166,9 @@ const (
 	allreduceMid8   = 64 << 10  // power-of-two np >= 8: rabenseifner from here ...
 	allreduceMid8Hi = 256 << 10 // ... to here (then as for other np > 4)
 	allgatherSmall  = 32 << 10  // total bytes, non-power-of-two np > 3: bruck below, ring from here
-	alltoallSmall   = 2 << 10   // bytes per block, np 4-7: bruck below, pairwise from here
-	alltoallSmall8  = 4 << 10   // the same for np >= 8
-	alltoallLarge   = 512 << 10 // bytes per block: linear below (above Bruck's range), pairwise from here
+	alltoallSmall   = 4 << 10   // bytes per block, np 4-7: bruck below, linear from here
+	alltoallSmall8  = 8 << 10   // the same for np >= 8
+	alltoallLarge   = 64 << 10  // bytes per block: linear below (above Bruck's range), pairwise from here
 	gatherSmall     = 1 << 10   // bytes per block: binomial below, linear from here
 	scatterSmall    = 2 << 10   // bytes per block: binomial below, linear from here
 	reduceScatSmall = 16 << 10  // bytes per result block (average), np > 2: reduce_scatterv below, ring from here
@@ -300,13 +300,23 @@ func selectAllgather(cfg config, p, total int) string {
 	return alg
 }
 
-// selectAlltoall: Bruck for small blocks from np 4 (np 4, Bruck against
-// pairwise: 1 KiB 29.4/31.4, 2 KiB 35.5/32.1; np 8: 2 KiB 136/156, 4 KiB
-// 204/168), then linear (every message posted at once) up to 256 KiB,
-// pairwise above. Linear against pairwise (5 rounds, medians, µs): np 8
-// 8 KiB 176/198, 64 KiB 654/737, 256 KiB 2231/2311, 1 MiB 15606/12162;
-// np 4 8 KiB 35.0/39.8, 256 KiB 439/463; np 3 512 B 16.9/18.1, 1 MiB
-// 1423/1035. At np 3 Bruck saves no round.
+// selectAlltoall: Bruck for small blocks from np 4, then linear (every
+// message posted at once), then pairwise. At np 3 Bruck saves no round.
+//
+// With reno on links within a host (comm's Config.Congestion;
+// results/crossover5-alltoall.txt, 5 rounds, medians, µs): Bruck against
+// linear np 4 2 KiB 23.2/27.4, 4 KiB 27.0/29.4, 8 KiB 37.1/33.9; np 5 2
+// KiB 48.3/51.6, 4 KiB 57.7/56.1; np 8 4 KiB 118.5/134.3, 8 KiB
+// 190.2/169.1. Linear against pairwise: np 4 32 KiB 61.7/65.6, 64 KiB
+// 207/123; np 5 32 KiB 134.3/133.6, 64 KiB 528/505; np 8 64 KiB
+// 1437/1503 (a tie), 128 KiB 2057/1937, 256 KiB 3422/2864. Before that
+// change (BBR, this host's default) linear won up to 256 KiB (np 8 64
+// KiB 654/737, 256 KiB 2231/2311) and Bruck only below 2 KiB (4 KiB from
+// np 8); np 3 linear against pairwise 512 B 16.9/18.1, 1 MiB 1423/1035.
+//
+// Alltoall is where reno loses: at np 8, 64 KiB, BBR's links took 647-725
+// µs, reno's 1499-1675 (single runs). Tree collectives gain more (see
+// comm's Config.Congestion).
 func selectAlltoall(cfg config, p, blockBytes int) string {
 	if cfg.alg != "" {
 		return cfg.alg

@@ -61,16 +61,18 @@ type Config struct {
 	Yield Toggle
 	// Congestion is the TCP congestion control of the links between ranks
 	// of one host (the peer's address is a loopback address or this end's
-	// own). Default "reno". A host default that paces (BBR) keeps a
-	// loopback link's window to the bandwidth-delay product of a
-	// microsecond round trip and arms a timer per paced segment; when the
-	// host runs more ranks than it has CPUs, the ACKs that would open the
-	// window wait for a CPU too. On a 2-core VM whose default is BBR,
-	// "reno" made oversubscribed 64 KiB Bcast 1.6-2.0x and 1 MiB
-	// Allreduce at np 8 1.4x faster (bench/coll/README.md). "system" keeps
-	// the host's default; links to other hosts always keep it. If the
-	// kernel refuses the setting, the link keeps the host's default and
-	// one line is logged. Environment: GORUN_TCP_CC.
+	// own). Default "reno", so that a job behaves alike whatever the
+	// host's default, and the collectives' thresholds, measured with reno,
+	// hold. A host default that paces (BBR) keeps a loopback link's window
+	// to the bandwidth-delay product of a microsecond round trip and arms
+	// a timer per paced segment; when the host runs more ranks than it has
+	// CPUs, the ACKs that would open the window wait for a CPU too. On a
+	// 2-core VM whose default is BBR, reno made oversubscribed 64 KiB
+	// Bcast 1.7-2.0x and 1 MiB Bcast 1.4x faster, and Alltoall at np 8 and
+	// 64 KiB 2.2x slower (bench/coll/README.md). "system" keeps the host's
+	// default; links to other hosts always keep it. If the kernel refuses
+	// the setting, the link keeps the host's default and one line is
+	// logged. Environment: GORUN_TCP_CC.
 	Congestion string
 	// HandshakeTimeout bounds each connection's authentication. Default 10s.
 	HandshakeTimeout time.Duration
