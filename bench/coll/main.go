@@ -29,6 +29,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/gorun-hpc/gorun/collectives"
 	"github.com/gorun-hpc/gorun/comm"
 )
@@ -48,6 +50,7 @@ func main() {
 	list := flag.Bool("list", false, "list collectives and algorithms, and exit")
 	warmup := flag.Duration("warmup", 100*time.Millisecond, "untimed 8-byte Allreduce calls before the first point, for this long")
 	osu := flag.Bool("osu", false, "OSU's method: time each call on its own, with an untimed Barrier after it, and report the average over ranks (one call's latency, not the rate of back-to-back calls)")
+	timeline := flag.Bool("timeline", false, "with -osu, also print when each rank entered and left the call, relative to rank 0's entry, and when the last rank left (medians over calls, to standard error; one host only: the ranks share CLOCK_MONOTONIC)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the measurements to this file (suffixed with .rank)")
 	flag.Parse()
 	if *list {
@@ -80,6 +83,15 @@ func main() {
 		log.Fatal(err)
 	}
 	defer world.Close()
+	if *timeline && !*osu {
+		fmt.Fprintln(os.Stderr, "bench/coll: -timeline needs -osu")
+		os.Exit(2)
+	}
+	if *timeline && world.Size() > 1 && os.Getenv("GORUN_LOCAL_SIZE") != strconv.Itoa(world.Size()) {
+		// Usage error, on every rank alike.
+		fmt.Fprintln(os.Stderr, "bench/coll: -timeline needs every rank on one host (their CLOCK_MONOTONIC is compared)")
+		os.Exit(2)
+	}
 	if *cpuprofile != "" {
 		f, err := os.Create(fmt.Sprintf("%s.%d", *cpuprofile, world.Rank()))
 		if err != nil {
@@ -94,7 +106,7 @@ func main() {
 	if *colls != "all" {
 		names = strings.Split(*colls, ",")
 	}
-	b := &bench{c: world, budget: *budget, minIters: *minIters, maxIters: *maxIters, osu: *osu}
+	b := &bench{c: world, budget: *budget, minIters: *minIters, maxIters: *maxIters, osu: *osu, timeline: *timeline}
 	if *seg != "" {
 		n, err := parseSize(*seg)
 		if err != nil {
@@ -159,6 +171,7 @@ type bench struct {
 	budget             time.Duration
 	minIters, maxIters int
 	osu                bool // see -osu
+	timeline           bool // see -timeline
 	common             []collectives.Option
 }
 
@@ -264,13 +277,28 @@ func (b *bench) timedOSU(ctx context.Context, run func(context.Context) error, i
 		return 0, err
 	}
 	var total time.Duration
+	var stamps []float64 // entry and exit of each call, CLOCK_MONOTONIC ns
+	if b.timeline {
+		stamps = make([]float64, 0, 2*iters)
+	}
 	for range iters {
+		if b.timeline {
+			stamps = append(stamps, monotonic())
+		}
 		t0 := time.Now()
 		if err := run(ctx); err != nil {
 			return 0, err
 		}
 		total += time.Since(t0)
+		if b.timeline {
+			stamps = append(stamps, monotonic())
+		}
 		if err := collectives.Barrier(ctx, b.c); err != nil {
+			return 0, err
+		}
+	}
+	if b.timeline {
+		if err := b.printTimeline(ctx, stamps); err != nil {
 			return 0, err
 		}
 	}
@@ -279,6 +307,62 @@ func (b *bench) timedOSU(ctx context.Context, run func(context.Context) error, i
 		return 0, err
 	}
 	return avg[0] / float64(b.c.Size()), nil
+}
+
+// monotonic reads CLOCK_MONOTONIC in ns, the clock every process of a
+// host shares (time.Now's monotonic reading is private to the process).
+func monotonic() float64 {
+	var ts unix.Timespec
+	_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	return float64(ts.Nano())
+}
+
+// printTimeline gathers every rank's entry and exit stamps on rank 0 and
+// prints, per rank, the medians over calls of its entry and exit relative
+// to rank 0's entry, then the medians of the last exit relative to rank
+// 0's entry and to the last entry. With rank 0 as the root of a Bcast,
+// "last exit after rank 0's entry" is the time until every rank had the
+// data, whatever the skew the Barrier before left; OSU's average counts
+// from each rank's own entry instead.
+func (b *bench) printTimeline(ctx context.Context, stamps []float64) error {
+	p := b.c.Size()
+	var all []float64
+	if b.c.Rank() == 0 {
+		all = make([]float64, p*len(stamps))
+	}
+	if err := collectives.Gather(ctx, b.c, all, stamps, 0); err != nil {
+		return err
+	}
+	if b.c.Rank() != 0 {
+		return nil
+	}
+	n := len(stamps) / 2
+	at := func(r, i, k int) float64 { return all[r*len(stamps)+2*i+k] }
+	median := func(f func(i int) float64) float64 {
+		v := make([]float64, n)
+		for i := range v {
+			v[i] = f(i)
+		}
+		slices.Sort(v)
+		return v[n/2] / 1e3
+	}
+	fmt.Fprintf(os.Stderr, "timeline (µs after rank 0 entered, medians of %d calls): entered/left", n)
+	for r := range p {
+		fmt.Fprintf(os.Stderr, " r%d %.1f/%.1f", r,
+			median(func(i int) float64 { return at(r, i, 0) - at(0, i, 0) }),
+			median(func(i int) float64 { return at(r, i, 1) - at(0, i, 0) }))
+	}
+	last := func(i, k int) float64 {
+		m := at(0, i, k)
+		for r := 1; r < p; r++ {
+			m = max(m, at(r, i, k))
+		}
+		return m
+	}
+	fmt.Fprintf(os.Stderr, "; last rank left %.1f after rank 0 entered, %.1f after the last rank entered\n",
+		median(func(i int) float64 { return last(i, 1) - at(0, i, 0) }),
+		median(func(i int) float64 { return last(i, 1) - last(i, 0) }))
+	return nil
 }
 
 // timed makes iters calls of run after a Barrier and returns the slowest

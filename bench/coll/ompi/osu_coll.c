@@ -10,16 +10,21 @@
  *
  *   osu_coll [-coll allreduce,bcast|all] [-min 4] [-max 4M] [-sizes 8,64K,1M]
  *            [-budget 0.03] [-iters 1000] [-min-iters 3] [-warmup 0.1] [-osu 1]
+ *            [-timeline 1]
  *
  * -osu 1 uses OSU's own method instead (as bench/coll -osu): each call
  * timed on its own with an untimed barrier after it, and the average over
  * ranks of each rank's mean: one call's latency rather than the rate of
- * back-to-back calls.
+ * back-to-back calls. -timeline 1 (with -osu 1, one host only) also prints
+ * what bench/coll -timeline prints: when each rank entered and left the
+ * call relative to rank 0's entry, and when the last rank left (medians
+ * over calls, CLOCK_MONOTONIC, to standard error).
  */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char *all_colls[] = {
     "allgather", "allgatherv", "allreduce", "alltoall", "alltoallv",
@@ -28,6 +33,7 @@ static const char *all_colls[] = {
 
 static int rank, np;
 static int osu_mode; /* -osu 1: OSU's method, see timed_osu */
+static int timeline; /* -timeline 1: see print_timeline */
 static float *sbuf, *rbuf;
 static int *counts, *displs;
 
@@ -63,16 +69,71 @@ static void call(const char *c, int n) {
     else if (!strcmp(c, "reducescatter")) MPI_Reduce_scatter_block(sbuf, rbuf, n, MPI_FLOAT, MPI_SUM, w);
 }
 
+static double monotonic(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* the median over n calls of f(all, k, i), in µs */
+static double median_us(const double *all, int n, int k, double (*f)(const double *, int, int, int), double *tmp) {
+    for (int i = 0; i < n; i++) tmp[i] = f(all, n, k, i);
+    qsort(tmp, n, sizeof(double), cmp_double);
+    return tmp[n / 2] / 1e3;
+}
+
+/* stamps: rank r's entry and exit of call i are all[r*2n + 2i] and +1 */
+static double entered(const double *all, int n, int r, int i) { return all[r * 2 * n + 2 * i] - all[2 * i]; }
+static double left(const double *all, int n, int r, int i) { return all[r * 2 * n + 2 * i + 1] - all[2 * i]; }
+static double last_left(const double *all, int n, int unused, int i) {
+    double m = left(all, n, 0, i);
+    for (int r = 1; r < np; r++) if (left(all, n, r, i) > m) m = left(all, n, r, i);
+    (void)unused;
+    return m;
+}
+static double last_left_after_last_entry(const double *all, int n, int unused, int i) {
+    double e = entered(all, n, 0, i);
+    for (int r = 1; r < np; r++) if (entered(all, n, r, i) > e) e = entered(all, n, r, i);
+    return last_left(all, n, unused, i) - e;
+}
+
+/* as bench/coll's printTimeline */
+static void print_timeline(const double *stamps, int n) {
+    double *all = rank == 0 ? malloc(sizeof(double) * 2 * n * np) : NULL, *tmp = malloc(sizeof(double) * n);
+    MPI_Gather(stamps, 2 * n, MPI_DOUBLE, all, 2 * n, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+    if (rank == 0) {
+        fprintf(stderr, "timeline (µs after rank 0 entered, medians of %d calls): entered/left", n);
+        for (int r = 0; r < np; r++)
+            fprintf(stderr, " r%d %.1f/%.1f", r, median_us(all, n, r, entered, tmp), median_us(all, n, r, left, tmp));
+        fprintf(stderr, "; last rank left %.1f after rank 0 entered, %.1f after the last rank entered\n",
+                median_us(all, n, 0, last_left, tmp), median_us(all, n, 0, last_left_after_last_entry, tmp));
+    }
+    free(all);
+    free(tmp);
+}
+
 /* OSU's method: iters calls timed one by one, an untimed barrier after
  * each; the average over ranks of each rank's mean µs per call */
 static double timed_osu(const char *c, int n, int iters) {
     double total = 0, sum;
+    double *stamps = timeline ? malloc(sizeof(double) * 2 * iters) : NULL;
     MPI_Barrier(MPI_COMM_WORLD);
     for (int i = 0; i < iters; i++) {
+        if (stamps) stamps[2 * i] = monotonic();
         double t0 = MPI_Wtime();
         call(c, n);
         total += MPI_Wtime() - t0;
+        if (stamps) stamps[2 * i + 1] = monotonic();
         MPI_Barrier(MPI_COMM_WORLD);
+    }
+    if (stamps) {
+        print_timeline(stamps, iters);
+        free(stamps);
     }
     total = total / iters * 1e6;
     MPI_Allreduce(&total, &sum, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
@@ -122,8 +183,16 @@ int main(int argc, char **argv) {
         else if (!strcmp(f, "-min-iters")) min_iters = atoi(v);
         else if (!strcmp(f, "-warmup")) warmup = atof(v);
         else if (!strcmp(f, "-osu")) osu_mode = atoi(v);
+        else if (!strcmp(f, "-timeline")) timeline = atoi(v);
         else {
             if (rank == 0) fprintf(stderr, "osu_coll: unknown flag %s\n", f);
+            MPI_Abort(MPI_COMM_WORLD, 2);
+        }
+    }
+    if (timeline) {
+        const char *ls = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+        if (!osu_mode || (np > 1 && (!ls || atoi(ls) != np))) {
+            if (rank == 0) fprintf(stderr, "osu_coll: -timeline needs -osu 1 and every rank on one host\n");
             MPI_Abort(MPI_COMM_WORLD, 2);
         }
     }

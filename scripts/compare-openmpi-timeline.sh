@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Collective completion times, gorun against Open MPI on this host, from
+# the ranks' shared clock: bench/coll -osu -timeline and osu_coll -osu 1
+# -timeline 1 record when every rank entered and left each call (OSU's
+# method: one call at a time, a Barrier between) and report, as medians
+# over calls, when the last rank left, counted from rank 0's entry ("from
+# root": for a Bcast from rank 0, the time until every rank has the data)
+# and from the last rank's entry ("from last entry"). Unlike OSU's
+# average over ranks, neither counts the time a rank that left the
+# Barrier early spends waiting. Rounds alternate gorun and Open MPI; the
+# tables give the median over rounds. One host only.
+#
+#   scripts/compare-openmpi-timeline.sh [ROUNDS]          # default 5
+#
+# Environment: COLLS (default bcast,allreduce), NPS (default "2 4 8"),
+# SIZES (default 8,64K,1M), BUDGET (seconds per point, default 0.5).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${1:-5}
+COLLS=${COLLS:-bcast,allreduce}
+NPS=${NPS:-2 4 8}
+SIZES=${SIZES:-8,64K,1M}
+BUDGET=${BUDGET:-0.5}
+if ! command -v mpicc >/dev/null || ! command -v mpirun >/dev/null; then
+  echo "installing Open MPI (apt-get install openmpi-bin libopenmpi-dev)" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openmpi-bin libopenmpi-dev >/dev/null
+fi
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+go build -o "$work/gorun" ./cmd/gorun
+go build -o "$work/collbench" ./bench/coll
+mpicc -O2 -o "$work/osu_coll" bench/coll/ompi/osu_coll.c
+gobudget=$(awk -v b="$BUDGET" 'BEGIN { printf "%dms", b * 1000 }')
+# one "impl coll np size fromroot fromlast" line per point: the
+# timeline line on standard error comes just before the size's row
+collect() {
+  awk -v impl="$1" -v np="$2" '
+    /^## / { c = $2 }
+    /^timeline/ { for (i = 1; i <= NF; i++) { if ($i == "left" && $(i+2) == "after" && $(i+4) == "0") r = $(i+1); if ($(i+2) == "after" && $(i+4) == "last") l = $(i+1) } }
+    NF == 2 && $1 ~ /^[0-9]+$/ && c != "" { print impl, c, np, $1, r, l }'
+}
+load_before=$(uptime)
+: > "$work/all.txt"
+for r in $(seq "$ROUNDS"); do
+  for np in $NPS; do
+    echo "round $r/$ROUNDS np $np ($(uptime | sed 's/.*load/load/'))" >&2
+    g() { "$work/gorun" -np "$np" "$work/collbench" -alg auto -coll "$COLLS" -sizes "$SIZES" -budget "$gobudget" -osu -timeline 2>&1 | collect g "$np" >> "$work/all.txt"; }
+    o() { mpirun --allow-run-as-root --oversubscribe --mca pml ob1 --mca btl tcp,self -np "$np" "$work/osu_coll" -coll "$COLLS" -sizes "$SIZES" -budget "$BUDGET" -osu 1 -timeline 1 2>&1 | collect o "$np" >> "$work/all.txt"; }
+    if [ $((r % 2)) -eq 1 ]; then g; o; else o; g; fi
+  done
+done
+echo "# gorun vs Open MPI $(mpirun --version 2>/dev/null | head -1 | awk '{print $NF}') (TCP: --mca pml ob1 --mca btl tcp,self), $(nproc) cores, $ROUNDS rounds"
+echo "# µs until the last rank left the call: from rank 0's entry (root) and from the last rank's entry (last); medians of per-round medians; ratio gorun/Open MPI"
+echo "# load before: ${load_before#*load }"
+echo "# load after:  $(uptime | sed 's/.*load //')"
+awk -v nps="$NPS" '
+  function median(list,   n, a, i, j, x) {
+    n = split(list, a, " ")
+    if (n == 0) return -1
+    for (i = 2; i <= n; i++) { x = a[i]; for (j = i - 1; j >= 1 && a[j] + 0 > x + 0; j--) a[j+1] = a[j]; a[j+1] = x }
+    return (n % 2) ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2
+  }
+  { root[$1, $2, $3, $4] = root[$1, $2, $3, $4] " " $5; last[$1, $2, $3, $4] = last[$1, $2, $3, $4] " " $6
+    if (!(($2, $4) in seen)) { seen[$2, $4] = 1; rows[++nr] = $2 " " $4 } }
+  END {
+    nn = split(nps, np, " ")
+    printf "%-10s %8s", "", ""
+    for (i = 1; i <= nn; i++) printf " | %-23s  %-23s", "np " np[i] ", from root", "from last entry"
+    printf "\n%-10s %8s", "coll", "bytes"
+    for (i = 1; i <= nn; i++) printf " | %8s %8s %5s  %8s %8s %5s", "gorun", "ompi", "ratio", "gorun", "ompi", "ratio"
+    printf "\n"
+    for (k = 1; k <= nr; k++) {
+      split(rows[k], cs, " "); printf "%-10s %8s", cs[1], cs[2]
+      for (i = 1; i <= nn; i++) {
+        gR = median(root["g", cs[1], np[i], cs[2]]); oR = median(root["o", cs[1], np[i], cs[2]])
+        gL = median(last["g", cs[1], np[i], cs[2]]); oL = median(last["o", cs[1], np[i], cs[2]])
+        printf " | %8.1f %8.1f %5.2f  %8.1f %8.1f %5.2f", gR, oR, (oR > 0 ? gR / oR : 0), gL, oL, (oL > 0 ? gL / oL : 0)
+      }
+      printf "\n"
+    }
+  }' "$work/all.txt"
