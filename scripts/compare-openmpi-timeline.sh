@@ -5,9 +5,10 @@
 # method: one call at a time, a Barrier between) and report, as medians
 # over calls, when the last rank left, counted from rank 0's entry ("from
 # root": for a Bcast from rank 0, the time until every rank has the data)
-# and from the last rank's entry ("from last entry"). Unlike OSU's
-# average over ranks, neither counts the time a rank that left the
-# Barrier early spends waiting. Rounds alternate gorun and Open MPI; the
+# and from the last rank's entry ("from last entry": for an Allreduce, no
+# rank can finish before the last one enters). Unlike OSU's average over
+# ranks, neither charges a call for the time a rank that left the
+# Barrier early waits in it. Rounds alternate gorun and Open MPI; the
 # tables give the median over rounds. One host only.
 #
 #   scripts/compare-openmpi-timeline.sh [ROUNDS]          # default 5
@@ -31,13 +32,17 @@ go build -o "$work/gorun" ./cmd/gorun
 go build -o "$work/collbench" ./bench/coll
 mpicc -O2 -o "$work/osu_coll" bench/coll/ompi/osu_coll.c
 gobudget=$(awk -v b="$BUDGET" 'BEGIN { printf "%dms", b * 1000 }')
-# one "impl coll np size fromroot fromlast" line per point: the
-# timeline line on standard error comes just before the size's row
+# one "impl coll np size fromroot fromlast" line per point, from the
+# timeline lines on standard error (which name the collective and size)
 collect() {
   awk -v impl="$1" -v np="$2" '
-    /^## / { c = $2 }
-    /^timeline/ { for (i = 1; i <= NF; i++) { if ($i == "left" && $(i+2) == "after" && $(i+4) == "0") r = $(i+1); if ($(i+2) == "after" && $(i+4) == "last") l = $(i+1) } }
-    NF == 2 && $1 ~ /^[0-9]+$/ && c != "" { print impl, c, np, $1, r, l }'
+    /^timeline / {
+      for (i = 1; i <= NF; i++) {
+        if ($i == "left" && $(i+2) == "after" && $(i+4) == "0") r = $(i+1)
+        if ($(i+2) == "after" && $(i+4) == "last") l = $(i+1)
+      }
+      print impl, $2, np, $3, r, l
+    }'
 }
 load_before=$(uptime)
 : > "$work/all.txt"

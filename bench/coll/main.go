@@ -199,7 +199,7 @@ func (b *bench) table(ctx context.Context, name string, cols []string, sizes []i
 				opts = append(opts, collectives.WithAlgorithm(col))
 			}
 			run := b.op(name, size/4, opts)
-			us, err := b.measure(ctx, run, size)
+			us, err := b.measure(ctx, run, name, size)
 			if err != nil {
 				return fmt.Errorf("%s size %d: %w", col, size, err)
 			}
@@ -238,7 +238,7 @@ func warmUp(ctx context.Context, c *comm.Comm, d time.Duration) error {
 
 // measure runs a warm-up, agrees on an iteration count from the slowest
 // rank's warm-up, and returns the slowest rank's average time per call.
-func (b *bench) measure(ctx context.Context, run func(context.Context) error, size int) (float64, error) {
+func (b *bench) measure(ctx context.Context, run func(context.Context) error, name string, size int) (float64, error) {
 	// OSU's skip counts: 200 warm-up calls up to 8 KiB, 10 above. (With
 	// 10, a Go rank's first point at np 2 measured 6-8 µs where the
 	// following ones measured 5: its first milliseconds run slower.)
@@ -264,7 +264,7 @@ func (b *bench) measure(ctx context.Context, run func(context.Context) error, si
 		iters = min(b.maxIters, max(b.minIters, int(b.budget.Seconds()/per[0])))
 	}
 	if b.osu {
-		return b.timedOSU(ctx, run, iters)
+		return b.timedOSU(ctx, run, iters, name, size)
 	}
 	return b.timed(ctx, run, iters)
 }
@@ -272,7 +272,7 @@ func (b *bench) measure(ctx context.Context, run func(context.Context) error, si
 // timedOSU times iters calls of run one by one, with an untimed Barrier
 // after each (as OSU's collective latency tests do), and returns the
 // average over ranks of each rank's mean µs per call.
-func (b *bench) timedOSU(ctx context.Context, run func(context.Context) error, iters int) (float64, error) {
+func (b *bench) timedOSU(ctx context.Context, run func(context.Context) error, iters int, name string, size int) (float64, error) {
 	if err := collectives.Barrier(ctx, b.c); err != nil {
 		return 0, err
 	}
@@ -298,7 +298,7 @@ func (b *bench) timedOSU(ctx context.Context, run func(context.Context) error, i
 		}
 	}
 	if b.timeline {
-		if err := b.printTimeline(ctx, stamps); err != nil {
+		if err := b.printTimeline(ctx, stamps, name, size); err != nil {
 			return 0, err
 		}
 	}
@@ -318,13 +318,13 @@ func monotonic() float64 {
 }
 
 // printTimeline gathers every rank's entry and exit stamps on rank 0 and
-// prints, per rank, the medians over calls of its entry and exit relative
+// prints (to standard error, naming the collective and size), per rank, the medians over calls of its entry and exit relative
 // to rank 0's entry, then the medians of the last exit relative to rank
 // 0's entry and to the last entry. With rank 0 as the root of a Bcast,
 // "last exit after rank 0's entry" is the time until every rank had the
 // data, whatever the skew the Barrier before left; OSU's average counts
 // from each rank's own entry instead.
-func (b *bench) printTimeline(ctx context.Context, stamps []float64) error {
+func (b *bench) printTimeline(ctx context.Context, stamps []float64, name string, size int) error {
 	p := b.c.Size()
 	var all []float64
 	if b.c.Rank() == 0 {
@@ -346,7 +346,7 @@ func (b *bench) printTimeline(ctx context.Context, stamps []float64) error {
 		slices.Sort(v)
 		return v[n/2] / 1e3
 	}
-	fmt.Fprintf(os.Stderr, "timeline (µs after rank 0 entered, medians of %d calls): entered/left", n)
+	fmt.Fprintf(os.Stderr, "timeline %s %d (µs after rank 0 entered, medians of %d calls): entered/left", name, size, n)
 	for r := range p {
 		fmt.Fprintf(os.Stderr, " r%d %.1f/%.1f", r,
 			median(func(i int) float64 { return at(r, i, 0) - at(0, i, 0) }),

@@ -103,11 +103,11 @@ static double last_left_after_last_entry(const double *all, int n, int unused, i
 }
 
 /* as bench/coll's printTimeline */
-static void print_timeline(const double *stamps, int n) {
+static void print_timeline(const double *stamps, int n, const char *c, long size) {
     double *all = rank == 0 ? malloc(sizeof(double) * 2 * n * np) : NULL, *tmp = malloc(sizeof(double) * n);
     MPI_Gather(stamps, 2 * n, MPI_DOUBLE, all, 2 * n, MPI_DOUBLE, 0, MPI_COMM_WORLD);
     if (rank == 0) {
-        fprintf(stderr, "timeline (µs after rank 0 entered, medians of %d calls): entered/left", n);
+        fprintf(stderr, "timeline %s %ld (µs after rank 0 entered, medians of %d calls): entered/left", c, size, n);
         for (int r = 0; r < np; r++)
             fprintf(stderr, " r%d %.1f/%.1f", r, median_us(all, n, r, entered, tmp), median_us(all, n, r, left, tmp));
         fprintf(stderr, "; last rank left %.1f after rank 0 entered, %.1f after the last rank entered\n",
@@ -119,7 +119,7 @@ static void print_timeline(const double *stamps, int n) {
 
 /* OSU's method: iters calls timed one by one, an untimed barrier after
  * each; the average over ranks of each rank's mean µs per call */
-static double timed_osu(const char *c, int n, int iters) {
+static double timed_osu(const char *c, int n, int iters, long size) {
     double total = 0, sum;
     double *stamps = timeline ? malloc(sizeof(double) * 2 * iters) : NULL;
     MPI_Barrier(MPI_COMM_WORLD);
@@ -132,7 +132,7 @@ static double timed_osu(const char *c, int n, int iters) {
         MPI_Barrier(MPI_COMM_WORLD);
     }
     if (stamps) {
-        print_timeline(stamps, iters);
+        print_timeline(stamps, iters, c, size);
         free(stamps);
     }
     total = total / iters * 1e6;
@@ -154,7 +154,7 @@ static double measure(const char *c, int n, long size, double budget, int min_it
         iters = k > max_iters ? max_iters : (int)k;
         if (iters < min_iters) iters = min_iters;
     }
-    if (osu_mode) return timed_osu(c, n, iters);
+    if (osu_mode) return timed_osu(c, n, iters, size);
     MPI_Barrier(MPI_COMM_WORLD);
     t0 = MPI_Wtime();
     for (int i = 0; i < iters; i++) call(c, n);
