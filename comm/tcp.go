@@ -293,9 +293,10 @@ func (l *tcpLink) frameLocked() error {
 // usually find nothing, and the waiter whose message just arrived would
 // pay for it (np 2, 7 alternating rounds, medians: 8-byte Allreduce 4.27
 // → 3.93 µs back to back, Bcast by OSU's method 4.23 → 3.63; bench/p2p
-// ping-pong 3.39-3.61 → 3.08-3.14). An oversubscribed rank drains the
-// socket while it has the CPU instead (there the change measured mixed:
-// np 4 Bcast by OSU's method 8.1 → 11.8 µs, np 8 26.8 → 22.5).
+// ping-pong, 5 alternating runs, 3.57-3.74 → 3.30-3.50). An
+// oversubscribed rank drains the socket while it has the CPU instead
+// (there the change measured mixed: np 4 Bcast by OSU's method 8.1 →
+// 11.8 µs, np 8 26.8 → 22.5).
 func (l *tcpLink) pollLocked() bool {
 	progressed := false
 	for l.rxErr == nil {
