@@ -32,10 +32,8 @@ MIN_ITERS=${MIN_ITERS:-5}
 GORUN_X=${GORUN_X:-}
 OSU=${OSU:-}
 ITERS=${ITERS:-1000}
-if ! command -v mpicc >/dev/null || ! command -v mpirun >/dev/null; then
-  echo "installing Open MPI (apt-get install openmpi-bin libopenmpi-dev)" >&2
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openmpi-bin libopenmpi-dev >/dev/null
-fi
+. scripts/openmpi.sh
+need_openmpi
 work=${KEEP:-$(mktemp -d)}
 mkdir -p "$work"
 [ -n "${KEEP:-}" ] || trap 'rm -rf "$work"' EXIT

@@ -22,10 +22,8 @@ COLLS=${COLLS:-bcast,allreduce}
 NPS=${NPS:-2 4 8}
 SIZES=${SIZES:-8,64K,1M}
 BUDGET=${BUDGET:-0.5}
-if ! command -v mpicc >/dev/null || ! command -v mpirun >/dev/null; then
-  echo "installing Open MPI (apt-get install openmpi-bin libopenmpi-dev)" >&2
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openmpi-bin libopenmpi-dev >/dev/null
-fi
+. scripts/openmpi.sh
+need_openmpi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 go build -o "$work/gorun" ./cmd/gorun

@@ -12,10 +12,8 @@ cd "$(dirname "$0")/.."
 ROUNDS=${1:-5}
 REPS=${2:-5}
 NP=2
-if ! command -v mpicc >/dev/null || ! command -v mpirun >/dev/null; then
-  echo "installing Open MPI (apt-get install openmpi-bin libopenmpi-dev)" >&2
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openmpi-bin libopenmpi-dev >/dev/null
-fi
+. scripts/openmpi.sh
+need_openmpi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 go build -o "$work/gorun" ./cmd/gorun
