@@ -5,7 +5,9 @@
 // one column for the selector's choice ("auto") and one per algorithm,
 // forced. The timed calls run back to back (a rate); with -osu each is
 // timed alone with a Barrier after it, as OSU's tests do (one call's
-// latency).
+// latency). -timeline adds, on one host, when each rank entered and left
+// the calls by the clock the processes share, and when the last rank left
+// (scripts/compare-openmpi-timeline.sh compares that with Open MPI).
 //
 //	go run ./cmd/gorun -np 4 ./bench/coll                      # everything
 //	go run ./cmd/gorun -np 8 ./bench/coll -coll allreduce,bcast -max 1M
@@ -318,9 +320,10 @@ func monotonic() float64 {
 }
 
 // printTimeline gathers every rank's entry and exit stamps on rank 0 and
-// prints (to standard error, naming the collective and size), per rank, the medians over calls of its entry and exit relative
-// to rank 0's entry, then the medians of the last exit relative to rank
-// 0's entry and to the last entry. With rank 0 as the root of a Bcast,
+// prints to standard error, naming the collective and size, the medians
+// over calls of each rank's entry and exit relative to rank 0's entry,
+// then the medians of the last exit relative to rank 0's entry and to
+// the last entry. With rank 0 as the root of a Bcast,
 // "last exit after rank 0's entry" is the time until every rank had the
 // data, whatever the skew the Barrier before left; OSU's average counts
 // from each rank's own entry instead.
