@@ -105,6 +105,7 @@ static double last_left_after_last_entry(const double *all, int n, int unused, i
 /* as bench/coll's printTimeline */
 static void print_timeline(const double *stamps, int n, const char *c, long size) {
     double *all = rank == 0 ? malloc(sizeof(double) * 2 * n * np) : NULL, *tmp = malloc(sizeof(double) * n);
+    if (!tmp || (rank == 0 && !all)) MPI_Abort(MPI_COMM_WORLD, 1);
     MPI_Gather(stamps, 2 * n, MPI_DOUBLE, all, 2 * n, MPI_DOUBLE, 0, MPI_COMM_WORLD);
     if (rank == 0) {
         fprintf(stderr, "timeline %s %ld (µs after rank 0 entered, medians of %d calls): entered/left", c, size, n);
@@ -122,6 +123,7 @@ static void print_timeline(const double *stamps, int n, const char *c, long size
 static double timed_osu(const char *c, int n, int iters, long size) {
     double total = 0, sum;
     double *stamps = timeline ? malloc(sizeof(double) * 2 * iters) : NULL;
+    if (timeline && !stamps) MPI_Abort(MPI_COMM_WORLD, 1);
     MPI_Barrier(MPI_COMM_WORLD);
     for (int i = 0; i < iters; i++) {
         if (stamps) stamps[2 * i] = monotonic();
