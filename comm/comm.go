@@ -499,7 +499,8 @@ func (w *Comm) wire(ctx context.Context, o Options) error {
 	if addr == "" {
 		addr = "127.0.0.1"
 	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(addr, "0"))
+	lc := net.ListenConfig{Control: e.setCongestion}
+	ln, err := lc.Listen(ctx, "tcp", net.JoinHostPort(addr, "0"))
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
