@@ -51,13 +51,13 @@
 //	               np 3-4: recdoubling below 16 KiB, then reduce_bcast,
 //	               then rabenseifner from 1 MiB (np 3) or 64 KiB (np 4);
 //	               np > 4: reduce_bcast below 2 MiB, then rabenseifner,
-//	               but rabenseifner from 64 to 256 KiB for a power-of-two
+//	               but rabenseifner from 128 to 256 KiB for a power-of-two
 //	               np >= 8
 //	Reduce         binomial
 //	Allgather      recdoubling for a power-of-two np; ring for np 3; else
 //	               bruck below 32 KiB in total, then ring
 //	Alltoall       np >= 4: bruck below 4 KiB per block (8 KiB from np 8);
-//	               then linear below 64 KiB per block, then pairwise
+//	               then linear below 512 KiB per block, then pairwise
 //	Gather         binomial below 1 KiB per block, then linear
 //	Scatter        binomial below 2 KiB per block, then linear
 //	ReduceScatter  reduce_scatterv below 16 KiB per result block (np > 2),

@@ -163,12 +163,12 @@ const (
 	allreduceTree3  = 1 << 20   // np 3: rabenseifner from here
 	allreduceTree4  = 64 << 10  // np 4: rabenseifner from here
 	allreduceTree   = 2 << 20   // np > 4: reduce_bcast below, rabenseifner from here
-	allreduceMid8   = 64 << 10  // power-of-two np >= 8: rabenseifner from here ...
+	allreduceMid8   = 128 << 10 // power-of-two np >= 8: rabenseifner from here ...
 	allreduceMid8Hi = 256 << 10 // ... to here (then as for other np > 4)
 	allgatherSmall  = 32 << 10  // total bytes, non-power-of-two np > 3: bruck below, ring from here
 	alltoallSmall   = 4 << 10   // bytes per block, np 4-7: bruck below, linear from here
 	alltoallSmall8  = 8 << 10   // the same for np >= 8
-	alltoallLarge   = 64 << 10  // bytes per block: linear below (above Bruck's range), pairwise from here
+	alltoallLarge   = 512 << 10 // bytes per block: linear below (above Bruck's range), pairwise from here
 	gatherSmall     = 1 << 10   // bytes per block: binomial below, linear from here
 	scatterSmall    = 2 << 10   // bytes per block: binomial below, linear from here
 	reduceScatSmall = 16 << 10  // bytes per result block (average), np > 2: reduce_scatterv below, ring from here
@@ -223,8 +223,18 @@ func selectBcast(cfg config, p, bytes int) string {
 //     7020/10487, 4 MiB 14368/18926; np 5 4 MiB 12222/13498).
 //
 // With reno on links within a host (comm's Config.Congestion; the runs
-// above had the host's BBR), results/crossover5*.txt, 5 rounds, medians,
-// µs, rabenseifner against reduce_bcast:
+// above had the host's BBR). results/crossover5*.txt (5 rounds, medians,
+// µs, rabenseifner against reduce_bcast) had reno set after connecting,
+// which kept BBR's pacing; results/crossover6.txt has reno from the start:
+//   - np 4: rabenseifner from 128 KiB (122.3 against 152.8; 64 KiB is a
+//     three-way tie, recdoubling 74.2, rabenseifner 75.7, reduce_bcast
+//     76.2). The threshold stays at 64 KiB, where the earlier runs had
+//     rabenseifner ahead.
+//   - np 8: rabenseifner ahead only at 128 KiB (375.5 against 435.5); at
+//     64 KiB reduce_bcast (193.8 against 227.3), at 256-512 KiB and 1 MiB
+//     the two within 4 %. The window below is 128-256 KiB.
+//
+// The runs with paced reno:
 //   - np 4: rabenseifner from 64 KiB (72.1/83.6 and 79.0/81.0 in two runs;
 //     128 KiB 116.8/153.6), no longer from 128 KiB.
 //   - np 8: rabenseifner at 64-128 KiB (232.6/383.0, 221.5/313.9; 128 KiB
@@ -303,8 +313,16 @@ func selectAllgather(cfg config, p, total int) string {
 // selectAlltoall: Bruck for small blocks from np 4, then linear (every
 // message posted at once), then pairwise. At np 3 Bruck saves no round.
 //
-// With reno on links within a host (comm's Config.Congestion;
-// results/crossover5-alltoall.txt, 5 rounds, medians, µs): Bruck against
+// With reno on links within a host from the start (comm's
+// Config.Congestion; results/crossover6.txt, 5 rounds, medians, µs),
+// linear against pairwise: np 8 64 KiB 633/744, 256 KiB 2068/2137, 512
+// KiB 4875/4295; np 4 256 KiB 432/456, 512 KiB 813/799. So pairwise from
+// 512 KiB, as with BBR. (With reno set after connecting, which kept BBR's
+// pacing, pairwise had won from 64 KiB; results/crossover5-alltoall.txt.)
+// Bruck against linear (crossover5-alltoall.txt, crossover6.txt): np 4 2
+// KiB 22.7/26.9, 8 KiB 36.1/33.6; np 8 2 KiB 84.5/119.2, 8 KiB 188.6/174.0.
+//
+// Paced reno (results/crossover5-alltoall.txt): Bruck against
 // linear np 4 2 KiB 23.2/27.4, 4 KiB 27.0/29.4, 8 KiB 37.1/33.9; np 5 2
 // KiB 48.3/51.6, 4 KiB 57.7/56.1; np 8 4 KiB 118.5/134.3, 8 KiB
 // 190.2/169.1. Linear against pairwise: np 4 32 KiB 61.7/65.6, 64 KiB
@@ -314,9 +332,8 @@ func selectAllgather(cfg config, p, total int) string {
 // KiB 654/737, 256 KiB 2231/2311) and Bruck only below 2 KiB (4 KiB from
 // np 8); np 3 linear against pairwise 512 B 16.9/18.1, 1 MiB 1423/1035.
 //
-// Alltoall is where reno loses: at np 8, 64 KiB, BBR's links took 647-725
-// µs, reno's 1499-1675 (single runs). Tree collectives gain more (see
-// comm's Config.Congestion).
+// Paced reno had cost Alltoall at np 8: 1499-1675 µs at 64 KiB against
+// BBR's 647-725 (single runs); reno from the start took 770.
 func selectAlltoall(cfg config, p, blockBytes int) string {
 	if cfg.alg != "" {
 		return cfg.alg

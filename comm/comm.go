@@ -68,11 +68,12 @@ type Config struct {
 	// a timer per paced segment; when the host runs more ranks than it has
 	// CPUs, the ACKs that would open the window wait for a CPU too. On a
 	// 2-core VM whose default is BBR, reno made oversubscribed 64 KiB
-	// Bcast 1.7-2.0x and 1 MiB Bcast 1.4x faster, and Alltoall at np 8 and
-	// 64 KiB 2.2x slower (bench/coll/README.md). "system" keeps the host's
-	// default; links to other hosts always keep it. If the kernel refuses
-	// the setting, the link keeps the host's default and one line is
-	// logged. Environment: GORUN_TCP_CC.
+	// Bcast about 2x and 1 MiB Bcast 1.4-1.6x faster (bench/coll/README.md).
+	// Sockets get it before they connect, so the default's pacing never
+	// starts on them. "system" keeps the host's default; links to other
+	// hosts always keep it. If the kernel refuses the setting, the link
+	// keeps the host's default and one line is logged. Environment:
+	// GORUN_TCP_CC.
 	Congestion string
 	// HandshakeTimeout bounds each connection's authentication. Default 10s.
 	HandshakeTimeout time.Duration
