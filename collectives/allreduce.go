@@ -23,24 +23,29 @@ import (
 func Allreduce[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op Op[T], opts ...Option) error {
 	sys, base := c.Collective()
 	cfg := configure("allreduce", opts)
+	in := dst // the rank's contribution, read by the algorithm's first step
 	if !inPlace(dst, src) {
 		checkLen("Allreduce", "src", len(src), len(dst))
-		copy(dst, src)
+		in = src
 	}
 	op.check("Allreduce", len(dst))
 	p := c.Size()
-	if p == 1 {
-		return nil
+	alg := "copy"
+	if p > 1 {
+		alg = selectAllreduce(cfg, p, len(dst)*comm.SizeOf[T](), op.Commutative)
 	}
 	var err error
-	switch selectAllreduce(cfg, p, len(dst)*comm.SizeOf[T](), op.Commutative) {
+	switch alg {
+	case "copy":
+		copy(dst, in)
 	case "reduce_bcast":
-		err = allreduceReduceBcast(ctx, sys, base, dst, op)
+		err = allreduceReduceBcast(ctx, sys, base, dst, in, op)
 	case "recdoubling":
-		err = allreduceRecDoubling(ctx, sys, base, dst, op)
+		err = allreduceRecDoubling(ctx, sys, base, dst, in, op)
 	case "rabenseifner":
-		err = allreduceRabenseifner(ctx, sys, base, dst, op)
+		err = allreduceRabenseifner(ctx, sys, base, dst, in, op)
 	case "ring":
+		copy(dst, in)
 		err = allreduceRing(ctx, sys, base, dst, op, cfg)
 	}
 	return wrap("Allreduce", c, err)

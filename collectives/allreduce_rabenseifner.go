@@ -12,8 +12,10 @@ import (
 // reverse) spreads them. Each rank moves about 2n data in 2 log2 p steps.
 // The halving runs with growing distance (partners 1, 2, 4, ... apart), so
 // each partial result covers a contiguous run of ranks and rank order
-// holds for non-commutative ops.
-func allreduceRabenseifner[T comm.Elem](ctx context.Context, c *comm.Comm, base int, dst []T, op Op[T]) (err error) {
+// holds for non-commutative ops. in is the rank's contribution (dst itself
+// when in place): the first step sends from it and combines it into dst,
+// so dst needs no copy of it.
+func allreduceRabenseifner[T comm.Elem](ctx context.Context, c *comm.Comm, base int, dst, in []T, op Op[T]) (err error) {
 	n := len(dst)
 	tmp := getBuf[T](n)
 	defer func() {
@@ -22,12 +24,12 @@ func allreduceRabenseifner[T comm.Elem](ctx context.Context, c *comm.Comm, base 
 		}
 	}()
 	scratch := scratchFor(op, n)
-	f, err := foldIn(ctx, c, base, dst, tmp, scratch, op)
+	f, in, err := foldIn(ctx, c, base, dst, in, tmp, scratch, op)
 	if err != nil {
 		return err
 	}
 	if f.newrank >= 0 {
-		steps, err := halvingReduceScatter(ctx, c, base, dst, tmp, scratch, op, f)
+		steps, err := halvingReduceScatter(ctx, c, base, dst, in, tmp, scratch, op, f)
 		if err != nil {
 			return err
 		}
@@ -51,8 +53,10 @@ type halvingStep struct {
 
 // halvingReduceScatter runs the recursive halving on the 2^k new ranks of
 // f with tags base+1..; on return new rank i holds in buf the reduction of
-// the last step's keep span.
-func halvingReduceScatter[T comm.Elem](ctx context.Context, c *comm.Comm, base int, buf, tmp, scratch []T, op Op[T], f fold) ([]halvingStep, error) {
+// the last step's keep span. in holds the rank's partial result on entry
+// (buf itself, or a separate buffer left unchanged); the other parts of buf
+// are left as they were.
+func halvingReduceScatter[T comm.Elem](ctx context.Context, c *comm.Comm, base int, buf, in, tmp, scratch []T, op Op[T], f fold) ([]halvingStep, error) {
 	blk := blocks(len(buf), f.pof2, op.width())
 	blo, bhi := 0, f.pof2
 	var steps []halvingStep
@@ -69,15 +73,16 @@ func halvingReduceScatter[T comm.Elem](ctx context.Context, c *comm.Comm, base i
 			give: span{blk[g0].lo, blk[g1-1].hi},
 		}
 		t := tmp[:st.keep.n()]
-		if err := exchange(ctx, c, buf[st.give.lo:st.give.hi], st.peer, t, st.peer, tag(base, step)); err != nil {
+		if err := exchange(ctx, c, in[st.give.lo:st.give.hi], st.peer, t, st.peer, tag(base, step)); err != nil {
 			return nil, err
 		}
-		k := buf[st.keep.lo:st.keep.hi]
+		k, ik := buf[st.keep.lo:st.keep.hi], in[st.keep.lo:st.keep.hi]
 		if nd < f.newrank {
-			applyLeft(op, k, t, scratch)
+			combineInto(op, k, t, ik, scratch)
 		} else {
-			op.Fn(k, t)
+			combineInto(op, k, ik, t, scratch)
 		}
+		in = buf
 		steps = append(steps, st)
 		blo, bhi = k0, k1
 	}

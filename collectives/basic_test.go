@@ -63,7 +63,7 @@ func allreduceCase[T comm.Elem](ctx context.Context, c *comm.Comm, rc redCase[T]
 			n := evenCount(rc.op, n0)
 			want := rc.prefix(0, p, n)
 			src := rc.data(r, n)
-			dst := make([]T, n)
+			dst := rc.data(r+p, n) // stale values: every element must be written
 			if err := collectives.Allreduce(ctx, c, dst, src, rc.op, opts...); err != nil {
 				return fmt.Errorf("%s %s n=%d: %w", rc.name, name, n, err)
 			}

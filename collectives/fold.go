@@ -26,9 +26,12 @@ func (f fold) realRank(nr int) int {
 	return nr + f.rem
 }
 
-// foldIn performs the folding step on buf (tmp and scratch as for the
-// caller's reduction), using tag(base, 0).
-func foldIn[T comm.Elem](ctx context.Context, c *comm.Comm, base int, buf, tmp, scratch []T, op Op[T]) (fold, error) {
+// foldIn performs the folding step into buf (tmp and scratch as for the
+// caller's reduction), using tag(base, 0). in is the rank's contribution:
+// buf itself, or a separate buffer that stays unchanged (then buf need not
+// be initialised). It returns where the rank's partial result is now: in,
+// or buf once the rank has combined into it.
+func foldIn[T comm.Elem](ctx context.Context, c *comm.Comm, base int, buf, in, tmp, scratch []T, op Op[T]) (fold, []T, error) {
 	p, r := c.Size(), c.Rank()
 	f := fold{pof2: pof2Below(p)}
 	f.rem = p - f.pof2
@@ -37,15 +40,16 @@ func foldIn[T comm.Elem](ctx context.Context, c *comm.Comm, base int, buf, tmp, 
 		f.newrank = r - f.rem
 	case r%2 == 0:
 		f.newrank = -1
-		return f, send(ctx, c, buf, r+1, tag(base, 0))
+		return f, in, send(ctx, c, in, r+1, tag(base, 0))
 	default:
 		f.newrank = r / 2
 		if err := recv(ctx, c, tmp[:len(buf)], r-1, tag(base, 0)); err != nil {
-			return f, err
+			return f, in, err
 		}
-		applyLeft(op, buf, tmp[:len(buf)], scratch)
+		combineInto(op, buf, tmp[:len(buf)], in, scratch)
+		in = buf
 	}
-	return f, nil
+	return f, in, nil
 }
 
 // foldOut returns the result to the even ranks of the folded pairs, with

@@ -21,7 +21,7 @@ func reduceCase[T comm.Elem](ctx context.Context, c *comm.Comm, rc redCase[T]) e
 				src := rc.data(r, n)
 				var dst []T
 				if r == root {
-					dst = make([]T, n)
+					dst = rc.data(r+p, n) // stale values: every element must be written
 				}
 				if err := collectives.Reduce(ctx, c, dst, src, rc.op, root, opts...); err != nil {
 					return fmt.Errorf("%s %s n=%d root=%d: %w", rc.name, name, n, root, err)

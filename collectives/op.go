@@ -26,11 +26,19 @@ type Real interface {
 // (0 and 1 mean element-wise; MinLoc and MaxLoc use 2: value, index).
 // Buffer lengths given to reductions must be multiples of Width, and the
 // algorithms split buffers only at multiples of Width.
+//
+// Sum's Op also carries an unexported one-pass form of dst = a ⊕ b that the
+// algorithms use instead of a copy and Fn; to change Fn, build a new Op
+// (NewOp) rather than assigning Fn of a copy of Sum's.
 type Op[T comm.Elem] struct {
 	Name        string
 	Fn          func(dst, src []T)
 	Commutative bool
 	Width       int
+
+	// fn3, when set, computes dst[i] = a[i] ⊕ b[i] in one pass (the
+	// built-in Sum has one): see combineInto.
+	fn3 func(dst, a, b []T)
 }
 
 // NewOp returns a user-defined reduction from a slice function (see Op for
@@ -81,6 +89,15 @@ func Sum[T comm.Elem]() Op[T] {
 		default:
 			addGo(dst, src)
 		}
+	}, fn3: func(dst, a, b []T) {
+		switch d := any(dst).(type) {
+		case []float64:
+			add3F64(d, any(a).([]float64), any(b).([]float64))
+		case []float32:
+			add3F32(d, any(a).([]float32), any(b).([]float32))
+		default:
+			add3Go(dst, a, b)
+		}
 	}}
 }
 
@@ -89,6 +106,14 @@ func addGo[T comm.Elem](dst, src []T) {
 	src = src[:len(dst)]
 	for i := range dst {
 		dst[i] += src[i]
+	}
+}
+
+// add3Go sets dst[i] = a[i] + b[i] (len(a), len(b) >= len(dst)).
+func add3Go[T comm.Elem](dst, a, b []T) {
+	a, b = a[:len(dst)], b[:len(dst)]
+	for i := range dst {
+		dst[i] = a[i] + b[i]
 	}
 }
 
@@ -235,6 +260,27 @@ func applyLeft[T comm.Elem](op Op[T], dst, left, scratch []T) {
 	copy(s, left)
 	op.Fn(s, dst)
 	copy(dst, s)
+}
+
+// combineInto computes dst = a ⊕ b (a is the left operand) and leaves a
+// and b unchanged unless dst is one of them. dst may be a or b (the same
+// start, the same length); otherwise it must not overlap either. With a
+// separate dst this replaces a copy and a combination by one pass when the
+// op has one (Sum), so a rank's first reduction can read its send buffer
+// instead of a copy of it. scratch as for applyLeft.
+func combineInto[T comm.Elem](op Op[T], dst, a, b, scratch []T) {
+	switch {
+	case len(dst) == 0:
+	case &dst[0] == &a[0]:
+		op.Fn(dst, b)
+	case &dst[0] == &b[0]:
+		applyLeft(op, dst, a, scratch)
+	case op.fn3 != nil:
+		op.fn3(dst, a, b)
+	default:
+		copy(dst, a)
+		op.Fn(dst, b)
+	}
 }
 
 // scratchFor returns a buffer of n elements for applyLeft, or nil when op

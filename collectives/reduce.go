@@ -25,19 +25,20 @@ func Reduce[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op Op[
 		n = len(dst) // src may be nil (in place)
 	}
 	alg := selectReduce(cfg, p, n*comm.SizeOf[T]())
-	var acc []T
-	if r == root {
-		if !inPlace(dst, src) {
-			checkLen("Reduce", "src", len(src), len(dst))
-			copy(dst, src)
-		}
-		acc = dst
-	} else if alg == "binomial" && binomialLeaf(p, r, root, op.Commutative) {
-		acc = src // a leaf of the tree only sends its contribution
-	} else {
+	// acc receives the rank's partial result; the algorithms read the
+	// rank's contribution from in, so acc needs no copy of it.
+	var acc, in []T
+	switch {
+	case r == root && inPlace(dst, src):
+		acc, in = dst, dst
+	case r == root:
+		checkLen("Reduce", "src", len(src), len(dst))
+		acc, in = dst, src
+	case alg == "binomial" && binomialLeaf(p, r, root, op.Commutative):
+		acc, in = src, src // a leaf of the tree only sends its contribution
+	default:
 		// Scratch, back to the pool after a call that succeeded.
-		acc = getBuf[T](len(src))
-		copy(acc, src)
+		acc, in = getBuf[T](len(src)), src
 		defer func() {
 			if err == nil {
 				putBuf(acc)
@@ -46,13 +47,14 @@ func Reduce[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op Op[
 	}
 	op.check("Reduce", len(acc))
 	if p == 1 {
+		copy(acc, in)
 		return nil
 	}
 	switch alg {
 	case "binomial":
-		err = reduceBinomial(ctx, sys, base, acc, op, root)
+		err = reduceBinomial(ctx, sys, base, acc, in, op, root)
 	case "rabenseifner":
-		err = reduceRabenseifner(ctx, sys, base, acc, op, root)
+		err = reduceRabenseifner(ctx, sys, base, acc, in, op, root)
 	}
 	return wrap("Reduce", c, err)
 }

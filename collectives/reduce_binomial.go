@@ -14,8 +14,11 @@ import (
 // order) and a last message to root. Tags base and base+1. The receives
 // from all children are posted at once on entry, so that their messages
 // land in place (not in comm's unexpected-message buffers) and a parent
-// whose children are all done is woken once, not once per child.
-func reduceBinomial[T comm.Elem](ctx context.Context, c *comm.Comm, base int, acc []T, op Op[T], root int) (err error) {
+// whose children are all done is woken once, not once per child. in is
+// the rank's contribution: acc itself, or a separate buffer left unchanged
+// (then acc needs no copy of it: a leaf sends in, and the first child's
+// data is combined with in into acc).
+func reduceBinomial[T comm.Elem](ctx context.Context, c *comm.Comm, base int, acc, in []T, op Op[T], root int) (err error) {
 	p, r := c.Size(), c.Rank()
 	n := len(acc)
 	top := root
@@ -53,17 +56,18 @@ func reduceBinomial[T comm.Elem](ctx context.Context, c *comm.Comm, base int, ac
 			drain(reqs)
 			return err
 		}
-		op.Fn(acc, tmp[i*n:(i+1)*n])
+		combineInto(op, acc, in, tmp[i*n:(i+1)*n], nil)
+		in = acc
 	}
 	if parent >= 0 {
-		if err := send(ctx, c, acc, mod(parent+top, p), tag(base, 0)); err != nil {
+		if err := send(ctx, c, in, mod(parent+top, p), tag(base, 0)); err != nil {
 			return err
 		}
 	}
 	if top != root {
 		switch r {
 		case top:
-			return send(ctx, c, acc, root, tag(base, 1))
+			return send(ctx, c, in, root, tag(base, 1))
 		case root:
 			return recv(ctx, c, acc, top, tag(base, 1))
 		}

@@ -10,8 +10,10 @@ import (
 // (as in allreduceRabenseifner), then the halving steps in reverse as a
 // binomial gather toward the new rank that stands for root: in each
 // reverse step the partner away from root sends all it holds and drops
-// out. Each rank sends about n data in total instead of n log2 p.
-func reduceRabenseifner[T comm.Elem](ctx context.Context, c *comm.Comm, base int, acc []T, op Op[T], root int) (err error) {
+// out. Each rank sends about n data in total instead of n log2 p. in is
+// the rank's contribution: acc itself, or a separate buffer left unchanged
+// (then acc needs no copy of it).
+func reduceRabenseifner[T comm.Elem](ctx context.Context, c *comm.Comm, base int, acc, in []T, op Op[T], root int) (err error) {
 	r := c.Rank()
 	n := len(acc)
 	tmp := getBuf[T](n)
@@ -21,7 +23,7 @@ func reduceRabenseifner[T comm.Elem](ctx context.Context, c *comm.Comm, base int
 		}
 	}()
 	scratch := scratchFor(op, n)
-	f, err := foldIn(ctx, c, base, acc, tmp, scratch, op)
+	f, in, err := foldIn(ctx, c, base, acc, in, tmp, scratch, op)
 	if err != nil {
 		return err
 	}
@@ -35,7 +37,7 @@ func reduceRabenseifner[T comm.Elem](ctx context.Context, c *comm.Comm, base int
 		target, host = root/2, root|1
 	}
 	if f.newrank >= 0 {
-		steps, err := halvingReduceScatter(ctx, c, base, acc, tmp, scratch, op, f)
+		steps, err := halvingReduceScatter(ctx, c, base, acc, in, tmp, scratch, op, f)
 		if err != nil {
 			return err
 		}

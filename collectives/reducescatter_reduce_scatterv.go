@@ -13,7 +13,7 @@ func reduceScatterv[T comm.Elem](ctx context.Context, c *comm.Comm, base int, ds
 		copy(dst, work[:counts[0]])
 		return nil
 	}
-	if err := reduceBinomial(ctx, c, base, work, op, 0); err != nil {
+	if err := reduceBinomial(ctx, c, base, work, work, op, 0); err != nil {
 		return err
 	}
 	return scattervLinear(ctx, c, base+2, dst, work, counts, displs, 0)

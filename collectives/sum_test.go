@@ -24,8 +24,20 @@ func TestSumVectorised(t *testing.T) {
 		w64, w32 := append([]float64(nil), d64...), append([]float32(nil), d32...)
 		addGo(w64, s64)
 		addGo(w32, s32)
+		// The one-pass dst = a + b, into a third buffer, against the same.
+		t64, t32 := make([]float64, n), make([]float32, n)
+		Sum[float64]().fn3(t64, d64, s64)
+		Sum[float32]().fn3(t32, d32, s32)
 		Sum[float64]().Fn(d64, s64)
 		Sum[float32]().Fn(d32, s32)
+		for i := range n {
+			if math.Float64bits(t64[i]) != math.Float64bits(d64[i]) && !(math.IsNaN(t64[i]) && math.IsNaN(d64[i])) {
+				t.Fatalf("float64 a+b n=%d [%d]: %v, want %v", n, i, t64[i], d64[i])
+			}
+			if math.Float32bits(t32[i]) != math.Float32bits(d32[i]) && !(t32[i] != t32[i] && d32[i] != d32[i]) {
+				t.Fatalf("float32 a+b n=%d [%d]: %v, want %v", n, i, t32[i], d32[i])
+			}
+		}
 		for i := range n {
 			if math.Float64bits(d64[i]) != math.Float64bits(w64[i]) && !(math.IsNaN(d64[i]) && math.IsNaN(w64[i])) {
 				t.Fatalf("float64 n=%d [%d]: %v, want %v", n, i, d64[i], w64[i])
