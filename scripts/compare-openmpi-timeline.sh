@@ -8,8 +8,12 @@
 # and from the last rank's entry ("from last entry": for an Allreduce, no
 # rank can finish before the last one enters). Unlike OSU's average over
 # ranks, neither charges a call for the time a rank that left the
-# Barrier early waits in it. Rounds alternate gorun and Open MPI; the
-# tables give the median over rounds. One host only.
+# Barrier early waits in it. A second table gives the loop's period, rank
+# 0's entry into one call after its entry into the one before ("call and
+# barrier"): what a program that alternates the two pays per iteration,
+# whichever of the two calls the waiting is charged to. Rounds alternate
+# gorun and Open MPI; the tables give the median over rounds. One host
+# only.
 #
 #   scripts/compare-openmpi-timeline.sh [ROUNDS]          # default 5
 #
@@ -30,7 +34,7 @@ go build -o "$work/gorun" ./cmd/gorun
 go build -o "$work/collbench" ./bench/coll
 mpicc -O2 -o "$work/osu_coll" bench/coll/ompi/osu_coll.c
 gobudget=$(awk -v b="$BUDGET" 'BEGIN { printf "%dms", b * 1000 }')
-# one "impl coll np size fromroot fromlast" line per point, from the
+# one "impl coll np size fromroot fromlast cycle" line per point, from the
 # timeline lines on standard error (which name the collective and size)
 collect() {
   awk -v impl="$1" -v np="$2" '
@@ -38,8 +42,9 @@ collect() {
       for (i = 1; i <= NF; i++) {
         if ($i == "left" && $(i+2) == "after" && $(i+4) == "0") r = $(i+1)
         if ($(i+2) == "after" && $(i+4) == "last") l = $(i+1)
+        if ($i == "and" && $(i+1) == "barrier") cy = $(i+2)
       }
-      print impl, $2, np, $3, r, l
+      print impl, $2, np, $3, r, l, cy
     }'
 }
 load_before=$(uptime)
@@ -64,6 +69,7 @@ awk -v nps="$NPS" '
     return (n % 2) ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2
   }
   { root[$1, $2, $3, $4] = root[$1, $2, $3, $4] " " $5; last[$1, $2, $3, $4] = last[$1, $2, $3, $4] " " $6
+    cyc[$1, $2, $3, $4] = cyc[$1, $2, $3, $4] " " $7
     if (!(($2, $4) in seen)) { seen[$2, $4] = 1; rows[++nr] = $2 " " $4 } }
   END {
     nn = split(nps, np, " ")
@@ -78,6 +84,18 @@ awk -v nps="$NPS" '
         gR = median(root["g", cs[1], np[i], cs[2]]); oR = median(root["o", cs[1], np[i], cs[2]])
         gL = median(last["g", cs[1], np[i], cs[2]]); oL = median(last["o", cs[1], np[i], cs[2]])
         printf " | %8.1f %8.1f %5.2f  %8.1f %8.1f %5.2f", gR, oR, (oR > 0 ? gR / oR : 0), gL, oL, (oL > 0 ? gL / oL : 0)
+      }
+      printf "\n"
+    }
+    printf "\n# µs per iteration of the loop (one call and the barrier after it; rank 0, medians of per-round medians)\n"
+    printf "%-10s %8s", "coll", "bytes"
+    for (i = 1; i <= nn; i++) printf " | %-23s", "np " np[i] ": gorun ompi ratio"
+    printf "\n"
+    for (k = 1; k <= nr; k++) {
+      split(rows[k], cs, " "); printf "%-10s %8s", cs[1], cs[2]
+      for (i = 1; i <= nn; i++) {
+        gC = median(cyc["g", cs[1], np[i], cs[2]]); oC = median(cyc["o", cs[1], np[i], cs[2]])
+        printf " | %8.1f %8.1f %5.2f", gC, oC, (oC > 0 ? gC / oC : 0)
       }
       printf "\n"
     }

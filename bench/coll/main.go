@@ -323,7 +323,8 @@ func monotonic() float64 {
 // prints to standard error, naming the collective and size, the medians
 // over calls of each rank's entry and exit relative to rank 0's entry,
 // then the medians of the last exit relative to rank 0's entry and to
-// the last entry. With rank 0 as the root of a Bcast,
+// the last entry, and the median period of rank 0's loop (a call and the
+// Barrier after it). With rank 0 as the root of a Bcast,
 // "last exit after rank 0's entry" is the time until every rank had the
 // data, whatever the skew the Barrier before left; OSU's average counts
 // from each rank's own entry instead.
@@ -362,9 +363,18 @@ func (b *bench) printTimeline(ctx context.Context, stamps []float64, name string
 		}
 		return m
 	}
-	fmt.Fprintf(os.Stderr, "; last rank left %.1f after rank 0 entered, %.1f after the last rank entered\n",
+	fmt.Fprintf(os.Stderr, "; last rank left %.1f after rank 0 entered, %.1f after the last rank entered",
 		median(func(i int) float64 { return last(i, 1) - at(0, i, 0) }),
 		median(func(i int) float64 { return last(i, 1) - last(i, 0) }))
+	// Rank 0's entry into one call after its entry into the one before:
+	// the call and the Barrier after it, the loop's period, which no skew
+	// the Barrier leaves can shift between the two.
+	cyc := 0.0
+	if n > 1 {
+		n-- // median now runs over the n-1 intervals between entries
+		cyc = median(func(i int) float64 { return at(0, i+1, 0) - at(0, i, 0) })
+	}
+	fmt.Fprintf(os.Stderr, "; call and barrier %.1f\n", cyc)
 	return nil
 }
 

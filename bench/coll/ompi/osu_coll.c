@@ -102,6 +102,14 @@ static double last_left_after_last_entry(const double *all, int n, int unused, i
     return last_left(all, n, unused, i) - e;
 }
 
+/* rank 0's entry into call i+1 after its entry into call i: one call and
+ * the barrier after it */
+static double cycle(const double *all, int n, int unused, int i) {
+    (void)n;
+    (void)unused;
+    return all[2 * (i + 1)] - all[2 * i];
+}
+
 /* as bench/coll's printTimeline */
 static void print_timeline(const double *stamps, int n, const char *c, long size) {
     double *all = rank == 0 ? malloc(sizeof(double) * 2 * n * np) : NULL, *tmp = malloc(sizeof(double) * n);
@@ -111,8 +119,9 @@ static void print_timeline(const double *stamps, int n, const char *c, long size
         fprintf(stderr, "timeline %s %ld (µs after rank 0 entered, medians of %d calls): entered/left", c, size, n);
         for (int r = 0; r < np; r++)
             fprintf(stderr, " r%d %.1f/%.1f", r, median_us(all, n, r, entered, tmp), median_us(all, n, r, left, tmp));
-        fprintf(stderr, "; last rank left %.1f after rank 0 entered, %.1f after the last rank entered\n",
+        fprintf(stderr, "; last rank left %.1f after rank 0 entered, %.1f after the last rank entered",
                 median_us(all, n, 0, last_left, tmp), median_us(all, n, 0, last_left_after_last_entry, tmp));
+        fprintf(stderr, "; call and barrier %.1f\n", n > 1 ? median_us(all, n - 1, 0, cycle, tmp) : 0.0);
     }
     free(all);
     free(tmp);
