@@ -35,6 +35,7 @@ type inMsg struct {
 	pool   *pooledBuf // data's recycled buffer, if it has one
 	rts    bool
 	sendID uint64
+	seq    uint64          // arrival order among all unexpected messages
 	inline [inlineMax]byte // data of a payload of up to inlineMax bytes
 }
 
@@ -60,7 +61,8 @@ type engine struct {
 
 	mu         sync.Mutex
 	posted     []*Request          // receives waiting for a message, in post order
-	unexpected []*inMsg            // messages waiting for a receive, in arrival order
+	unexpected [][]*inMsg          // per source (world rank): messages waiting for a receive, in arrival order
+	unexpSeq   uint64              // numbers unexpected messages in arrival order across sources
 	arrived    chan struct{}       // closed at the next arrival or failure; made by probe on demand
 	rsends     map[uint64]*Request // large sends waiting for CTS
 	rrecvs     map[uint64]*Request // large receives waiting for data
@@ -143,15 +145,16 @@ func (e *engine) pollAll() {
 func newEngine(rank, size int, cfg Config) *engine {
 	return &engine{
 		rank: rank, size: size, cfg: cfg,
-		rsends:  map[uint64]*Request{},
-		rrecvs:  map[uint64]*Request{},
-		links:   make([]link, size),
-		peerErr: make([]error, size),
-		bye:     make([]bool, size),
-		byeCh:   make(chan struct{}),
-		failed:  make(chan struct{}),
-		suspect: make([]bool, size),
-		start:   time.Now(),
+		rsends:     map[uint64]*Request{},
+		rrecvs:     map[uint64]*Request{},
+		links:      make([]link, size),
+		unexpected: make([][]*inMsg, size),
+		peerErr:    make([]error, size),
+		bye:        make([]bool, size),
+		byeCh:      make(chan struct{}),
+		failed:     make(chan struct{}),
+		suspect:    make([]bool, size),
+		start:      time.Now(),
 
 		eagerOut:  make([]int64, size),
 		owed:      make([]atomic.Int64, size),
@@ -213,20 +216,53 @@ func (e *engine) takePosted(ctx uint64, src int, tag int32) *Request {
 	return nil
 }
 
-// findUnexpected returns the index of the oldest unexpected message that r
-// accepts, or -1. Caller holds e.mu.
-func (e *engine) findUnexpected(ctx uint64, src int, tag int32) int {
-	for i, m := range e.unexpected {
-		if m.ctx == ctx && (src == AnySource || src == m.src) && (tag == AnyTag || tag == m.tag) {
+// addUnexpected queues m, whose src is set, as a message waiting for a
+// receive. Caller holds e.mu.
+func (e *engine) addUnexpected(m *inMsg) {
+	e.unexpSeq++
+	m.seq = e.unexpSeq
+	e.unexpected[m.src] = append(e.unexpected[m.src], m)
+	e.signalArrival()
+}
+
+// findUnexpected returns the source and index in that source's queue of the
+// oldest unexpected message that a receive (ctx, src, tag) accepts, or
+// i = -1. Caller holds e.mu.
+//
+// The queues are per source so that a receive from one rank does not scan
+// or shift what other ranks sent: a rank that runs ahead (back-to-back
+// rooted collectives, where the leaves of a tree only send) can leave
+// thousands of messages waiting, and one queue for all sources made every
+// receive from a slower child cost a scan past them and a shift of the
+// array (np 8 Reduce of 256 B back to back: 12 µs per call against Open
+// MPI's 4).
+func (e *engine) findUnexpected(ctx uint64, src int, tag int32) (int, int) {
+	if src != AnySource {
+		return src, findIn(e.unexpected[src], ctx, tag)
+	}
+	bs, bi := -1, -1
+	for s, q := range e.unexpected {
+		if i := findIn(q, ctx, tag); i >= 0 && (bi < 0 || q[i].seq < e.unexpected[bs][bi].seq) {
+			bs, bi = s, i
+		}
+	}
+	return bs, bi
+}
+
+// findIn returns the index of the first message of q with context ctx and
+// tag tag (any tag for AnyTag), or -1.
+func findIn(q []*inMsg, ctx uint64, tag int32) int {
+	for i, m := range q {
+		if m.ctx == ctx && (tag == AnyTag || tag == m.tag) {
 			return i
 		}
 	}
 	return -1
 }
 
-func (e *engine) removeUnexpected(i int) *inMsg {
-	m := e.unexpected[i]
-	e.unexpected = removeAt(e.unexpected, i)
+func (e *engine) removeUnexpected(src, i int) *inMsg {
+	m := e.unexpected[src][i]
+	e.unexpected[src] = removeAt(e.unexpected[src], i)
 	return m
 }
 
@@ -364,8 +400,7 @@ func (e *engine) onEager(peer int, h *wire.Header, payload io.Reader) error {
 		return nil
 	}
 	m.ctx, m.src, m.tag, m.size, m.data, m.pool = h.Ctx, peer, h.Tag, n, data, pool
-	e.unexpected = append(e.unexpected, m)
-	e.signalArrival()
+	e.addUnexpected(m)
 	e.mu.Unlock()
 	return nil
 }
@@ -393,8 +428,7 @@ func (e *engine) onRTS(peer int, h *wire.Header) error {
 	e.mu.Lock()
 	r := e.takePosted(h.Ctx, peer, h.Tag)
 	if r == nil {
-		e.unexpected = append(e.unexpected, &inMsg{ctx: h.Ctx, src: peer, tag: h.Tag, size: int(h.Len), rts: true, sendID: h.A})
-		e.signalArrival()
+		e.addUnexpected(&inMsg{ctx: h.Ctx, src: peer, tag: h.Tag, size: int(h.Len), rts: true, sendID: h.A})
 		e.mu.Unlock()
 		return nil
 	}
@@ -824,8 +858,7 @@ func (e *engine) sendSelf(s *Request) {
 	}
 	data, pool := getPayload(len(s.buf))
 	copy(data, s.buf)
-	e.unexpected = append(e.unexpected, &inMsg{ctx: s.ctx, src: e.rank, tag: s.tag, size: len(data), data: data, pool: pool})
-	e.signalArrival()
+	e.addUnexpected(&inMsg{ctx: s.ctx, src: e.rank, tag: s.tag, size: len(data), data: data, pool: pool})
 	e.mu.Unlock()
 	s.finish(Status{}, nil)
 }
@@ -837,8 +870,8 @@ func (e *engine) irecv(r *Request) {
 		r.finish(Status{}, e.fatal)
 		return
 	}
-	if i := e.findUnexpected(r.ctx, r.peer, r.tag); i >= 0 {
-		m := e.removeUnexpected(i)
+	if src, i := e.findUnexpected(r.ctx, r.peer, r.tag); i >= 0 {
+		m := e.removeUnexpected(src, i)
 		if !m.rts {
 			e.mu.Unlock()
 			src, size := m.src, m.size
@@ -895,8 +928,8 @@ func (e *engine) cancel(r *Request) bool {
 func (e *engine) probe(c *Comm, ctx uint64, src int, tag int32) (Status, bool, <-chan struct{}, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if i := e.findUnexpected(ctx, src, tag); i >= 0 {
-		m := e.unexpected[i]
+	if s, i := e.findUnexpected(ctx, src, tag); i >= 0 {
+		m := e.unexpected[s][i]
 		return Status{Source: c.commRank(m.src), Tag: int(m.tag), Bytes: m.size}, true, nil, nil
 	}
 	if e.fatal != nil {

@@ -28,8 +28,8 @@ func QueuedEagerBytes(c *Comm, src int) int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	n := 0
-	for _, m := range e.unexpected {
-		if m.src == src && !m.rts {
+	for _, m := range e.unexpected[src] {
+		if !m.rts {
 			n += m.size + wire.EagerOverhead
 		}
 	}
