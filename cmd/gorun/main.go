@@ -45,8 +45,10 @@ Flags (mpirun's names; -flag and --flag are the same):
                          gorun then exits 124
   -x VAR | -x VAR=VALUE  set VAR in every rank's environment (repeatable)
   --oversubscribe        allow more ranks than CPUs (always allowed locally; see below)
-  --bind-to UNIT         core | hwthread | l3 | numa | package | none (default: core when
-                         the ranks fit on the cores, none when oversubscribed); planned on
+  --bind-to UNIT         core | core:overload-allowed | hwthread | l3 | numa | package | none
+                         (default: core when the ranks fit on the cores; when they
+                         outnumber them by a whole factor, core:overload-allowed, which
+                         binds consecutive ranks to each core; else none); planned on
                          each host from its own topology
   --map-by POLICY        slot | core | numa | package (default slot)
   --report-bindings      print each rank's CPU binding
@@ -79,7 +81,9 @@ comm also run under "srun -n N ./prog" without gorun.
 
 Oversubscription: on one machine gorun starts any number of ranks (as MPICH's
 mpiexec does); when ranks outnumber CPUs they wait for messages by yielding
-the CPU instead of polling, and are not bound.
+the CPU instead of polling. They are bound, consecutive ranks sharing a
+core, when every core gets the same number of them, and not bound
+otherwise.
 
 Exit status: 0 when every rank exits 0; otherwise the first failing rank's
 exit code (128+N if killed by signal N), 124 on --timeout, 128+N when gorun
@@ -253,9 +257,9 @@ func checkBindings(np int, mapBy, bindTo string, local bool) (string, error) {
 		return "", fmt.Errorf("--map-by %q: expected slot, node, core, numa or package", mapBy)
 	}
 	switch bindTo {
-	case "", "core", "hwthread", "l3", "numa", "package", "none":
+	case "", "core", "core:overload-allowed", "hwthread", "l3", "numa", "package", "none":
 	default:
-		return "", fmt.Errorf("--bind-to %q: expected core, hwthread, l3, numa, package or none", bindTo)
+		return "", fmt.Errorf("--bind-to %q: expected core, core:overload-allowed, hwthread, l3, numa, package or none", bindTo)
 	}
 	if !local || bindTo == "" || bindTo == "none" {
 		return mapBy, nil

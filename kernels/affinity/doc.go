@@ -3,7 +3,8 @@
 //
 // The launcher calls [Plan] with the machine's topology, the number of ranks
 // on that machine and the two option strings; it gets one [CPUSet] per rank,
-// pairwise disjoint (or all empty for --bind-to none). It then either
+// pairwise disjoint (or all empty for --bind-to none, or shared by
+// consecutive ranks for core:overload-allowed). It then either
 // passes each rank its set through the environment ([Environ]: GORUN_CPUSET
 // and GORUN_NUMA_NODE) for the rank to apply with [ApplyFromEnv], or binds
 // the started process itself with [ApplyPID].
@@ -15,17 +16,22 @@
 // Binding units (--bind-to):
 //
 //	core     the allowed CPUs of one physical core (all its SMT siblings)
+//	core:overload-allowed
+//	         core, but more ranks than cores are allowed: rank i of n gets
+//	         core i*cores/n, so consecutive ranks share a core
 //	hwthread one CPU
 //	l3       the allowed CPUs sharing one last-level cache
 //	numa     the allowed CPUs of one NUMA node
 //	package  the allowed CPUs of one package (socket)
 //	none     no binding: every rank gets the empty set
 //
-// Each rank gets one whole unit, and units are never shared, so a plan
-// needs at least as many units (with an allowed CPU) as ranks; otherwise
-// Plan fails with an error that says how many there are. The empty string
-// selects the default: core when the ranks fit on the allowed cores, none
-// when they would oversubscribe them.
+// Each rank gets one whole unit, and units are not shared (except with
+// core:overload-allowed), so a plan needs at least as many units (with an
+// allowed CPU) as ranks; otherwise Plan fails with an error that says how
+// many there are. The empty string selects the default: core when the
+// ranks fit on the allowed cores, core:overload-allowed when they
+// outnumber the cores by a whole factor (2 ranks a core, 3, ...), none
+// otherwise ([DefaultBindTo] gives the measurements).
 //
 // Mapping (--map-by) decides the order in which units are handed to ranks:
 //

@@ -35,14 +35,19 @@ func TestPlan(t *testing.T) {
 	}{
 		{"vm2", "", 1, "", "", "0", ""},
 		{"vm2", "", 2, "", "", "0 | 1", ""},
-		{"vm2", "", 3, "", "", " |  | ", ""}, // oversubscribed: unbound by default
+		{"vm2", "", 3, "", "", " |  | ", ""},        // oversubscribed unevenly: unbound by default
+		{"vm2", "", 4, "", "", "0 | 0 | 1 | 1", ""}, // 2 ranks a core: consecutive ranks share one
+		{"vm2", "", 8, "", "", "0 | 0 | 0 | 0 | 1 | 1 | 1 | 1", ""},
+		{"vm2", "", 3, "", "core:overload-allowed", "0 | 0 | 1", ""},
+		{"vm2", "", 2, "", "core:overload-allowed", "0 | 1", ""},
 		{"vm2", "", 3, "", "core", "", "3 ranks exceed the 2 core(s)"},
 		{"vm2", "", 2, "", "l3", "", "2 ranks exceed the 1 L3 cache(s)"},
 		{"vm2", "", 1, "slot", "package", "0-1", ""},
 		{"vm2", "", 2, "", "none", " | ", ""},
 		{"vm2", "", 2, "numa", "hwthread", "0 | 1", ""},
 		{"vm2", "1", 1, "", "", "1", ""},
-		{"vm2", "1", 2, "", "", " | ", ""},
+		{"vm2", "1", 2, "", "", "1 | 1", ""},
+		{"vm2", "1", 3, "", "core", "", "3 ranks exceed the 1 core(s)"},
 		{"server2s", "", 4, "", "", "0,16 | 1,17 | 2,18 | 3,19", ""},
 		{"server2s", "", 4, "core", "core", "0,16 | 1,17 | 2,18 | 3,19", ""},
 		{"server2s", "", 4, "numa", "core", "0,16 | 8,24 | 1,17 | 9,25", ""},
@@ -53,6 +58,8 @@ func TestPlan(t *testing.T) {
 		{"server2s", "", 2, "", "package", "0-7,16-23 | 8-15,24-31", ""},
 		{"server2s", "", 3, "", "numa", "", "3 ranks exceed the 2 NUMA node(s)"},
 		{"server2s", "", 17, "", "", strings.Repeat(" | ", 16), ""},
+		{"server2s", "", 32, "", "", "", ""},
+		{"server2s", "", 32, "numa", "core:overload-allowed", "", ""},
 		{"server2s", "", 32, "", "hwthread", "", ""},
 		{"server2s", "8-15,24-30", 2, "", "", "8,24 | 9,25", ""},
 		{"server2s", "8-15,24-30", 8, "", "", "", ""},
@@ -85,9 +92,12 @@ func TestPlan(t *testing.T) {
 			}
 			var parts []string
 			seen := topology.CPUSet(nil)
-			for _, s := range sets {
+			for i, s := range sets {
 				parts = append(parts, s.String())
-				if !s.Intersect(seen).IsEmpty() {
+				// Only consecutive ranks may share a set (several
+				// ranks a core); sets are disjoint otherwise.
+				shared := i > 0 && len(s) > 0 && s.String() == sets[i-1].String()
+				if !shared && !s.Intersect(seen).IsEmpty() {
 					t.Errorf("set %s overlaps earlier sets %s", s, seen)
 				}
 				if !s.IsSubsetOf(topo.Allowed()) {
@@ -109,6 +119,12 @@ func TestDefaultBindTo(t *testing.T) {
 	}
 	if got := affinity.DefaultBindTo(topo, 17); got != "none" {
 		t.Errorf("17 ranks: %s", got)
+	}
+	if got := affinity.DefaultBindTo(topo, 32); got != affinity.BindCoreOverload {
+		t.Errorf("32 ranks: %s", got)
+	}
+	if got := affinity.DefaultBindTo(topo, 48); got != affinity.BindCoreOverload {
+		t.Errorf("48 ranks: %s", got)
 	}
 }
 
