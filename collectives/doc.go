@@ -45,7 +45,7 @@
 // project's 2-core VM (loopback TCP, np 2, 3, 4, 5 and 8; select.go gives
 // the crossover figures):
 //
-//	Barrier        dissemination at np 2 and 4, else tree
+//	Barrier        dissemination at np 2, tree from np 3
 //	Bcast          binomial
 //	Allreduce      np 2: recdoubling below 1 MiB, then rabenseifner;
 //	               np 3-4: recdoubling below 16 KiB, then reduce_bcast,

@@ -384,18 +384,20 @@ func selectReduceScatter(cfg config, p, total int, commutative bool) string {
 	return alg
 }
 
-// selectBarrier: tree at np 3 and from np 5, dissemination at np 2 and 4.
-// bench/coll -alg all -coll barrier, 7 runs each (µs, dissemination/tree,
-// medians; back to back, then OSU's method): np 2 3.85/6.85, 4.06/8.42;
-// np 3 17.0/13.3, 17.0/16.1; np 4 18.4/20.4, 18.4/20.0; np 5 39.3/28.0,
-// 38.3/29.1; np 6 44.0/33.0, 43.0/35.5; np 8 59.6/55.2, 59.1/53.0. At np 3
-// the tree has as many rounds as dissemination and fewer messages; at np 4
-// twice the rounds, which the two messages it saves do not pay for.
+// selectBarrier: dissemination at np 2, tree from np 3. bench/coll -alg
+// all -coll barrier, 7 runs each (µs, dissemination/tree, medians; back to
+// back, then OSU's method), ranks unbound: np 2 3.85/6.85, 4.06/8.42; np 3
+// 17.0/13.3, 17.0/16.1; np 4 18.4/20.4, 18.4/20.0; np 5 39.3/28.0,
+// 38.3/29.1; np 6 44.0/33.0, 43.0/35.5; np 8 59.6/55.2, 59.1/53.0. With
+// the launcher's default binding of np 4 and 8 on 2 cores (two or four
+// consecutive ranks a core) the tree leads at np 4 too: 18.5/15.7 back to
+// back, 18.2/18.2 by OSU's method, and a loop of Bcast and Barrier took
+// 27/22 µs an iteration; np 8 58.2/40.7, 51.7/40.7.
 func selectBarrier(cfg config, p int) string {
 	if cfg.alg != "" {
 		return cfg.alg
 	}
-	if p == 3 || p >= 5 {
+	if p >= 3 {
 		return "tree"
 	}
 	return "dissemination"
