@@ -49,7 +49,7 @@
 //	Bcast          binomial
 //	Allreduce      np 2: recdoubling below 1 MiB, then rabenseifner;
 //	               np 3-4: recdoubling below 16 KiB, then reduce_bcast,
-//	               then rabenseifner from 1 MiB (np 3) or 64 KiB (np 4);
+//	               then rabenseifner from 1 MiB (np 3) or 96 KiB (np 4);
 //	               np > 4: reduce_bcast below 2 MiB, then rabenseifner,
 //	               but rabenseifner from 128 to 256 KiB for a power-of-two
 //	               np >= 8

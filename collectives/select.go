@@ -161,7 +161,7 @@ const (
 	allreduceSmall  = 1 << 20   // np 2: recdoubling below, rabenseifner from here
 	allreduceSmall4 = 16 << 10  // np 3-4: recdoubling below, reduce_bcast from here
 	allreduceTree3  = 1 << 20   // np 3: rabenseifner from here
-	allreduceTree4  = 64 << 10  // np 4: rabenseifner from here
+	allreduceTree4  = 96 << 10  // np 4: rabenseifner from here
 	allreduceTree   = 2 << 20   // np > 4: reduce_bcast below, rabenseifner from here
 	allreduceMid8   = 128 << 10 // power-of-two np >= 8: rabenseifner from here ...
 	allreduceMid8Hi = 256 << 10 // ... to here (then as for other np > 4)
@@ -251,6 +251,14 @@ func selectBcast(cfg config, p, bytes int) string {
 //     2001/2110. The np 8 window is applied to every power of two from 8
 //     (the fold step that Rabenseifner adds for other np is what it loses
 //     there); beyond 8 it is not measured on this machine.
+//
+// Since the launcher binds np 4 and 8 on 2 cores two or four consecutive
+// ranks a core (results/crossover7.txt, 5 rounds): np 4 reduce_bcast ahead
+// at 64 KiB again (65.1 against rabenseifner's 71.4; 9 single runs
+// each way, rabenseifner/reduce_bcast, 68-73/62-69 back to back and 69-81/
+// 54-56 by OSU's method), rabenseifner at 96 KiB (78-99/115-128) and 128
+// KiB (107.9/129.9); so rabenseifner from 96 KiB. np 8 as before:
+// reduce_bcast below 2 MiB except at 128 KiB (319.4 against 348.8).
 func selectAllreduce(cfg config, p, bytes int, commutative bool) string {
 	alg := cfg.alg
 	if alg == "" {
