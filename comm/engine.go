@@ -234,8 +234,9 @@ func (e *engine) addUnexpected(m *inMsg) {
 // rooted collectives, where the leaves of a tree only send) can leave
 // thousands of messages waiting, and one queue for all sources made every
 // receive from a slower child cost a scan past them and a shift of the
-// array (np 8 Reduce of 256 B back to back: 12 µs per call against Open
-// MPI's 4).
+// array (np 8, back to back, 9 alternating rounds, medians: Reduce of 16 B
+// 25.1 µs a call with one queue, 8.0 with one per source; Gather 24.6 and
+// 10.9).
 func (e *engine) findUnexpected(ctx uint64, src int, tag int32) (int, int) {
 	if src != AnySource {
 		return src, findIn(e.unexpected[src], ctx, tag)
