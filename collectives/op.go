@@ -1,6 +1,10 @@
 package collectives
 
-import "github.com/gorun-hpc/gorun/comm"
+import (
+	"unsafe"
+
+	"github.com/gorun-hpc/gorun/comm"
+)
 
 // Integer is the set of integer element types (for the bitwise operations).
 type Integer interface {
@@ -26,10 +30,6 @@ type Real interface {
 // (0 and 1 mean element-wise; MinLoc and MaxLoc use 2: value, index).
 // Buffer lengths given to reductions must be multiples of Width, and the
 // algorithms split buffers only at multiples of Width.
-//
-// Sum's Op also carries an unexported one-pass form of dst = a ⊕ b that the
-// algorithms use instead of a copy and Fn; to change Fn, build a new Op
-// (NewOp) rather than assigning Fn of a copy of Sum's.
 type Op[T comm.Elem] struct {
 	Name        string
 	Fn          func(dst, src []T)
@@ -37,9 +37,17 @@ type Op[T comm.Elem] struct {
 	Width       int
 
 	// fn3, when set, computes dst[i] = a[i] ⊕ b[i] in one pass (the
-	// built-in Sum has one): see combineInto.
-	fn3 func(dst, a, b []T)
+	// built-in Sum has one): see combineInto. It stands for the Fn value
+	// whose funcID is fn3For, and is not used once Fn is replaced.
+	fn3    func(dst, a, b []T)
+	fn3For unsafe.Pointer
 }
+
+// funcID identifies a func value (the closure it refers to): copies of one
+// value share it, and a func assigned in its place has another. It reads
+// the pointer a func value consists of, without allocating (reflect's
+// Pointer would box the value).
+func funcID[F any](f F) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(&f)) }
 
 // NewOp returns a user-defined reduction from a slice function (see Op for
 // the contract of fn).
@@ -78,7 +86,7 @@ func (op Op[T]) check(coll string, n int) {
 // result depends on the algorithm's combination order (see the package
 // documentation for the error bound).
 func Sum[T comm.Elem]() Op[T] {
-	return Op[T]{Name: "sum", Commutative: true, Fn: func(dst, src []T) {
+	op := Op[T]{Name: "sum", Commutative: true, Fn: func(dst, src []T) {
 		// float64 and float32 sums run vectorised (AVX) where the CPU
 		// has it: still one rounding per element, so the same result.
 		switch d := any(dst).(type) {
@@ -99,6 +107,8 @@ func Sum[T comm.Elem]() Op[T] {
 			add3Go(dst, a, b)
 		}
 	}}
+	op.fn3For = funcID(op.Fn)
+	return op
 }
 
 // addGo sets dst[i] += src[i] (len(src) >= len(dst)).
@@ -275,7 +285,7 @@ func combineInto[T comm.Elem](op Op[T], dst, a, b, scratch []T) {
 		op.Fn(dst, b)
 	case &dst[0] == &b[0]:
 		applyLeft(op, dst, a, scratch)
-	case op.fn3 != nil:
+	case op.fn3 != nil && funcID(op.Fn) == op.fn3For:
 		op.fn3(dst, a, b)
 	default:
 		copy(dst, a)

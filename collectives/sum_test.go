@@ -68,3 +68,26 @@ func BenchmarkSumFloat32(b *testing.B) {
 		})
 	}
 }
+
+// TestCombineIntoReplacedFn checks that an Op made from Sum whose Fn was
+// replaced combines with the new Fn, not with Sum's one-pass form.
+func TestCombineIntoReplacedFn(t *testing.T) {
+	op := Sum[float64]()
+	if op2 := op; funcID(op2.Fn) != op.fn3For {
+		t.Fatal("a copy of Sum's Op does not keep its one-pass form")
+	}
+	a, b, dst := []float64{2, 3}, []float64{5, 7}, make([]float64, 2)
+	combineInto(op, dst, a, b, nil)
+	if dst[0] != 7 || dst[1] != 10 {
+		t.Fatalf("Sum: %v", dst)
+	}
+	op.Fn = func(d, s []float64) {
+		for i := range d {
+			d[i] *= s[i]
+		}
+	}
+	combineInto(op, dst, a, b, nil)
+	if dst[0] != 10 || dst[1] != 21 {
+		t.Fatalf("Sum with Fn replaced by a product: %v, want [10 21]", dst)
+	}
+}
