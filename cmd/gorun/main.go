@@ -257,7 +257,8 @@ func checkBindings(np int, mapBy, bindTo string, local bool) (string, error) {
 		return "", fmt.Errorf("--map-by %q: expected slot, node, core, numa or package", mapBy)
 	}
 	switch bindTo {
-	case "", "core", "core:overload-allowed", "hwthread", "l3", "numa", "package", "none":
+	case "", affinity.BindCore, affinity.BindCoreOverload, affinity.BindHWThread, affinity.BindL3,
+		affinity.BindNUMA, affinity.BindPackage, affinity.BindNone:
 	default:
 		return "", fmt.Errorf("--bind-to %q: expected core, core:overload-allowed, hwthread, l3, numa, package or none", bindTo)
 	}
