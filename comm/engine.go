@@ -179,8 +179,11 @@ func release(r *Request) {
 	if !r.fin.Load() || r.id != 0 || r.total != 0 {
 		return
 	}
-	r.mu.Lock()
-	r.mu.Unlock() //lint:ignore SA2001 waits for the goroutine that finished r to let go of it
+	if !r.private {
+		r.mu.Lock()
+		r.mu.Unlock() //lint:ignore SA2001 waits for the goroutine that finished r to let go of it
+	}
+	r.private = false
 	r.e, r.c, r.kind, r.done = nil, nil, 0, nil
 	if r.wake != nil {
 		select { // the token of this use
@@ -193,7 +196,9 @@ func release(r *Request) {
 	r.ctx, r.peer, r.tag = 0, 0, 0
 	r.buf, r.alloc = nil, false
 	r.id, r.total, r.got, r.from = 0, 0, 0, 0
-	r.pollPeer.Store(0)
+	if r.pollPeer.Load() != 0 {
+		r.pollPeer.Store(0)
+	}
 	r.receiving, r.detached = false, nil
 	r.userTag, r.userPeer = 0, 0
 	requests.Put(r)
@@ -742,6 +747,8 @@ func (e *engine) peerStateLocked(p int) error {
 
 // ---- posting side: called by the API ----
 
+// isend starts a send. r is new: no other goroutine can see it before
+// isend returns (which finishPrivate relies on).
 func (e *engine) isend(r *Request) {
 	dst := r.peer
 	if dst == e.rank {
@@ -762,7 +769,7 @@ func (e *engine) isend(r *Request) {
 		if err = l.send(h, r.buf); err != nil {
 			err = e.sendFailed(dst, err)
 		}
-		r.finish(Status{}, err)
+		r.finishPrivate(err)
 		return
 	}
 	e.nextID++

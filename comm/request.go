@@ -26,8 +26,11 @@ type Request struct {
 	c    *Comm
 	kind reqKind
 	fin  atomic.Bool
-	mu   sync.Mutex
-	done chan struct{} // made on demand (doneChan): most requests never park
+	// private: completed by finishPrivate, before any other goroutine
+	// could see the request, so release need not take mu.
+	private bool
+	mu      sync.Mutex
+	done    chan struct{} // made on demand (doneChan): most requests never park
 	// wake holds a token from completion on, for Wait; unlike done it is
 	// kept when the request is recycled (see release), so that a parked
 	// Wait allocates nothing. Made on demand, under mu.
@@ -77,6 +80,16 @@ func (r *Request) finish(st Status, err error) {
 		default:
 		}
 	}
+}
+
+// finishPrivate completes a request that no other goroutine can have seen
+// yet: an eager send that isend wrote before returning it. Nobody can be
+// waiting, so there is nothing to wake and mu need not be taken; release
+// skips it too. It saves two lock round trips on every small send.
+func (r *Request) finishPrivate(err error) {
+	r.err = err
+	r.private = true
+	r.fin.Store(true)
 }
 
 // doneChan returns the channel closed at completion, making it if needed.
