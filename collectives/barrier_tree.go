@@ -43,7 +43,11 @@ func barrierTree(ctx context.Context, c *comm.Comm, base int) error {
 	reqs = arr[:0]
 	for mask >>= 1; mask > 0; mask >>= 1 {
 		if r+mask < p {
-			reqs = append(reqs, comm.Isend(c, none, r+mask, tag(base, 1)))
+			var err error
+			if reqs, err = startSend(reqs, c, none, r+mask, tag(base, 1)); err != nil {
+				drain(reqs)
+				return err
+			}
 		}
 	}
 	return waitFree(ctx, reqs...)

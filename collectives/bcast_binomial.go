@@ -25,7 +25,11 @@ func bcastBinomial[T comm.Elem](ctx context.Context, c *comm.Comm, base int, buf
 	var reqs []*comm.Request
 	for mask >>= 1; mask > 0; mask >>= 1 {
 		if vr+mask < p {
-			reqs = append(reqs, comm.Isend(c, buf, mod(vr+mask+root, p), base))
+			var err error
+			if reqs, err = startSend(reqs, c, buf, mod(vr+mask+root, p), base); err != nil {
+				drain(reqs)
+				return err
+			}
 		}
 	}
 	return waitFree(ctx, reqs...)

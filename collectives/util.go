@@ -60,12 +60,32 @@ func drain(reqs []*comm.Request) {
 // exchange sends sbuf to dest and receives rbuf from src at once.
 func exchange[T comm.Elem](ctx context.Context, c *comm.Comm, sbuf []T, dest int, rbuf []T, src, tg int) error {
 	rr := comm.Irecv(c, rbuf, src, tg)
+	if done, err := comm.TrySend(c, sbuf, dest, tg); done {
+		if err != nil {
+			drain([]*comm.Request{rr})
+			return err
+		}
+		return waitFree(ctx, rr)
+	}
 	sr := comm.Isend(c, sbuf, dest, tg)
 	return waitFree(ctx, rr, sr)
 }
 
 func send[T comm.Elem](ctx context.Context, c *comm.Comm, buf []T, dest, tg int) error {
+	if done, err := comm.TrySend(c, buf, dest, tg); done {
+		return err
+	}
 	return waitFree(ctx, comm.Isend(c, buf, dest, tg))
+}
+
+// startSend sends buf to dest at once if it can (comm.TrySend), and
+// otherwise starts it, appending the request to reqs. An error is that of
+// a send done at once; the caller drains reqs and returns it.
+func startSend[T comm.Elem](reqs []*comm.Request, c *comm.Comm, buf []T, dest, tg int) ([]*comm.Request, error) {
+	if done, err := comm.TrySend(c, buf, dest, tg); done {
+		return reqs, err
+	}
+	return append(reqs, comm.Isend(c, buf, dest, tg)), nil
 }
 
 func recv[T comm.Elem](ctx context.Context, c *comm.Comm, buf []T, src, tg int) error {

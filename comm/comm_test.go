@@ -393,6 +393,14 @@ func TestPeerLostFailsPending(t *testing.T) {
 	if err := comm.Send(ctx, w.Comms[1], []byte{1}, 2, 0); !errors.Is(err, comm.ErrPeerLost) {
 		t.Errorf("send to lost rank: %v", err)
 	}
+	if done, err := comm.TrySend(w.Comms[1], []byte{1}, 2, 0); !done || !errors.Is(err, comm.ErrPeerLost) {
+		t.Errorf("TrySend to lost rank: done %v, %v", done, err)
+	}
+	if r := comm.Isend(w.Comms[1], []byte{1}, 2, 0); r == nil {
+		t.Error("Isend to lost rank: nil request")
+	} else if _, err := r.Wait(ctx); !errors.Is(err, comm.ErrPeerLost) {
+		t.Errorf("Isend to lost rank: %v", err)
+	}
 	w.Store.Set(ctx, "abort", []byte("test over"))
 	w.Close()
 }

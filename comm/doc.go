@@ -35,7 +35,10 @@
 // Messages up to Config.EagerLimit (64 KiB) are sent at once and buffered by
 // the receiver if needed, up to Config.EagerWindow (1 MiB) per sender: past
 // that, a sender's small messages also wait for their receive, so a sender
-// running ahead cannot make its receiver buffer without bound. Larger ones use a rendezvous: the sender announces
+// running ahead cannot make its receiver buffer without bound. TrySend sends
+// such a small message at once without making a Request, and reports false,
+// sending nothing, when it would have to wait (what package collectives uses
+// for its small sends). Larger ones use a rendezvous: the sender announces
 // the message, and the payload moves once a receive is posted, straight into
 // the receiver's buffer, in chunks. Any size from 0 bytes up works.
 //

@@ -747,6 +747,32 @@ func (e *engine) peerStateLocked(p int) error {
 
 // ---- posting side: called by the API ----
 
+// sendNow sends buf to world rank dst (another rank) at once if it can:
+// eagerly, with room in the eager window. It reports whether the send is
+// done, that is written or failed (the peer is lost, for one); when it is
+// not, nothing was sent. Safe for concurrent use.
+func (e *engine) sendNow(dst int, ctx uint64, tag int32, buf []byte) (bool, error) {
+	if len(buf) > e.cfg.EagerLimit {
+		return false, nil
+	}
+	e.mu.Lock()
+	if err := e.peerStateLocked(dst); err != nil {
+		e.mu.Unlock()
+		return true, err
+	}
+	if !e.eagerRoomLocked(dst, len(buf)) {
+		e.mu.Unlock()
+		return false, nil
+	}
+	l := e.links[dst]
+	e.mu.Unlock()
+	h := wire.Header{Type: wire.Eager, Ctx: ctx, Tag: tag, Len: uint64(len(buf))}
+	if err := l.send(h, buf); err != nil {
+		return true, e.sendFailed(dst, err)
+	}
+	return true, nil
+}
+
 // isend starts a send. r is new: no other goroutine can see it before
 // isend returns (which finishPrivate relies on).
 func (e *engine) isend(r *Request) {
@@ -755,23 +781,17 @@ func (e *engine) isend(r *Request) {
 		e.sendSelf(r)
 		return
 	}
-	e.mu.Lock()
-	if err := e.peerStateLocked(dst); err != nil {
-		e.mu.Unlock()
-		r.finish(Status{}, err)
-		return
-	}
-	l := e.links[dst]
-	if len(r.buf) <= e.cfg.EagerLimit && e.eagerRoomLocked(dst, len(r.buf)) {
-		e.mu.Unlock()
-		h := wire.Header{Type: wire.Eager, Ctx: r.ctx, Tag: r.tag, Len: uint64(len(r.buf))}
-		var err error
-		if err = l.send(h, r.buf); err != nil {
-			err = e.sendFailed(dst, err)
-		}
+	if done, err := e.sendNow(dst, r.ctx, r.tag, r.buf); done {
 		r.finishPrivate(err)
 		return
 	}
+	e.mu.Lock()
+	if err := e.peerStateLocked(dst); err != nil { // lost since sendNow looked
+		e.mu.Unlock()
+		r.finishPrivate(err)
+		return
+	}
+	l := e.links[dst]
 	e.nextID++
 	r.id = e.nextID
 	e.rsends[r.id] = r

@@ -35,6 +35,28 @@ func (c *Comm) IsendBytes(buf []byte, dest, tag int) *Request {
 	return r
 }
 
+// TrySendBytes sends buf to rank dest of c with tag at once if it can: the
+// message is no larger than Config.EagerLimit and the receiver's eager
+// window has room. It then reports true, with the send's error (the peer
+// is lost, for example), and buf may be reused. Otherwise it sends nothing
+// and reports false: send with IsendBytes or Send instead. A message to
+// the calling rank itself always reports false.
+//
+// TrySendBytes never waits for the receiver, only, like every send, for
+// room in the connection's socket buffer. It makes no Request, which is
+// what it saves over IsendBytes and Wait on a small message. Messages sent
+// with it keep MPI's order with every other send to the same rank. Safe for
+// concurrent use.
+func (c *Comm) TrySendBytes(buf []byte, dest, tag int) (bool, error) {
+	dst := c.worldOf(dest, "destination")
+	t := checkTag(tag, false, c.sys == nil)
+	if dst == c.e.rank {
+		return false, nil
+	}
+	done, err := c.e.sendNow(dst, c.ctx, t, buf)
+	return done, opError("send to", dest, tag, err)
+}
+
 // IrecvBytes starts receiving into buf a message from rank source (or
 // AnySource) with tag (or AnyTag). buf must not be read until the request
 // completes.
@@ -74,6 +96,11 @@ func Isend[T Elem](c *Comm, buf []T, dest, tag int) *Request {
 	return c.IsendBytes(Bytes(buf), dest, tag)
 }
 
+// TrySend is TrySendBytes on a typed slice, without encoding.
+func TrySend[T Elem](c *Comm, buf []T, dest, tag int) (bool, error) {
+	return c.TrySendBytes(Bytes(buf), dest, tag)
+}
+
 // Irecv starts receiving a message from rank source (or AnySource) with tag
 // (or AnyTag) into buf. The message may be shorter than buf (Status.Bytes
 // tells its size); a longer one fails with ErrTruncate.
@@ -86,6 +113,9 @@ func Irecv[T Elem](c *Comm, buf []T, source, tag int) *Request {
 // the receiver has taken a large one. If ctx ends before a large message
 // was taken, the send is withdrawn.
 func Send[T Elem](ctx context.Context, c *Comm, buf []T, dest, tag int) error {
+	if done, err := TrySend(c, buf, dest, tag); done {
+		return err
+	}
 	r := Isend(c, buf, dest, tag)
 	_, err := waitOrCancel(ctx, r)
 	release(r)
