@@ -63,6 +63,7 @@ type engine struct {
 	posted     []*Request          // receives waiting for a message, in post order
 	unexpected [][]*inMsg          // per source (world rank): messages waiting for a receive, in arrival order
 	unexpSeq   uint64              // numbers unexpected messages in arrival order across sources
+	unexpCount int                 // messages in all of unexpected
 	arrived    chan struct{}       // closed at the next arrival or failure; made by probe on demand
 	rsends     map[uint64]*Request // large sends waiting for CTS
 	rrecvs     map[uint64]*Request // large receives waiting for data
@@ -227,6 +228,7 @@ func (e *engine) addUnexpected(m *inMsg) {
 	e.unexpSeq++
 	m.seq = e.unexpSeq
 	e.unexpected[m.src] = append(e.unexpected[m.src], m)
+	e.unexpCount++
 	e.signalArrival()
 }
 
@@ -247,6 +249,9 @@ func (e *engine) findUnexpected(ctx uint64, src int, tag int32) (int, int) {
 		return src, findIn(e.unexpected[src], ctx, tag)
 	}
 	bs, bi := -1, -1
+	if e.unexpCount == 0 { // nothing waits: do not look at every source
+		return bs, bi
+	}
 	for s, q := range e.unexpected {
 		if i := findIn(q, ctx, tag); i >= 0 && (bi < 0 || q[i].seq < e.unexpected[bs][bi].seq) {
 			bs, bi = s, i
@@ -269,6 +274,7 @@ func findIn(q []*inMsg, ctx uint64, tag int32) int {
 func (e *engine) removeUnexpected(src, i int) *inMsg {
 	m := e.unexpected[src][i]
 	e.unexpected[src] = removeAt(e.unexpected[src], i)
+	e.unexpCount--
 	return m
 }
 

@@ -52,3 +52,15 @@ func LinkCongestion(c *Comm, peer int) (string, error) {
 	}
 	return cc, serr
 }
+
+// UnexpectedCount is the number of messages waiting for a receive in c's
+// process, by the engine's count and by its queues' lengths.
+func UnexpectedCount(c *Comm) (count, queued int) {
+	e := c.e
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, q := range e.unexpected {
+		queued += len(q)
+	}
+	return e.unexpCount, queued
+}

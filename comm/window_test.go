@@ -62,7 +62,12 @@ func windowRound(ctx context.Context, c *comm.Comm, per, window, round int) erro
 	}
 	next := make([]int, c.Size())
 	buf := make([]byte, 1000)
-	for range per * (c.Size() - 1) {
+	for k := range per * (c.Size() - 1) {
+		if k%50 == 0 {
+			if n, q := comm.UnexpectedCount(c); n != q {
+				return fmt.Errorf("%d unexpected messages counted, %d queued", n, q)
+			}
+		}
 		st, err := comm.Recv(ctx, c, buf, comm.AnySource, comm.AnyTag)
 		if err != nil {
 			return err
