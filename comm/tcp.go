@@ -27,8 +27,12 @@ import (
 type tcpLink struct {
 	e    *engine
 	peer int
-	conn *net.TCPConn
-	rc   syscall.RawConn
+	sock io.Closer       // the socket: a *net.TCPConn, or an *os.File outside the runtime's network poller (see detach)
+	rc   syscall.RawConn // sock's, used for Control
+	// Waiters for the three places that wait for the socket: a write
+	// (under wmu), a read (under rxMu) and waitReadable (the reader,
+	// without rxMu).
+	txWait, rxWait, peekWait waiter
 
 	wmu   sync.Mutex // guards the write side and the buffers below
 	wbuf  []byte
@@ -39,7 +43,9 @@ type tcpLink struct {
 	wbufs     [][]byte
 	werr      error
 	wuntil    time.Time
-	wcallback func(fd uintptr) bool
+	wdone     bool
+	wcallback func(fd uintptr)
+	wcheck    func(fd uintptr) bool
 
 	rxMu   sync.Mutex
 	src    rawSource
@@ -79,8 +85,15 @@ func (l *tcpLink) send(h wire.Header, payload []byte) error {
 	return l.writeFull(l.iov[:2])
 }
 
+// close closes the socket. A goroutine parked on it wakes with an error;
+// the descriptor itself is closed once no system call uses it.
 func (l *tcpLink) close() error {
-	l.closeOnce.Do(func() { l.conn.Close() })
+	l.closeOnce.Do(func() {
+		for _, w := range []waiter{l.txWait, l.rxWait, l.peekWait} {
+			w.close()
+		}
+		l.sock.Close()
+	})
 	return nil
 }
 
@@ -113,14 +126,18 @@ func schedYield() { unix.RawSyscall(unix.SYS_SCHED_YIELD, 0, 0, 0) }
 
 // writeFull writes bufs (one or two slices) to the socket with write(2)
 // or writev(2), polling briefly when the socket buffer is full before
-// parking in the network poller. Caller holds wmu (the write state below is
+// parking until it has room. Caller holds wmu (the write state below is
 // the link's, and its callback is made once: a write allocates nothing).
 func (l *tcpLink) writeFull(bufs [][]byte) error {
 	if l.wcallback == nil {
-		l.wcallback = l.writeAttempt
+		l.wcallback = func(fd uintptr) { l.wdone = l.writeAttempt(fd) }
+		l.wcheck = l.writeAttempt
 	}
 	l.wbufs, l.werr, l.wuntil = bufs, nil, time.Time{}
-	err := l.rc.Write(l.wcallback)
+	err := l.rc.Control(l.wcallback)
+	if err == nil && !l.wdone {
+		err = l.txWait.wait(unix.EPOLLOUT, l.wcheck)
+	}
 	l.wbufs = nil
 	if err != nil {
 		return err
@@ -132,8 +149,8 @@ func (l *tcpLink) writeFull(bufs [][]byte) error {
 // default-sized data chunk and its header.
 const rawWriteMax = 1<<20 + wire.HeaderSize
 
-// writeAttempt is writeFull's RawConn callback: false parks the goroutine
-// until the socket is writable.
+// writeAttempt makes writeFull's writes: false when the socket buffer
+// stays full, and the goroutine is to park until it has room.
 func (l *tcpLink) writeAttempt(fd uintptr) bool {
 	for len(l.wbufs) > 0 {
 		bufs := l.wbufs
@@ -192,21 +209,22 @@ func (l *tcpLink) writeAttempt(fd uintptr) bool {
 
 // rawSource reads the non-blocking socket. With nonblock set, a read that
 // finds nothing returns errWouldBlock; otherwise it polls for up to spin,
-// then parks in the network poller until data arrives. Used only under
-// rxMu.
+// then parks until data arrives. Used only under rxMu.
 //
-// Attempts go through RawConn.Control, not RawConn.Read: the runtime's
-// read lock of the connection may be held by the link's reader goroutine,
-// parked in waitReadable, and a goroutine that wants to drain the link
-// itself must not queue behind it. Only parking uses RawConn.Read.
+// Attempts go through RawConn.Control: in the runtime's poller
+// (pollerWaiter), the connection's read lock may be held by the link's
+// reader goroutine, parked in waitReadable, and a goroutine that wants to
+// drain the link itself must not queue behind it. Only parking waits for
+// that lock.
 type rawSource struct {
 	rc       syscall.RawConn
+	wait     waiter
 	nonblock bool
 	spin     time.Duration // waiting inside a frame: poll this long before parking
 	yield    bool          // and yield the CPU to other processes between polls
 
-	// State of the read in progress, shared with the callbacks, which are
-	// made once (s.attempt, s.parked), so that a read allocates nothing.
+	// State of the read in progress, shared with the callback, which is
+	// made once (s.attempt), so that a read allocates nothing.
 	b        []byte
 	n        int
 	err      error
@@ -229,9 +247,9 @@ func (s *rawSource) Read(b []byte) (int, error) {
 			break
 		}
 		// The rest of a frame is in flight: poll for it briefly rather
-		// than pay the network poller's wake-up, then park.
+		// than pay a park and wake-up, then park.
 		if !spinWait(&s.until, s.spin, s.yield) {
-			rerr = s.rc.Read(s.parkedCb)
+			rerr = s.wait.wait(unix.EPOLLIN|unix.EPOLLRDHUP, s.parkedCb)
 			break
 		}
 	}
@@ -264,8 +282,8 @@ func (s *rawSource) attempt(fd uintptr) {
 	}
 }
 
-// parked is the RawConn.Read callback of a read that waits: false parks
-// the goroutine until the socket is readable.
+// parked is the check of a read that parks: false until read(2) finds
+// data, end of stream or an error.
 func (s *rawSource) parked(fd uintptr) bool {
 	s.attempt(fd)
 	return s.err != unix.EAGAIN
@@ -355,7 +373,7 @@ func (l *tcpLink) tryPoll() {
 // readLoop is the link's reader goroutine. While goroutines wait for
 // messages and frames keep arriving, it polls the socket (yielding between
 // attempts); after Config.Spin without a frame, or when nobody waits, it
-// reads the next frame, parking in the network poller if none comes. With
+// reads the next frame, parking if none comes. With
 // Config.Yield the waiters poll and the reader parks at once, until the
 // socket is readable, without holding rxMu, so that a waiter can still
 // drain the link itself.
@@ -428,18 +446,17 @@ func (l *tcpLink) readLoop() {
 }
 
 // waitReadable returns once the socket has data (or end of stream, or an
-// error to report) without consuming any, parking in the network poller
-// while it has none.
+// error to report) without consuming any, parking while it has none.
 func (l *tcpLink) waitReadable() error {
 	if l.peekCallback == nil {
 		l.peekCallback = l.peekAttempt
 	}
-	return l.rc.Read(l.peekCallback)
+	return l.peekWait.wait(unix.EPOLLIN|unix.EPOLLRDHUP, l.peekCallback)
 }
 
-// peekAttempt is waitReadable's RawConn callback: true once a one-byte
-// MSG_PEEK finds data or end of stream, or fails with an error other than
-// "would block" (which the read that follows then meets).
+// peekAttempt is waitReadable's test: true once a one-byte MSG_PEEK finds
+// data or end of stream, or fails with an error other than "would block"
+// (which the read that follows then meets).
 func (l *tcpLink) peekAttempt(fd uintptr) bool {
 	for {
 		_, _, e := unix.Syscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&l.peekBuf[0])), 1, unix.MSG_PEEK, 0, 0)
@@ -520,19 +537,60 @@ func (e *engine) startLink(peer int, c *net.TCPConn) error {
 			})
 		}
 	}
-	l := &tcpLink{e: e, peer: peer, conn: c, rc: rc, wbuf: make([]byte, 0, wire.HeaderSize+smallWrite), done: make(chan struct{})}
-	l.src.rc = rc
+	l := &tcpLink{e: e, peer: peer, sock: c, rc: rc, wbuf: make([]byte, 0, wire.HeaderSize+smallWrite), done: make(chan struct{})}
+	if err := l.setWaiters(c); err != nil {
+		return err
+	}
+	l.src.rc = l.rc
+	l.src.wait = l.rxWait
 	l.src.spin = e.cfg.Spin
 	l.src.yield = e.osYield
 	l.br = bufio.NewReaderSize(&l.src, 64<<10)
 	e.mu.Lock()
 	if e.links[peer] != nil {
 		e.mu.Unlock()
+		l.close()
 		return fmt.Errorf("already connected to rank %d", peer)
 	}
 	e.links[peer] = l
 	e.mu.Unlock()
 	go l.readLoop()
+	return nil
+}
+
+// setWaiters gives the link its waiters. An oversubscribed rank's links
+// park in the runtime's network poller (pollerWaiter); otherwise the
+// socket leaves the poller (detach) and parks through parkers, joining an
+// epoll set only while parked.
+func (l *tcpLink) setWaiters(c *net.TCPConn) error {
+	if l.e.osYield {
+		w := pollerWaiter{l.rc}
+		l.txWait, l.rxWait, l.peekWait = w, w, w
+		return nil
+	}
+	f, err := detach(c)
+	if err != nil {
+		return err
+	}
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return err
+	}
+	var ps [2]*parker
+	for i := range ps {
+		if ps[i], err = newParker(rc); err != nil {
+			for _, p := range ps[:i] {
+				p.close()
+			}
+			f.Close()
+			return err
+		}
+	}
+	l.sock, l.rc = f, rc
+	// waitReadable runs only on oversubscribed ranks: no third epoll set
+	// (a descriptor more per link) for it.
+	l.txWait, l.rxWait, l.peekWait = ps[0], ps[1], ps[1]
 	return nil
 }
 
