@@ -65,7 +65,7 @@ type tcpLink struct {
 }
 
 // smallWrite is the payload size up to which header and payload are copied
-// into one buffer and written with one write(2); larger payloads go out
+// into one buffer and written with one send(2); larger payloads go out
 // with writev and no copy.
 const smallWrite = 16 << 10
 
@@ -124,7 +124,7 @@ func spinWait(until *time.Time, spin time.Duration, yield bool) bool {
 // nothing else of it could run meanwhile on an oversubscribed host anyway.
 func schedYield() { unix.RawSyscall(unix.SYS_SCHED_YIELD, 0, 0, 0) }
 
-// writeFull writes bufs (one or two slices) to the socket with write(2)
+// writeFull writes bufs (one or two slices) to the socket with send(2)
 // or writev(2), polling briefly when the socket buffer is full before
 // parking until it has room. Caller holds wmu (the write state below is
 // the link's, and its callback is made once: a write allocates nothing).
@@ -169,7 +169,10 @@ func (l *tcpLink) writeAttempt(fd uintptr) bool {
 		var e syscall.Errno
 		switch {
 		case len(bufs) == 1 && total <= rawWriteMax:
-			r, _, e = unix.RawSyscall(unix.SYS_WRITE, fd, uintptr(unsafe.Pointer(l.iovec[0].Base)), uintptr(total))
+			// send(2) rather than write(2): it skips the file layer (np 2,
+			// 11 alternating rounds, with recv(2) below: Bcast 8 B back to
+			// back 2.70 → 2.59 µs, Allreduce 8 B 3.92 → 3.77).
+			r, _, e = unix.RawSyscall6(unix.SYS_SENDTO, fd, uintptr(unsafe.Pointer(l.iovec[0].Base)), uintptr(total), unix.MSG_NOSIGNAL, 0, 0)
 		case total <= rawWriteMax:
 			r, _, e = unix.RawSyscall(unix.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&l.iovec[0])), uintptr(len(bufs)))
 		default:
@@ -268,10 +271,10 @@ func (s *rawSource) Read(b []byte) (int, error) {
 	return n, nil
 }
 
-// attempt makes one read(2) (retried on EINTR) into s.b.
+// attempt makes one recv(2) (retried on EINTR) into s.b.
 func (s *rawSource) attempt(fd uintptr) {
 	for {
-		r, _, e := unix.RawSyscall(unix.SYS_READ, fd, uintptr(unsafe.Pointer(unsafe.SliceData(s.b))), uintptr(len(s.b)))
+		r, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(unsafe.SliceData(s.b))), uintptr(len(s.b)), 0, 0, 0)
 		s.n, s.err = int(r), nil
 		if e != 0 {
 			s.n, s.err = 0, e
@@ -282,7 +285,7 @@ func (s *rawSource) attempt(fd uintptr) {
 	}
 }
 
-// parked is the check of a read that parks: false until read(2) finds
+// parked is the check of a read that parks: false until recv(2) finds
 // data, end of stream or an error.
 func (s *rawSource) parked(fd uintptr) bool {
 	s.attempt(fd)
