@@ -9,13 +9,13 @@ import (
 )
 
 // A link's socket is kept out of the runtime's network poller when its
-// rank has a CPU of its own (see startLink). A socket
-// that an epoll set watches runs epoll's wake-up callback for every
-// segment that arrives, inside the sender's delivery of it (with the
-// receiving socket locked), even while the receiver is busy polling the
-// socket itself and nobody sleeps on it. Links poll their sockets while
-// ranks wait, and park only after a while, so the socket joins an epoll
-// set only while a goroutine is parked on it (see parker). np 2, 11
+// rank has a CPU of its own (see tcpLink.setWaiters). A socket that an
+// epoll set watches runs epoll's wake-up callback for every segment that
+// arrives, inside the sender's delivery of it (with the receiving socket
+// locked), even while the receiver is busy polling the socket itself and
+// nobody sleeps on it. Links poll their sockets while ranks wait, and park
+// only after a while, so the socket joins an epoll set only while a
+// goroutine is parked on it (see parker). np 2, 11
 // alternating rounds, medians, µs, before/after: one Bcast of 8 B after a
 // Barrier, until the last rank left, 4.5/3.9; back to back, Bcast 8 B
 // 2.54/2.46, Allreduce 8 B 3.80/3.59 (7 rounds); ping-pong of 8 B
@@ -42,7 +42,7 @@ func detach(c *net.TCPConn) (*os.File, error) {
 	c.Close()
 	// os.NewFile hands a non-blocking descriptor to the poller: give it a
 	// blocking one, then make it non-blocking again. (The flag belongs to
-	// the socket, not the descriptor; c's descriptor is gone.)
+	// the open file that c's descriptor shared, and that one is closed.)
 	if err := unix.SetNonblock(nfd, false); err != nil {
 		unix.Close(nfd)
 		return nil, err
