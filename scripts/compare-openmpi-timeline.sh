@@ -83,7 +83,7 @@ awk -v nps="$NPS" '
       for (i = 1; i <= nn; i++) {
         gR = median(root["g", cs[1], np[i], cs[2]]); oR = median(root["o", cs[1], np[i], cs[2]])
         gL = median(last["g", cs[1], np[i], cs[2]]); oL = median(last["o", cs[1], np[i], cs[2]])
-        printf " | %8.1f %8.1f %5.2f  %8.1f %8.1f %5.2f", gR, oR, (oR > 0 ? gR / oR : 0), gL, oL, (oL > 0 ? gL / oL : 0)
+        printf " | %8.2f %8.2f %5.2f  %8.2f %8.2f %5.2f", gR, oR, (oR > 0 ? gR / oR : 0), gL, oL, (oL > 0 ? gL / oL : 0)
       }
       printf "\n"
     }
@@ -95,7 +95,7 @@ awk -v nps="$NPS" '
       split(rows[k], cs, " "); printf "%-10s %8s", cs[1], cs[2]
       for (i = 1; i <= nn; i++) {
         gC = median(cyc["g", cs[1], np[i], cs[2]]); oC = median(cyc["o", cs[1], np[i], cs[2]])
-        printf " | %8.1f %8.1f %5.2f", gC, oC, (oC > 0 ? gC / oC : 0)
+        printf " | %8.2f %8.2f %5.2f", gC, oC, (oC > 0 ? gC / oC : 0)
       }
       printf "\n"
     }

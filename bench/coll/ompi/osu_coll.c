@@ -118,10 +118,10 @@ static void print_timeline(const double *stamps, int n, const char *c, long size
     if (rank == 0) {
         fprintf(stderr, "timeline %s %ld (µs after rank 0 entered, medians of %d calls): entered/left", c, size, n);
         for (int r = 0; r < np; r++)
-            fprintf(stderr, " r%d %.1f/%.1f", r, median_us(all, n, r, entered, tmp), median_us(all, n, r, left, tmp));
-        fprintf(stderr, "; last rank left %.1f after rank 0 entered, %.1f after the last rank entered",
+            fprintf(stderr, " r%d %.2f/%.2f", r, median_us(all, n, r, entered, tmp), median_us(all, n, r, left, tmp));
+        fprintf(stderr, "; last rank left %.2f after rank 0 entered, %.2f after the last rank entered",
                 median_us(all, n, 0, last_left, tmp), median_us(all, n, 0, last_left_after_last_entry, tmp));
-        fprintf(stderr, "; call and barrier %.1f\n", n > 1 ? median_us(all, n - 1, 0, cycle, tmp) : 0.0);
+        fprintf(stderr, "; call and barrier %.2f\n", n > 1 ? median_us(all, n - 1, 0, cycle, tmp) : 0.0);
     }
     free(all);
     free(tmp);
