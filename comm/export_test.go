@@ -64,3 +64,10 @@ func UnexpectedCount(c *Comm) (count, queued int) {
 	}
 	return e.unexpCount, queued
 }
+
+// LinkPeeks reports whether reads on c's process's link to world rank peer
+// leave the bytes queued in the kernel (see rawSource.peek).
+func LinkPeeks(c *Comm, peer int) bool {
+	l, ok := c.e.links[peer].(*tcpLink)
+	return ok && l.src.peek
+}

@@ -55,6 +55,7 @@ type tcpLink struct {
 	rxErr  error         // reading has ended (under rxMu)
 	ended  atomic.Bool   // rxErr is set
 	frames atomic.Uint64 // frames processed so far (the reader samples it)
+	sent   atomic.Bool   // see rawSource.sent
 
 	// waitReadable's state (made once: parking allocates nothing)
 	peekBuf      [1]byte
@@ -192,6 +193,7 @@ func (l *tcpLink) writeAttempt(fd uintptr) bool {
 			return true
 		}
 		l.wuntil = time.Time{}
+		l.sent.Store(true)
 		n := int(r)
 		for n > 0 {
 			if n >= len(bufs[0]) {
@@ -226,6 +228,28 @@ type rawSource struct {
 	spin     time.Duration // waiting inside a frame: poll this long before parking
 	yield    bool          // and yield the CPU to other processes between polls
 
+	// With peek set (Config.PeekReads; the socket has SO_PEEK_OFF), a
+	// read leaves the bytes queued in the kernel, which counts them off
+	// with its peek offset, unless the link has sent since the last read
+	// that took bytes: that send carried the acknowledgement, so this
+	// read takes the bytes, the unconsumed ones with them. consume
+	// discards them otherwise, once unconsumed reaches consumeAt or
+	// before the goroutine parks. (Taking a small segment out of the
+	// queue makes the kernel send a bare acknowledgement inside the read
+	// when two small segments arrived since this side last sent; see
+	// Config.PeekReads.) After a read of consumeAt or more, bulk data,
+	// where leaving bytes queued would only add a system call, reads take
+	// the bytes until one returns less.
+	peek       bool
+	bulk       bool
+	sent       *atomic.Bool // the link has sent since the last read that took bytes
+	unconsumed int
+	cerr       error // a failed discard, reported by the next read
+	consumeCb  func(fd uintptr)
+	drop       []byte // where a read that takes bytes puts the unconsumed ones
+	iov        [2]unix.Iovec
+	msg        unix.Msghdr
+
 	// State of the read in progress, shared with the callback, which is
 	// made once (s.attempt), so that a read allocates nothing.
 	b        []byte
@@ -238,7 +262,7 @@ type rawSource struct {
 
 func (s *rawSource) Read(b []byte) (int, error) {
 	if s.callback == nil {
-		s.callback, s.parkedCb = s.attempt, s.parked
+		s.callback, s.parkedCb, s.consumeCb = s.attempt, s.parked, s.consume
 	}
 	s.b, s.n, s.err, s.until = b, 0, nil, time.Time{}
 	var rerr error
@@ -252,6 +276,12 @@ func (s *rawSource) Read(b []byte) (int, error) {
 		// The rest of a frame is in flight: poll for it briefly rather
 		// than pay a park and wake-up, then park.
 		if !spinWait(&s.until, s.spin, s.yield) {
+			if s.unconsumed > 0 {
+				// Bytes left queued would keep the socket readable.
+				if rerr = s.rc.Control(s.consumeCb); rerr != nil {
+					break
+				}
+			}
 			rerr = s.wait.wait(unix.EPOLLIN|unix.EPOLLRDHUP, s.parkedCb)
 			break
 		}
@@ -271,10 +301,49 @@ func (s *rawSource) Read(b []byte) (int, error) {
 	return n, nil
 }
 
-// attempt makes one recv(2) (retried on EINTR) into s.b.
+// consumeAt is the most a peeking source leaves read but queued in the
+// kernel before it discards it (see rawSource.peek).
+const consumeAt = 4 << 10
+
+// attempt makes one recv(2) (retried on EINTR) into s.b. A peeking
+// source peeks unless the link has sent since its last read that took
+// bytes: that send carried the acknowledgement, so taking the bytes now
+// costs none, and the read takes the unconsumed ones too.
 func (s *rawSource) attempt(fd uintptr) {
+	if s.cerr != nil {
+		s.n, s.err = 0, s.cerr
+		return
+	}
+	if !s.peek {
+		s.recv(fd, 0)
+		return
+	}
+	if !s.bulk && !s.sent.Load() {
+		s.recv(fd, unix.MSG_PEEK)
+		if s.err == nil {
+			s.bulk = s.n >= consumeAt
+			s.unconsumed += s.n
+			if s.unconsumed >= consumeAt {
+				s.consume(fd)
+			}
+		}
+		return
+	}
+	if s.unconsumed == 0 {
+		s.recv(fd, 0)
+	} else {
+		s.recvAfter(fd)
+	}
+	if s.err == nil {
+		s.bulk = s.n >= consumeAt
+		s.sent.Store(false)
+	}
+}
+
+// recv is one recv(2) into s.b with flags, retried on EINTR.
+func (s *rawSource) recv(fd, flags uintptr) {
 	for {
-		r, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(unsafe.SliceData(s.b))), uintptr(len(s.b)), 0, 0, 0)
+		r, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(unsafe.SliceData(s.b))), uintptr(len(s.b)), flags, 0, 0)
 		s.n, s.err = int(r), nil
 		if e != 0 {
 			s.n, s.err = 0, e
@@ -282,6 +351,61 @@ func (s *rawSource) attempt(fd uintptr) {
 		if s.err != unix.EINTR {
 			return
 		}
+	}
+}
+
+// recvAfter takes the unconsumed bytes and reads after them into s.b, in
+// one recvmsg(2): the unconsumed ones land in s.drop.
+func (s *rawSource) recvAfter(fd uintptr) {
+	if s.drop == nil {
+		s.drop = make([]byte, consumeAt)
+	}
+	s.iov[0].Base = unsafe.SliceData(s.drop)
+	s.iov[0].SetLen(s.unconsumed)
+	s.iov[1].Base = unsafe.SliceData(s.b)
+	s.iov[1].SetLen(len(s.b))
+	s.msg.Iov = &s.iov[0]
+	s.msg.SetIovlen(2)
+	for {
+		r, _, e := unix.RawSyscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&s.msg)), 0)
+		switch {
+		case e == unix.EINTR:
+			continue
+		case e != 0:
+			s.n, s.err = 0, e
+		case r == 0:
+			// End of stream with bytes read but queued: they were lost.
+			s.n, s.err = 0, io.ErrUnexpectedEOF
+		default:
+			took := min(int(r), s.unconsumed)
+			s.unconsumed -= took
+			s.n, s.err = int(r)-took, nil
+			if s.n == 0 {
+				s.err = unix.EAGAIN // only the unconsumed bytes: nothing new
+			}
+		}
+		s.iov = [2]unix.Iovec{}
+		return
+	}
+}
+
+// consume discards the bytes read but still queued (recv(2) with
+// MSG_TRUNC, which copies nothing). A failure is kept for the next read:
+// the bytes already read are good.
+func (s *rawSource) consume(fd uintptr) {
+	for s.unconsumed > 0 {
+		r, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, fd, 0, uintptr(s.unconsumed), unix.MSG_TRUNC|unix.MSG_DONTWAIT, 0, 0)
+		switch {
+		case e == unix.EINTR:
+			continue
+		case e != 0:
+			s.cerr = e
+			return
+		case r == 0:
+			s.cerr = io.ErrUnexpectedEOF
+			return
+		}
+		s.unconsumed -= int(r)
 	}
 }
 
@@ -353,6 +477,11 @@ func (l *tcpLink) endLocked(err error) {
 	l.rxErr = err
 	l.ended.Store(true)
 	if errors.Is(err, errBye) {
+		if l.src.unconsumed > 0 {
+			// Closing a socket with bytes queued sends a reset, not
+			// the end of the stream.
+			l.rc.Control(l.src.consume)
+		}
 		return
 	}
 	if errors.Is(err, wire.ErrMalformed) || errors.Is(err, ErrProtocol) {
@@ -545,6 +674,7 @@ func (e *engine) startLink(peer int, c *net.TCPConn) error {
 		return err
 	}
 	l.src.rc = l.rc
+	l.src.sent = &l.sent
 	l.src.wait = l.rxWait
 	l.src.spin = e.cfg.Spin
 	l.src.yield = e.osYield
@@ -594,6 +724,16 @@ func (l *tcpLink) setWaiters(c *net.TCPConn) error {
 	// waitReadable runs only on oversubscribed ranks: no third epoll set
 	// (a descriptor more per link) for it.
 	l.txWait, l.rxWait, l.peekWait = ps[0], ps[1], ps[1]
+	// Reads peek (Config.PeekReads, rawSource.peek) where the kernel
+	// keeps a peek offset for TCP sockets (this VM's 6.18 does; one that
+	// refuses the option keeps plain reads). waitReadable's one-byte peek
+	// would move that offset, but it runs only on oversubscribed ranks,
+	// which do not get here.
+	if l.e.cfg.PeekReads == On {
+		rc.Control(func(fd uintptr) {
+			l.src.peek = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_PEEK_OFF, 0) == nil
+		})
+	}
 	return nil
 }
 
