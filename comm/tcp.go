@@ -237,11 +237,14 @@ type rawSource struct {
 	// before the goroutine parks. (Taking a small segment out of the
 	// queue makes the kernel send a bare acknowledgement inside the read
 	// when two small segments arrived since this side last sent; see
-	// Config.PeekReads.) After a read of consumeAt or more, bulk data,
-	// where leaving bytes queued would only add a system call, reads take
-	// the bytes until one returns less.
+	// Config.PeekReads.) Bulk data gains nothing from it, and leaving
+	// bytes queued would only add a system call: after a read of
+	// consumeAt or more, reads take the bytes until one returns less, and
+	// so does every read of a payload of consumeAt or more, in whatever
+	// pieces it arrives (over a real network, often a segment or two).
 	peek       bool
-	bulk       bool
+	bulk       bool         // the last read returned consumeAt or more
+	large      bool         // reading the payload of a frame of consumeAt or more
 	sent       *atomic.Bool // the link has sent since the last read that took bytes
 	unconsumed int
 	cerr       error // a failed discard, reported by the next read
@@ -318,7 +321,7 @@ func (s *rawSource) attempt(fd uintptr) {
 		s.recv(fd, 0)
 		return
 	}
-	if !s.bulk && !s.sent.Load() {
+	if !s.bulk && !s.large && !s.sent.Load() {
 		s.recv(fd, unix.MSG_PEEK)
 		if s.err == nil {
 			s.bulk = s.n >= consumeAt
@@ -423,7 +426,11 @@ func (l *tcpLink) frameLocked() error {
 	}
 	var err error
 	if l.h, err = wire.Decode(l.hb[:], frameLimits); err == nil {
+		// A large payload is bulk data however small the pieces it
+		// arrives in: read it without peeking (see rawSource.peek).
+		l.src.large = (l.h.Type == wire.Eager || l.h.Type == wire.Data) && l.h.Len >= consumeAt
 		err = l.e.handleFrame(l.peer, &l.h, l.br)
+		l.src.large = false
 	}
 	l.frames.Add(1)
 	return err
