@@ -63,20 +63,21 @@ type Config struct {
 	// Environment: GORUN_YIELD (1 or 0).
 	Yield Toggle
 	// PeekReads makes a link's reader leave what it reads queued in the
-	// kernel (MSG_PEEK, with the socket's peek offset) and discard it
-	// later: with the next read after the rank has sent on the link,
-	// once 4 KiB are queued, or before the reader parks. Taking a small
-	// message out of the kernel's queue makes the kernel send a bare
-	// acknowledgement there and then, inside the read, if two small
-	// messages arrived since the rank last sent on the link; a rank that
-	// receives twice in a row (a Bcast right after a Barrier, a tree's
-	// fan-out, a stream of messages) paid for it while the sender waited.
-	// Left queued, the acknowledgement rides on the rank's next send.
-	// Reads of 4 KiB or more take the bytes at once. It applies to ranks
-	// whose links park outside the runtime's poller (Yield off) and needs
-	// a kernel that keeps a peek offset for TCP sockets (SO_PEEK_OFF);
-	// elsewhere reads take the bytes. Zero means on. Environment:
-	// GORUN_PEEK (1 or 0).
+	// kernel (MSG_PEEK, with the socket's peek offset) and take it later,
+	// with the first read after the rank has sent on the link, or
+	// discard it once 4 KiB are queued or before the reader parks.
+	// Taking a small message out of the kernel's queue makes the kernel
+	// send a bare acknowledgement there and then, inside the read, if
+	// two small messages arrived since the rank last sent on the link; a
+	// rank that receives twice in a row (a Bcast right after a Barrier, a
+	// tree's fan-out, a stream of messages) paid for it while the sender
+	// waited. Left queued, the acknowledgement rides on the rank's next
+	// send. Bulk data is read as usual: the reads after one that returned
+	// 4 KiB or more, and the payload of a message of 4 KiB or more. It
+	// applies to ranks whose links park outside the runtime's poller
+	// (Yield off) and needs a kernel whose TCP sockets accept SO_PEEK_OFF
+	// (recent ones do); elsewhere reads take the bytes. Zero means on.
+	// Environment: GORUN_PEEK (1 or 0).
 	PeekReads Toggle
 	// Congestion is the TCP congestion control of the links between ranks
 	// of one host (the peer's address is a loopback address or this end's

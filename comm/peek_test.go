@@ -21,7 +21,11 @@ import (
 func TestPeekReads(t *testing.T) {
 	for _, spin := range []time.Duration{0, -1} {
 		cfg := comm.Config{Yield: comm.Off, Spin: spin, PeekReads: comm.On}
-		t.Run(fmt.Sprintf("spin=%v", spin), func(t *testing.T) {
+		name := "spin=default"
+		if spin < 0 {
+			name = "spin=off"
+		}
+		t.Run(name, func(t *testing.T) {
 			if !linksPeek(t, cfg) {
 				t.Skip("this kernel keeps no peek offset for TCP sockets: reads do not peek")
 			}
@@ -32,6 +36,16 @@ func TestPeekReads(t *testing.T) {
 		cfg := comm.Config{Yield: comm.Off, PeekReads: comm.Off}
 		if linksPeek(t, cfg) {
 			t.Fatal("PeekReads off, but reads peek")
+		}
+		commtest.Run(t, 2, cfg, peekTraffic)
+	})
+	// An oversubscribed rank's reader peeks one byte to wait for data
+	// (waitReadable), which would move the peek offset: its reads must
+	// not peek.
+	t.Run("yield", func(t *testing.T) {
+		cfg := comm.Config{Yield: comm.On, PeekReads: comm.On}
+		if linksPeek(t, cfg) {
+			t.Fatal("Yield on, but reads peek")
 		}
 		commtest.Run(t, 2, cfg, peekTraffic)
 	})

@@ -55,7 +55,7 @@ type tcpLink struct {
 	rxErr  error         // reading has ended (under rxMu)
 	ended  atomic.Bool   // rxErr is set
 	frames atomic.Uint64 // frames processed so far (the reader samples it)
-	sent   atomic.Bool   // see rawSource.sent
+	sends  atomic.Uint64 // writes made so far (see rawSource.sends)
 
 	// waitReadable's state (made once: parking allocates nothing)
 	peekBuf      [1]byte
@@ -193,7 +193,7 @@ func (l *tcpLink) writeAttempt(fd uintptr) bool {
 			return true
 		}
 		l.wuntil = time.Time{}
-		l.sent.Store(true)
+		l.sends.Add(1)
 		n := int(r)
 		for n > 0 {
 			if n >= len(bufs[0]) {
@@ -243,9 +243,10 @@ type rawSource struct {
 	// so does every read of a payload of consumeAt or more, in whatever
 	// pieces it arrives (over a real network, often a segment or two).
 	peek       bool
-	bulk       bool         // the last read returned consumeAt or more
-	large      bool         // reading the payload of a frame of consumeAt or more
-	sent       *atomic.Bool // the link has sent since the last read that took bytes
+	bulk       bool           // the last read returned consumeAt or more
+	large      bool           // reading the payload of a frame of consumeAt or more
+	sends      *atomic.Uint64 // the link's writes so far
+	taken      uint64         // *sends before the last read that took bytes
 	unconsumed int
 	cerr       error // a failed discard, reported by the next read
 	consumeCb  func(fd uintptr)
@@ -321,7 +322,8 @@ func (s *rawSource) attempt(fd uintptr) {
 		s.recv(fd, 0)
 		return
 	}
-	if !s.bulk && !s.large && !s.sent.Load() {
+	sends := s.sends.Load()
+	if !s.bulk && !s.large && sends == s.taken {
 		s.recv(fd, unix.MSG_PEEK)
 		if s.err == nil {
 			s.bulk = s.n >= consumeAt
@@ -332,14 +334,17 @@ func (s *rawSource) attempt(fd uintptr) {
 		}
 		return
 	}
-	if s.unconsumed == 0 {
+	queued := s.unconsumed
+	if queued == 0 {
 		s.recv(fd, 0)
 	} else {
 		s.recvAfter(fd)
 	}
 	if s.err == nil {
 		s.bulk = s.n >= consumeAt
-		s.sent.Store(false)
+	}
+	if s.err == nil || s.unconsumed < queued {
+		s.taken = sends
 	}
 }
 
@@ -360,6 +365,15 @@ func (s *rawSource) recv(fd, flags uintptr) {
 // recvAfter takes the unconsumed bytes and reads after them into s.b, in
 // one recvmsg(2): the unconsumed ones land in s.drop.
 func (s *rawSource) recvAfter(fd uintptr) {
+	if s.unconsumed > consumeAt {
+		// Not where attempt leaves it; s.drop would be too small.
+		if s.consume(fd); s.cerr != nil {
+			s.n, s.err = 0, s.cerr
+			return
+		}
+		s.recv(fd, 0)
+		return
+	}
 	if s.drop == nil {
 		s.drop = make([]byte, consumeAt)
 	}
@@ -377,7 +391,8 @@ func (s *rawSource) recvAfter(fd uintptr) {
 		case e != 0:
 			s.n, s.err = 0, e
 		case r == 0:
-			// End of stream with bytes read but queued: they were lost.
+			// Unreachable: queued bytes come before the end of the
+			// stream.
 			s.n, s.err = 0, io.ErrUnexpectedEOF
 		default:
 			took := min(int(r), s.unconsumed)
@@ -429,6 +444,10 @@ func (l *tcpLink) frameLocked() error {
 		// A large payload is bulk data however small the pieces it
 		// arrives in: read it without peeking (see rawSource.peek).
 		l.src.large = (l.h.Type == wire.Eager || l.h.Type == wire.Data) && l.h.Len >= consumeAt
+		if l.h.Type == wire.Bye {
+			// Before handleFrame lets Close go on to close the socket.
+			l.consumeLocked()
+		}
 		err = l.e.handleFrame(l.peer, &l.h, l.br)
 		l.src.large = false
 	}
@@ -483,12 +502,8 @@ func (l *tcpLink) endLocked(err error) {
 	}
 	l.rxErr = err
 	l.ended.Store(true)
+	l.consumeLocked()
 	if errors.Is(err, errBye) {
-		if l.src.unconsumed > 0 {
-			// Closing a socket with bytes queued sends a reset, not
-			// the end of the stream.
-			l.rc.Control(l.src.consume)
-		}
 		return
 	}
 	if errors.Is(err, wire.ErrMalformed) || errors.Is(err, ErrProtocol) {
@@ -496,6 +511,16 @@ func (l *tcpLink) endLocked(err error) {
 	}
 	l.e.linkDown(l.peer, err)
 	l.close()
+}
+
+// consumeLocked discards the bytes the reader has read but left queued
+// (rawSource.peek): closing a socket with bytes queued sends a reset
+// instead of the end of the stream. Best effort: on a broken socket it
+// fails, and a reset is what that socket sends anyway. Caller holds rxMu.
+func (l *tcpLink) consumeLocked() {
+	if l.src.unconsumed > 0 && l.src.cerr == nil {
+		l.rc.Control(l.src.consume)
+	}
 }
 
 // tryPoll processes what has arrived on the link if no other goroutine is
@@ -585,7 +610,9 @@ func (l *tcpLink) readLoop() {
 }
 
 // waitReadable returns once the socket has data (or end of stream, or an
-// error to report) without consuming any, parking while it has none.
+// error to report) without consuming any, parking while it has none. It
+// runs only on oversubscribed ranks, whose reads never peek: its one-byte
+// peek would move a peeking socket's offset (setWaiters).
 func (l *tcpLink) waitReadable() error {
 	if l.peekCallback == nil {
 		l.peekCallback = l.peekAttempt
@@ -681,7 +708,7 @@ func (e *engine) startLink(peer int, c *net.TCPConn) error {
 		return err
 	}
 	l.src.rc = l.rc
-	l.src.sent = &l.sent
+	l.src.sends = &l.sends
 	l.src.wait = l.rxWait
 	l.src.spin = e.cfg.Spin
 	l.src.yield = e.osYield
@@ -732,10 +759,10 @@ func (l *tcpLink) setWaiters(c *net.TCPConn) error {
 	// (a descriptor more per link) for it.
 	l.txWait, l.rxWait, l.peekWait = ps[0], ps[1], ps[1]
 	// Reads peek (Config.PeekReads, rawSource.peek) where the kernel
-	// keeps a peek offset for TCP sockets (this VM's 6.18 does; one that
+	// keeps a peek offset for TCP sockets (recent kernels do; one that
 	// refuses the option keeps plain reads). waitReadable's one-byte peek
 	// would move that offset, but it runs only on oversubscribed ranks,
-	// which do not get here.
+	// which returned above.
 	if l.e.cfg.PeekReads == On {
 		rc.Control(func(fd uintptr) {
 			l.src.peek = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_PEEK_OFF, 0) == nil

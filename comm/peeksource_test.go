@@ -1,0 +1,255 @@
+package comm
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// peekPair is a peeking rawSource on one end of a loopback TCP connection
+// and the other end to write with. sends stands for the link's writes.
+type peekPair struct {
+	src   *rawSource
+	sends *atomic.Uint64
+	w     net.Conn
+	p     *parker
+}
+
+func newPeekPair(t *testing.T) *peekPair {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	w, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	c, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := detach(c.(*net.TCPConn))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	rc, err := f.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := newParker(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.close)
+	var serr error
+	rc.Control(func(fd uintptr) { serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_PEEK_OFF, 0) })
+	if serr != nil {
+		t.Skipf("this kernel keeps no peek offset for TCP sockets: %v", serr)
+	}
+	pp := &peekPair{sends: new(atomic.Uint64), w: w, p: p}
+	pp.src = &rawSource{rc: rc, wait: p, spin: -1, peek: true, sends: pp.sends}
+	return pp
+}
+
+// state is the kernel's view of the socket: its peek offset and the bytes
+// queued.
+func (pp *peekPair) state(t *testing.T) (off, queued int) {
+	t.Helper()
+	var err1, err2 error
+	pp.src.rc.Control(func(fd uintptr) {
+		off, err1 = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_PEEK_OFF)
+		queued, err2 = unix.IoctlGetInt(int(fd), unix.SIOCINQ)
+	})
+	if err1 != nil || err2 != nil {
+		t.Fatal(err1, err2)
+	}
+	return off, queued
+}
+
+// write sends n bytes counting on from *next, and waits until the kernel
+// has queued them (queued bytes before, plus n).
+func (pp *peekPair) write(t *testing.T, next *byte, n int) []byte {
+	t.Helper()
+	_, before := pp.state(t)
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = *next
+		*next++
+	}
+	if _, err := pp.w.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, q := pp.state(t); q >= before+n {
+			return b
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d bytes written did not arrive", n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// read reads once, without waiting, and checks it got want.
+func (pp *peekPair) read(t *testing.T, want []byte) {
+	t.Helper()
+	pp.src.nonblock = true
+	defer func() { pp.src.nonblock = false }()
+	buf := make([]byte, 64<<10)
+	n, err := pp.src.Read(buf)
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	if !bytes.Equal(buf[:n], want) {
+		t.Fatalf("read %d bytes, want %d (or different bytes)", n, len(want))
+	}
+}
+
+// check compares the kernel's peek offset with src.unconsumed and the
+// queued bytes with unconsumed plus unread.
+func (pp *peekPair) check(t *testing.T, what string, unconsumed, unread int) {
+	t.Helper()
+	off, q := pp.state(t)
+	if pp.src.unconsumed != unconsumed || off != unconsumed || q != unconsumed+unread {
+		t.Fatalf("%s: unconsumed %d, peek offset %d, queued %d; want %d, %d, %d",
+			what, pp.src.unconsumed, off, q, unconsumed, unconsumed, unconsumed+unread)
+	}
+}
+
+// TestPeekSourceAccounting steps a peeking rawSource through each way it
+// reads and checks, after every step, that the kernel's peek offset equals
+// the bytes it counts as read but queued, and that the kernel queues
+// exactly those and the unread ones.
+func TestPeekSourceAccounting(t *testing.T) {
+	pp := newPeekPair(t)
+	var next byte
+	a := pp.write(t, &next, 100)
+	pp.read(t, a)
+	pp.check(t, "a peek", 100, 0)
+	b := pp.write(t, &next, 50)
+	pp.read(t, b)
+	pp.check(t, "a second peek", 150, 0)
+
+	// A write on the link: the next read takes the queued bytes too.
+	pp.sends.Add(1)
+	c := pp.write(t, &next, 10)
+	pp.read(t, c)
+	pp.check(t, "a read after a send", 0, 0)
+
+	// Peeks that reach the threshold discard at once, and the next
+	// read (bulk) takes its bytes.
+	d := pp.write(t, &next, 40)
+	pp.read(t, d)
+	big := pp.write(t, &next, consumeAt)
+	pp.read(t, big)
+	pp.check(t, "peeks past the threshold", 0, 0)
+	if !pp.src.bulk {
+		t.Fatal("a read of the threshold or more did not mark bulk data")
+	}
+	e := pp.write(t, &next, 10)
+	pp.read(t, e)
+	pp.check(t, "a read after bulk data", 0, 0)
+	f := pp.write(t, &next, 10)
+	pp.read(t, f)
+	pp.check(t, "a peek again", 10, 0)
+
+	// The payload of a large frame is read as usual.
+	pp.src.large = true
+	g := pp.write(t, &next, 30)
+	pp.read(t, g)
+	pp.src.large = false
+	pp.check(t, "a large payload's read (after a peek)", 0, 0)
+
+	// A send with only queued bytes left: they are taken, nothing new.
+	h := pp.write(t, &next, 20)
+	pp.read(t, h)
+	pp.sends.Add(1)
+	pp.src.nonblock = true
+	if _, err := pp.src.Read(make([]byte, 100)); err != errWouldBlock {
+		t.Fatalf("a read with nothing new: %v, want errWouldBlock", err)
+	}
+	pp.src.nonblock = false
+	pp.check(t, "a read after a send with nothing new", 0, 0)
+
+	// A read that parks discards what is queued first: the parked reader
+	// must not find its socket readable.
+	i := pp.write(t, &next, 25)
+	pp.read(t, i)
+	pp.check(t, "a peek before parking", 25, 0)
+	got := make(chan []byte, 1)
+	go func() {
+		buf := make([]byte, 100)
+		n, err := pp.src.Read(buf) // parks: Spin is negative
+		if err != nil {
+			t.Error(err)
+		}
+		got <- buf[:n]
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		// Once parked, the reader has discarded the 25 bytes.
+		if _, q := pp.state(t); q == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the reader did not discard the queued bytes before parking")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	j := make([]byte, 7)
+	for k := range j {
+		j[k] = next
+		next++
+	}
+	if _, err := pp.w.Write(j); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case b := <-got:
+		if !bytes.Equal(b, j) {
+			t.Fatalf("the parked read got %d bytes, want the 7 written", len(b))
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the parked read did not wake")
+	}
+	pp.check(t, "a parked read's peek", 7, 0)
+}
+
+// TestPeekSourceEndOfStream: bytes read but queued when the peer closes
+// are followed by io.EOF, whether or not the link sent in between.
+func TestPeekSourceEndOfStream(t *testing.T) {
+	for _, sent := range []bool{false, true} {
+		pp := newPeekPair(t)
+		var next byte
+		a := pp.write(t, &next, 5)
+		pp.read(t, a)
+		pp.w.Close()
+		if sent {
+			pp.sends.Add(1)
+		}
+		done := make(chan error, 1)
+		go func() {
+			_, err := pp.src.Read(make([]byte, 100))
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if !errors.Is(err, io.EOF) {
+				t.Fatalf("sent %v: after the peer closed: %v, want io.EOF", sent, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("sent %v: the read after the peer closed did not return", sent)
+		}
+	}
+}
