@@ -17,19 +17,7 @@ import (
 // plays a misbehaving rank 1. Log lines are collected in logs.
 func linkPair(t *testing.T) (*engine, *Comm, net.Conn, func() []string) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	far, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	near, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
+	near, far := tcpPair(t)
 	var mu sync.Mutex
 	var logs []string
 	cfg := Config{Logf: func(f string, a ...any) {

@@ -23,20 +23,8 @@ type peekPair struct {
 
 func newPeekPair(t *testing.T) *peekPair {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	w, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, w := tcpPair(t)
 	t.Cleanup(func() { w.Close() })
-	c, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
 	f, err := detach(c.(*net.TCPConn))
 	if err != nil {
 		t.Fatal(err)
@@ -134,46 +122,38 @@ func (pp *peekPair) check(t *testing.T, what string, unconsumed, unread int) {
 func TestPeekSourceAccounting(t *testing.T) {
 	pp := newPeekPair(t)
 	var next byte
-	a := pp.write(t, &next, 100)
-	pp.read(t, a)
-	pp.check(t, "a peek", 100, 0)
-	b := pp.write(t, &next, 50)
-	pp.read(t, b)
-	pp.check(t, "a second peek", 150, 0)
-
-	// A write on the link: the next read takes the queued bytes too.
-	pp.sends.Add(1)
-	c := pp.write(t, &next, 10)
-	pp.read(t, c)
-	pp.check(t, "a read after a send", 0, 0)
-
-	// Peeks that reach the threshold discard at once, and the next
-	// read (bulk) takes its bytes.
-	d := pp.write(t, &next, 40)
-	pp.read(t, d)
-	big := pp.write(t, &next, consumeAt)
-	pp.read(t, big)
-	pp.check(t, "peeks past the threshold", 0, 0)
-	if !pp.src.bulk {
-		t.Fatal("a read of the threshold or more did not mark bulk data")
+	steps := []struct {
+		what       string
+		send       bool // a write on the link first
+		large      bool // reading the payload of a large frame
+		n          int  // bytes the peer writes, then read at once
+		unconsumed int  // bytes read but left queued after
+		bulk       bool // whether the source then takes bulk data
+	}{
+		{what: "a peek", n: 100, unconsumed: 100},
+		{what: "a second peek", n: 50, unconsumed: 150},
+		{what: "a read after a send (takes the queued bytes too)", send: true, n: 10},
+		{what: "a peek", n: 40, unconsumed: 40},
+		{what: "a peek that reaches the threshold (discards)", n: consumeAt, bulk: true},
+		{what: "a read after bulk data (takes)", n: 10},
+		{what: "a peek again", n: 10, unconsumed: 10},
+		{what: "a large payload's read (takes)", large: true, n: 30},
+		{what: "a peek", n: 20, unconsumed: 20},
 	}
-	e := pp.write(t, &next, 10)
-	pp.read(t, e)
-	pp.check(t, "a read after bulk data", 0, 0)
-	f := pp.write(t, &next, 10)
-	pp.read(t, f)
-	pp.check(t, "a peek again", 10, 0)
-
-	// The payload of a large frame is read as usual.
-	pp.src.large = true
-	g := pp.write(t, &next, 30)
-	pp.read(t, g)
-	pp.src.large = false
-	pp.check(t, "a large payload's read (after a peek)", 0, 0)
+	for _, st := range steps {
+		if st.send {
+			pp.sends.Add(1)
+		}
+		pp.src.large = st.large
+		pp.read(t, pp.write(t, &next, st.n))
+		pp.src.large = false
+		pp.check(t, st.what, st.unconsumed, 0)
+		if pp.src.bulk != st.bulk {
+			t.Fatalf("%s: bulk %v, want %v", st.what, pp.src.bulk, st.bulk)
+		}
+	}
 
 	// A send with only queued bytes left: they are taken, nothing new.
-	h := pp.write(t, &next, 20)
-	pp.read(t, h)
 	pp.sends.Add(1)
 	pp.src.nonblock = true
 	if _, err := pp.src.Read(make([]byte, 100)); err != errWouldBlock {
