@@ -262,6 +262,8 @@ type rawSource struct {
 	until    time.Time
 	callback func(fd uintptr)
 	parkedCb func(fd uintptr) bool
+
+	parking func() // tests: called just before a read parks
 }
 
 func (s *rawSource) Read(b []byte) (int, error) {
@@ -285,6 +287,9 @@ func (s *rawSource) Read(b []byte) (int, error) {
 				if rerr = s.rc.Control(s.consumeCb); rerr != nil {
 					break
 				}
+			}
+			if s.parking != nil {
+				s.parking()
 			}
 			rerr = s.wait.wait(unix.EPOLLIN|unix.EPOLLRDHUP, s.parkedCb)
 			break
