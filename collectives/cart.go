@@ -9,9 +9,9 @@ import (
 )
 
 // ProcNull is the neighbour Cart.Shift returns past the edge of a
-// non-periodic dimension (MPI_PROC_NULL). It is not a valid rank: skip the
-// transfer (ShiftExchange does).
-const ProcNull = -2
+// non-periodic dimension: comm.ProcNull (MPI_PROC_NULL), under the name
+// Cartesian code looks for here.
+const ProcNull = comm.ProcNull
 
 // Cart is a communicator with a Cartesian grid topology: rank r has
 // coordinates Coords(r), in row-major order (the last dimension varies

@@ -32,6 +32,25 @@ var (
 	ErrProtocol = errors.New("comm: protocol violation")
 )
 
+// Sentinel errors for bad arguments. A call that returns an error reports a
+// rank, tag, root, count or length it cannot use as an error that wraps one
+// of these, naming the call, the value and the valid range; it never
+// panics for them. ErrInvalidRank and ErrInvalidTag both wrap
+// ErrInvalidArgument, so errors.Is(err, ErrInvalidArgument) holds for every
+// bad argument.
+var (
+	// ErrInvalidArgument: an argument is outside what the call accepts (a
+	// count, a length, a root, an option).
+	ErrInvalidArgument = errors.New("comm: invalid argument")
+	// ErrInvalidRank: a rank (destination, source or root) is outside
+	// [0, Size()) and is not one of the wildcards the call accepts
+	// (AnySource for receives and probes, ProcNull for point to point).
+	ErrInvalidRank = fmt.Errorf("%w: rank", ErrInvalidArgument)
+	// ErrInvalidTag: a tag is outside 0..MaxTag and is not AnyTag where the
+	// call accepts it.
+	ErrInvalidTag = fmt.Errorf("%w: tag", ErrInvalidArgument)
+)
+
 func opError(op string, rank, tag int, err error) error {
 	if err == nil {
 		return nil

@@ -14,6 +14,11 @@ const (
 	// over 0..MaxTag. Collectives travel in a separate context, so no user
 	// tag can ever match their traffic.
 	MaxTag = 1<<30 - 1
+	// ProcNull is the null rank (MPI_PROC_NULL): a send to it completes at
+	// once and sends nothing; a receive from it completes at once with an
+	// empty Status whose Source is ProcNull. Cartesian shifts return it past
+	// the edge of a non-periodic dimension.
+	ProcNull = -2
 	// Undefined is the color that makes Split return no communicator.
 	Undefined = -1
 )
