@@ -95,6 +95,12 @@ type Config struct {
 	// keeps the host's default and one line is logged. Environment:
 	// GORUN_TCP_CC.
 	Congestion string
+	// SocketBuffer, if positive, sets the send and receive buffer sizes
+	// (SO_SNDBUF, SO_RCVBUF) of every link's socket, in bytes; the kernel
+	// doubles the value and keeps it within its own limits. Zero leaves
+	// the kernel's automatic sizing, which suits loopback and most
+	// networks; small buffers model a busy or slow network.
+	SocketBuffer int
 	// HandshakeTimeout bounds each connection's authentication. Default 10s.
 	HandshakeTimeout time.Duration
 	// ConnectTimeout bounds start-up: publishing this rank's address and
@@ -218,8 +224,8 @@ func (c *Config) fill(localSize int) {
 
 // Validate reports a configuration error, if any.
 func (c *Config) Validate() error {
-	if c.EagerLimit < 0 || c.ChunkSize < 0 {
-		return errors.New("comm: negative EagerLimit or ChunkSize")
+	if c.EagerLimit < 0 || c.ChunkSize < 0 || c.SocketBuffer < 0 {
+		return fmt.Errorf("%w: Config: negative EagerLimit, ChunkSize or SocketBuffer", ErrInvalidArgument)
 	}
 	return nil
 }
@@ -736,16 +742,19 @@ func (w *Comm) finalize() error {
 		case <-bye:
 		}
 	}
-	// No Credit frame may follow a Bye.
-	e.creditMu.Lock()
+	// Bye goes through each link's control queue, after every control
+	// frame queued before it; nothing is written after it.
 	e.mu.Lock()
-	e.byeSent = true
 	links := slices.Clone(e.links)
 	e.mu.Unlock()
-	e.creditMu.Unlock()
+	for _, l := range links {
+		if l != nil {
+			l.sendControl(wire.Header{Type: wire.Bye})
+		}
+	}
 	for p, l := range links {
 		if l != nil {
-			if err := l.send(wire.Header{Type: wire.Bye}, nil); err != nil {
+			if err := l.flushControl(); err != nil {
 				e.linkDown(p, err)
 			}
 		}

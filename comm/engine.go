@@ -13,12 +13,18 @@ import (
 
 // link carries frames to one peer. It is the seam between the engine and a
 // transport: TCP today, shared memory later. send is safe for concurrent
-// callers and writes each frame whole (frames never interleave). Frames
-// from the peer reach the engine through engine.handleFrame, called for one
-// frame at a time per link, in arrival order (by the link's reader, or by a
-// goroutine waiting on that link; see tcpLink).
+// callers and writes each frame whole (frames never interleave); it may
+// wait for room on the connection. sendControl queues a control frame and
+// never waits: it is the only way a frame handler may write (see
+// tcpLink.sendControl); control frames go out in the order queued, and
+// none after a Bye. flushControl waits until the queued ones are written.
+// Frames from the peer reach the engine through engine.handleFrame, called
+// for one frame at a time per link, in arrival order (by the link's reader,
+// or by a goroutine waiting on that link; see tcpLink).
 type link interface {
 	send(h wire.Header, payload []byte) error
+	sendControl(h wire.Header)
+	flushControl() error
 	close() error
 }
 
@@ -97,15 +103,11 @@ type engine struct {
 	// Eager flow control (see Config.EagerWindow). eagerOut[p] (under mu)
 	// is what this rank's eager messages to p cost that p has not credited
 	// back; owed[p] is what p's eager messages delivered here cost since
-	// the last Credit to p; crediting[p] is set while a goroutine sends
-	// Credit frames to p. creditMu orders Credit frames before Bye: senders
-	// hold it shared, Close exclusively to set byeSent.
-	eagerOut  []int64
-	owed      []atomic.Int64
-	crediting []atomic.Bool
-	creditMu  sync.RWMutex
-	byeSent   bool
-	start     time.Time // for now()
+	// the last Credit to p. Credit frames go through the links' control
+	// queues, which drop them after Bye.
+	eagerOut []int64
+	owed     []atomic.Int64
+	start    time.Time // for now()
 
 	ccOnce sync.Once // the one log line of a refused Config.Congestion
 }
@@ -157,9 +159,8 @@ func newEngine(rank, size int, cfg Config) *engine {
 		suspect:    make([]bool, size),
 		start:      time.Now(),
 
-		eagerOut:  make([]int64, size),
-		owed:      make([]atomic.Int64, size),
-		crediting: make([]atomic.Bool, size),
+		eagerOut: make([]int64, size),
+		owed:     make([]atomic.Int64, size),
 	}
 }
 
@@ -447,24 +448,22 @@ func (e *engine) onRTS(peer int, h *wire.Header) error {
 	cts := e.matchRTS(r, peer, h.Tag, int(h.Len), h.A)
 	l := e.links[peer]
 	e.mu.Unlock()
-	return e.sendCTS(l, r, &cts)
+	e.sendCTS(l, r, &cts)
+	return nil
 }
 
-func (e *engine) sendCTS(l link, r *Request, cts *wire.Header) error {
+// sendCTS completes a matched receive of an empty message at once (no data
+// follows) and queues the CTS. It never waits for the link: the caller may
+// be the link's reader. A CTS that cannot be written ends the link, and the
+// receive fails with the peer's loss.
+func (e *engine) sendCTS(l link, r *Request, cts *wire.Header) {
 	if r.total == 0 {
 		e.mu.Lock()
 		delete(e.rrecvs, r.id)
 		e.mu.Unlock()
 		r.finish(r.status, nil)
 	}
-	if err := l.send(*cts, nil); err != nil {
-		e.mu.Lock()
-		delete(e.rrecvs, r.id)
-		e.mu.Unlock()
-		r.finish(Status{}, e.sendFailed(r.from, err))
-		return err
-	}
-	return nil
+	l.sendControl(*cts)
 }
 
 func (e *engine) onCTS(peer int, h *wire.Header) error {
@@ -473,8 +472,9 @@ func (e *engine) onCTS(peer int, h *wire.Header) error {
 	if s == nil || s.peer != peer {
 		l := e.links[peer]
 		e.mu.Unlock()
-		// The send was cancelled: release the receiver.
-		return l.send(wire.Header{Type: wire.Cancel, B: h.B}, nil)
+		// The send is gone (the job aborted): release the receiver.
+		l.sendControl(wire.Header{Type: wire.Cancel, B: h.B})
+		return nil
 	}
 	delete(e.rsends, h.A)
 	e.active++
@@ -736,6 +736,7 @@ func (e *engine) closeLinks() {
 	for _, l := range links {
 		if tl, ok := l.(*tcpLink); ok {
 			<-tl.done
+			tl.writers.Wait()
 		}
 	}
 }
@@ -827,34 +828,20 @@ func (e *engine) eagerRoomLocked(peer, n int) bool {
 const creditBatch = 64 << 10
 
 // credit records that an eager message of n bytes from peer was delivered
-// to a receive, and has Credit frames sent to peer once a batch is owed.
-// The frames go out on a goroutine of their own: the caller may be a link's
-// reader, which must never wait for a write.
+// to a receive, and queues a Credit frame to peer once a batch is owed.
 func (e *engine) credit(peer, n int) {
 	if peer == e.rank {
 		return
 	}
-	if e.owed[peer].Add(int64(n)+wire.EagerOverhead) >= creditBatch && e.crediting[peer].CompareAndSwap(false, true) {
-		go e.sendCredits(peer)
+	if e.owed[peer].Add(int64(n)+wire.EagerOverhead) < creditBatch {
+		return
 	}
-}
-
-func (e *engine) sendCredits(peer int) {
-	for {
-		if amt := e.owed[peer].Swap(0); amt > 0 {
-			e.creditMu.RLock()
-			e.mu.Lock()
-			l, down := e.links[peer], e.byeSent || e.peerStateLocked(peer) != nil
-			e.mu.Unlock()
-			if !down {
-				// A failed write is the link's reader's to report.
-				_ = l.send(wire.Header{Type: wire.Credit, A: uint64(amt)}, nil)
-			}
-			e.creditMu.RUnlock()
-		}
-		e.crediting[peer].Store(false)
-		if e.owed[peer].Load() < creditBatch || !e.crediting[peer].CompareAndSwap(false, true) {
-			return
+	if amt := e.owed[peer].Swap(0); amt > 0 {
+		e.mu.Lock()
+		l, down := e.links[peer], e.peerStateLocked(peer) != nil
+		e.mu.Unlock()
+		if !down {
+			l.sendControl(wire.Header{Type: wire.Credit, A: uint64(amt)})
 		}
 	}
 }
