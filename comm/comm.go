@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -689,12 +690,19 @@ func (c *Comm) LocalSize() int { return c.world().proc.localSize }
 
 func (c *Comm) world() *Comm { return c.e.worldComm }
 
-// Close finalizes the process's participation in the job (MPI_Finalize):
-// it waits until every large send already started has been delivered, tells
-// every other rank it is leaving, waits until every other rank has done the
-// same (or is gone), and closes every connection. Messages sent before
-// Close are delivered. Close on any communicator closes the world; it is
-// idempotent and returns the same error every time.
+// Close finalizes the process's participation in the job (MPI_Finalize).
+// It fails the receives still pending (with ErrClosed), withdraws every
+// large send that no receive has matched (it fails with ErrClosed) and
+// waits for the ones being delivered, tells every other rank it is
+// leaving, waits until every other rank has done the same (or is gone),
+// discards the messages that arrived but were never received, and closes
+// every connection. Apart from that wait for the other ranks, which Close
+// on every rank ends, it takes a round trip or the time the data in flight
+// takes. If it dropped anything (a pending receive, a send, a message) it
+// says what in an error wrapping ErrDropped; if a peer was lost, that
+// error. Operations started after Close fail with ErrClosed. Close on any
+// communicator closes the world; it is idempotent and returns the same
+// error every time.
 func (c *Comm) Close() error {
 	w := c.world()
 	w.proc.closeOnce.Do(func() { w.proc.closeErr = w.finalize() })
@@ -716,31 +724,15 @@ func (w *Comm) finalize() error {
 			s.Close()
 		}
 	}()
+	// Pending receives fail, and large sends that no receive has taken
+	// are withdrawn; large sends in flight are waited for.
+	recvs, withdrawn := e.beginClose()
+	if err := e.waitSends(); err != nil {
+		return fmt.Errorf("comm: close: %w", err)
+	}
 	if e.size == 1 {
 		e.fail(ErrClosed)
-		return nil
-	}
-	// Wait for large sends in flight.
-	for {
-		e.mu.Lock()
-		if e.fatal != nil {
-			err := e.fatal
-			e.mu.Unlock()
-			return fmt.Errorf("comm: close: %w", err)
-		}
-		if e.active == 0 && len(e.rsends) == 0 {
-			e.mu.Unlock()
-			break
-		}
-		if e.activeDone == nil {
-			e.activeDone = make(chan struct{})
-		}
-		ch, bye := e.activeDone, e.byeCh
-		e.mu.Unlock()
-		select {
-		case <-ch:
-		case <-bye:
-		}
+		return dropError(recvs, withdrawn, e.dropUnexpected())
 	}
 	// Bye goes through each link's control queue, after every control
 	// frame queued before it; nothing is written after it.
@@ -786,11 +778,39 @@ func (w *Comm) finalize() error {
 		}
 		<-ch
 	}
+	unreceived := e.dropUnexpected()
 	e.fail(ErrClosed)
 	if lost != nil {
 		return fmt.Errorf("comm: close: %w", lost)
 	}
-	return nil
+	return dropError(recvs, withdrawn, unreceived)
+}
+
+// dropError is Close's report of what it dropped: recvs receives still
+// pending, the sends among withdrawn that no receive took, and unreceived
+// messages that arrived but were never received. Nil if nothing was.
+func dropError(recvs int, withdrawn []*Request, unreceived int) error {
+	sends := 0
+	for _, s := range withdrawn {
+		if _, _, err := s.Test(); err != nil {
+			sends++
+		}
+	}
+	var parts []string
+	plural := func(n int, one, many string) {
+		if n == 1 {
+			parts = append(parts, "1 "+one)
+		} else if n > 1 {
+			parts = append(parts, strconv.Itoa(n)+" "+many)
+		}
+	}
+	plural(sends, "send that no receive matched", "sends that no receive matched")
+	plural(unreceived, "message that arrived but was never received", "messages that arrived but were never received")
+	plural(recvs, "receive still pending", "receives still pending")
+	if len(parts) == 0 {
+		return nil
+	}
+	return fmt.Errorf("comm: close: %w: %s", ErrDropped, strings.Join(parts, ", "))
 }
 
 // Abort ends the whole job (MPI_Abort): it tells the launcher that this

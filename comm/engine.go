@@ -41,6 +41,7 @@ type inMsg struct {
 	pool   *pooledBuf // data's recycled buffer, if it has one
 	rts    bool
 	sendID uint64
+	sreq   *Request        // a large send to self, waiting for its receive
 	seq    uint64          // arrival order among all unexpected messages
 	inline [inlineMax]byte // data of a payload of up to inlineMax bytes
 }
@@ -74,7 +75,8 @@ type engine struct {
 	rsends     map[uint64]*Request // large sends waiting for CTS
 	rrecvs     map[uint64]*Request // large receives waiting for data
 	active     int                 // large sends whose data is being written
-	activeDone chan struct{}
+	sendsDone  chan struct{}       // closed when a large send ends (made by Close)
+	closing    bool                // Close has begun: no new operation starts
 	nextID     uint64
 	links      []link
 	peerErr    []error // non-nil: the link to that rank is gone
@@ -348,6 +350,10 @@ func (e *engine) handleFrame(peer int, h *wire.Header, payload io.Reader) error 
 		return e.onCancel(peer, h)
 	case wire.Credit:
 		return e.onCredit(peer, h)
+	case wire.Withdraw:
+		return e.onWithdraw(peer, h)
+	case wire.Withdrawn:
+		return e.onWithdrawn(peer, h)
 	case wire.Bye:
 		e.onBye(peer)
 		return errBye
@@ -477,6 +483,12 @@ func (e *engine) onCTS(peer int, h *wire.Header) error {
 		return nil
 	}
 	delete(e.rsends, h.A)
+	if s.wdone != nil {
+		// A receive took it before the withdrawal arrived: the send goes
+		// on, and Cancel reports false.
+		close(s.wdone)
+		s.wdone = nil
+	}
 	e.active++
 	l := e.links[peer]
 	e.mu.Unlock()
@@ -488,10 +500,7 @@ func (e *engine) onCTS(peer int, h *wire.Header) error {
 		err := e.writeData(l, s, recvID)
 		e.mu.Lock()
 		e.active--
-		if e.active == 0 && e.activeDone != nil {
-			close(e.activeDone)
-			e.activeDone = nil
-		}
+		e.sendEndedLocked()
 		e.mu.Unlock()
 		if err != nil {
 			err = e.sendFailed(peer, err)
@@ -562,6 +571,74 @@ func (e *engine) onData(peer int, h *wire.Header, payload io.Reader) error {
 		r.finish(r.status, err)
 	}
 	return nil
+}
+
+// sendEndedLocked wakes Close, waiting for large sends to end. Caller
+// holds e.mu.
+func (e *engine) sendEndedLocked() {
+	if e.sendsDone != nil {
+		close(e.sendsDone)
+		e.sendsDone = nil
+	}
+}
+
+// onWithdraw drops the RTS the peer withdraws, if no receive has taken it,
+// and tells the peer so. If a receive has taken it, the CTS is on its way
+// (queued before this frame was read, or about to be): nothing to answer.
+func (e *engine) onWithdraw(peer int, h *wire.Header) error {
+	e.mu.Lock()
+	for i, m := range e.unexpected[peer] {
+		if m.rts && m.sendID == h.A {
+			e.removeUnexpected(peer, i)
+			l := e.links[peer]
+			e.mu.Unlock()
+			l.sendControl(wire.Header{Type: wire.Withdrawn, A: h.A})
+			return nil
+		}
+	}
+	e.mu.Unlock()
+	return nil
+}
+
+// onWithdrawn completes a send whose withdrawal the receiver granted.
+func (e *engine) onWithdrawn(peer int, h *wire.Header) error {
+	e.mu.Lock()
+	s := e.rsends[h.A]
+	if s == nil || s.peer != peer || s.wdone == nil {
+		e.mu.Unlock()
+		return fmt.Errorf("%w: withdrawn frame for send %d, which is not being withdrawn", ErrProtocol, h.A)
+	}
+	delete(e.rsends, h.A)
+	s.withdrawn = true
+	close(s.wdone)
+	s.wdone = nil
+	err := s.withdrawErr
+	if err == nil {
+		err = ErrCanceled
+	}
+	e.sendEndedLocked()
+	e.mu.Unlock()
+	s.finish(Status{}, err)
+	return nil
+}
+
+// withdrawLocked starts withdrawing large send s, which no CTS has
+// answered yet (it is in rsends), and returns the channel closed when the
+// outcome is known: a Withdrawn (s.withdrawn is set and s fails with err,
+// or ErrCanceled if err is nil) or a CTS (s goes on). s may also fail
+// meanwhile (the peer is lost). If the RTS is not written yet, isend sends
+// the Withdraw after it. Caller holds e.mu.
+func (e *engine) withdrawLocked(s *Request, err error) chan struct{} {
+	if err != nil && s.withdrawErr == nil {
+		s.withdrawErr = err
+	}
+	if s.wdone == nil {
+		s.wdone = make(chan struct{})
+		if s.rtsSent {
+			e.links[s.peer].sendControl(wire.Header{Type: wire.Withdraw, A: s.id})
+		}
+	}
+	return s.wdone
 }
 
 func (e *engine) onCancel(peer int, h *wire.Header) error {
@@ -675,9 +752,16 @@ func (e *engine) failPeerLocked(peer int, err error, anySource bool) {
 	for id, s := range e.rsends {
 		if s.peer == peer {
 			delete(e.rsends, id)
+			if s.withdrawErr != nil && !anySource {
+				// Close was withdrawing it, and the peer's goodbye
+				// settles it: the peer matched nothing after it.
+				s.finish(Status{}, s.withdrawErr)
+				continue
+			}
 			s.finish(Status{}, err)
 		}
 	}
+	e.sendEndedLocked()
 	e.signalArrival()
 }
 
@@ -715,6 +799,7 @@ func (e *engine) fail(err error) {
 		delete(e.rsends, id)
 		s.finish(Status{}, err)
 	}
+	e.sendEndedLocked()
 	e.signalArrival()
 	close(e.byeCh)
 	e.byeCh = make(chan struct{})
@@ -741,6 +826,79 @@ func (e *engine) closeLinks() {
 	}
 }
 
+// beginClose starts Close: no operation starts any more, the pending
+// receives fail, and every large send that no receive has taken is
+// withdrawn (see withdrawLocked). It returns the number of receives it
+// failed and the sends it withdraws.
+func (e *engine) beginClose() (int, []*Request) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.closing = true
+	recvs := len(e.posted)
+	for _, r := range e.posted {
+		r.finish(Status{}, fmt.Errorf("%w: Close was called before a message matched the receive", ErrClosed))
+	}
+	clear(e.posted)
+	e.posted = e.posted[:0]
+	e.signalArrival()
+	var sends []*Request
+	err := fmt.Errorf("%w: Close withdrew the send before a receive matched it", ErrClosed)
+	for _, s := range e.rsends {
+		e.withdrawLocked(s, err)
+		sends = append(sends, s)
+	}
+	return recvs, sends
+}
+
+// waitSends waits until no large send is left: each was delivered,
+// withdrawn or failed. Readers answer a Withdraw whatever their programs
+// do, so this takes a round trip, or as long as the data in flight takes.
+func (e *engine) waitSends() error {
+	for {
+		e.mu.Lock()
+		if e.fatal != nil {
+			err := e.fatal
+			e.mu.Unlock()
+			return err
+		}
+		if e.active == 0 && len(e.rsends) == 0 {
+			e.mu.Unlock()
+			return nil
+		}
+		if e.sendsDone == nil {
+			e.sendsDone = make(chan struct{})
+		}
+		ch, bye := e.sendsDone, e.byeCh
+		e.mu.Unlock()
+		select {
+		case <-ch:
+		case <-bye:
+		}
+	}
+}
+
+// dropUnexpected discards the messages that arrived but were never
+// received, failing the sends to self among them, and returns how many
+// there were. Close calls it once every peer has said goodbye.
+func (e *engine) dropUnexpected() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n := 0
+	for src, q := range e.unexpected {
+		for _, m := range q {
+			n++
+			if m.sreq != nil {
+				m.sreq.finish(Status{}, fmt.Errorf("%w: no receive matched the send before Close", ErrClosed))
+			}
+			putPayload(m.pool)
+		}
+		clear(q)
+		e.unexpected[src] = nil
+	}
+	e.unexpCount = 0
+	return n
+}
+
 // peerStateLocked returns why world rank p can no longer be reached, or nil.
 func (e *engine) peerStateLocked(p int) error {
 	if e.fatal != nil {
@@ -763,7 +921,7 @@ func (e *engine) sendNow(dst int, ctx uint64, tag int32, buf []byte) (bool, erro
 		return false, nil
 	}
 	e.mu.Lock()
-	if err := e.peerStateLocked(dst); err != nil {
+	if err := e.sendStateLocked(dst); err != nil {
 		e.mu.Unlock()
 		return true, err
 	}
@@ -793,7 +951,7 @@ func (e *engine) isend(r *Request) {
 		return
 	}
 	e.mu.Lock()
-	if err := e.peerStateLocked(dst); err != nil { // lost since sendNow looked
+	if err := e.sendStateLocked(dst); err != nil { // lost since sendNow looked
 		e.mu.Unlock()
 		r.finishPrivate(err)
 		return
@@ -807,9 +965,27 @@ func (e *engine) isend(r *Request) {
 	if err := l.send(h, nil); err != nil {
 		e.mu.Lock()
 		delete(e.rsends, r.id)
+		e.sendEndedLocked()
 		e.mu.Unlock()
 		r.finish(Status{}, e.sendFailed(dst, err))
+		return
 	}
+	e.mu.Lock()
+	r.rtsSent = true
+	if r.wdone != nil && e.rsends[r.id] == r {
+		// Cancel came first: the Withdraw follows the RTS.
+		l.sendControl(wire.Header{Type: wire.Withdraw, A: r.id})
+	}
+	e.mu.Unlock()
+}
+
+// sendStateLocked returns why a send to world rank dst cannot start, or
+// nil. Caller holds e.mu.
+func (e *engine) sendStateLocked(dst int) error {
+	if e.closing && e.fatal == nil {
+		return fmt.Errorf("%w: the send started after Close", ErrClosed)
+	}
+	return e.peerStateLocked(dst)
 }
 
 // eagerRoomLocked reports whether an eager message of n bytes to peer fits
@@ -891,6 +1067,11 @@ func (e *engine) irecv(r *Request) {
 		r.finish(Status{}, e.fatal)
 		return
 	}
+	if e.closing {
+		e.mu.Unlock()
+		r.finish(Status{}, fmt.Errorf("%w: the receive started after Close", ErrClosed))
+		return
+	}
 	if src, i := e.findUnexpected(r.ctx, r.peer, r.tag); i >= 0 {
 		m := e.removeUnexpected(src, i)
 		if !m.rts {
@@ -936,12 +1117,22 @@ func (e *engine) cancel(r *Request) bool {
 		}
 		return false
 	}
-	if s, ok := e.rsends[r.id]; ok && s == r {
-		delete(e.rsends, r.id)
-		r.finish(Status{}, ErrCanceled)
+	if r.withdrawn {
 		return true
 	}
-	return false
+	if s, ok := e.rsends[r.id]; !ok || s != r {
+		return false
+	}
+	// The receiver has the RTS, or will have: it must give it back before
+	// the send counts as cancelled, or a receive could still take it.
+	ch := e.withdrawLocked(r, nil)
+	e.mu.Unlock()
+	select {
+	case <-ch:
+	case <-r.doneChan():
+	}
+	e.mu.Lock()
+	return r.withdrawn
 }
 
 // probe looks for an unexpected message that a receive (ctx, src, tag)

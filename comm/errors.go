@@ -27,6 +27,10 @@ var (
 	// ErrCanceled: the request was cancelled (by Cancel, or by the sender
 	// cancelling a large send that this receive had matched).
 	ErrCanceled = errors.New("comm: request canceled")
+	// ErrDropped: Close discarded messages or requests: receives still
+	// pending, large sends that no receive matched, messages that arrived
+	// but were never received. Close's error names how many of each.
+	ErrDropped = errors.New("comm: dropped at close")
 	// ErrProtocol: a peer sent a frame that breaks the protocol; the link
 	// was closed.
 	ErrProtocol = errors.New("comm: protocol violation")
