@@ -1,6 +1,7 @@
 package comm
 
 import (
+	"cmp"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -403,10 +404,12 @@ func (c *Comm) Split(ctx context.Context, color, key int) (*Comm, error) {
 		}
 	}
 	slices.SortStableFunc(ms, func(a, b member) int {
-		if a.key != b.key {
-			return a.key - b.key
+		// cmp.Compare, not a subtraction, which overflows for keys far
+		// apart.
+		if c := cmp.Compare(a.key, b.key); c != 0 {
+			return c
 		}
-		return a.rank - b.rank
+		return cmp.Compare(a.rank, b.rank)
 	})
 	group := make([]int, len(ms))
 	for i, m := range ms {
