@@ -799,6 +799,11 @@ func (e *engine) fail(err error) {
 		delete(e.rsends, id)
 		s.finish(Status{}, err)
 	}
+	for _, m := range e.unexpected[e.rank] {
+		if m.sreq != nil { // a large send to self: it can no longer be received
+			m.sreq.finish(Status{}, err)
+		}
+	}
 	e.sendEndedLocked()
 	e.signalArrival()
 	close(e.byeCh)
@@ -847,6 +852,18 @@ func (e *engine) beginClose() (int, []*Request) {
 		e.withdrawLocked(s, err)
 		sends = append(sends, s)
 	}
+	kept := e.unexpected[e.rank][:0]
+	for _, m := range e.unexpected[e.rank] {
+		if m.sreq != nil {
+			m.sreq.finish(Status{}, err)
+			sends = append(sends, m.sreq)
+			e.unexpCount--
+			continue
+		}
+		kept = append(kept, m)
+	}
+	clear(e.unexpected[e.rank][len(kept):])
+	e.unexpected[e.rank] = kept
 	return recvs, sends
 }
 
@@ -1007,6 +1024,9 @@ const creditBatch = 64 << 10
 // to a receive, and queues a Credit frame to peer once a batch is owed.
 func (e *engine) credit(peer, n int) {
 	if peer == e.rank {
+		e.mu.Lock()
+		e.eagerOut[peer] -= int64(n) + wire.EagerOverhead
+		e.mu.Unlock()
 		return
 	}
 	if e.owed[peer].Add(int64(n)+wire.EagerOverhead) < creditBatch {
@@ -1040,11 +1060,17 @@ func (e *engine) sendFailed(peer int, err error) error {
 	return e.peerVerdict(peer)
 }
 
+// sendSelf sends s to this rank itself, by the rules of a send to a peer:
+// a message up to the eager limit that fits the eager window (which self
+// traffic has too) is copied once and queued if no receive waits; a larger
+// one waits, queued as an announcement, until a receive takes it, and is
+// then copied once, straight into the receive's buffer. No copy is made
+// under e.mu.
 func (e *engine) sendSelf(s *Request) {
 	e.mu.Lock()
-	if e.fatal != nil {
+	if err := e.sendStateLocked(e.rank); err != nil {
 		e.mu.Unlock()
-		s.finish(Status{}, e.fatal)
+		s.finish(Status{}, err)
 		return
 	}
 	if r := e.takePosted(s.ctx, e.rank, s.tag); r != nil {
@@ -1053,11 +1079,47 @@ func (e *engine) sendSelf(s *Request) {
 		s.finish(Status{}, nil)
 		return
 	}
-	data, pool := getPayload(len(s.buf))
+	n := len(s.buf)
+	if n > e.cfg.EagerLimit || !e.eagerRoomLocked(e.rank, n) {
+		e.addUnexpected(&inMsg{ctx: s.ctx, src: e.rank, tag: s.tag, size: n, rts: true, sreq: s})
+		e.mu.Unlock()
+		return
+	}
+	e.mu.Unlock()
+	m := inMsgs.Get().(*inMsg)
+	var data []byte
+	var pool *pooledBuf
+	if n <= inlineMax {
+		data = m.inline[:n]
+	} else {
+		data, pool = getPayload(n)
+	}
 	copy(data, s.buf)
-	e.addUnexpected(&inMsg{ctx: s.ctx, src: e.rank, tag: s.tag, size: len(data), data: data, pool: pool})
+	e.mu.Lock()
+	if r := e.takePosted(s.ctx, e.rank, s.tag); r != nil { // posted meanwhile
+		e.mu.Unlock()
+		deliverEager(r, e.rank, s.tag, data, pool, n > inlineMax)
+		putInMsg(m)
+		e.credit(e.rank, n)
+		s.finish(Status{}, nil)
+		return
+	}
+	m.ctx, m.src, m.tag, m.size, m.data, m.pool = s.ctx, e.rank, s.tag, n, data, pool
+	e.addUnexpected(m)
 	e.mu.Unlock()
 	s.finish(Status{}, nil)
+}
+
+// takeSelfSend removes the queued large send to self s, if it is queued.
+// Caller holds e.mu.
+func (e *engine) takeSelfSend(s *Request) bool {
+	for i, m := range e.unexpected[e.rank] {
+		if m.sreq == s {
+			e.removeUnexpected(e.rank, i)
+			return true
+		}
+	}
+	return false
 }
 
 func (e *engine) irecv(r *Request) {
@@ -1074,6 +1136,12 @@ func (e *engine) irecv(r *Request) {
 	}
 	if src, i := e.findUnexpected(r.ctx, r.peer, r.tag); i >= 0 {
 		m := e.removeUnexpected(src, i)
+		if s := m.sreq; s != nil { // a large send to self
+			e.mu.Unlock()
+			deliverEager(r, e.rank, m.tag, s.buf, nil, false)
+			s.finish(Status{}, nil)
+			return
+		}
 		if !m.rts {
 			e.mu.Unlock()
 			src, size := m.src, m.size
@@ -1119,6 +1187,14 @@ func (e *engine) cancel(r *Request) bool {
 	}
 	if r.withdrawn {
 		return true
+	}
+	if r.peer == e.rank {
+		if e.takeSelfSend(r) {
+			r.withdrawn = true
+			r.finish(Status{}, ErrCanceled)
+			return true
+		}
+		return false
 	}
 	if s, ok := e.rsends[r.id]; !ok || s != r {
 		return false
