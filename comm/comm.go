@@ -277,8 +277,14 @@ func (c *Comm) Rank() int { return c.rank }
 // Size returns the number of ranks in c.
 func (c *Comm) Size() int { return len(c.group) }
 
-// WorldRank returns the world rank of rank r of c.
-func (c *Comm) WorldRank(r int) int { return c.group[r] }
+// WorldRank returns the world rank of rank r of c. It has no error
+// result: r out of [0, Size()) panics.
+func (c *Comm) WorldRank(r int) int {
+	if r < 0 || r >= len(c.group) {
+		panic(fmt.Sprintf("comm: WorldRank: rank %d out of range [0,%d)", r, len(c.group)))
+	}
+	return c.group[r]
+}
 
 func (c *Comm) commRank(world int) int {
 	if c.inv == nil {
@@ -292,28 +298,41 @@ func (c *Comm) commRank(world int) int {
 
 func (c *Comm) containsWorld(world int) bool { return c.commRank(world) >= 0 }
 
-func (c *Comm) worldOf(r int, what string) int {
-	if r == AnySource && what == "source" {
-		return AnySource
+// peerOf checks rank r of c, a destination (recv false) or a source, for
+// call, and returns its world rank, or ProcNull or AnySource (sources
+// only) as they are.
+func (c *Comm) peerOf(call string, r int, recv bool) (int, error) {
+	switch {
+	case r >= 0 && r < len(c.group):
+		return c.group[r], nil
+	case r == ProcNull:
+		return ProcNull, nil
+	case r == AnySource && recv:
+		return AnySource, nil
 	}
-	if r < 0 || r >= len(c.group) {
-		panic(fmt.Sprintf("comm: %s rank %d out of range [0,%d)", what, r, len(c.group)))
+	if recv {
+		return 0, argErrorf(ErrInvalidRank, "comm: %s: source rank %d out of range [0,%d) (or AnySource, ProcNull)", call, r, len(c.group))
 	}
-	return c.group[r]
+	return 0, argErrorf(ErrInvalidRank, "comm: %s: destination rank %d out of range [0,%d) (or ProcNull)", call, r, len(c.group))
 }
 
-func checkTag(tag int, recv bool, sys bool) int32 {
+// checkTag checks tag for call: 0..MaxTag (any int32 from 0 on a
+// collective view), or AnyTag for a receive or probe.
+func (c *Comm) checkTag(call string, tag int, recv bool) (int32, error) {
 	if recv && tag == AnyTag {
-		return AnyTag
+		return AnyTag, nil
 	}
 	limit := MaxTag
-	if sys {
+	if c.sys == nil {
 		limit = 1<<31 - 1
 	}
 	if tag < 0 || tag > limit {
-		panic(fmt.Sprintf("comm: tag %d out of range [0,%d]", tag, limit))
+		if recv {
+			return 0, argErrorf(ErrInvalidTag, "comm: %s: tag %d out of range [0,%d] (or AnyTag)", call, tag, limit)
+		}
+		return 0, argErrorf(ErrInvalidTag, "comm: %s: tag %d out of range [0,%d]", call, tag, limit)
 	}
-	return int32(tag)
+	return int32(tag), nil
 }
 
 func newComm(e *engine, ctx uint64, group []int, myWorld int) *Comm {
@@ -350,7 +369,8 @@ const StepsPerCollective = 1 << 10
 // group and ranks, a separate context that user messages never match) and
 // a base tag: the call may use tags base..base+StepsPerCollective-1 on the
 // view. Every rank must call Collective once per collective operation, in
-// the same order.
+// the same order. It has no error result: called on a collective view, it
+// panics (a programming error of the library calling it).
 func (c *Comm) Collective() (sys *Comm, base int) {
 	if c.sys == nil {
 		panic("comm: Collective called on a collective view")
@@ -419,14 +439,19 @@ func (c *Comm) Split(ctx context.Context, color, key int) (*Comm, error) {
 }
 
 // Create returns a communicator of the given ranks of c, in that order.
-// Collective over c; ranks not listed get nil.
+// Collective over c; ranks not listed get nil. A rank out of [0, Size())
+// is an error wrapping ErrInvalidRank, and one listed twice an error
+// wrapping ErrInvalidArgument, before any communication (every rank passes
+// the same list, so every rank returns it).
 func (c *Comm) Create(ctx context.Context, ranks []int) (*Comm, error) {
 	color, key := Undefined, 0
 	seen := make(map[int]bool, len(ranks))
 	for i, r := range ranks {
-		c.worldOf(r, "member")
+		if r < 0 || r >= c.Size() {
+			return nil, argErrorf(ErrInvalidRank, "comm: Create: rank %d (at index %d) out of range [0,%d)", r, i, c.Size())
+		}
 		if seen[r] {
-			panic(fmt.Sprintf("comm: Create: rank %d listed twice", r))
+			return nil, argErrorf(ErrInvalidArgument, "comm: Create: rank %d listed twice", r)
 		}
 		seen[r] = true
 		if r == c.rank {
