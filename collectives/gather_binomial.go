@@ -50,6 +50,16 @@ func gatherBinomial[T comm.Elem](ctx context.Context, c *comm.Comm, base int, ds
 	if err := waitAll(ctx, reqs...); err != nil {
 		return err
 	}
+	k := 0
+	for mask := 1; mask < p && vr&mask == 0; mask <<= 1 {
+		if child := vr + mask; child < p {
+			cnt := min(mask, p-child)
+			if err := checkSize(reqs[k], buf[mask*n:(mask+cnt)*n], mod(child+root, p)); err != nil {
+				return err
+			}
+			k++
+		}
+	}
 	if vr != 0 {
 		return send(ctx, c, buf, mod(vr-(vr&-vr)+root, p), base)
 	}
