@@ -103,6 +103,7 @@ func ReduceScatterBlock[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src
 		n = len(dst) / p
 	}
 	if err != nil {
+		c.Collective() // the sequence number ReduceScatter would take
 		return wrap("ReduceScatterBlock", c, err)
 	}
 	counts := make([]int, p)

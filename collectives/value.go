@@ -23,6 +23,18 @@ import (
 // reads (ScatterValue's src, GatherValue's dst) is checked on root, and the
 // other ranks then wait for root until their ctx ends.
 
+// skip uses up n collective calls' worth of c's collective sequence. A
+// value collective makes two typed collective calls; when it returns early
+// it skips those it did not make, so that its ranks stay in step (each
+// typed call takes one sequence number, error or not) and the next
+// collective on c matches across ranks even after an error that only some
+// ranks saw.
+func skip(c *comm.Comm, n int) {
+	for range n {
+		c.Collective()
+	}
+}
+
 // noInPlace refuses InPlace, which the value collectives cannot honour.
 func noInPlace(coll string, c *comm.Comm, opts []Option) error {
 	var cfg config
@@ -61,6 +73,7 @@ func decode[V any](b []byte, n int64, dst *V) error {
 // a bad option comm.ErrInvalidArgument.
 func BcastValue[V any](ctx context.Context, c *comm.Comm, v *V, root int, opts ...Option) error {
 	if err := noInPlace("BcastValue", c, opts); err != nil {
+		skip(c, 2)
 		return err
 	}
 	var b []byte
@@ -74,6 +87,7 @@ func BcastValue[V any](ctx context.Context, c *comm.Comm, v *V, root int, opts .
 		}
 	}
 	if err := Bcast(ctx, c, n, root, opts...); err != nil {
+		skip(c, 1)
 		return err
 	}
 	if n[0] < 0 {
@@ -136,19 +150,23 @@ func ScatterValue[V any](ctx context.Context, c *comm.Comm, dst *V, src []V, roo
 	var counts []int
 	var encErr error
 	if err := noInPlace("ScatterValue", c, opts); err != nil {
+		skip(c, 2)
 		return err
 	}
 	if err := badRoot(c, root); err != nil {
+		skip(c, 2)
 		return wrap("ScatterValue", c, err)
 	}
 	if c.Rank() == root {
 		if err := badLen("src", len(src), p); err != nil {
+			skip(c, 2)
 			return wrap("ScatterValue", c, err)
 		}
 		all, lens, counts, encErr = encodeAll(src)
 	}
 	n := []int64{0}
 	if err := Scatter(ctx, c, n, lens, root, opts...); err != nil {
+		skip(c, 1)
 		return err
 	}
 	b := make([]byte, max(n[0], 0))
@@ -165,13 +183,16 @@ func ScatterValue[V any](ctx context.Context, c *comm.Comm, dst *V, src []V, roo
 func GatherValue[V any](ctx context.Context, c *comm.Comm, dst []V, src V, root int, opts ...Option) error {
 	p := c.Size()
 	if err := noInPlace("GatherValue", c, opts); err != nil {
+		skip(c, 2)
 		return err
 	}
 	if err := badRoot(c, root); err != nil {
+		skip(c, 2)
 		return wrap("GatherValue", c, err)
 	}
 	if c.Rank() == root {
 		if err := badLen("dst", len(dst), p); err != nil {
+			skip(c, 2)
 			return wrap("GatherValue", c, err)
 		}
 	}
@@ -185,6 +206,7 @@ func GatherValue[V any](ctx context.Context, c *comm.Comm, dst []V, src V, root 
 		lens = make([]int64, p)
 	}
 	if err := Gather(ctx, c, lens, n, root, opts...); err != nil {
+		skip(c, 1)
 		return err
 	}
 	var all []byte
@@ -213,9 +235,11 @@ func GatherValue[V any](ctx context.Context, c *comm.Comm, dst []V, src V, root 
 func AllgatherValue[V any](ctx context.Context, c *comm.Comm, dst []V, src V, opts ...Option) error {
 	p := c.Size()
 	if err := noInPlace("AllgatherValue", c, opts); err != nil {
+		skip(c, 2)
 		return err
 	}
 	if err := badLen("dst", len(dst), p); err != nil {
+		skip(c, 2)
 		return wrap("AllgatherValue", c, err)
 	}
 	b, encErr := encode(src)
@@ -225,6 +249,7 @@ func AllgatherValue[V any](ctx context.Context, c *comm.Comm, dst []V, src V, op
 	}
 	lens := make([]int64, p)
 	if err := Allgather(ctx, c, lens, n, opts...); err != nil {
+		skip(c, 1)
 		return err
 	}
 	counts := counts64(lens)
@@ -246,6 +271,7 @@ func AllgatherValue[V any](ctx context.Context, c *comm.Comm, dst []V, src V, op
 func AlltoallValue[V any](ctx context.Context, c *comm.Comm, dst, src []V, opts ...Option) error {
 	p := c.Size()
 	if err := noInPlace("AlltoallValue", c, opts); err != nil {
+		skip(c, 2)
 		return err
 	}
 	err := badLen("src", len(src), p)
@@ -253,11 +279,13 @@ func AlltoallValue[V any](ctx context.Context, c *comm.Comm, dst, src []V, opts 
 		err = badLen("dst", len(dst), p)
 	}
 	if err != nil {
+		skip(c, 2)
 		return wrap("AlltoallValue", c, err)
 	}
 	all, slens, scounts, encErr := encodeAll(src)
 	rlens := make([]int64, p)
 	if err := Alltoall(ctx, c, rlens, slens, opts...); err != nil {
+		skip(c, 1)
 		return err
 	}
 	rcounts := counts64(rlens)
