@@ -88,7 +88,7 @@ func allreduceCase[T comm.Elem](ctx context.Context, c *comm.Comm, rc redCase[T]
 			ck.add(compare(dst, want, rc.tol), "allreduce %s %s n=%d", rc.name, name, n)
 			ck.add(compare(src, rc.data(r, n), 0), "allreduce %s %s n=%d modified src", rc.name, name, n)
 			// In place.
-			if err := collectives.Allreduce(ctx, c, src, nil, rc.op, opts...); err != nil {
+			if err := collectives.Allreduce(ctx, c, src, nil, rc.op, inPlace(opts)...); err != nil {
 				return fmt.Errorf("%s %s n=%d in place: %w", rc.name, name, n, err)
 			}
 			ck.add(compare(src, want, rc.tol), "allreduce %s %s n=%d in place", rc.name, name, n)

@@ -37,7 +37,7 @@ func reduceCase[T comm.Elem](ctx context.Context, c *comm.Comm, rc redCase[T]) e
 				} else {
 					dst, s2 = nil, src
 				}
-				if err := collectives.Reduce(ctx, c, dst, s2, rc.op, root, opts...); err != nil {
+				if err := collectives.Reduce(ctx, c, dst, s2, rc.op, root, inPlace(opts)...); err != nil {
 					return fmt.Errorf("%s %s n=%d root=%d in place: %w", rc.name, name, n, root, err)
 				}
 				if r == root {
@@ -73,7 +73,7 @@ func scanCase[T comm.Elem](ctx context.Context, c *comm.Comm, rc redCase[T]) err
 			return err
 		}
 		ck.add(compare(dst, rc.prefix(0, r+1, n), rc.tol), "scan %s n=%d", rc.name, n)
-		if err := collectives.Scan(ctx, c, src, nil, rc.op); err != nil {
+		if err := collectives.Scan(ctx, c, src, nil, rc.op, collectives.InPlace()); err != nil {
 			return err
 		}
 		ck.add(compare(src, rc.prefix(0, r+1, n), rc.tol), "scan %s n=%d in place", rc.name, n)
@@ -84,7 +84,7 @@ func scanCase[T comm.Elem](ctx context.Context, c *comm.Comm, rc redCase[T]) err
 		if r > 0 {
 			ck.add(compare(dst, rc.prefix(0, r, n), rc.tol), "exscan %s n=%d", rc.name, n)
 		}
-		if err := collectives.Exscan(ctx, c, src, nil, rc.op); err != nil {
+		if err := collectives.Exscan(ctx, c, src, nil, rc.op, collectives.InPlace()); err != nil {
 			return err
 		}
 		if r > 0 {
@@ -136,7 +136,7 @@ func reduceScatterCase[T comm.Elem](ctx context.Context, c *comm.Comm, rc redCas
 				return fmt.Errorf("%s %s n=%d: %w", rc.name, name, n0, err)
 			}
 			ck.add(compare(dst, want, rc.tol), "reducescatter %s %s n=%d", rc.name, name, n0)
-			if err := collectives.ReduceScatter(ctx, c, src, nil, cnt, rc.op, opts...); err != nil {
+			if err := collectives.ReduceScatter(ctx, c, src, nil, cnt, rc.op, inPlace(opts)...); err != nil {
 				return fmt.Errorf("%s %s n=%d in place: %w", rc.name, name, n0, err)
 			}
 			ck.add(compare(src[:cnt[r]], want, rc.tol), "reducescatter %s %s n=%d in place", rc.name, name, n0)
@@ -202,7 +202,7 @@ func gatherCase[T collectives.Real](ctx context.Context, c *comm.Comm) error {
 									src = nil
 								}
 							}
-							err = collectives.Gather(ctx, c, dst, src, root, opts...)
+							err = collectives.Gather(ctx, c, dst, src, root, withInPlace(opts, inplace)...)
 							if err == nil && r == root {
 								ck.add(compare(dst, all(n), 0), "%s", what)
 							}
@@ -218,7 +218,7 @@ func gatherCase[T collectives.Real](ctx context.Context, c *comm.Comm) error {
 									dst = nil
 								}
 							}
-							err = collectives.Scatter(ctx, c, dst, src, root, opts...)
+							err = collectives.Scatter(ctx, c, dst, src, root, withInPlace(opts, inplace)...)
 							if err == nil && dst != nil {
 								ck.add(compare(dst, mk(r, n), 0), "%s", what)
 							}
@@ -232,7 +232,7 @@ func gatherCase[T collectives.Real](ctx context.Context, c *comm.Comm) error {
 								copy(dst[r*n:], src)
 								src = nil
 							}
-							err = collectives.Allgather(ctx, c, dst, src, opts...)
+							err = collectives.Allgather(ctx, c, dst, src, withInPlace(opts, inplace)...)
 							if err == nil {
 								ck.add(compare(dst, all(n), 0), "%s", what)
 							}
@@ -252,7 +252,7 @@ func gatherCase[T collectives.Real](ctx context.Context, c *comm.Comm) error {
 								copy(dst, src)
 								src = nil
 							}
-							err = collectives.Alltoall(ctx, c, dst, src, opts...)
+							err = collectives.Alltoall(ctx, c, dst, src, withInPlace(opts, inplace)...)
 							if err == nil {
 								ck.add(compare(dst, want, 0), "%s", what)
 							}
@@ -344,7 +344,7 @@ func TestVCollectives(t *testing.T) {
 					copy(all[displs[r]:], src)
 					src = nil
 				}
-				if err := collectives.Allgatherv(ctx, c, all, cnt, displs, src, collectives.WithSegmentSize(segBytes)); err != nil {
+				if err := collectives.Allgatherv(ctx, c, all, cnt, displs, src, withInPlace([]collectives.Option{collectives.WithSegmentSize(segBytes)}, inplace)...); err != nil {
 					return err
 				}
 				for i := range p {
@@ -360,7 +360,7 @@ func TestVCollectives(t *testing.T) {
 				} else {
 					src = mk(r, cnt[r])
 				}
-				if err := collectives.Gatherv(ctx, c, dst, cnt, displs, src, 0); err != nil {
+				if err := collectives.Gatherv(ctx, c, dst, cnt, displs, src, 0, collectives.InPlace()); err != nil {
 					return err
 				}
 				if r == 0 {
@@ -372,7 +372,7 @@ func TestVCollectives(t *testing.T) {
 				if r == 0 {
 					got = nil
 				}
-				if err := collectives.Scatterv(ctx, c, got, dst, cnt, displs, 0); err != nil {
+				if err := collectives.Scatterv(ctx, c, got, dst, cnt, displs, 0, collectives.InPlace()); err != nil {
 					return err
 				}
 				if r != 0 {
@@ -416,7 +416,7 @@ func TestReduceLargeInPlace(t *testing.T) {
 		} else {
 			src = buf
 		}
-		if err := collectives.Reduce(ctx, c, dst, src, collectives.Sum[float64](), 1); err != nil {
+		if err := collectives.Reduce(ctx, c, dst, src, collectives.Sum[float64](), 1, collectives.InPlace()); err != nil {
 			return err
 		}
 		if c.Rank() == 1 {

@@ -6,22 +6,28 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
+
+	"github.com/gorun-hpc/gorun/comm"
 )
 
 // Option tunes one collective call.
 type Option func(*config)
 
 type config struct {
-	alg string
-	seg int
+	alg     string
+	seg     int
+	inPlace bool
 }
 
 // WithAlgorithm forces the algorithm of the collective it is passed to, by
 // name (see Algorithms). It takes precedence over the environment variable
 // GORUN_COLL_<COLLECTIVE> (e.g. GORUN_COLL_ALLREDUCE=ring), which is read
-// once, at the process's first collective call. An unknown name
-// panics. When the forced algorithm cannot run the call (see each
+// once, at the process's first collective call. An unknown name, given
+// here or in the variable, makes the call return an error wrapping
+// comm.ErrInvalidArgument (on every rank that has it, before any
+// communication). When the forced algorithm cannot run the call (see each
 // algorithm's documentation, e.g. ring with a non-commutative operation), the
 // collective falls back to the one named in that documentation.
 func WithAlgorithm(name string) Option {
@@ -30,7 +36,9 @@ func WithAlgorithm(name string) Option {
 
 // WithSegmentSize sets the segment size in bytes of the pipelined and
 // segmented algorithms (default DefaultSegmentSize; environment
-// GORUN_COLL_SEGMENT, read at the first collective call). Rounded to whole elements, at least one.
+// GORUN_COLL_SEGMENT, read at the first collective call). Rounded to whole
+// elements, at least one; 0 means the default, and a negative size makes
+// the call return an error wrapping comm.ErrInvalidArgument.
 func WithSegmentSize(bytes int) Option {
 	return func(c *config) { c.seg = bytes }
 }
@@ -106,27 +114,41 @@ func loadEnv() *envSettings {
 	return e
 }
 
-func configure(coll string, opts []Option) config {
+// configs holds the *config that setup hands to options.
+var configs = sync.Pool{New: func() any { return new(config) }}
+
+// setup applies the environment and opts for collective coll. An unknown
+// algorithm name or a negative segment size is an error wrapping
+// comm.ErrInvalidArgument.
+func setup(coll string, opts []Option) (config, error) {
 	e := env.Load()
 	if e == nil {
 		e = loadEnv()
 	}
 	cfg := config{alg: e.alg[coll], seg: e.seg}
 	if len(opts) > 0 {
-		// The options see a copy, so that cfg itself stays on the stack.
-		c := cfg
+		// The options see a pooled copy, so that cfg itself stays on the
+		// stack and a call with options allocates nothing.
+		c := configs.Get().(*config)
+		*c = cfg
 		for _, o := range opts {
-			o(&c)
+			o(c)
 		}
-		cfg = c
+		cfg = *c
+		*c = config{}
+		configs.Put(c)
 	}
 	if cfg.alg != "" && !slices.Contains(algorithms[coll], cfg.alg) {
-		panic(fmt.Sprintf("collectives: %s: unknown algorithm %q (have %s)", coll, cfg.alg, strings.Join(algorithms[coll], ", ")))
+		return cfg, fmt.Errorf("unknown algorithm %q (have %s; WithAlgorithm or GORUN_COLL_%s): %w",
+			cfg.alg, strings.Join(algorithms[coll], ", "), strings.ToUpper(coll), comm.ErrInvalidArgument)
 	}
-	if cfg.seg <= 0 {
+	if cfg.seg < 0 {
+		return cfg, fmt.Errorf("segment size %d is negative: %w", cfg.seg, comm.ErrInvalidArgument)
+	}
+	if cfg.seg == 0 {
 		cfg.seg = DefaultSegmentSize
 	}
-	return cfg
+	return cfg, nil
 }
 
 // segElems is the segment size in elements of esize bytes each.

@@ -278,7 +278,7 @@ func Run(ctx context.Context, c *comm.Comm, p Params, out io.Writer) (Result, er
 		t := time.Now()
 		defer func() { inReduce += time.Since(t) }()
 		for _, b := range bufs {
-			if err := collectives.Allreduce(ctx, c, b, nil, collectives.Sum[float64]()); err != nil {
+			if err := collectives.Allreduce(ctx, c, b, nil, collectives.Sum[float64](), collectives.InPlace()); err != nil {
 				return err
 			}
 		}
@@ -292,7 +292,7 @@ func Run(ctx context.Context, c *comm.Comm, p Params, out io.Writer) (Result, er
 
 	l, corr := evaluate(m, s, p)
 	tot := []float64{l, float64(corr)}
-	if err := collectives.Allreduce(ctx, c, tot, nil, collectives.Sum[float64]()); err != nil {
+	if err := collectives.Allreduce(ctx, c, tot, nil, collectives.Sum[float64](), collectives.InPlace()); err != nil {
 		return res, err
 	}
 	res.Loss, res.Accuracy = tot[0]/float64(p.Samples), tot[1]/float64(p.Samples)
