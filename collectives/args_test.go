@@ -389,7 +389,7 @@ func TestBadArgumentsAreErrors(t *testing.T) {
 			}
 			ended, cancel := context.WithCancel(context.Background())
 			cancel()
-			commtest.Run(t, np, testCfg, func(ctx context.Context, c *comm.Comm) error {
+			commtest.RunUnmatched(t, np, testCfg, func(ctx context.Context, c *comm.Comm) error {
 				p, r := c.Size(), c.Rank()
 				root := p - 1
 				for i, tc := range argCases(p, r) {
