@@ -1,12 +1,20 @@
 package collectives
 
 import (
+	"errors"
 	"flag"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/gorun-hpc/gorun/comm"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite testdata/select.golden from the selector")
@@ -98,8 +106,9 @@ func selectorGrid() string {
 }
 
 // TestSelectorPinned pins the selector's choices: testdata/select.golden
-// was written by the selector as it was before it became a table, and a
-// change of policy must show up here (go test -run TestSelectorPinned
+// holds them over the grid of selectorGrid (first written by the selector
+// before it was a table, which chose the same), and a change of policy
+// must show up here (go test -run TestSelectorPinned
 // -update rewrites the file; review its diff).
 func TestSelectorPinned(t *testing.T) {
 	got := selectorGrid()
@@ -123,6 +132,145 @@ func TestSelectorPinned(t *testing.T) {
 			if bad++; bad <= 10 {
 				t.Errorf("line %d:\n got %s\nwant %s", i+1, gl[i], wl[i])
 			}
+		}
+	}
+}
+
+// The policy table is well formed: every collective of the list of names
+// has rows, every row names one of its collective's algorithms, the last
+// row holds every call, and every fallback names algorithms of its
+// collective.
+func TestPolicyTable(t *testing.T) {
+	for coll, algs := range algorithms {
+		rows := policy[coll]
+		if len(rows) == 0 {
+			t.Errorf("%s: no policy", coll)
+			continue
+		}
+		for i, r := range rows {
+			if !slices.Contains(algs, r.alg) {
+				t.Errorf("%s row %d: %q is not one of %v", coll, i, r.alg, algs)
+			}
+		}
+		if last := rows[len(rows)-1]; last.ranks != anyRanks || last.sizes != anySize {
+			t.Errorf("%s: the last row %+v does not hold every call", coll, last)
+		}
+		for _, f := range fallbacks[coll] {
+			if !slices.Contains(algs, f.alg) || !slices.Contains(algs, f.use) {
+				t.Errorf("%s: fallback %+v names an algorithm not in %v", coll, f, algs)
+			}
+		}
+	}
+	for coll := range policy {
+		if algorithms[coll] == nil {
+			t.Errorf("policy for %s, which is not in the list of names", coll)
+		}
+	}
+	for coll := range fallbacks {
+		if algorithms[coll] == nil {
+			t.Errorf("fallback for %s, which is not in the list of names", coll)
+		}
+	}
+}
+
+// An unknown forced name is an error wrapping comm.ErrInvalidArgument that
+// names the collective, the name and the valid names; every listed name,
+// and no name, is valid.
+func TestCheckAlgorithm(t *testing.T) {
+	for _, coll := range Collectives() {
+		for _, name := range append(Algorithms(coll), "") {
+			if err := checkAlgorithm(coll, name); err != nil {
+				t.Errorf("%s %q: %v", coll, name, err)
+			}
+		}
+		err := checkAlgorithm(coll, "no-such-algorithm")
+		if !errors.Is(err, comm.ErrInvalidArgument) {
+			t.Fatalf("%s: %v, want an error wrapping comm.ErrInvalidArgument", coll, err)
+		}
+		for _, want := range append([]string{"collectives: " + coll, `"no-such-algorithm"`}, Algorithms(coll)...) {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("%s: %q does not name %s", coll, err, want)
+			}
+		}
+	}
+	if err := checkAlgorithm("allreduce", "Ring"); err == nil {
+		t.Error("names are case-sensitive: Ring accepted")
+	}
+}
+
+// Every function that calls a selector and switches on string cases (the
+// collectives' dispatch) has a case for every algorithm of its collective
+// (a default clause may stand for one of them) and none for a name that
+// is not one, so no listed name can fall through
+// a dispatch that does nothing. Checked on the package's source.
+func TestDispatchCoversAlgorithms(t *testing.T) {
+	fset := token.NewFileSet()
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := map[string]bool{}
+	for _, path := range files {
+		if strings.HasSuffix(path, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, path, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range f.Decls {
+			fn, ok := d.(*ast.FuncDecl)
+			if !ok || fn.Body == nil || strings.HasPrefix(fn.Name.Name, "select") {
+				continue
+			}
+			coll := ""
+			cases := map[string]bool{}
+			hasDefault := false
+			ast.Inspect(fn.Body, func(n ast.Node) bool {
+				switch n := n.(type) {
+				case *ast.CallExpr:
+					if id, ok := n.Fun.(*ast.Ident); ok && strings.HasPrefix(id.Name, "select") && len(id.Name) > len("select") {
+						coll = strings.ToLower(strings.TrimPrefix(id.Name, "select"))
+					}
+				case *ast.CaseClause:
+					hasDefault = hasDefault || n.List == nil
+					for _, e := range n.List {
+						if lit, ok := e.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+							s, _ := strconv.Unquote(lit.Value)
+							cases[s] = true
+						}
+					}
+				}
+				return true
+			})
+			if coll == "" || len(cases) == 0 {
+				continue
+			}
+			algs, ok := algorithms[coll]
+			if !ok {
+				t.Errorf("%s: %s calls the selector of %q, which is not in the list of names", fset.Position(fn.Pos()), fn.Name.Name, coll)
+				continue
+			}
+			checked[coll] = true
+			var missing []algorithm
+			for _, a := range algs {
+				if !cases[string(a)] {
+					missing = append(missing, a)
+				}
+			}
+			if len(missing) > 1 || len(missing) == 1 && !hasDefault {
+				t.Errorf("%s: %s has no case for %s algorithms %q", fset.Position(fn.Pos()), fn.Name.Name, coll, missing)
+			}
+			for c := range cases {
+				if c != "copy" && !slices.Contains(algs, algorithm(c)) { // "copy": Allreduce at np 1
+					t.Errorf("%s: %s has a case %q, not an algorithm of %s", fset.Position(fn.Pos()), fn.Name.Name, c, coll)
+				}
+			}
+		}
+	}
+	for coll := range policy {
+		if len(algorithms[coll]) > 1 && !checked[coll] {
+			t.Errorf("no dispatch of %s found", coll)
 		}
 	}
 }
