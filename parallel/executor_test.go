@@ -303,7 +303,7 @@ func TestExecutorWorkerLostRerun(t *testing.T) {
 		task := parallel.Register(reg, "maybe-die", func(ctx context.Context, i int) (int, error) {
 			if c.Rank() == 1 {
 				once.Do(func() { go c.Close(); close(left) }) // Close waits for the others: it ends in commtest's Close
-				<-ctx.Done() // never answers
+				<-ctx.Done()                                  // never answers
 				return 0, ctx.Err()
 			}
 			return 10 * i, nil
