@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 	"log"
+	"runtime"
 	"sync"
 
 	"github.com/gorun-hpc/gorun/comm"
@@ -114,7 +115,8 @@ type Executor struct {
 
 	// client
 	mu       sync.Mutex
-	freed    chan struct{} // closed and replaced whenever a slot frees
+	freed    chan struct{} // closed and replaced when a slot frees and someone waits
+	waiters  int           // goroutines waiting on freed
 	workers  []*execWorker
 	nextID   uint64
 	closed   bool
@@ -135,6 +137,7 @@ type execWorker struct {
 	rank     int
 	alive    bool
 	inflight map[uint64]*task
+	out      *outbox
 }
 
 type task struct {
@@ -204,6 +207,7 @@ func NewExecutor(ctx context.Context, c *comm.Comm, reg *Registry, cfg ExecutorC
 			continue
 		}
 		w := &execWorker{rank: r, alive: true, inflight: map[uint64]*task{}}
+		w.out = newOutbox(run, ex.c, r, func(err error) { ex.lost(r, err) })
 		ex.workers = append(ex.workers, w)
 		ex.recvWG.Add(1)
 		go ex.receive(w)
@@ -293,20 +297,28 @@ func (ex *Executor) start(ctx context.Context, t *task) error {
 		}
 		if best == nil {
 			freed := ex.freed
+			ex.waiters++
 			ex.mu.Unlock()
+			var err error
 			select {
 			case <-freed:
-				continue
 			case <-ctx.Done():
-				return ctx.Err()
+				err = ctx.Err()
 			}
+			ex.mu.Lock()
+			ex.waiters--
+			ex.mu.Unlock()
+			if err != nil {
+				return err
+			}
+			continue
 		}
 		ex.nextID++
 		t.id, t.worker = ex.nextID, best.rank
 		best.inflight[t.id] = t
 		ex.pending++
 		ex.mu.Unlock()
-		ex.send(t)
+		ex.send(best, t)
 		return nil
 	}
 }
@@ -327,13 +339,10 @@ func (ex *Executor) refuse() error {
 	return ErrNoWorkers
 }
 
-func (ex *Executor) send(t *task) {
-	b := (&frame{kind: kindTask, id: t.id, name: t.name, payload: t.args}).encode(nil)
-	if err := comm.Send(ex.runCtx, ex.c, b, t.worker, tagExec); err != nil {
-		// The receiver of that worker sees the same fault and settles
-		// the task (again elsewhere, or with the error).
-		ex.lost(t.worker, err)
-	}
+// send queues t for worker w; w's outbox sends it (and reports a failed
+// send to lost, which sends the worker's tasks elsewhere or fails them).
+func (ex *Executor) send(w *execWorker, t *task) {
+	w.out.put(&frame{kind: kindTask, id: t.id, name: t.name, payload: t.args}, false)
 }
 
 func (ex *Executor) runLocal(ctx context.Context, t *task) error {
@@ -393,8 +402,10 @@ func (ex *Executor) settle(t *task, res []byte, err error) {
 		ex.mu.Lock()
 		delete(ex.locals, t)
 		ex.pending--
-		close(ex.freed)
-		ex.freed = make(chan struct{})
+		if ex.waiters > 0 {
+			close(ex.freed)
+			ex.freed = make(chan struct{})
+		}
 		ex.mu.Unlock()
 	}
 }
@@ -408,35 +419,43 @@ func (ex *Executor) receive(w *execWorker) {
 			ex.lost(w.rank, err)
 			return
 		}
-		f, err := decodeFrame(b)
-		if err == nil && f.kind != kindResult && f.kind != kindBye {
-			err = errMalformedf("kind %#x from a worker", f.kind)
-		}
+		fs, err := decodeBatch(b)
 		if err != nil {
 			log.Printf("parallel: executor: refused a message from rank %d: %v", w.rank, err)
 			continue
 		}
-		if f.kind == kindBye {
+		for _, f := range fs {
+			switch f.kind {
+			case kindBye:
+				ex.mu.Lock()
+				w.alive = false
+				ex.mu.Unlock()
+				return
+			case kindResult:
+			default:
+				log.Printf("parallel: executor: refused a frame of kind %#x from rank %d", f.kind, w.rank)
+				continue
+			}
 			ex.mu.Lock()
-			w.alive = false
+			t := w.inflight[f.id]
+			delete(w.inflight, f.id)
 			ex.mu.Unlock()
-			return
+			if t == nil {
+				continue // dropped by a cancelling Shutdown
+			}
+			switch f.status {
+			case resultOK:
+				ex.settle(t, f.payload, nil)
+			case resultErr:
+				ex.settle(t, nil, &remoteError{string(f.payload)})
+			default:
+				ex.settle(t, nil, fmt.Errorf("%w %q on rank %d", ErrUnknownFunc, t.name, w.rank))
+			}
 		}
-		ex.mu.Lock()
-		t := w.inflight[f.id]
-		delete(w.inflight, f.id)
-		ex.mu.Unlock()
-		if t == nil {
-			continue // dropped by a cancelling Shutdown
-		}
-		switch f.status {
-		case resultOK:
-			ex.settle(t, f.payload, nil)
-		case resultErr:
-			ex.settle(t, nil, &remoteError{string(f.payload)})
-		default:
-			ex.settle(t, nil, fmt.Errorf("%w %q on rank %d", ErrUnknownFunc, t.name, w.rank))
-		}
+		// Let the goroutines waiting for these results run before this
+		// one polls for the next message (a rank bound to one CPU has
+		// one P).
+		runtime.Gosched()
 	}
 }
 
@@ -470,13 +489,17 @@ func (ex *Executor) lost(rank int, cause error) {
 	if !survivable && ex.broken == nil && ex.runCtx.Err() == nil {
 		ex.broken = fmt.Errorf("parallel: executor: worker rank %d: %w", rank, cause)
 	}
-	var resend []*task
+	type move struct {
+		w *execWorker
+		t *task
+	}
+	var resend []move
 	if survivable && len(others) > 0 && ex.broken == nil {
 		for i, t := range orphans {
 			o := others[i%len(others)]
 			t.worker = o.rank
 			o.inflight[t.id] = t
-			resend = append(resend, t)
+			resend = append(resend, move{o, t})
 		}
 		orphans = nil
 	}
@@ -491,8 +514,8 @@ func (ex *Executor) lost(rank int, cause error) {
 		}
 	}
 	ex.mu.Unlock()
-	for _, t := range resend {
-		ex.send(t)
+	for _, m := range resend {
+		ex.send(m.w, m.t)
 	}
 	why := error(nil)
 	if broken != nil {
@@ -513,56 +536,94 @@ func (ex *Executor) wake() {
 	ex.mu.Unlock()
 }
 
-// serve is a worker's loop: run each task in a goroutine, answer, and say
-// bye after the client's stop.
+// drained waits until no task is pending (Drain), or ctx ends.
+func (ex *Executor) drained(ctx context.Context) error {
+	for {
+		ex.mu.Lock()
+		if ex.pending == 0 {
+			ex.mu.Unlock()
+			return nil
+		}
+		freed := ex.freed
+		ex.waiters++
+		ex.mu.Unlock()
+		var err error
+		select {
+		case <-freed:
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+		ex.mu.Lock()
+		ex.waiters--
+		ex.mu.Unlock()
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// serve is a worker's loop: run each task in a goroutine, answer through
+// the outbox (results batch up), and say bye after the client's stop.
 func (ex *Executor) serve() {
 	defer close(ex.served)
 	taskCtx, cancelTasks := context.WithCancel(ex.runCtx)
 	defer cancelTasks()
+	var errMu sync.Mutex
+	fail := func(err error) {
+		errMu.Lock()
+		if ex.serveErr == nil {
+			ex.serveErr = fmt.Errorf("parallel: executor worker %d: %w", ex.c.Rank(), err)
+		}
+		errMu.Unlock()
+	}
+	out := newOutbox(ex.runCtx, ex.c, ex.client, fail)
 	var running sync.WaitGroup
 	for {
 		b, _, err := ex.c.RecvAlloc(ex.runCtx, ex.client, tagExec)
 		if err != nil {
 			cancelTasks()
 			running.Wait()
-			ex.serveErr = fmt.Errorf("parallel: executor worker %d: %w", ex.c.Rank(), err)
+			fail(err)
 			return
 		}
-		f, err := decodeFrame(b)
-		if err == nil && f.kind != kindTask && f.kind != kindStop {
-			err = errMalformedf("kind %#x from the client", f.kind)
-		}
+		fs, err := decodeBatch(b)
 		if err != nil {
 			log.Printf("parallel: executor worker %d: refused a message: %v", ex.c.Rank(), err)
 			continue
 		}
-		if f.kind == kindStop {
-			if ShutdownMode(f.mode) == Cancel {
-				cancelTasks()
+		for _, f := range fs {
+			switch f.kind {
+			case kindTask:
+			case kindStop:
+				if ShutdownMode(f.mode) == Cancel {
+					cancelTasks()
+				}
+				running.Wait()
+				out.put(&frame{kind: kindBye}, true)
+				<-out.done
+				return
+			default:
+				log.Printf("parallel: executor worker %d: refused a frame of kind %#x", ex.c.Rank(), f.kind)
+				continue
 			}
-			running.Wait()
-			bye := (&frame{kind: kindBye}).encode(nil)
-			if err := comm.Send(ex.runCtx, ex.c, bye, ex.client, tagExec); err != nil {
-				ex.serveErr = fmt.Errorf("parallel: executor worker %d: %w", ex.c.Rank(), err)
-			}
-			return
+			running.Add(1)
+			go func() {
+				defer running.Done()
+				res := frame{kind: kindResult, id: f.id, status: resultOK}
+				fn := ex.reg.lookup(f.name)
+				if fn == nil {
+					res.status = resultUnknown
+				} else if r, err := fn(taskCtx, f.payload); err != nil {
+					res.status, res.payload = resultErr, []byte(err.Error())
+				} else {
+					res.payload = r
+				}
+				out.put(&res, false)
+			}()
 		}
-		running.Add(1)
-		go func() {
-			defer running.Done()
-			res := frame{kind: kindResult, id: f.id, status: resultOK}
-			fn := ex.reg.lookup(f.name)
-			if fn == nil {
-				res.status = resultUnknown
-			} else if out, err := fn(taskCtx, f.payload); err != nil {
-				res.status, res.payload = resultErr, []byte(err.Error())
-			} else {
-				res.payload = out
-			}
-			if err := comm.Send(ex.runCtx, ex.c, res.encode(nil), ex.client, tagExec); err != nil {
-				log.Printf("parallel: executor worker %d: answering task %d: %v", ex.c.Rank(), f.id, err)
-			}
-		}()
+		// Let the tasks (and the outbox) run before polling for more: a
+		// rank bound to one CPU has one P.
+		runtime.Gosched()
 	}
 }
 
@@ -596,19 +657,10 @@ func (ex *Executor) Shutdown(ctx context.Context, mode ShutdownMode) error {
 	ex.closed = true
 	ex.mu.Unlock()
 	if mode == Drain {
-		for {
-			ex.mu.Lock()
-			n, freed := ex.pending, ex.freed
-			ex.mu.Unlock()
-			if n == 0 {
-				break
-			}
-			select {
-			case <-freed:
-			case <-ctx.Done():
-				ex.cancelPending()
-				return ctx.Err()
-			}
+		if err := ex.drained(ctx); err != nil {
+			ex.cancelPending()
+			ex.stopRun()
+			return err
 		}
 	} else {
 		ex.cancelPending()
@@ -622,22 +674,18 @@ func (ex *Executor) Shutdown(ctx context.Context, mode ShutdownMode) error {
 		defer ex.mu.Unlock()
 		return ex.broken
 	}
-	stop := (&frame{kind: kindStop, mode: byte(mode)}).encode(nil)
 	ex.mu.Lock()
-	var live []int
+	var live []*execWorker
 	for _, w := range ex.workers {
 		if w.alive {
-			live = append(live, w.rank)
+			live = append(live, w)
 		}
 	}
 	broken := ex.broken
 	ex.mu.Unlock()
-	var firstErr error
 	if broken == nil {
-		for _, r := range live {
-			if err := comm.Send(ctx, ex.c, stop, r, tagExec); err != nil && firstErr == nil {
-				firstErr = err
-			}
+		for _, w := range live {
+			w.out.put(&frame{kind: kindStop, mode: byte(mode)}, true)
 		}
 	} else {
 		ex.stopRun()
@@ -651,10 +699,9 @@ func (ex *Executor) Shutdown(ctx context.Context, mode ShutdownMode) error {
 		<-done
 		return ctx.Err()
 	}
-	if broken != nil {
-		return broken
-	}
-	return firstErr
+	ex.mu.Lock()
+	defer ex.mu.Unlock()
+	return ex.broken
 }
 
 // cancelPending fails every unfinished task with ErrShutdown.

@@ -107,3 +107,37 @@ func decodeFrame(b []byte) (frame, error) {
 	}
 	return f, nil
 }
+
+// A message of the executor carries one or more frames (a batch: the
+// tasks queued for one worker, the results one worker has ready), each
+// preceded by its length as a minimal uvarint.
+
+// appendFramed appends f, length first, to dst; scratch is reused for
+// the encoding and returned.
+func appendFramed(dst, scratch []byte, f *frame) ([]byte, []byte) {
+	scratch = f.encode(scratch[:0])
+	dst = binary.AppendUvarint(dst, uint64(len(scratch)))
+	return append(dst, scratch...), scratch
+}
+
+// decodeBatch parses a message into its frames, refusing (ErrMalformed)
+// an empty message, a bad length or a bad frame; payloads alias b.
+func decodeBatch(b []byte) ([]frame, error) {
+	if len(b) == 0 {
+		return nil, errMalformedf("empty executor message")
+	}
+	var out []frame
+	for len(b) > 0 {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || k != len(binary.AppendUvarint(nil, n)) || n == 0 || n > uint64(len(b)-k) {
+			return nil, errMalformedf("frame length in a batch")
+		}
+		f, err := decodeFrame(b[k : k+int(n)])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+		b = b[k+int(n):]
+	}
+	return out, nil
+}

@@ -47,3 +47,42 @@ func FuzzDecodeFrame(f *testing.F) {
 		}
 	})
 }
+
+func TestBatchRoundTrip(t *testing.T) {
+	var b, scratch []byte
+	fs := []frame{{kind: kindTask, id: 1, name: "a", payload: []byte{1, 2}}, {kind: kindResult, id: 2, payload: []byte{}}, {kind: kindBye}}
+	for i := range fs {
+		b, scratch = appendFramed(b, scratch, &fs[i])
+	}
+	got, err := decodeBatch(b)
+	if err != nil || len(got) != 3 || got[0].name != "a" || got[1].id != 2 || got[2].kind != kindBye {
+		t.Fatalf("decodeBatch: %+v %v", got, err)
+	}
+	for _, bad := range [][]byte{nil, {0}, {5, kindBye}, {1, kindBye, 9}, {0x81, 0x00, kindBye}} {
+		if _, err := decodeBatch(bad); err == nil {
+			t.Errorf("decodeBatch(%x) accepted", bad)
+		}
+	}
+}
+
+// FuzzDecodeBatch: arbitrary bytes never panic, and whatever decodes
+// encodes back to the same bytes.
+func FuzzDecodeBatch(f *testing.F) {
+	var b, scratch []byte
+	b, scratch = appendFramed(b, scratch, &frame{kind: kindTask, id: 9, name: "f", payload: []byte{7}})
+	b, _ = appendFramed(b, scratch, &frame{kind: kindStop, mode: byte(Drain)})
+	f.Add(b)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fs, err := decodeBatch(b)
+		if err != nil {
+			return
+		}
+		var again, scratch []byte
+		for i := range fs {
+			again, scratch = appendFramed(again, scratch, &fs[i])
+		}
+		if !bytes.Equal(again, b) {
+			t.Fatalf("decoded %x, re-encoded %x", b, again)
+		}
+	})
+}

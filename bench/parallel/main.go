@@ -30,6 +30,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"time"
 
@@ -47,7 +48,15 @@ func main() {
 	rows := flag.Int("rows", 10_000_000, "groupby: rows in all")
 	skew := flag.Float64("skew", 0.3, "groupby: fraction of the rows in the hot year 1996")
 	reps := flag.Int("reps", 1, "repetitions (latency: round trips)")
+	profile := flag.String("cpuprofile", "", "write a CPU profile of each rank to this path with the rank appended")
 	flag.Parse()
+	if *profile != "" {
+		f, err := os.Create(*profile + "." + os.Getenv("GORUN_RANK"))
+		if err == nil {
+			pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
+	}
 
 	c, err := comm.Init()
 	if err != nil {
@@ -73,6 +82,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	pprof.StopCPUProfile()
 }
 
 func report(c *comm.Comm, workload string, seconds float64, items int) {
