@@ -122,15 +122,7 @@ func GroupBy[R any, K Key, V, A any](ctx context.Context, c *comm.Comm, recs []R
 	*cfg.stats = GroupStats{Records: len(recs)}
 	size := c.Size()
 	if !cfg.noCombine {
-		local := map[K]A{}
-		for _, r := range recs {
-			k := key(r)
-			a, ok := local[k]
-			if !ok {
-				a = agg.Zero
-			}
-			local[k] = agg.Add(a, val(r))
-		}
+		local := combine(recs, key, val, agg)
 		return shufflePartials(ctx, c, local, agg, func(K) bool { return true }, nil, cfg.stats)
 	}
 	hot := map[K]bool{}
