@@ -114,6 +114,9 @@ func (r *Request) doneChan() chan struct{} {
 }
 
 func (r *Request) result() (Status, error) {
+	if r.kind == kindGeneral { // hook: see StartRequest (grequest.go)
+		return r.status, r.err
+	}
 	op := "send to"
 	if r.kind == kindRecv {
 		op = "receive from"
@@ -197,7 +200,7 @@ func (r *Request) Wait(ctx context.Context) (Status, error) {
 		}
 		return r.result()
 	case <-ctx.Done():
-		return Status{}, opError("wait for", r.userPeer, r.userTag, ctx.Err())
+		return Status{}, r.waitError(ctx.Err()) // hook: see grequest.go
 	}
 }
 

@@ -24,6 +24,7 @@ type Params struct {
 	Restart         bool   // resume from the newest checkpoint in CheckpointDir
 	PNG             string // image of the final field; "": none
 	Overlap         bool   // overlap the halo exchange with the interior update
+	Neighbor        bool   // exchange halos with one NeighborAlltoallv (Overlap then unused)
 }
 
 // DefaultParams returns the flags' defaults.
@@ -253,8 +254,15 @@ func Run(ctx context.Context, world *comm.Comm, p Params, out io.Writer) (Result
 	step := res.Start
 	delta := math.Inf(1)
 	glob := []float64{0}
+	hl := newHalo(b)
 	for step < p.MaxSteps {
-		local, err := b.step(ctx, c, p.Overlap)
+		var local float64
+		var err error
+		if p.Neighbor {
+			local, err = b.stepNeighbor(ctx, g, hl)
+		} else {
+			local, err = b.step(ctx, c, p.Overlap)
+		}
 		if err != nil {
 			return res, fmt.Errorf("step %d: %w", step+1, err)
 		}

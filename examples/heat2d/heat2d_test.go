@@ -87,6 +87,24 @@ func TestOverlapSame(t *testing.T) {
 	sameField(t, "overlap vs none", a.Field, b.Field)
 }
 
+// The NeighborAlltoallv halo exchange gives bit for bit the field of the
+// point-to-point one, on grids 1x1 to 3x2 and with one-point-thin blocks.
+func TestNeighborSame(t *testing.T) {
+	for _, c := range []struct{ np, n int }{{1, 20}, {2, 20}, {3, 20}, {4, 20}, {6, 20}, {6, 3}, {4, 4}} {
+		t.Run(fmt.Sprintf("np%d-n%d", c.np, c.n), func(t *testing.T) {
+			p := small()
+			p.N, p.Tol, p.MaxSteps = c.n, 0, 150
+			a, _ := solve(t, c.np, p)
+			p.Neighbor = true
+			b, _ := solve(t, c.np, p)
+			if a.Checksum != b.Checksum {
+				t.Fatalf("checksum %x with NeighborAlltoallv, %x with Isend/Irecv", b.Checksum, a.Checksum)
+			}
+			sameField(t, "neighbor vs point to point", b.Field, a.Field)
+		})
+	}
+}
+
 // Blocks as thin as one point (a 3x2 grid over N=3 and 4x1 over N=4).
 func TestThinBlocks(t *testing.T) {
 	for _, c := range []struct{ np, n int }{{6, 3}, {4, 4}, {2, 2}} {

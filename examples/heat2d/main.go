@@ -17,7 +17,9 @@
 // NewCart); each owns a block of the field with a one-point ghost ring. Every
 // step posts non-blocking receives and sends of its four edges (Irecv/Isend),
 // updates the points that need no ghost value while the messages travel,
-// waits, and then updates its edge points. Every -check-every steps an
+// waits, and then updates its edge points. With -neighbor, one
+// NeighborAlltoallv on the grid exchanges the four edges instead (the same
+// field, bit for bit). Every -check-every steps an
 // Allreduce(Max) of the largest change of the step decides convergence
 // (change < -tol). Each point's update is the same arithmetic whatever the
 // decomposition, so the field is bit-for-bit the same on any number of ranks.
@@ -69,6 +71,7 @@ func main() {
 	flag.BoolVar(&p.Restart, "restart", false, "resume from the newest checkpoint in -checkpoint-dir")
 	flag.StringVar(&p.PNG, "png", p.PNG, "write an image of the final field to this file (\"\": none)")
 	flag.BoolVar(&p.Overlap, "overlap", p.Overlap, "overlap the halo exchange with the interior update")
+	flag.BoolVar(&p.Neighbor, "neighbor", p.Neighbor, "exchange the halos with one collectives.NeighborAlltoallv a step (no overlap)")
 	flag.Parse()
 
 	exmain.Main("heat2d", func(ctx context.Context, c *comm.Comm, out io.Writer) (bool, error) {

@@ -1,0 +1,191 @@
+package collectives
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/gorun-hpc/gorun/comm"
+)
+
+// Non-blocking collectives (MPI-3's MPI_Ibarrier, MPI_Ibcast, ...).
+//
+// Each I-function starts its blocking counterpart and returns at once with
+// a *comm.Request that completes when the operation has completed on this
+// rank: Wait, Test, Done, comm.WaitAll and comm.WaitAny work on it as on a
+// point-to-point request, and it may be waited on together with them.
+// The operation runs the same algorithms, chosen by the same selector and
+// options, as the blocking call.
+//
+// MPI's rules hold:
+//   - Every rank starts the collectives of a communicator (blocking and
+//     non-blocking, and Dup, Split, Create and NewCart, which are
+//     collective too) in the same order.
+//   - Several may be in flight at once on one communicator, and blocking
+//     collectives and point-to-point calls may be made meanwhile: each
+//     non-blocking collective takes, at the call, a duplicate of the
+//     communicator (comm.Comm.Dup, which needs no communication) as its
+//     own context, so its messages can match nothing else.
+//   - The buffers belong to the operation until the request completes:
+//     do not read an output nor write an input before then.
+//   - Progress does not depend on the caller: the operation runs on a
+//     goroutine of its own, started by the call, and advances while the
+//     caller computes (on a rank with GOMAXPROCS=1, whenever the caller
+//     blocks, yields or is preempted, as comm's link readers do).
+//
+// ctx bounds the operation itself (not only a Wait): when it ends first,
+// the operation stops and the request fails with an error for which
+// errors.Is(err, ctx.Err()) holds; the outputs are then unspecified. The
+// request's error is otherwise that of the blocking call (a fault wraps
+// comm's sentinel). A bad argument that the blocking call reports by
+// panicking is reported by the request instead, as an error wrapping
+// comm.ErrInvalidArgument. The request cannot be cancelled (Cancel
+// reports false), as in MPI.
+//
+// The I-functions are safe to call from any goroutine, but the order rule
+// above means that the collectives of one communicator are started by one
+// goroutine of each rank, or in an order the program fixes.
+
+// start runs fn on a duplicate of c, on its own goroutine, and returns the
+// request that fn's result completes.
+func start(ctx context.Context, c *comm.Comm, name string, fn func(ctx context.Context, d *comm.Comm) error) *comm.Request {
+	d := c.Dup() // the operation's own context, taken in call order
+	r, complete := comm.StartRequest(c)
+	go func() {
+		var err error
+		defer func() {
+			if v := recover(); v != nil {
+				s, ok := v.(string)
+				if !ok || !strings.HasPrefix(s, "collectives: ") {
+					panic(v) // a bug, not an argument
+				}
+				err = fmt.Errorf("%w: %s", comm.ErrInvalidArgument, strings.TrimPrefix(s, "collectives: "))
+			}
+			if err != nil && !strings.Contains(err.Error(), name) {
+				err = fmt.Errorf("collectives: %s: %w", name, err)
+			}
+			complete(err)
+		}()
+		err = fn(ctx, d)
+	}()
+	return r
+}
+
+// Ibarrier starts a Barrier (MPI_Ibarrier): its request completes once
+// every rank of c has called Ibarrier or Barrier for this operation.
+func Ibarrier(ctx context.Context, c *comm.Comm, opts ...Option) *comm.Request {
+	return start(ctx, c, "Ibarrier", func(ctx context.Context, d *comm.Comm) error {
+		return Barrier(ctx, d, opts...)
+	})
+}
+
+// Ibcast starts a Bcast of root's buf (MPI_Ibcast).
+func Ibcast[T comm.Elem](ctx context.Context, c *comm.Comm, buf []T, root int, opts ...Option) *comm.Request {
+	return start(ctx, c, "Ibcast", func(ctx context.Context, d *comm.Comm) error {
+		return Bcast(ctx, d, buf, root, opts...)
+	})
+}
+
+// Ireduce starts a Reduce into root's dst (MPI_Ireduce).
+func Ireduce[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op Op[T], root int, opts ...Option) *comm.Request {
+	return start(ctx, c, "Ireduce", func(ctx context.Context, d *comm.Comm) error {
+		return Reduce(ctx, d, dst, src, op, root, opts...)
+	})
+}
+
+// Iallreduce starts an Allreduce (MPI_Iallreduce).
+func Iallreduce[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op Op[T], opts ...Option) *comm.Request {
+	return start(ctx, c, "Iallreduce", func(ctx context.Context, d *comm.Comm) error {
+		return Allreduce(ctx, d, dst, src, op, opts...)
+	})
+}
+
+// Igather starts a Gather to root (MPI_Igather).
+func Igather[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, root int, opts ...Option) *comm.Request {
+	return start(ctx, c, "Igather", func(ctx context.Context, d *comm.Comm) error {
+		return Gather(ctx, d, dst, src, root, opts...)
+	})
+}
+
+// Igatherv starts a Gatherv to root (MPI_Igatherv). counts and displs
+// belong to the operation until it completes, like the buffers.
+func Igatherv[T comm.Elem](ctx context.Context, c *comm.Comm, dst []T, counts, displs []int, src []T, root int, opts ...Option) *comm.Request {
+	return start(ctx, c, "Igatherv", func(ctx context.Context, d *comm.Comm) error {
+		return Gatherv(ctx, d, dst, counts, displs, src, root, opts...)
+	})
+}
+
+// Iscatter starts a Scatter from root (MPI_Iscatter).
+func Iscatter[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, root int, opts ...Option) *comm.Request {
+	return start(ctx, c, "Iscatter", func(ctx context.Context, d *comm.Comm) error {
+		return Scatter(ctx, d, dst, src, root, opts...)
+	})
+}
+
+// Iscatterv starts a Scatterv from root (MPI_Iscatterv). counts and
+// displs belong to the operation until it completes.
+func Iscatterv[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, counts, displs []int, root int, opts ...Option) *comm.Request {
+	return start(ctx, c, "Iscatterv", func(ctx context.Context, d *comm.Comm) error {
+		return Scatterv(ctx, d, dst, src, counts, displs, root, opts...)
+	})
+}
+
+// Iallgather starts an Allgather (MPI_Iallgather).
+func Iallgather[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, opts ...Option) *comm.Request {
+	return start(ctx, c, "Iallgather", func(ctx context.Context, d *comm.Comm) error {
+		return Allgather(ctx, d, dst, src, opts...)
+	})
+}
+
+// Iallgatherv starts an Allgatherv (MPI_Iallgatherv). counts and displs
+// belong to the operation until it completes.
+func Iallgatherv[T comm.Elem](ctx context.Context, c *comm.Comm, dst []T, counts, displs []int, src []T, opts ...Option) *comm.Request {
+	return start(ctx, c, "Iallgatherv", func(ctx context.Context, d *comm.Comm) error {
+		return Allgatherv(ctx, d, dst, counts, displs, src, opts...)
+	})
+}
+
+// Ialltoall starts an Alltoall (MPI_Ialltoall).
+func Ialltoall[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, opts ...Option) *comm.Request {
+	return start(ctx, c, "Ialltoall", func(ctx context.Context, d *comm.Comm) error {
+		return Alltoall(ctx, d, dst, src, opts...)
+	})
+}
+
+// Ialltoallv starts an Alltoallv (MPI_Ialltoallv). The count and
+// displacement slices belong to the operation until it completes.
+func Ialltoallv[T comm.Elem](ctx context.Context, c *comm.Comm, dst []T, rcounts, rdispls []int, src []T, scounts, sdispls []int, opts ...Option) *comm.Request {
+	return start(ctx, c, "Ialltoallv", func(ctx context.Context, d *comm.Comm) error {
+		return Alltoallv(ctx, d, dst, rcounts, rdispls, src, scounts, sdispls, opts...)
+	})
+}
+
+// IreduceScatter starts a ReduceScatter (MPI_Ireduce_scatter). counts
+// belongs to the operation until it completes.
+func IreduceScatter[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, counts []int, op Op[T], opts ...Option) *comm.Request {
+	return start(ctx, c, "IreduceScatter", func(ctx context.Context, d *comm.Comm) error {
+		return ReduceScatter(ctx, d, dst, src, counts, op, opts...)
+	})
+}
+
+// IreduceScatterBlock starts a ReduceScatterBlock
+// (MPI_Ireduce_scatter_block).
+func IreduceScatterBlock[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op Op[T], opts ...Option) *comm.Request {
+	return start(ctx, c, "IreduceScatterBlock", func(ctx context.Context, d *comm.Comm) error {
+		return ReduceScatterBlock(ctx, d, dst, src, op, opts...)
+	})
+}
+
+// Iscan starts a Scan (MPI_Iscan).
+func Iscan[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op Op[T], opts ...Option) *comm.Request {
+	return start(ctx, c, "Iscan", func(ctx context.Context, d *comm.Comm) error {
+		return Scan(ctx, d, dst, src, op, opts...)
+	})
+}
+
+// Iexscan starts an Exscan (MPI_Iexscan).
+func Iexscan[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op Op[T], opts ...Option) *comm.Request {
+	return start(ctx, c, "Iexscan", func(ctx context.Context, d *comm.Comm) error {
+		return Exscan(ctx, d, dst, src, op, opts...)
+	})
+}
