@@ -86,6 +86,9 @@ func envInt(name string, def int) int {
 }
 
 func runPeer(role string) error {
+	if cpu := envInt("SHM_CPU", -1); cpu >= 0 {
+		pin(cpu)
+	}
 	ch, err := peerChannel()
 	if err != nil {
 		return err
@@ -127,6 +130,28 @@ func runPeer(role string) error {
 			return err
 		}
 		select {}
+	case "sink":
+		// Receive windows of SHM_COUNT messages; answer each with 4 bytes.
+		w := envInt("SHM_COUNT", 64)
+		buf := make([]byte, 4<<20)
+		var ack [HeaderSize]byte
+		for i := 1; ; i++ {
+			m, err := ch.Recv(ctx)
+			if err != nil {
+				return err
+			}
+			if h := m.Header(); h[0] == opStop {
+				return nil
+			}
+			if _, err := io.ReadFull(m, buf[:m.Len()]); err != nil {
+				return err
+			}
+			if i%w == 0 {
+				if err := ch.Send(ctx, &ack, buf[:4]); err != nil {
+					return err
+				}
+			}
+		}
 	case "hold":
 		// Say so, then wait for stdin to close (or to be killed).
 		fmt.Println("ready")
@@ -210,7 +235,7 @@ func checkRandom(ctx context.Context, ch *Channel, seed uint64, count, maxLen in
 
 // peer is a peer process and this side's channel to it.
 type peer struct {
-	t     *testing.T
+	t     testing.TB
 	cmd   *exec.Cmd
 	ch    *Channel
 	out   *bufio.Reader
@@ -221,7 +246,7 @@ type peer struct {
 // startPeer starts the test binary in role. When parentCreates, this
 // process creates the segment and the child opens it; otherwise the child
 // creates it and prints its handle.
-func startPeer(t *testing.T, ctx context.Context, role string, parentCreates bool, mine, theirs Options, env ...string) *peer {
+func startPeer(t testing.TB, ctx context.Context, role string, parentCreates bool, mine, theirs Options, env ...string) *peer {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "SHM_PEER="+role, "SHM_OPTS="+encodeOpts(theirs))
@@ -303,7 +328,9 @@ func (p *peer) kill() {
 	p.wait()
 }
 
-func testCtx(t *testing.T, d time.Duration) context.Context {
+func testCtx(t *testing.T, d time.Duration) context.Context { return testCtx2(t, d) }
+
+func testCtx2(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
