@@ -273,22 +273,54 @@ func TestGoPackageDirectory(t *testing.T) {
 	}
 }
 
+// TestUsageErrors: bad command lines get one line and exit 2, never a
+// stack trace; want is part of that line.
 func TestUsageErrors(t *testing.T) {
-	for _, args := range [][]string{
-		{},
-		{"-np", "0", "true"},
-		{"-np", "-3", "true"},
-		{"--no-such-flag", "true"},
-		{"-np", "2", "./does/not/exist"},
-		{"-np", "2", "no-such-program-anywhere"},
-		{"--timeout", "soon", "true"},
-		{"--bind-to", "galaxy", "true"},
-		{"-x", "=x", "true"},
+	dir := t.TempDir()
+	longLine := filepath.Join(dir, "long-line")
+	os.WriteFile(longLine, []byte("h1 slots=1\n"+strings.Repeat("h", 200<<10)+" slots=2\n"), 0o644)
+	longLabel := filepath.Join(dir, "long-label")
+	os.WriteFile(longLabel, []byte("# a comment\n"+strings.Repeat("a", 64)+".example.org\n"), 0o644)
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{}, "no program given"},
+		{[]string{"-np", "0", "true"}, "-np must be at least 1"},
+		{[]string{"-np", "-3", "true"}, "-np must be at least 1"},
+		{[]string{"--no-such-flag", "true"}, "flag provided but not defined"},
+		{[]string{"-np", "2", "./does/not/exist"}, "program not found"},
+		{[]string{"-np", "2", "no-such-program-anywhere"}, "is not in PATH"},
+		{[]string{"--timeout", "soon", "true"}, "is not a duration"},
+		{[]string{"--bind-to", "galaxy", "true"}, "--bind-to"},
+		{[]string{"-x", "=x", "true"}, "expected VAR or VAR=VALUE"},
+		// Issue 18, items 6-9.
+		{[]string{"-np", "99999999999", "/bin/true"}, "-np 99999999999: at most 16777216 ranks are supported"},
+		{[]string{"-np", "16777217", "/bin/true"}, "at most 16777216 ranks"},
+		{[]string{"--timeout", "NaN", "true"}, `"NaN" is not a duration`},
+		{[]string{"--timeout", "Inf", "true"}, `"Inf" is not a duration`},
+		{[]string{"--timeout", "-Inf", "true"}, `"-Inf" is not a duration`},
+		{[]string{"--timeout", "1e-10", "true"}, `"1e-10" is too short`},
+		{[]string{"--timeout", "1ns", "true"}, `"1ns" is too short`},
+		{[]string{"--timeout", "1e300", "true"}, `"1e300" is too long`},
+		{[]string{"--timeout", "-5", "true"}, "must be positive"},
+		{[]string{"--timeout", "-5s", "true"}, "must be positive"},
+		{[]string{"--timeout", "0", "true"}, "must be positive"},
+		{[]string{"--timeout", "0s", "true"}, "must be positive"},
+		{[]string{"--heartbeat-timeout", "NaN", "true"}, "is not a duration"},
+		{[]string{"--heartbeat-timeout", "-1", "true"}, "must be positive"},
+		{[]string{"--launcher-exec", "", "true"}, "--launcher-exec is empty"},
+		{[]string{"--launcher-exec", "  ", "-H", "h1", "true"}, "--launcher-exec is empty"},
+		{[]string{"--hostfile", longLine, "true"}, "hostfile " + longLine + ":2: host name"},
+		{[]string{"--hostfile", longLabel, "true"}, "hostfile " + longLabel + ":2: host name"},
+		{[]string{"-H", strings.Repeat("x", 300), "true"}, "at most 253 are allowed"},
+		{[]string{"-H", "h1,bad/name", "true"}, "entry 2: invalid character '/'"},
+		{[]string{"-np", "2", "./testdata/notmain"}, "./testdata/notmain is not a main package (it is package notmain)"},
 	} {
-		r := gorun(t, 30*time.Second, "", args...)
+		r := gorun(t, 30*time.Second, "", tt.args...)
 		lines := strings.Split(strings.TrimSpace(r.out), "\n")
-		if r.code != 2 || len(lines) != 1 || !strings.HasPrefix(lines[0], "gorun: ") {
-			t.Errorf("gorun %q: exit %d, output %q; want exit 2 and one line", args, r.code, r.out)
+		if r.code != 2 || len(lines) != 1 || !strings.HasPrefix(lines[0], "gorun: ") || !strings.Contains(lines[0], tt.want) {
+			t.Errorf("gorun %.200q: exit %d, output %.300q; want exit 2 and one line with %q", tt.args, r.code, r.out, tt.want)
 		}
 	}
 }

@@ -35,6 +35,7 @@ func (r *remoteFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&r.remoteProgram, "remote-program", "", "")
 	fs.StringVar(&r.iface, "iface", "", "")
 	fs.StringVar(&r.subnet, "net", "", "")
+	r.hbTimeout.allowZero = true
 	fs.Var(&r.hbTimeout, "heartbeat-timeout", "")
 }
 
@@ -55,6 +56,9 @@ func (r *remoteFlags) plan(set map[string]bool, np int, mapBy string, oversub bo
 		if *v == "" {
 			*v = os.Getenv(name)
 		}
+	}
+	if set["launcher-exec"] && strings.TrimSpace(r.launcherExec) == "" {
+		return nil, fmt.Errorf("--launcher-exec is empty: give the command that reaches a host (such as ssh)")
 	}
 	envOr(&r.launcherExec, "GORUN_LAUNCHER_EXEC")
 	envOr(&r.remoteGorun, "GORUN_REMOTE_GORUN")
