@@ -201,6 +201,9 @@ func (h *head) startLink(al *agentLink, spec *launchSpec) {
 	spec.Size = h.job.NP
 	spec.Env = append(h.rankEnv(), spec.Env...)
 	spec.MapBy, spec.BindTo = h.job.MapBy, h.job.BindTo
+	if h.job.HeartbeatTimeout > 0 {
+		spec.RankTimeout = int64(h.job.HeartbeatTimeout)
+	}
 	if al.remote {
 		hb, limit := h.remote.Heartbeat, h.remote.HeartbeatTimeout
 		go func() {

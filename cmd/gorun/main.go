@@ -72,7 +72,10 @@ Several hosts (one agent per host, started in parallel; it forks the host's rank
   --iface NAME, --net CIDR
                          network the store and the ranks use (default: the address of
                          each host's route back to gorun); env GORUN_IFACE, GORUN_NET
-  --heartbeat-timeout T  give up on a silent host after T (default 6s)
+  --heartbeat-timeout T  declare a rank that uses comm, or a host, lost after T without
+                         a heartbeat (a stopped or frozen process, a cut link; default
+                         6s); 0 turns the ranks' watch off, for a debugger that stops
+                         a rank (hosts keep 6s)
   --version              print gorun's version
   -h, --help             print this help
 
@@ -262,6 +265,10 @@ func run(args []string) int {
 		TagOutput: *tag, Timeout: timeout.d, ReportBindings: *report,
 		MapBy: *mapBy, BindTo: *bindTo,
 		Stdin: os.Stdin, HandleSignals: true,
+		HeartbeatTimeout: ro.hbTimeout.d,
+	}
+	if set["heartbeat-timeout"] && ro.hbTimeout.d == 0 {
+		job.HeartbeatTimeout = -1 // off: for a debugger that stops a rank
 	}
 	if job.MapBy, err = checkBindings(*np, *mapBy, *bindTo, plan == nil); err != nil {
 		usageError("%v", err)
