@@ -79,6 +79,9 @@ func Run(ctx context.Context, job Job) (int, error) {
 	if err != nil {
 		return ExitFailure, err
 	}
+	if err := h.listen([]string{h.job.Addr}); err != nil {
+		return ExitFailure, err
+	}
 	defer h.close()
 	hostName, _ := os.Hostname()
 	a, b := net.Pipe()
@@ -167,12 +170,19 @@ func newHead(job Job) (*head, error) {
 	if _, err := rand.Read(h.secret); err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(job.Addr, "0"))
+	return h, nil
+}
+
+// listen starts the rendezvous store on the addresses ips (one port on
+// each of them: the hosts reach gorun by different addresses when it has
+// several networks).
+func (h *head) listen(ips []string) error {
+	ln, err := listenAll(ips)
 	if err != nil {
-		return nil, fmt.Errorf("launcher: rendezvous listener: %w", err)
+		return fmt.Errorf("launcher: rendezvous listener: %w", err)
 	}
 	h.store = rendezvous.Serve(ln, h.secret, h.logf)
-	return h, nil
+	return nil
 }
 
 func (h *head) logf(format string, args ...any) {
@@ -188,7 +198,9 @@ func (h *head) close() {
 	for _, a := range agents {
 		a.c.close()
 	}
-	h.store.Close()
+	if h.store != nil {
+		h.store.Close()
+	}
 }
 
 // rankEnv is the environment every rank gets from the head.

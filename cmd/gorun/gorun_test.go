@@ -541,3 +541,48 @@ func TestRankKilledBeforeInit(t *testing.T) {
 		})
 	}
 }
+
+// Item 10: with -H naming only this machine the store listens on loopback
+// only, not on every interface.
+func TestStoreListensOnLoopback(t *testing.T) {
+	if _, err := exec.LookPath("ss"); err != nil {
+		t.Skip("ss is not installed")
+	}
+	r := gorun(t, 30*time.Second, "", "-H", "localhost:2", "sh", "-c",
+		`[ "$GORUN_RANK" = 0 ] && ss -Hltnp | grep "pid=$PPID," | awk '{print "listen " $4}'; echo "store $GORUN_STORE"`)
+	if r.code != 0 || !strings.Contains(r.out, "listen 127.0.0.1:") || strings.Count(r.out, "store 127.0.0.1:") != 2 {
+		t.Fatalf("exit %d:\n%s", r.code, r.out)
+	}
+	for _, l := range strings.Split(r.out, "\n") {
+		if strings.HasPrefix(l, "listen ") && !strings.HasPrefix(l, "listen 127.0.0.1:") {
+			t.Errorf("gorun listens beyond loopback: %s\n%s", l, r.out)
+		}
+	}
+}
+
+// Item 11: with no -H, no --hostfile and no Slurm allocation, gorun takes
+// the hostfile the MPI Operator's environment names (Open MPI's or
+// Hydra's variable), as mpirun does.
+func TestHostfileFromEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	hf := filepath.Join(dir, "hostfile")
+	os.WriteFile(hf, []byte("localhost slots=3\n"), 0o644)
+	for _, name := range []string{"OMPI_MCA_orte_default_hostfile", "HYDRA_HOST_FILE"} {
+		t.Run(name, func(t *testing.T) {
+			t.Setenv(name, hf)
+			r := gorun(t, 30*time.Second, "", "sh", "-c", `echo "rank $GORUN_RANK of $GORUN_SIZE"`)
+			if r.code != 0 || strings.Count(r.out, " of 3\n") != 3 {
+				t.Fatalf("exit %d:\n%s", r.code, r.out)
+			}
+			t.Setenv(name, filepath.Join(dir, "missing"))
+			r = gorun(t, 30*time.Second, "", "true")
+			if r.code != 2 || !strings.HasPrefix(r.out, "gorun: $"+name+": open ") {
+				t.Fatalf("exit %d:\n%s", r.code, r.out)
+			}
+			// -np alone with --launcher local ignores it.
+			if r := gorun(t, 30*time.Second, "", "--launcher", "local", "-np", "1", "true"); r.code != 0 {
+				t.Fatalf("--launcher local: exit %d:\n%s", r.code, r.out)
+			}
+		})
+	}
+}
