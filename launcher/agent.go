@@ -343,6 +343,10 @@ func (a *agent) launch(spec *launchSpec) {
 		// Returning without UnlockOSThread ends this thread, which is fine:
 		// every child has exited by now.
 	}()
+	// Orphans of the ranks (a script's background jobs) become this
+	// process's children, not init's: reapGroups reaps them, so that a
+	// group of zombies is seen as empty even where init does not reap.
+	unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 	if k, err := startKeeper(); err == nil {
 		a.keeper = k
 	} else {
@@ -451,6 +455,14 @@ func (a *agent) reapGroups() {
 	alive := func() []int {
 		var left []int
 		for _, g := range groups {
+			// Leftovers are this process's children (the agent is a
+			// subreaper): reap the dead, so that zombies do not count.
+			for {
+				var ws syscall.WaitStatus
+				if pid, err := syscall.Wait4(-g, &ws, syscall.WNOHANG, nil); err != nil || pid <= 0 {
+					break
+				}
+			}
 			if syscall.Kill(-g, 0) == nil {
 				left = append(left, g)
 			}

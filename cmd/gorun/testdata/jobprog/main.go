@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
 	"syscall"
@@ -23,11 +24,32 @@ var (
 	mode  = flag.String("mode", "ring", "ring | wildcard | order | big | fail | kill | abort | block | stranger | stdin | exit0 | early0 | killearly")
 	size  = flag.Int("size", 1<<20, "message size in bytes for -mode big")
 	count = flag.Int("count", 2000, "messages per sender for -mode order")
+
+	waitBeforeInit = flag.Bool("wait-before-init", false, "the last rank waits for SIGUSR1 before Init, then exits 0")
+	usr1Exit       = flag.Bool("usr1-exit", false, "SIGUSR1 makes the rank exit 0 without Close")
 )
 
 func main() {
 	flag.Parse()
 	storeAddr, secret := os.Getenv("GORUN_STORE"), os.Getenv("GORUN_SECRET")
+	if *waitBeforeInit {
+		// The last rank waits for SIGUSR1 (then exits 0) before Init;
+		// the others wait for it there (scripts/fault-timings.sh).
+		size, _ := strconv.Atoi(os.Getenv("GORUN_SIZE"))
+		if os.Getenv("GORUN_RANK") == strconv.Itoa(size-1) {
+			usr1 := make(chan os.Signal, 1)
+			signal.Notify(usr1, syscall.SIGUSR1)
+			fmt.Printf("rank %d pid %d: blocking before Init\n", size-1, os.Getpid())
+			<-usr1
+			os.Exit(0)
+		}
+	}
+	if *usr1Exit {
+		// SIGUSR1 makes the rank exit 0 without Close.
+		usr1 := make(chan os.Signal, 1)
+		signal.Notify(usr1, syscall.SIGUSR1)
+		go func() { <-usr1; os.Exit(0) }()
+	}
 	if *mode == "early0" || *mode == "killearly" {
 		// The last rank leaves before Init; the others wait for it there.
 		size, _ := strconv.Atoi(os.Getenv("GORUN_SIZE"))
