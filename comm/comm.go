@@ -633,6 +633,7 @@ func InitConfig(cfg Config) (*Comm, error) {
 		return nil, err
 	}
 	o.Config = cfg
+	link := openAgentLink() // agentlink.go: the line to gorun's agent (nil without one)
 	if o.Size > 1 && o.Store == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -648,7 +649,10 @@ func InitConfig(cfg Config) (*Comm, error) {
 		}
 		o.Store, o.Watch = st, wt
 	}
-	w, err := Connect(context.Background(), o)
+	ctx, stop := link.starting()
+	w, err := Connect(ctx, o)
+	err = link.started(ctx, o.Rank, w, err)
+	stop()
 	var owned []rendezvous.Store
 	for _, s := range []rendezvous.Store{o.Store, o.Watch} {
 		if s != nil {
@@ -733,7 +737,7 @@ func (c *Comm) world() *Comm { return c.e.worldComm }
 // error every time.
 func (c *Comm) Close() error {
 	w := c.world()
-	w.proc.closeOnce.Do(func() { w.proc.closeErr = w.finalize() })
+	w.proc.closeOnce.Do(func() { w.proc.closeErr = w.finalize(); theLink.Load().closed(w) })
 	return w.proc.closeErr
 }
 
