@@ -572,7 +572,10 @@ func (w *Comm) wire(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
-	m := &mesher{e: e, ln: ln, key: o.Secret, acceptCh: make(chan struct{})}
+	if listenerHook != nil {
+		ln = listenerHook(ln)
+	}
+	m := &mesher{e: e, ln: ln, key: o.Secret, acceptCh: make(chan struct{}), stop: make(chan struct{})}
 	w.proc.mesh = m
 	if e.rank == e.size-1 {
 		close(m.acceptCh)
