@@ -224,7 +224,8 @@ func (c *Config) fill(localSize int) {
 	}
 }
 
-// Validate reports a configuration error, if any.
+// Validate reports a configuration error, if any, wrapping
+// ErrInvalidArgument.
 func (c *Config) Validate() error {
 	if c.EagerLimit < 0 || c.ChunkSize < 0 || c.SocketBuffer < 0 {
 		return fmt.Errorf("%w: Config: negative EagerLimit, ChunkSize or SocketBuffer", ErrInvalidArgument)
@@ -398,7 +399,7 @@ func deriveCtx(parent, seq uint64) uint64 {
 // Dup returns a new communicator with the same group as c and its own
 // context. It is collective over c (every rank must call it, in the same
 // order with respect to other Dup and Split calls on c) but needs no
-// communication.
+// communication. It takes no argument that could be bad.
 func (c *Comm) Dup() *Comm {
 	ctx := deriveCtx(c.ctx, c.childSeq.Add(1))
 	return newComm(c.e, ctx, c.group, c.group[c.rank])
@@ -407,6 +408,8 @@ func (c *Comm) Dup() *Comm {
 // Split partitions c: ranks that pass the same color form a new
 // communicator, ordered by key and then by rank in c. A rank that passes
 // Undefined (any negative color) takes part but gets nil. Collective over c.
+// Every color and key is valid; the errors are those of the exchange of
+// colors and keys (ctx ending, a peer lost).
 func (c *Comm) Split(ctx context.Context, color, key int) (*Comm, error) {
 	seq := c.childSeq.Add(1)
 	table, err := c.allgatherInts(ctx, []int{color, key})
@@ -511,10 +514,12 @@ type Options struct {
 }
 
 // Connect joins a job: it listens, publishes its address, connects to every
-// other rank and returns the world communicator.
+// other rank and returns the world communicator. A rank out of [0, Size)
+// is an error wrapping ErrInvalidRank, a bad Config one wrapping
+// ErrInvalidArgument.
 func Connect(ctx context.Context, o Options) (*Comm, error) {
 	if o.Size < 1 || o.Rank < 0 || o.Rank >= o.Size {
-		return nil, fmt.Errorf("comm: rank %d out of range for size %d", o.Rank, o.Size)
+		return nil, argErrorf(ErrInvalidRank, "comm: Connect: rank %d out of range [0,%d)", o.Rank, o.Size)
 	}
 	cfg := o.Config
 	if err := cfg.Validate(); err != nil {
@@ -572,7 +577,10 @@ func (w *Comm) wire(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
-	m := &mesher{e: e, ln: ln, key: o.Secret, acceptCh: make(chan struct{})}
+	if listenerHook != nil {
+		ln = listenerHook(ln)
+	}
+	m := &mesher{e: e, ln: ln, key: o.Secret, acceptCh: make(chan struct{}), stop: make(chan struct{})}
 	w.proc.mesh = m
 	if e.rank == e.size-1 {
 		close(m.acceptCh)

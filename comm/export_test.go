@@ -2,6 +2,7 @@ package comm
 
 import (
 	"errors"
+	"net"
 
 	"github.com/gorun-hpc/gorun/comm/internal/wire"
 	"golang.org/x/sys/unix"
@@ -70,4 +71,11 @@ func UnexpectedCount(c *Comm) (count, queued int) {
 func LinkPeeks(c *Comm, peer int) bool {
 	l, ok := c.e.links[peer].(*tcpLink)
 	return ok && l.src.peek
+}
+
+// SetListenerHook makes every rank connected from now on wrap its
+// listener with f, until the returned function is called.
+func SetListenerHook(f func(net.Listener) net.Listener) (restore func()) {
+	listenerHook = f
+	return func() { listenerHook = nil }
 }

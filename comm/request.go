@@ -20,7 +20,10 @@ const (
 // Test until it reports done). A Request may be waited on from several
 // goroutines; once complete, Wait returns the same result every time.
 // Requests always complete: if the peer involved is lost, the request fails
-// with ErrPeerLost, and when the job aborts, with ErrAborted.
+// with ErrPeerLost, and when the job aborts, with ErrAborted. A call that
+// made the request with a bad rank or tag returns it completed with an
+// error wrapping ErrInvalidRank or ErrInvalidTag. The methods take no
+// argument that could be bad; called on a nil *Request they panic.
 type Request struct {
 	e    *engine
 	c    *Comm
@@ -233,7 +236,8 @@ func (r *Request) Free() {
 }
 
 // WaitAll waits for every request and returns the first error among them
-// (in request order). It returns early only when ctx ends.
+// (in request order). It returns early only when ctx ends. Nil requests
+// are skipped.
 func WaitAll(ctx context.Context, reqs ...*Request) error {
 	var first error
 	for _, r := range reqs {

@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/gorun-hpc/gorun/comm/internal/accept"
 	"github.com/gorun-hpc/gorun/comm/internal/wire"
 )
 
@@ -945,6 +946,7 @@ type mesher struct {
 	ln  net.Listener
 	key []byte
 
+	stop      chan struct{} // closed by close: ends the accept loop's backoff
 	mu        sync.Mutex
 	accepted  int
 	acceptCh  chan struct{}
@@ -952,17 +954,18 @@ type mesher struct {
 	closeOnce sync.Once
 }
 
+// acceptLoop accepts the higher ranks' connections until close: a
+// failed accept (out of descriptors, say) is logged and retried.
 func (m *mesher) acceptLoop() {
 	defer m.wg.Done()
-	for {
-		c, err := m.ln.Accept()
-		if err != nil {
-			return
-		}
+	accept.Loop(m.ln, m.stop, fmt.Sprintf("rank %d: listener", m.e.rank), m.e.logf, func(c net.Conn) {
 		m.wg.Add(1)
 		go m.handshake(c.(*net.TCPConn))
-	}
+	})
 }
+
+// listenerHook, if set (by tests), wraps a rank's listener.
+var listenerHook func(net.Listener) net.Listener
 
 func (m *mesher) handshake(c *net.TCPConn) {
 	defer m.wg.Done()
@@ -1019,6 +1022,9 @@ func (m *mesher) dial(ctx context.Context, peer int, addr string) error {
 }
 
 func (m *mesher) close() {
-	m.closeOnce.Do(func() { m.ln.Close() })
+	m.closeOnce.Do(func() {
+		close(m.stop)
+		m.ln.Close()
+	})
 	m.wg.Wait()
 }

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gorun-hpc/gorun/comm/internal/accept"
 	"github.com/gorun-hpc/gorun/comm/internal/wire"
 )
 
@@ -30,16 +31,18 @@ type Server struct {
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{}
 	closed bool
+	stop   chan struct{} // closed by Close
 	wg     sync.WaitGroup
 }
 
-// Serve starts a server on ln with secret key. Refused connections are
-// reported through logf (nil: silent).
+// Serve starts a server on ln with secret key. Refused connections, and
+// failed accepts (logged once per run of failures and retried with a
+// backoff until Close), are reported through logf (nil: silent).
 func Serve(ln net.Listener, key []byte, logf func(string, ...any)) *Server {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
-	s := &Server{mem: NewMem(), ln: ln, key: key, logf: logf, conns: map[net.Conn]struct{}{}}
+	s := &Server{mem: NewMem(), ln: ln, key: key, logf: logf, conns: map[net.Conn]struct{}{}, stop: make(chan struct{})}
 	s.wg.Add(1)
 	go s.acceptLoop()
 	return s
@@ -51,13 +54,11 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 // Store returns the server's own state, for use in the serving process.
 func (s *Server) Store() *Mem { return s.mem }
 
+// acceptLoop accepts clients until Close: a failed accept (out of
+// descriptors during a burst of connections, say) is logged and retried.
 func (s *Server) acceptLoop() {
 	defer s.wg.Done()
-	for {
-		c, err := s.ln.Accept()
-		if err != nil {
-			return
-		}
+	accept.Loop(s.ln, s.stop, "rendezvous server "+s.ln.Addr().String(), s.logf, func(c net.Conn) {
 		s.mu.Lock()
 		if s.closed {
 			s.mu.Unlock()
@@ -68,7 +69,7 @@ func (s *Server) acceptLoop() {
 		s.wg.Add(1)
 		s.mu.Unlock()
 		go s.serve(c)
-	}
+	})
 }
 
 func (s *Server) serve(c net.Conn) {
@@ -163,6 +164,7 @@ func (s *Server) Close() error {
 		return nil
 	}
 	s.closed = true
+	close(s.stop)
 	s.ln.Close()
 	for c := range s.conns {
 		c.Close()
