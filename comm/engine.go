@@ -36,6 +36,7 @@ type inMsg struct {
 	rts    bool
 	sendID uint64
 	seq    uint64          // arrival order among all unexpected messages
+	ssend  *Request        // hook: a synchronous self-send, completed when a receive takes m (ssend.go)
 	inline [inlineMax]byte // data of a payload of up to inlineMax bytes
 }
 
@@ -908,9 +909,12 @@ func (e *engine) irecv(r *Request) {
 		m := e.removeUnexpected(src, i)
 		if !m.rts {
 			e.mu.Unlock()
-			src, size := m.src, m.size
+			src, size, ss := m.src, m.size, m.ssend
 			deliverEager(r, src, m.tag, m.data, m.pool, size > inlineMax)
 			putInMsg(m)
+			if ss != nil { // hook: a synchronous self-send completes now (ssend.go)
+				ss.finish(Status{}, nil)
+			}
 			e.credit(src, size)
 			return
 		}
