@@ -30,7 +30,7 @@ func TestSmallCallsDoNotAllocate(t *testing.T) {
 					if coll == "bcast" {
 						return collectives.Bcast(ctx, c, x, 0)
 					}
-					return collectives.Allreduce(ctx, c, x, nil, collectives.Max[float32]())
+					return collectives.Allreduce(ctx, c, x, nil, collectives.Max[float32](), collectives.InPlace())
 				}
 				for range 100 { // warm the pools
 					if err := call(); err != nil {

@@ -8,8 +8,8 @@ import (
 
 // Allreduce combines src of every rank with op and leaves the result in
 // dst on every rank: dst[i] = src_0[i] ⊕ src_1[i] ⊕ ... ⊕ src_{p-1}[i].
-// len(dst) == len(src), the same on every rank. In place when src is nil
-// or starts where dst starts: dst is then the input too.
+// len(dst) == len(src), the same on every rank. With InPlace, or when src
+// starts where dst starts, it works in place: dst is the input too.
 //
 // Algorithms: "recdoubling" (recursive doubling; small messages),
 // "rabenseifner" (recursive-halving reduce-scatter then recursive-doubling
@@ -20,21 +20,30 @@ import (
 // oversubscribed host; the package documentation says which one the
 // selector picks, as measured). recdoubling and rabenseifner fold the first
 // 2(p-2^k) ranks in pairs first, so any p works, and keep rank order.
+//
+// Bad arguments, reported before any communication as an error wrapping
+// comm.ErrInvalidArgument: len(src) != len(dst) (without InPlace), a src
+// that is neither nil nor dst with InPlace, a length that is not a multiple
+// of op's Width, an op without Fn, a bad option.
 func Allreduce[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op Op[T], opts ...Option) error {
 	sys, base := c.Collective()
-	cfg := configure("allreduce", opts)
-	in := dst // the rank's contribution, read by the algorithm's first step
-	if !inPlace(dst, src) {
-		checkLen("Allreduce", "src", len(src), len(dst))
-		in = src
+	cfg, err := setup("allreduce", opts)
+	if err != nil {
+		return wrap("Allreduce", c, err)
 	}
-	op.check("Allreduce", len(dst))
+	// in is the rank's contribution, read by the algorithm's first step.
+	in, err := input(cfg, dst, src)
+	if err == nil {
+		err = op.valid("len(dst)", len(dst))
+	}
+	if err != nil {
+		return wrap("Allreduce", c, err)
+	}
 	p := c.Size()
 	alg := "copy"
 	if p > 1 {
 		alg = selectAllreduce(cfg, p, len(dst)*comm.SizeOf[T](), op.Commutative)
 	}
-	var err error
 	switch alg {
 	case "copy":
 		copy(dst, in)
@@ -47,6 +56,9 @@ func Allreduce[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op 
 	case "ring":
 		copy(dst, in)
 		err = allreduceRing(ctx, sys, base, dst, op, cfg)
+	}
+	if err == nil {
+		op.finish(dst)
 	}
 	return wrap("Allreduce", c, err)
 }

@@ -23,5 +23,17 @@ func alltoallLinear[T comm.Elem](ctx context.Context, c *comm.Comm, base int, ds
 		to := mod(r+s, p)
 		reqs = append(reqs, comm.Isend(c, src[sb[to].lo:sb[to].hi], to, base))
 	}
-	return waitFree(ctx, reqs...)
+	if err := waitAll(ctx, reqs...); err != nil {
+		return err
+	}
+	for s := 1; s < p; s++ {
+		from := mod(r-s, p)
+		if err := checkSize(reqs[s-1], dst[rb[from].lo:rb[from].hi], from); err != nil {
+			return err
+		}
+	}
+	for _, q := range reqs {
+		q.Free()
+	}
+	return nil
 }

@@ -11,10 +11,16 @@ import (
 // per round) and "tree" (a binomial fan-in to rank 0 and fan-out from it:
 // twice the rounds, 2(p-1) messages in all); the package documentation
 // says which one the selector picks.
+//
+// Bad arguments: a bad option (an unknown algorithm name, a negative
+// segment size) is an error wrapping comm.ErrInvalidArgument, before any
+// communication.
 func Barrier(ctx context.Context, c *comm.Comm, opts ...Option) error {
 	sys, base := c.Collective()
-	cfg := configure("barrier", opts)
-	var err error
+	cfg, err := setup("barrier", opts)
+	if err != nil {
+		return wrap("Barrier", c, err)
+	}
 	switch selectBarrier(cfg, c.Size()) {
 	case "tree":
 		err = barrierTree(ctx, sys, base)

@@ -14,16 +14,24 @@ import (
 // "pipeline" (a chain through the ranks in segments; large), "linear" (the
 // root sends to every rank itself; small messages, few ranks). These are the
 // usual niches; the package documentation says which one the selector
-// picks, as measured.
+// picks, as measured. Bcast is always in place: InPlace changes nothing.
+//
+// Bad arguments, reported before any communication: a root outside
+// [0, Size()) is an error wrapping comm.ErrInvalidRank (on every rank), a
+// bad option one wrapping comm.ErrInvalidArgument.
 func Bcast[T comm.Elem](ctx context.Context, c *comm.Comm, buf []T, root int, opts ...Option) error {
 	sys, base := c.Collective()
-	cfg := configure("bcast", opts)
-	checkRoot("Bcast", c, root)
+	cfg, err := setup("bcast", opts)
+	if err == nil {
+		err = badRoot(c, root)
+	}
+	if err != nil {
+		return wrap("Bcast", c, err)
+	}
 	p := c.Size()
 	if p == 1 {
 		return nil
 	}
-	var err error
 	switch selectBcast(cfg, p, len(buf)*comm.SizeOf[T]()) {
 	case "binomial":
 		err = bcastBinomial(ctx, sys, base, buf, root)

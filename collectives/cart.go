@@ -28,21 +28,30 @@ type Cart struct {
 // prod(dims) ranks of c (ranks keep their order: no reordering). It is
 // collective over c; ranks beyond the grid get nil. prod(dims) must not
 // exceed c.Size() and every dimension must be positive; len(periods) ==
-// len(dims) (periods nil means none periodic).
+// len(dims) (periods nil means none periodic). A dimension that is not
+// positive, a grid larger than c or a len(periods) that differs is an
+// error wrapping comm.ErrInvalidArgument, before any communication.
 func NewCart(ctx context.Context, c *comm.Comm, dims []int, periods []bool) (*Cart, error) {
 	if periods == nil {
 		periods = make([]bool, len(dims))
 	}
-	checkLen("NewCart", "periods", len(periods), len(dims))
+	if err := badLen("periods", len(periods), len(dims)); err != nil {
+		return nil, wrap("NewCart", c, err)
+	}
+	for i, d := range dims {
+		if d <= 0 {
+			return nil, wrap("NewCart", c, fmt.Errorf("dims[%d] = %d is not positive: %w", i, d, comm.ErrInvalidArgument))
+		}
+	}
 	n := 1
 	for _, d := range dims {
-		if d <= 0 {
-			panic(fmt.Sprintf("collectives: NewCart: dimension %d not positive", d))
+		if n > c.Size() { // stops the product before it can overflow
+			break
 		}
 		n *= d
 	}
 	if n > c.Size() {
-		panic(fmt.Sprintf("collectives: NewCart: grid of %d ranks on a communicator of %d", n, c.Size()))
+		return nil, wrap("NewCart", c, fmt.Errorf("a grid of %d or more ranks on a communicator of %d: %w", n, c.Size(), comm.ErrInvalidArgument))
 	}
 	var cc *comm.Comm
 	if n == c.Size() {
@@ -75,10 +84,11 @@ func (g *Cart) Dims() []int { return slices.Clone(g.dims) }
 // Periods returns which dimensions are periodic (a copy).
 func (g *Cart) Periods() []bool { return slices.Clone(g.periods) }
 
-// Coords returns the coordinates of rank r.
+// Coords returns the coordinates of rank r. It has no error result: a
+// rank outside [0, Size()) panics.
 func (g *Cart) Coords(r int) []int {
 	if r < 0 || r >= g.c.Size() {
-		panic(fmt.Sprintf("collectives: Cart.Coords: rank %d out of range", r))
+		panic(fmt.Sprintf("collectives: Cart.Coords: rank %d out of range [0,%d)", r, g.c.Size()))
 	}
 	co := make([]int, len(g.dims))
 	for i := len(g.dims) - 1; i >= 0; i-- {
@@ -89,9 +99,10 @@ func (g *Cart) Coords(r int) []int {
 }
 
 // RankOf returns the rank at coords; periodic dimensions wrap, and a
-// coordinate outside a non-periodic dimension gives ProcNull.
+// coordinate outside a non-periodic dimension gives ProcNull. It has no
+// error result: a len(coords) other than the number of dimensions panics.
 func (g *Cart) RankOf(coords []int) int {
-	checkLen("Cart.RankOf", "coords", len(coords), len(g.dims))
+	mustLen("Cart.RankOf", "coords", len(coords), len(g.dims))
 	r := 0
 	for i, x := range coords {
 		d := g.dims[i]
@@ -109,10 +120,11 @@ func (g *Cart) RankOf(coords []int) int {
 // Shift returns the ranks disp steps away from the calling rank along
 // dimension dim: source (coordinate - disp, the rank to receive from) and
 // dest (coordinate + disp, the rank to send to), as MPI_Cart_shift. Past the
-// edge of a non-periodic dimension they are ProcNull.
+// edge of a non-periodic dimension they are ProcNull. It has no error
+// result: a dim outside [0, len(Dims())) panics.
 func (g *Cart) Shift(dim, disp int) (source, dest int) {
-	if dim < 0 || dim >= len(g.dims) {
-		panic(fmt.Sprintf("collectives: Cart.Shift: dimension %d out of range", dim))
+	if err := g.badDim(dim); err != nil {
+		panic("collectives: Cart.Shift: " + err.Error())
 	}
 	co := g.Coords(g.c.Rank())
 	x := co[dim]
@@ -123,10 +135,22 @@ func (g *Cart) Shift(dim, disp int) (source, dest int) {
 	return source, dest
 }
 
+// badDim reports a dimension index outside [0, len(g.dims)).
+func (g *Cart) badDim(dim int) error {
+	if dim < 0 || dim >= len(g.dims) {
+		return fmt.Errorf("dimension %d out of range [0,%d): %w", dim, len(g.dims), comm.ErrInvalidArgument)
+	}
+	return nil
+}
+
 // Sub returns the grid of the dimensions where remain is true, one per
 // combination of the other coordinates (MPI_Cart_sub). Collective over g.
+// A len(remain) other than the number of dimensions is an error wrapping
+// comm.ErrInvalidArgument, before any communication.
 func (g *Cart) Sub(ctx context.Context, remain []bool) (*Cart, error) {
-	checkLen("Cart.Sub", "remain", len(remain), len(g.dims))
+	if err := badLen("remain", len(remain), len(g.dims)); err != nil {
+		return nil, wrap("Cart.Sub", g.c, err)
+	}
 	co := g.Coords(g.c.Rank())
 	color, key := 0, 0
 	var dims []int
@@ -151,8 +175,13 @@ func (g *Cart) Sub(ctx context.Context, remain []bool) (*Cart, error) {
 // sendbuf to the neighbour disp steps ahead and receives recvbuf from the
 // one disp steps behind (Shift's dest and source), on the grid's
 // communicator with the user tag tg, skipping a ProcNull side. recvbuf is
-// left unchanged when there is no source.
+// left unchanged when there is no source. A dim outside [0, len(Dims()))
+// is an error wrapping comm.ErrInvalidArgument; a bad tag is reported as
+// comm's sends and receives report it.
 func ShiftExchange[T comm.Elem](ctx context.Context, g *Cart, dim, disp int, sendbuf, recvbuf []T, tg int) error {
+	if err := g.badDim(dim); err != nil {
+		return wrap("ShiftExchange", g.c, err)
+	}
 	src, dst := g.Shift(dim, disp)
 	var reqs []*comm.Request
 	if src != ProcNull {
@@ -169,10 +198,10 @@ func ShiftExchange[T comm.Elem](ctx context.Context, g *Cart, dim, disp int, sen
 // that the product is nnodes and the filled dimensions are as close to each
 // other as possible, in non-increasing order. It returns a new slice, or an
 // error if nnodes is not divisible by the product of the fixed entries or
-// an entry is negative.
+// an entry is negative (wrapping comm.ErrInvalidArgument).
 func DimsCreate(nnodes int, dims []int) ([]int, error) {
 	if nnodes <= 0 {
-		return nil, fmt.Errorf("collectives: DimsCreate: %d nodes", nnodes)
+		return nil, fmt.Errorf("collectives: DimsCreate: %d nodes, want at least 1: %w", nnodes, comm.ErrInvalidArgument)
 	}
 	out := slices.Clone(dims)
 	fixed := 1
@@ -180,7 +209,7 @@ func DimsCreate(nnodes int, dims []int) ([]int, error) {
 	for i, d := range out {
 		switch {
 		case d < 0:
-			return nil, fmt.Errorf("collectives: DimsCreate: negative dimension %d", d)
+			return nil, fmt.Errorf("collectives: DimsCreate: dims[%d] = %d is negative: %w", i, d, comm.ErrInvalidArgument)
 		case d == 0:
 			free = append(free, i)
 		default:
@@ -188,12 +217,12 @@ func DimsCreate(nnodes int, dims []int) ([]int, error) {
 		}
 	}
 	if nnodes%fixed != 0 {
-		return nil, fmt.Errorf("collectives: DimsCreate: %d nodes do not divide into the fixed dimensions (product %d)", nnodes, fixed)
+		return nil, fmt.Errorf("collectives: DimsCreate: %d nodes do not divide into the fixed dimensions (product %d): %w", nnodes, fixed, comm.ErrInvalidArgument)
 	}
 	rest := nnodes / fixed
 	if len(free) == 0 {
 		if rest != 1 {
-			return nil, fmt.Errorf("collectives: DimsCreate: fixed dimensions make %d ranks, not %d", fixed, nnodes)
+			return nil, fmt.Errorf("collectives: DimsCreate: fixed dimensions make %d ranks, not %d: %w", fixed, nnodes, comm.ErrInvalidArgument)
 		}
 		return out, nil
 	}

@@ -10,11 +10,29 @@
 // Blocking calls take a context first, then the communicator, then the
 // caller-owned output buffer dst, then the inputs. Every rank of the
 // communicator must call the same collectives in the same order, with
-// matching lengths and the same root. In-place variants: where MPI has
-// MPI_IN_PLACE, passing a nil src (or a src that starts where dst starts)
-// makes dst the input too; each function says which part of dst is read.
-// Programmer errors (length mismatches visible locally, a bad root, an
-// unknown algorithm name) panic with a "collectives: ..." message. Faults
+// matching lengths and the same root. In place: where MPI has
+// MPI_IN_PLACE, the option InPlace() makes dst the input too (src is then
+// nil); each function says which part of dst is read. A nil or empty src
+// without InPlace is an empty contribution, checked against the lengths
+// like any other, and a src that starts where dst starts is read before
+// dst is written (see InPlace).
+//
+// Bad arguments are errors, not panics: every collective checks what it
+// can see locally before it sends or receives anything, and returns an
+// error wrapping comm.ErrInvalidRank (a root outside [0, Size())) or
+// comm.ErrInvalidArgument (a length, count or displacement it cannot use,
+// an op without Fn, InPlace with a src that is not nil or dst, an unknown
+// algorithm name, a negative segment size) that names the call, the value
+// and the valid range; each function's documentation lists its cases. An
+// argument that every rank passes (a root, counts of an Allgatherv) is
+// thus an error on every rank with no communication; one that only root
+// reads (Gatherv's counts) is an error on root, and the other ranks wait
+// for root until their ctx ends (or until gorun aborts the job). Lengths
+// that disagree between ranks are erroneous, as in MPI; the receiving rank
+// finds most of them where a message arrives (an error wrapping
+// comm.ErrTruncate). Only the
+// functions without an error result (Cart.Coords, Cart.Shift,
+// Cart.RankOf) panic, as their documentation says. Faults
 // (a peer lost or finalized, the job aborted, ctx ended) return an error
 // that wraps comm's sentinel (errors.Is(err, comm.ErrPeerLost), ...) with
 // the collective's name and rank; a rank waiting on a dead peer gets an
@@ -75,7 +93,7 @@
 // GORUN_COLL_<COLLECTIVE>=<name> in the environment, e.g.
 // GORUN_COLL_ALLREDUCE=ring or GORUN_COLL_BCAST=pipeline (under gorun:
 // gorun -x GORUN_COLL_ALLREDUCE=ring ...); the option wins over the
-// variable, and an unknown name panics. The variables are read once, at a
+// variable, and an unknown name is an error (comm.ErrInvalidArgument). The variables are read once, at a
 // process's first collective call. Algorithms(collective) lists the
 // names. A forced algorithm that cannot run a call falls back as its
 // collective documents (ring with a non-commutative op, recdoubling

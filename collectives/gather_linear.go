@@ -19,5 +19,5 @@ func gatherLinear[T comm.Elem](ctx context.Context, c *comm.Comm, base int, dst,
 			reqs = append(reqs, comm.Irecv(c, dst[i*n:(i+1)*n], i, base))
 		}
 	}
-	return waitFree(ctx, reqs...)
+	return waitBlocks(ctx, reqs, dst, blocks(p*n, p, n), r)
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/cmplx"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/gorun-hpc/gorun/collectives"
@@ -95,11 +96,19 @@ func (rc redCase[T]) data(rank, n int) []T {
 }
 
 // prefix is the serial reference: data(from) ⊕ ... ⊕ data(to-1), in rank
-// order.
+// order. The logical ops' result is 1 or 0 also for a single operand.
 func (rc redCase[T]) prefix(from, to, n int) []T {
 	acc := rc.data(from, n)
 	for r := from + 1; r < to; r++ {
 		rc.op.Fn(acc, rc.data(r, n))
+	}
+	if strings.HasPrefix(rc.name, "land/") || strings.HasPrefix(rc.name, "lor/") || strings.HasPrefix(rc.name, "lxor/") {
+		var zero T
+		for i := range acc {
+			if acc[i] != zero {
+				acc[i] = 1
+			}
+		}
 	}
 	return acc
 }

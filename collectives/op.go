@@ -1,6 +1,8 @@
 package collectives
 
 import (
+	"fmt"
+	"strings"
 	"unsafe"
 
 	"github.com/gorun-hpc/gorun/comm"
@@ -29,7 +31,9 @@ type Real interface {
 // Width is the number of consecutive elements that form one operand
 // (0 and 1 mean element-wise; MinLoc and MaxLoc use 2: value, index).
 // Buffer lengths given to reductions must be multiples of Width, and the
-// algorithms split buffers only at multiples of Width.
+// algorithms split buffers only at multiples of Width. A length that is
+// not, or an Op whose Fn is nil, makes the reduction return an error
+// wrapping comm.ErrInvalidArgument before any communication.
 type Op[T comm.Elem] struct {
 	Name        string
 	Fn          func(dst, src []T)
@@ -41,6 +45,12 @@ type Op[T comm.Elem] struct {
 	// whose funcID is fn3For, and is not used once Fn is replaced.
 	fn3    func(dst, a, b []T)
 	fn3For unsafe.Pointer
+
+	// norm, when set, makes a result canonical (the logical ops' 1 or
+	// 0): see finish. Like fn3 it belongs to the Fn whose funcID is
+	// normFor.
+	norm    func(dst []T)
+	normFor unsafe.Pointer
 }
 
 // funcID identifies a func value (the closure it refers to): copies of one
@@ -73,13 +83,43 @@ func (op Op[T]) width() int {
 	return op.Width
 }
 
-func (op Op[T]) check(coll string, n int) {
+// valid reports an Op without Fn, or a buffer length n that is not a
+// multiple of the Op's Width, as an error wrapping comm.ErrInvalidArgument.
+// The error quotes a copy of op.Name: handing op.Name itself to fmt would
+// make every Op passed to a collective escape, and its Fn closure with it
+// (an allocation per call for ops built at the call).
+func (op Op[T]) valid(what string, n int) error {
 	if op.Fn == nil {
-		panic("collectives: " + coll + ": Op has no Fn")
+		return fmt.Errorf("Op %q has no Fn: %w", strings.Clone(op.Name), comm.ErrInvalidArgument)
 	}
 	if w := op.width(); n%w != 0 {
-		panic("collectives: " + coll + ": buffer length is not a multiple of the Op's Width")
+		return fmt.Errorf("%s = %d is not a multiple of Op %q's Width %d: %w", what, n, strings.Clone(op.Name), w, comm.ErrInvalidArgument)
 	}
+	return nil
+}
+
+// finish makes a result of op canonical: the logical operations map every
+// element to 1 or 0, which their Fn does only when it combines two
+// operands, so a result that is one rank's contribution (np 1, Scan on
+// rank 0, Exscan on rank 1) needs it too. Other ops leave dst as it is.
+func (op Op[T]) finish(dst []T) {
+	if op.norm != nil && funcID(op.Fn) == op.normFor {
+		op.norm(dst)
+	}
+}
+
+// normTruth maps every element to 1 (non-zero) or 0.
+func normTruth[T comm.Elem](dst []T) {
+	for i, x := range dst {
+		dst[i] = truth[T](x != 0)
+	}
+}
+
+// logical returns a logical op: Fn with the normalisation finish applies.
+func logical[T comm.Elem](name string, fn func(dst, src []T)) Op[T] {
+	op := Op[T]{Name: name, Commutative: true, Fn: fn, norm: normTruth[T]}
+	op.normFor = funcID(op.Fn)
+	return op
 }
 
 // Sum is addition. Floating-point sums are rounded at every step, so the
@@ -198,34 +238,37 @@ func truth[T comm.Elem](b bool) T {
 	return 0
 }
 
-// LAnd is logical and: non-zero is true; the result is 1 or 0.
+// LAnd is logical and: non-zero is true; the result is 1 or 0 on every
+// rank count, also where it is a single rank's contribution (np 1, Scan on
+// rank 0).
 func LAnd[T comm.Elem]() Op[T] {
-	return Op[T]{Name: "land", Commutative: true, Fn: func(dst, src []T) {
+	return logical("land", func(dst, src []T) {
 		src = src[:len(dst)]
 		for i := range dst {
 			dst[i] = truth[T](dst[i] != 0 && src[i] != 0)
 		}
-	}}
+	})
 }
 
-// LOr is logical or: non-zero is true; the result is 1 or 0.
+// LOr is logical or: non-zero is true; the result is 1 or 0 (as for LAnd).
 func LOr[T comm.Elem]() Op[T] {
-	return Op[T]{Name: "lor", Commutative: true, Fn: func(dst, src []T) {
+	return logical("lor", func(dst, src []T) {
 		src = src[:len(dst)]
 		for i := range dst {
 			dst[i] = truth[T](dst[i] != 0 || src[i] != 0)
 		}
-	}}
+	})
 }
 
-// LXor is logical exclusive or: non-zero is true; the result is 1 or 0.
+// LXor is logical exclusive or: non-zero is true; the result is 1 or 0 (as
+// for LAnd).
 func LXor[T comm.Elem]() Op[T] {
-	return Op[T]{Name: "lxor", Commutative: true, Fn: func(dst, src []T) {
+	return logical("lxor", func(dst, src []T) {
 		src = src[:len(dst)]
 		for i := range dst {
 			dst[i] = truth[T]((dst[i] != 0) != (src[i] != 0))
 		}
-	}}
+	})
 }
 
 // BAnd is bitwise and.

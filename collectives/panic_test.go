@@ -2,6 +2,7 @@ package collectives_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -10,27 +11,19 @@ import (
 	"github.com/gorun-hpc/gorun/comm/commtest"
 )
 
-func TestProgrammerErrorsPanic(t *testing.T) {
+// TestUnknownAlgorithmInEnvironment: a name in GORUN_COLL_<COLLECTIVE>
+// that the collective does not have is an error on every rank, before any
+// communication, and so is one given with WithAlgorithm.
+func TestUnknownAlgorithmInEnvironment(t *testing.T) {
 	setenv(t, "GORUN_COLL_SCATTER", "no-such-algorithm")
 	commtest.Run(t, 2, testCfg, func(ctx context.Context, c *comm.Comm) error {
-		sum := collectives.Sum[float64]()
-		for name, f := range map[string]func(){
-			"bad root":     func() { collectives.Bcast(ctx, c, []int{1}, 2) },
-			"len mismatch": func() { collectives.Allreduce(ctx, c, make([]float64, 3), make([]float64, 4), sum) },
-			"unknown alg":  func() { collectives.Allreduce(ctx, c, []float64{1}, nil, sum, collectives.WithAlgorithm("bogus")) },
-			"env alg":      func() { collectives.Scatter(ctx, c, []int{1}, []int{1, 2}, 0) },
-			"odd minloc":   func() { collectives.Allreduce(ctx, c, make([]float64, 3), nil, collectives.MinLoc[float64]()) },
-			"allgather":    func() { collectives.Allgather(ctx, c, make([]int, 3), []int{1}) },
-		} {
-			func() {
-				defer func() {
-					v := recover()
-					if s, _ := v.(string); !strings.HasPrefix(s, "collectives: ") {
-						t.Errorf("rank %d: %s: recovered %v, want a collectives: panic", c.Rank(), name, v)
-					}
-				}()
-				f()
-			}()
+		err := collectives.Scatter(ctx, c, []int{1}, []int{1, 2}, 0)
+		if !errors.Is(err, comm.ErrInvalidArgument) || !strings.Contains(err.Error(), "GORUN_COLL_SCATTER") {
+			t.Errorf("rank %d: Scatter with GORUN_COLL_SCATTER=no-such-algorithm: %v, want an invalid argument naming the variable", c.Rank(), err)
+		}
+		err = collectives.Allreduce(ctx, c, []float64{1}, nil, collectives.Sum[float64](), collectives.InPlace(), collectives.WithAlgorithm("bogus"))
+		if !errors.Is(err, comm.ErrInvalidArgument) || !strings.Contains(err.Error(), `"bogus"`) {
+			t.Errorf("rank %d: Allreduce with WithAlgorithm(bogus): %v, want an invalid argument naming it", c.Rank(), err)
 		}
 		return nil
 	})
@@ -47,7 +40,7 @@ func TestEnvironmentForcesAlgorithm(t *testing.T) {
 				for i := range x {
 					x[i] = c.Rank() + i
 				}
-				if err := collectives.Allreduce(ctx, c, x, nil, collectives.Sum[int]()); err != nil {
+				if err := collectives.Allreduce(ctx, c, x, nil, collectives.Sum[int](), collectives.InPlace()); err != nil {
 					return err
 				}
 				for i := range x {

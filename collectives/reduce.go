@@ -8,32 +8,49 @@ import (
 
 // Reduce combines src of every rank with op into dst on root:
 // dst = src_0 ⊕ ... ⊕ src_{p-1}. Every rank passes src of the same length;
-// dst (same length) is used only on root and may be nil elsewhere. In
-// place on root when src is nil or starts where dst starts.
+// dst (same length) is used only on root and may be nil elsewhere. On
+// root, with InPlace or when src starts where dst starts, it works in
+// place: dst is root's input too (InPlace is ignored on the other ranks).
 //
 // Algorithms: "binomial" (binomial tree; small messages), "rabenseifner"
 // (recursive-halving reduce-scatter, then a binomial gather of the pieces
 // to root; large). With a non-commutative op the binomial tree is rooted at
 // rank 0, which then sends the result to root.
+//
+// Bad arguments, reported before any communication: a root outside
+// [0, Size()) wraps comm.ErrInvalidRank (on every rank); on root,
+// len(src) != len(dst) without InPlace, or a src that is neither nil nor
+// dst with InPlace, wraps comm.ErrInvalidArgument, as do a length that is
+// not a multiple of op's Width, an op without Fn and a bad option. A
+// mismatch only root can see leaves the other ranks waiting for root
+// until their ctx ends.
 func Reduce[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op Op[T], root int, opts ...Option) (err error) {
 	sys, base := c.Collective()
-	cfg := configure("reduce", opts)
-	checkRoot("Reduce", c, root)
+	cfg, err := setup("reduce", opts)
+	if err == nil {
+		err = badRoot(c, root)
+	}
+	if err != nil {
+		return wrap("Reduce", c, err)
+	}
 	r, p := c.Rank(), c.Size()
 	n := len(src)
 	if r == root {
 		n = len(dst) // src may be nil (in place)
+	}
+	if err := op.valid("the length", n); err != nil {
+		return wrap("Reduce", c, err)
 	}
 	alg := selectReduce(cfg, p, n*comm.SizeOf[T]())
 	// acc receives the rank's partial result; the algorithms read the
 	// rank's contribution from in, so acc needs no copy of it.
 	var acc, in []T
 	switch {
-	case r == root && inPlace(dst, src):
-		acc, in = dst, dst
 	case r == root:
-		checkLen("Reduce", "src", len(src), len(dst))
-		acc, in = dst, src
+		if in, err = input(cfg, dst, src); err != nil {
+			return wrap("Reduce", c, err)
+		}
+		acc = dst
 	case alg == "binomial" && binomialLeaf(p, r, root, op.Commutative):
 		acc, in = src, src // a leaf of the tree only sends its contribution
 	default:
@@ -45,9 +62,9 @@ func Reduce[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op Op[
 			}
 		}()
 	}
-	op.check("Reduce", len(acc))
 	if p == 1 {
 		copy(acc, in)
+		op.finish(acc)
 		return nil
 	}
 	switch alg {
@@ -55,6 +72,9 @@ func Reduce[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op Op[
 		err = reduceBinomial(ctx, sys, base, acc, in, op, root)
 	case "rabenseifner":
 		err = reduceRabenseifner(ctx, sys, base, acc, in, op, root)
+	}
+	if err == nil && r == root {
+		op.finish(dst)
 	}
 	return wrap("Reduce", c, err)
 }

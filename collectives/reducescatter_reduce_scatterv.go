@@ -16,5 +16,15 @@ func reduceScatterv[T comm.Elem](ctx context.Context, c *comm.Comm, base int, ds
 	if err := reduceBinomial(ctx, c, base, work, work, op, 0); err != nil {
 		return err
 	}
-	return scattervLinear(ctx, c, base+2, dst, work, counts, displs, 0)
+	blk := make([]span, len(counts))
+	for i := range blk {
+		blk[i] = span{displs[i], displs[i] + counts[i]}
+	}
+	if err := scattervLinear(ctx, c, base+2, dst, work, blk, 0); err != nil {
+		return err
+	}
+	if c.Rank() == 0 {
+		copy(dst, work[blk[0].lo:blk[0].hi])
+	}
+	return nil
 }

@@ -6,25 +6,17 @@ import (
 	"github.com/gorun-hpc/gorun/comm"
 )
 
-// scattervLinear: root sends each rank its block directly, all at once.
-func scattervLinear[T comm.Elem](ctx context.Context, c *comm.Comm, base int, dst, src []T, counts, displs []int, root int) error {
+// scattervLinear: root sends each rank its block blk[i] of src directly,
+// all at once (root's own block is left to the caller).
+func scattervLinear[T comm.Elem](ctx context.Context, c *comm.Comm, base int, dst, src []T, blk []span, root int) error {
 	p, r := c.Size(), c.Rank()
 	if r != root {
 		return recv(ctx, c, dst, root, base)
 	}
-	checkLen("Scatterv", "counts", len(counts), p)
-	if displs == nil {
-		displs = packedDispls(counts)
-	}
-	checkLen("Scatterv", "displs", len(displs), p)
-	if dst != nil {
-		checkLen("Scatterv", "dst", len(dst), counts[r])
-		copy(dst, src[displs[r]:displs[r]+counts[r]])
-	}
 	var reqs []*comm.Request
 	for i := range p {
 		if i != r {
-			reqs = append(reqs, comm.Isend(c, src[displs[i]:displs[i]+counts[i]], i, base))
+			reqs = append(reqs, comm.Isend(c, src[blk[i].lo:blk[i].hi], i, base))
 		}
 	}
 	return waitFree(ctx, reqs...)

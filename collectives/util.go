@@ -65,10 +65,16 @@ func exchange[T comm.Elem](ctx context.Context, c *comm.Comm, sbuf []T, dest int
 			drain([]*comm.Request{rr})
 			return err
 		}
-		return waitFree(ctx, rr)
+		return waitRecv(ctx, rr, rbuf, src)
 	}
 	sr := comm.Isend(c, sbuf, dest, tg)
-	return waitFree(ctx, rr, sr)
+	if err := waitAll(ctx, rr, sr); err != nil {
+		return err
+	}
+	err := checkSize(rr, rbuf, src)
+	rr.Free()
+	sr.Free()
+	return err
 }
 
 func send[T comm.Elem](ctx context.Context, c *comm.Comm, buf []T, dest, tg int) error {
@@ -89,13 +95,45 @@ func startSend[T comm.Elem](reqs []*comm.Request, c *comm.Comm, buf []T, dest, t
 }
 
 func recv[T comm.Elem](ctx context.Context, c *comm.Comm, buf []T, src, tg int) error {
-	r := comm.Irecv(c, buf, src, tg)
+	return waitRecv(ctx, comm.Irecv(c, buf, src, tg), buf, src)
+}
+
+// waitRecv waits for r, a receive into buf from src, checks that the
+// message filled buf (checkSize) and frees r.
+func waitRecv[T comm.Elem](ctx context.Context, r *comm.Request, buf []T, src int) error {
 	if err := waitAll(ctx, r); err != nil {
 		return err
 	}
 	err := checkSize(r, buf, src)
 	r.Free()
 	return err
+}
+
+// waitBlocks waits for reqs, receives into the blocks blk of buf from
+// the ranks of the same index, except rank skip (no request); it checks
+// that each message filled its block (checkSize) and frees the requests.
+func waitBlocks[T comm.Elem](ctx context.Context, reqs []*comm.Request, buf []T, blk []span, skip int) error {
+	if err := waitAll(ctx, reqs...); err != nil {
+		return err
+	}
+	k := 0
+	var first error
+	for i, b := range blk {
+		if i == skip {
+			continue
+		}
+		if err := checkSize(reqs[k], buf[b.lo:b.hi], i); err != nil && first == nil {
+			first = err
+		}
+		k++
+	}
+	if first != nil {
+		return first
+	}
+	for _, r := range reqs {
+		r.Free()
+	}
+	return nil
 }
 
 // checkSize reports a completed receive into buf from src whose message
@@ -115,17 +153,6 @@ func wrap(coll string, c *comm.Comm, err error) error {
 		return nil
 	}
 	return fmt.Errorf("collectives: %s on rank %d of %d: %w", coll, c.Rank(), c.Size(), err)
-}
-
-// inPlace reports whether src is nil or starts where dst starts.
-func inPlace[T any](dst, src []T) bool {
-	if src == nil {
-		return true
-	}
-	if len(src) == 0 || len(dst) == 0 {
-		return false
-	}
-	return &src[0] == &dst[0]
 }
 
 // span is a half-open element range [lo, hi).
@@ -179,18 +206,6 @@ func pof2Below(p int) int {
 }
 
 func isPow2(p int) bool { return p > 0 && p&(p-1) == 0 }
-
-func checkRoot(coll string, c *comm.Comm, root int) {
-	if root < 0 || root >= c.Size() {
-		panic(fmt.Sprintf("collectives: %s: root %d out of range [0,%d)", coll, root, c.Size()))
-	}
-}
-
-func checkLen(coll, what string, got, want int) {
-	if got != want {
-		panic(fmt.Sprintf("collectives: %s: len(%s) = %d, want %d", coll, what, got, want))
-	}
-}
 
 func sum(xs []int) int {
 	s := 0

@@ -16,6 +16,36 @@ import (
 // collective they are built on. A value that fails to encode makes every
 // rank that would have received it return an error (the collective still
 // completes on every rank, with an empty payload in its place).
+//
+// Bad arguments are errors wrapping comm.ErrInvalidRank (a root out of
+// range, on every rank) or comm.ErrInvalidArgument (a slice whose length
+// is not the communicator size, InPlace, a bad option); a length only root
+// reads (ScatterValue's src, GatherValue's dst) is checked on root, and the
+// other ranks then wait for root until their ctx ends.
+
+// skip uses up n collective calls' worth of c's collective sequence. A
+// value collective makes two typed collective calls; when it returns early
+// it skips those it did not make, so that its ranks stay in step (each
+// typed call takes one sequence number, error or not) and the next
+// collective on c matches across ranks even after an error that only some
+// ranks saw.
+func skip(c *comm.Comm, n int) {
+	for range n {
+		c.Collective()
+	}
+}
+
+// noInPlace refuses InPlace, which the value collectives cannot honour.
+func noInPlace(coll string, c *comm.Comm, opts []Option) error {
+	var cfg config
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.inPlace {
+		return wrap(coll, c, fmt.Errorf("InPlace is not supported here: %w", comm.ErrInvalidArgument))
+	}
+	return nil
+}
 
 // errEncode marks a peer's encoding failure.
 var errEncode = errors.New("collectives: a rank could not encode its value")
@@ -38,8 +68,14 @@ func decode[V any](b []byte, n int64, dst *V) error {
 	return nil
 }
 
-// BcastValue copies root's *v into *v on every other rank.
+// BcastValue copies root's *v into *v on every other rank. Bad arguments:
+// a root out of range wraps comm.ErrInvalidRank (on every rank), InPlace or
+// a bad option comm.ErrInvalidArgument.
 func BcastValue[V any](ctx context.Context, c *comm.Comm, v *V, root int, opts ...Option) error {
+	if err := noInPlace("BcastValue", c, opts); err != nil {
+		skip(c, 2)
+		return err
+	}
 	var b []byte
 	var encErr error
 	n := []int64{0}
@@ -51,6 +87,7 @@ func BcastValue[V any](ctx context.Context, c *comm.Comm, v *V, root int, opts .
 		}
 	}
 	if err := Bcast(ctx, c, n, root, opts...); err != nil {
+		skip(c, 1)
 		return err
 	}
 	if n[0] < 0 {
@@ -103,19 +140,33 @@ func counts64(lens []int64) []int {
 }
 
 // ScatterValue sends src[i] of root (len(src) = p on root, ignored
-// elsewhere) to rank i, which decodes it into *dst.
+// elsewhere) to rank i, which decodes it into *dst. Bad arguments: a root
+// out of range wraps comm.ErrInvalidRank (on every rank); len(src) != p on
+// root, InPlace or a bad option comm.ErrInvalidArgument.
 func ScatterValue[V any](ctx context.Context, c *comm.Comm, dst *V, src []V, root int, opts ...Option) error {
 	p := c.Size()
 	var all []byte
 	var lens []int64
 	var counts []int
 	var encErr error
+	if err := noInPlace("ScatterValue", c, opts); err != nil {
+		skip(c, 2)
+		return err
+	}
+	if err := badRoot(c, root); err != nil {
+		skip(c, 2)
+		return wrap("ScatterValue", c, err)
+	}
 	if c.Rank() == root {
-		checkLen("ScatterValue", "src", len(src), p)
+		if err := badLen("src", len(src), p); err != nil {
+			skip(c, 2)
+			return wrap("ScatterValue", c, err)
+		}
 		all, lens, counts, encErr = encodeAll(src)
 	}
 	n := []int64{0}
 	if err := Scatter(ctx, c, n, lens, root, opts...); err != nil {
+		skip(c, 1)
 		return err
 	}
 	b := make([]byte, max(n[0], 0))
@@ -126,9 +177,25 @@ func ScatterValue[V any](ctx context.Context, c *comm.Comm, dst *V, src []V, roo
 }
 
 // GatherValue collects src of every rank into dst[i] on root (len(dst) = p
-// on root, ignored elsewhere).
+// on root, ignored elsewhere). Bad arguments: a root out of range wraps
+// comm.ErrInvalidRank (on every rank); len(dst) != p on root, InPlace or a
+// bad option comm.ErrInvalidArgument.
 func GatherValue[V any](ctx context.Context, c *comm.Comm, dst []V, src V, root int, opts ...Option) error {
 	p := c.Size()
+	if err := noInPlace("GatherValue", c, opts); err != nil {
+		skip(c, 2)
+		return err
+	}
+	if err := badRoot(c, root); err != nil {
+		skip(c, 2)
+		return wrap("GatherValue", c, err)
+	}
+	if c.Rank() == root {
+		if err := badLen("dst", len(dst), p); err != nil {
+			skip(c, 2)
+			return wrap("GatherValue", c, err)
+		}
+	}
 	b, encErr := encode(src)
 	n := []int64{int64(len(b))}
 	if encErr != nil {
@@ -136,10 +203,10 @@ func GatherValue[V any](ctx context.Context, c *comm.Comm, dst []V, src V, root 
 	}
 	var lens []int64
 	if c.Rank() == root {
-		checkLen("GatherValue", "dst", len(dst), p)
 		lens = make([]int64, p)
 	}
 	if err := Gather(ctx, c, lens, n, root, opts...); err != nil {
+		skip(c, 1)
 		return err
 	}
 	var all []byte
@@ -163,10 +230,18 @@ func GatherValue[V any](ctx context.Context, c *comm.Comm, dst []V, src V, root 
 }
 
 // AllgatherValue collects src of every rank into dst[i] on every rank
-// (len(dst) = p).
+// (len(dst) = p). Bad arguments: len(dst) != p, InPlace or a bad option
+// wrap comm.ErrInvalidArgument.
 func AllgatherValue[V any](ctx context.Context, c *comm.Comm, dst []V, src V, opts ...Option) error {
 	p := c.Size()
-	checkLen("AllgatherValue", "dst", len(dst), p)
+	if err := noInPlace("AllgatherValue", c, opts); err != nil {
+		skip(c, 2)
+		return err
+	}
+	if err := badLen("dst", len(dst), p); err != nil {
+		skip(c, 2)
+		return wrap("AllgatherValue", c, err)
+	}
 	b, encErr := encode(src)
 	n := []int64{int64(len(b))}
 	if encErr != nil {
@@ -174,6 +249,7 @@ func AllgatherValue[V any](ctx context.Context, c *comm.Comm, dst []V, src V, op
 	}
 	lens := make([]int64, p)
 	if err := Allgather(ctx, c, lens, n, opts...); err != nil {
+		skip(c, 1)
 		return err
 	}
 	counts := counts64(lens)
@@ -190,14 +266,26 @@ func AllgatherValue[V any](ctx context.Context, c *comm.Comm, dst []V, src V, op
 }
 
 // AlltoallValue sends src[j] to rank j, which decodes it into dst[i] for
-// the sending rank i (len(src) = len(dst) = p).
+// the sending rank i (len(src) = len(dst) = p). Bad arguments: len(src) or
+// len(dst) != p, InPlace or a bad option wrap comm.ErrInvalidArgument.
 func AlltoallValue[V any](ctx context.Context, c *comm.Comm, dst, src []V, opts ...Option) error {
 	p := c.Size()
-	checkLen("AlltoallValue", "src", len(src), p)
-	checkLen("AlltoallValue", "dst", len(dst), p)
+	if err := noInPlace("AlltoallValue", c, opts); err != nil {
+		skip(c, 2)
+		return err
+	}
+	err := badLen("src", len(src), p)
+	if err == nil {
+		err = badLen("dst", len(dst), p)
+	}
+	if err != nil {
+		skip(c, 2)
+		return wrap("AlltoallValue", c, err)
+	}
 	all, slens, scounts, encErr := encodeAll(src)
 	rlens := make([]int64, p)
 	if err := Alltoall(ctx, c, rlens, slens, opts...); err != nil {
+		skip(c, 1)
 		return err
 	}
 	rcounts := counts64(rlens)

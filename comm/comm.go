@@ -1,6 +1,7 @@
 package comm
 
 import (
+	"cmp"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -95,6 +97,12 @@ type Config struct {
 	// keeps the host's default and one line is logged. Environment:
 	// GORUN_TCP_CC.
 	Congestion string
+	// SocketBuffer, if positive, sets the send and receive buffer sizes
+	// (SO_SNDBUF, SO_RCVBUF) of every link's socket, in bytes; the kernel
+	// doubles the value and keeps it within its own limits. Zero leaves
+	// the kernel's automatic sizing, which suits loopback and most
+	// networks; small buffers model a busy or slow network.
+	SocketBuffer int
 	// HandshakeTimeout bounds each connection's authentication. Default 10s.
 	HandshakeTimeout time.Duration
 	// ConnectTimeout bounds start-up: publishing this rank's address and
@@ -218,8 +226,8 @@ func (c *Config) fill(localSize int) {
 
 // Validate reports a configuration error, if any.
 func (c *Config) Validate() error {
-	if c.EagerLimit < 0 || c.ChunkSize < 0 {
-		return errors.New("comm: negative EagerLimit or ChunkSize")
+	if c.EagerLimit < 0 || c.ChunkSize < 0 || c.SocketBuffer < 0 {
+		return fmt.Errorf("%w: Config: negative EagerLimit, ChunkSize or SocketBuffer", ErrInvalidArgument)
 	}
 	return nil
 }
@@ -269,8 +277,14 @@ func (c *Comm) Rank() int { return c.rank }
 // Size returns the number of ranks in c.
 func (c *Comm) Size() int { return len(c.group) }
 
-// WorldRank returns the world rank of rank r of c.
-func (c *Comm) WorldRank(r int) int { return c.group[r] }
+// WorldRank returns the world rank of rank r of c. It has no error
+// result: r out of [0, Size()) panics.
+func (c *Comm) WorldRank(r int) int {
+	if r < 0 || r >= len(c.group) {
+		panic(fmt.Sprintf("comm: WorldRank: rank %d out of range [0,%d)", r, len(c.group)))
+	}
+	return c.group[r]
+}
 
 func (c *Comm) commRank(world int) int {
 	if c.inv == nil {
@@ -284,28 +298,41 @@ func (c *Comm) commRank(world int) int {
 
 func (c *Comm) containsWorld(world int) bool { return c.commRank(world) >= 0 }
 
-func (c *Comm) worldOf(r int, what string) int {
-	if r == AnySource && what == "source" {
-		return AnySource
+// peerOf checks rank r of c, a destination (recv false) or a source, for
+// call, and returns its world rank, or ProcNull or AnySource (sources
+// only) as they are.
+func (c *Comm) peerOf(call string, r int, recv bool) (int, error) {
+	switch {
+	case r >= 0 && r < len(c.group):
+		return c.group[r], nil
+	case r == ProcNull:
+		return ProcNull, nil
+	case r == AnySource && recv:
+		return AnySource, nil
 	}
-	if r < 0 || r >= len(c.group) {
-		panic(fmt.Sprintf("comm: %s rank %d out of range [0,%d)", what, r, len(c.group)))
+	if recv {
+		return 0, argErrorf(ErrInvalidRank, "comm: %s: source rank %d out of range [0,%d) (or AnySource, ProcNull)", call, r, len(c.group))
 	}
-	return c.group[r]
+	return 0, argErrorf(ErrInvalidRank, "comm: %s: destination rank %d out of range [0,%d) (or ProcNull)", call, r, len(c.group))
 }
 
-func checkTag(tag int, recv bool, sys bool) int32 {
+// checkTag checks tag for call: 0..MaxTag (any int32 from 0 on a
+// collective view), or AnyTag for a receive or probe.
+func (c *Comm) checkTag(call string, tag int, recv bool) (int32, error) {
 	if recv && tag == AnyTag {
-		return AnyTag
+		return AnyTag, nil
 	}
 	limit := MaxTag
-	if sys {
+	if c.sys == nil {
 		limit = 1<<31 - 1
 	}
 	if tag < 0 || tag > limit {
-		panic(fmt.Sprintf("comm: tag %d out of range [0,%d]", tag, limit))
+		if recv {
+			return 0, argErrorf(ErrInvalidTag, "comm: %s: tag %d out of range [0,%d] (or AnyTag)", call, tag, limit)
+		}
+		return 0, argErrorf(ErrInvalidTag, "comm: %s: tag %d out of range [0,%d]", call, tag, limit)
 	}
-	return int32(tag)
+	return int32(tag), nil
 }
 
 func newComm(e *engine, ctx uint64, group []int, myWorld int) *Comm {
@@ -342,7 +369,8 @@ const StepsPerCollective = 1 << 10
 // group and ranks, a separate context that user messages never match) and
 // a base tag: the call may use tags base..base+StepsPerCollective-1 on the
 // view. Every rank must call Collective once per collective operation, in
-// the same order.
+// the same order. It has no error result: called on a collective view, it
+// panics (a programming error of the library calling it).
 func (c *Comm) Collective() (sys *Comm, base int) {
 	if c.sys == nil {
 		panic("comm: Collective called on a collective view")
@@ -396,10 +424,12 @@ func (c *Comm) Split(ctx context.Context, color, key int) (*Comm, error) {
 		}
 	}
 	slices.SortStableFunc(ms, func(a, b member) int {
-		if a.key != b.key {
-			return a.key - b.key
+		// cmp.Compare, not a subtraction, which overflows for keys far
+		// apart.
+		if c := cmp.Compare(a.key, b.key); c != 0 {
+			return c
 		}
-		return a.rank - b.rank
+		return cmp.Compare(a.rank, b.rank)
 	})
 	group := make([]int, len(ms))
 	for i, m := range ms {
@@ -409,14 +439,19 @@ func (c *Comm) Split(ctx context.Context, color, key int) (*Comm, error) {
 }
 
 // Create returns a communicator of the given ranks of c, in that order.
-// Collective over c; ranks not listed get nil.
+// Collective over c; ranks not listed get nil. A rank out of [0, Size())
+// is an error wrapping ErrInvalidRank, and one listed twice an error
+// wrapping ErrInvalidArgument, before any communication (every rank passes
+// the same list, so every rank returns it).
 func (c *Comm) Create(ctx context.Context, ranks []int) (*Comm, error) {
 	color, key := Undefined, 0
 	seen := make(map[int]bool, len(ranks))
 	for i, r := range ranks {
-		c.worldOf(r, "member")
+		if r < 0 || r >= c.Size() {
+			return nil, argErrorf(ErrInvalidRank, "comm: Create: rank %d (at index %d) out of range [0,%d)", r, i, c.Size())
+		}
 		if seen[r] {
-			panic(fmt.Sprintf("comm: Create: rank %d listed twice", r))
+			return nil, argErrorf(ErrInvalidArgument, "comm: Create: rank %d listed twice", r)
 		}
 		seen[r] = true
 		if r == c.rank {
@@ -598,6 +633,7 @@ func InitConfig(cfg Config) (*Comm, error) {
 		return nil, err
 	}
 	o.Config = cfg
+	link := openAgentLink() // agentlink.go: the line to gorun's agent (nil without one)
 	if o.Size > 1 && o.Store == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -613,7 +649,10 @@ func InitConfig(cfg Config) (*Comm, error) {
 		}
 		o.Store, o.Watch = st, wt
 	}
-	w, err := Connect(context.Background(), o)
+	ctx, stop := link.starting()
+	w, err := Connect(ctx, o)
+	err = link.started(ctx, o.Rank, w, err)
+	stop()
 	var owned []rendezvous.Store
 	for _, s := range []rendezvous.Store{o.Store, o.Watch} {
 		if s != nil {
@@ -683,15 +722,22 @@ func (c *Comm) LocalSize() int { return c.world().proc.localSize }
 
 func (c *Comm) world() *Comm { return c.e.worldComm }
 
-// Close finalizes the process's participation in the job (MPI_Finalize):
-// it waits until every large send already started has been delivered, tells
-// every other rank it is leaving, waits until every other rank has done the
-// same (or is gone), and closes every connection. Messages sent before
-// Close are delivered. Close on any communicator closes the world; it is
-// idempotent and returns the same error every time.
+// Close finalizes the process's participation in the job (MPI_Finalize).
+// It fails the receives still pending (with ErrClosed), withdraws every
+// large send that no receive has matched (it fails with ErrClosed) and
+// waits for the ones being delivered, tells every other rank it is
+// leaving, waits until every other rank has done the same (or is gone),
+// discards the messages that arrived but were never received, and closes
+// every connection. Apart from that wait for the other ranks, which Close
+// on every rank ends, it takes a round trip or the time the data in flight
+// takes. If it dropped anything (a pending receive, a send, a message) it
+// says what in an error wrapping ErrDropped; if a peer was lost, that
+// error. Operations started after Close fail with ErrClosed. Close on any
+// communicator closes the world; it is idempotent and returns the same
+// error every time.
 func (c *Comm) Close() error {
 	w := c.world()
-	w.proc.closeOnce.Do(func() { w.proc.closeErr = w.finalize() })
+	w.proc.closeOnce.Do(func() { w.proc.closeErr = w.finalize(); theLink.Load().closed(w) })
 	return w.proc.closeErr
 }
 
@@ -710,42 +756,29 @@ func (w *Comm) finalize() error {
 			s.Close()
 		}
 	}()
+	// Pending receives fail, and large sends that no receive has taken
+	// are withdrawn; large sends in flight are waited for.
+	recvs, withdrawn := e.beginClose()
+	if err := e.waitSends(); err != nil {
+		return fmt.Errorf("comm: close: %w", err)
+	}
 	if e.size == 1 {
 		e.fail(ErrClosed)
-		return nil
+		return dropError(recvs, withdrawn, e.dropUnexpected())
 	}
-	// Wait for large sends in flight.
-	for {
-		e.mu.Lock()
-		if e.fatal != nil {
-			err := e.fatal
-			e.mu.Unlock()
-			return fmt.Errorf("comm: close: %w", err)
-		}
-		if e.active == 0 && len(e.rsends) == 0 {
-			e.mu.Unlock()
-			break
-		}
-		if e.activeDone == nil {
-			e.activeDone = make(chan struct{})
-		}
-		ch, bye := e.activeDone, e.byeCh
-		e.mu.Unlock()
-		select {
-		case <-ch:
-		case <-bye:
-		}
-	}
-	// No Credit frame may follow a Bye.
-	e.creditMu.Lock()
+	// Bye goes through each link's control queue, after every control
+	// frame queued before it; nothing is written after it.
 	e.mu.Lock()
-	e.byeSent = true
 	links := slices.Clone(e.links)
 	e.mu.Unlock()
-	e.creditMu.Unlock()
+	for _, l := range links {
+		if l != nil {
+			l.sendControl(wire.Header{Type: wire.Bye})
+		}
+	}
 	for p, l := range links {
 		if l != nil {
-			if err := l.send(wire.Header{Type: wire.Bye}, nil); err != nil {
+			if err := l.flushControl(); err != nil {
 				e.linkDown(p, err)
 			}
 		}
@@ -777,11 +810,39 @@ func (w *Comm) finalize() error {
 		}
 		<-ch
 	}
+	unreceived := e.dropUnexpected()
 	e.fail(ErrClosed)
 	if lost != nil {
 		return fmt.Errorf("comm: close: %w", lost)
 	}
-	return nil
+	return dropError(recvs, withdrawn, unreceived)
+}
+
+// dropError is Close's report of what it dropped: recvs receives still
+// pending, the sends among withdrawn that no receive took, and unreceived
+// messages that arrived but were never received. Nil if nothing was.
+func dropError(recvs int, withdrawn []*Request, unreceived int) error {
+	sends := 0
+	for _, s := range withdrawn {
+		if _, _, err := s.Test(); err != nil {
+			sends++
+		}
+	}
+	var parts []string
+	plural := func(n int, one, many string) {
+		if n == 1 {
+			parts = append(parts, "1 "+one)
+		} else if n > 1 {
+			parts = append(parts, strconv.Itoa(n)+" "+many)
+		}
+	}
+	plural(sends, "send that no receive matched", "sends that no receive matched")
+	plural(unreceived, "message that arrived but was never received", "messages that arrived but were never received")
+	plural(recvs, "receive still pending", "receives still pending")
+	if len(parts) == 0 {
+		return nil
+	}
+	return fmt.Errorf("comm: close: %w: %s", ErrDropped, strings.Join(parts, ", "))
 }
 
 // Abort ends the whole job (MPI_Abort): it tells the launcher that this

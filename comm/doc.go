@@ -23,11 +23,20 @@
 // Ranks and tags: ranks are 0..Size()-1 of the communicator; user tags are
 // 0..MaxTag. Receives may use AnySource and AnyTag, and return a Status with
 // the actual source, tag and size. Two messages from one sender to one
-// receiver that both match a receive arrive in the order sent.
+// receiver that both match a receive arrive in the order sent. ProcNull is
+// the null peer (MPI_PROC_NULL): a send to it completes at once and sends
+// nothing, a receive or probe of it completes at once with an empty Status
+// whose Source is ProcNull. A rank or tag out of range is an error value
+// wrapping ErrInvalidRank or ErrInvalidTag (and so ErrInvalidArgument),
+// naming the call, the value and the valid range; the calls that return a
+// Request report it through the Request. Only calls without an error
+// result (WorldRank, Collective) panic on a bad argument.
 //
 // Blocking calls take a context: when it ends, the call returns an error
 // satisfying errors.Is(err, context.DeadlineExceeded) (or Canceled), and a
-// receive that had not matched is withdrawn. Non-blocking calls return a
+// receive that had not matched is withdrawn, and so is a large send that no
+// receive has taken (the receiver gives its announcement back: a withdrawn
+// or cancelled send leaves no trace). Non-blocking calls return a
 // *Request; every request completes, failing with ErrPeerLost when the rank
 // it depends on dies and with ErrAborted when the job is aborted, so no
 // rank hangs on a dead peer.

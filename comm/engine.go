@@ -13,12 +13,18 @@ import (
 
 // link carries frames to one peer. It is the seam between the engine and a
 // transport: TCP today, shared memory later. send is safe for concurrent
-// callers and writes each frame whole (frames never interleave). Frames
-// from the peer reach the engine through engine.handleFrame, called for one
-// frame at a time per link, in arrival order (by the link's reader, or by a
-// goroutine waiting on that link; see tcpLink).
+// callers and writes each frame whole (frames never interleave); it may
+// wait for room on the connection. sendControl queues a control frame and
+// never waits: it is the only way a frame handler may write (see
+// tcpLink.sendControl); control frames go out in the order queued, and
+// none after a Bye. flushControl waits until the queued ones are written.
+// Frames from the peer reach the engine through engine.handleFrame, called
+// for one frame at a time per link, in arrival order (by the link's reader,
+// or by a goroutine waiting on that link; see tcpLink).
 type link interface {
 	send(h wire.Header, payload []byte) error
+	sendControl(h wire.Header)
+	flushControl() error
 	close() error
 }
 
@@ -35,8 +41,8 @@ type inMsg struct {
 	pool   *pooledBuf // data's recycled buffer, if it has one
 	rts    bool
 	sendID uint64
+	sreq   *Request        // a large send to self, waiting for its receive
 	seq    uint64          // arrival order among all unexpected messages
-	ssend  *Request        // hook: a synchronous self-send, completed when a receive takes m (ssend.go)
 	inline [inlineMax]byte // data of a payload of up to inlineMax bytes
 }
 
@@ -69,7 +75,8 @@ type engine struct {
 	rsends     map[uint64]*Request // large sends waiting for CTS
 	rrecvs     map[uint64]*Request // large receives waiting for data
 	active     int                 // large sends whose data is being written
-	activeDone chan struct{}
+	sendsDone  chan struct{}       // closed when a large send ends (made by Close)
+	closing    bool                // Close has begun: no new operation starts
 	nextID     uint64
 	links      []link
 	peerErr    []error // non-nil: the link to that rank is gone
@@ -98,15 +105,11 @@ type engine struct {
 	// Eager flow control (see Config.EagerWindow). eagerOut[p] (under mu)
 	// is what this rank's eager messages to p cost that p has not credited
 	// back; owed[p] is what p's eager messages delivered here cost since
-	// the last Credit to p; crediting[p] is set while a goroutine sends
-	// Credit frames to p. creditMu orders Credit frames before Bye: senders
-	// hold it shared, Close exclusively to set byeSent.
-	eagerOut  []int64
-	owed      []atomic.Int64
-	crediting []atomic.Bool
-	creditMu  sync.RWMutex
-	byeSent   bool
-	start     time.Time // for now()
+	// the last Credit to p. Credit frames go through the links' control
+	// queues, which drop them after Bye.
+	eagerOut []int64
+	owed     []atomic.Int64
+	start    time.Time // for now()
 
 	ccOnce sync.Once // the one log line of a refused Config.Congestion
 }
@@ -158,9 +161,8 @@ func newEngine(rank, size int, cfg Config) *engine {
 		suspect:    make([]bool, size),
 		start:      time.Now(),
 
-		eagerOut:  make([]int64, size),
-		owed:      make([]atomic.Int64, size),
-		crediting: make([]atomic.Bool, size),
+		eagerOut: make([]int64, size),
+		owed:     make([]atomic.Int64, size),
 	}
 }
 
@@ -348,6 +350,10 @@ func (e *engine) handleFrame(peer int, h *wire.Header, payload io.Reader) error 
 		return e.onCancel(peer, h)
 	case wire.Credit:
 		return e.onCredit(peer, h)
+	case wire.Withdraw:
+		return e.onWithdraw(peer, h)
+	case wire.Withdrawn:
+		return e.onWithdrawn(peer, h)
 	case wire.Bye:
 		e.onBye(peer)
 		return errBye
@@ -448,24 +454,22 @@ func (e *engine) onRTS(peer int, h *wire.Header) error {
 	cts := e.matchRTS(r, peer, h.Tag, int(h.Len), h.A)
 	l := e.links[peer]
 	e.mu.Unlock()
-	return e.sendCTS(l, r, &cts)
+	e.sendCTS(l, r, &cts)
+	return nil
 }
 
-func (e *engine) sendCTS(l link, r *Request, cts *wire.Header) error {
+// sendCTS completes a matched receive of an empty message at once (no data
+// follows) and queues the CTS. It never waits for the link: the caller may
+// be the link's reader. A CTS that cannot be written ends the link, and the
+// receive fails with the peer's loss.
+func (e *engine) sendCTS(l link, r *Request, cts *wire.Header) {
 	if r.total == 0 {
 		e.mu.Lock()
 		delete(e.rrecvs, r.id)
 		e.mu.Unlock()
 		r.finish(r.status, nil)
 	}
-	if err := l.send(*cts, nil); err != nil {
-		e.mu.Lock()
-		delete(e.rrecvs, r.id)
-		e.mu.Unlock()
-		r.finish(Status{}, e.sendFailed(r.from, err))
-		return err
-	}
-	return nil
+	l.sendControl(*cts)
 }
 
 func (e *engine) onCTS(peer int, h *wire.Header) error {
@@ -474,10 +478,17 @@ func (e *engine) onCTS(peer int, h *wire.Header) error {
 	if s == nil || s.peer != peer {
 		l := e.links[peer]
 		e.mu.Unlock()
-		// The send was cancelled: release the receiver.
-		return l.send(wire.Header{Type: wire.Cancel, B: h.B}, nil)
+		// The send is gone (the job aborted): release the receiver.
+		l.sendControl(wire.Header{Type: wire.Cancel, B: h.B})
+		return nil
 	}
 	delete(e.rsends, h.A)
+	if s.wdone != nil {
+		// A receive took it before the withdrawal arrived: the send goes
+		// on, and Cancel reports false.
+		close(s.wdone)
+		s.wdone = nil
+	}
 	e.active++
 	l := e.links[peer]
 	e.mu.Unlock()
@@ -489,10 +500,7 @@ func (e *engine) onCTS(peer int, h *wire.Header) error {
 		err := e.writeData(l, s, recvID)
 		e.mu.Lock()
 		e.active--
-		if e.active == 0 && e.activeDone != nil {
-			close(e.activeDone)
-			e.activeDone = nil
-		}
+		e.sendEndedLocked()
 		e.mu.Unlock()
 		if err != nil {
 			err = e.sendFailed(peer, err)
@@ -563,6 +571,74 @@ func (e *engine) onData(peer int, h *wire.Header, payload io.Reader) error {
 		r.finish(r.status, err)
 	}
 	return nil
+}
+
+// sendEndedLocked wakes Close, waiting for large sends to end. Caller
+// holds e.mu.
+func (e *engine) sendEndedLocked() {
+	if e.sendsDone != nil {
+		close(e.sendsDone)
+		e.sendsDone = nil
+	}
+}
+
+// onWithdraw drops the RTS the peer withdraws, if no receive has taken it,
+// and tells the peer so. If a receive has taken it, the CTS is on its way
+// (queued before this frame was read, or about to be): nothing to answer.
+func (e *engine) onWithdraw(peer int, h *wire.Header) error {
+	e.mu.Lock()
+	for i, m := range e.unexpected[peer] {
+		if m.rts && m.sendID == h.A {
+			e.removeUnexpected(peer, i)
+			l := e.links[peer]
+			e.mu.Unlock()
+			l.sendControl(wire.Header{Type: wire.Withdrawn, A: h.A})
+			return nil
+		}
+	}
+	e.mu.Unlock()
+	return nil
+}
+
+// onWithdrawn completes a send whose withdrawal the receiver granted.
+func (e *engine) onWithdrawn(peer int, h *wire.Header) error {
+	e.mu.Lock()
+	s := e.rsends[h.A]
+	if s == nil || s.peer != peer || s.wdone == nil {
+		e.mu.Unlock()
+		return fmt.Errorf("%w: withdrawn frame for send %d, which is not being withdrawn", ErrProtocol, h.A)
+	}
+	delete(e.rsends, h.A)
+	s.withdrawn = true
+	close(s.wdone)
+	s.wdone = nil
+	err := s.withdrawErr
+	if err == nil {
+		err = ErrCanceled
+	}
+	e.sendEndedLocked()
+	e.mu.Unlock()
+	s.finish(Status{}, err)
+	return nil
+}
+
+// withdrawLocked starts withdrawing large send s, which no CTS has
+// answered yet (it is in rsends), and returns the channel closed when the
+// outcome is known: a Withdrawn (s.withdrawn is set and s fails with err,
+// or ErrCanceled if err is nil) or a CTS (s goes on). s may also fail
+// meanwhile (the peer is lost). If the RTS is not written yet, isend sends
+// the Withdraw after it. Caller holds e.mu.
+func (e *engine) withdrawLocked(s *Request, err error) chan struct{} {
+	if err != nil && s.withdrawErr == nil {
+		s.withdrawErr = err
+	}
+	if s.wdone == nil {
+		s.wdone = make(chan struct{})
+		if s.rtsSent {
+			e.links[s.peer].sendControl(wire.Header{Type: wire.Withdraw, A: s.id})
+		}
+	}
+	return s.wdone
 }
 
 func (e *engine) onCancel(peer int, h *wire.Header) error {
@@ -676,9 +752,16 @@ func (e *engine) failPeerLocked(peer int, err error, anySource bool) {
 	for id, s := range e.rsends {
 		if s.peer == peer {
 			delete(e.rsends, id)
+			if s.withdrawErr != nil && !anySource {
+				// Close was withdrawing it, and the peer's goodbye
+				// settles it: the peer matched nothing after it.
+				s.finish(Status{}, s.withdrawErr)
+				continue
+			}
 			s.finish(Status{}, err)
 		}
 	}
+	e.sendEndedLocked()
 	e.signalArrival()
 }
 
@@ -716,6 +799,12 @@ func (e *engine) fail(err error) {
 		delete(e.rsends, id)
 		s.finish(Status{}, err)
 	}
+	for _, m := range e.unexpected[e.rank] {
+		if m.sreq != nil { // a large send to self: it can no longer be received
+			m.sreq.finish(Status{}, err)
+		}
+	}
+	e.sendEndedLocked()
 	e.signalArrival()
 	close(e.byeCh)
 	e.byeCh = make(chan struct{})
@@ -737,8 +826,94 @@ func (e *engine) closeLinks() {
 	for _, l := range links {
 		if tl, ok := l.(*tcpLink); ok {
 			<-tl.done
+			tl.writers.Wait()
 		}
 	}
+}
+
+// beginClose starts Close: no operation starts any more, the pending
+// receives fail, and every large send that no receive has taken is
+// withdrawn (see withdrawLocked). It returns the number of receives it
+// failed and the sends it withdraws.
+func (e *engine) beginClose() (int, []*Request) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.closing = true
+	recvs := len(e.posted)
+	for _, r := range e.posted {
+		r.finish(Status{}, fmt.Errorf("%w: Close was called before a message matched the receive", ErrClosed))
+	}
+	clear(e.posted)
+	e.posted = e.posted[:0]
+	e.signalArrival()
+	var sends []*Request
+	err := fmt.Errorf("%w: Close withdrew the send before a receive matched it", ErrClosed)
+	for _, s := range e.rsends {
+		e.withdrawLocked(s, err)
+		sends = append(sends, s)
+	}
+	kept := e.unexpected[e.rank][:0]
+	for _, m := range e.unexpected[e.rank] {
+		if m.sreq != nil {
+			m.sreq.finish(Status{}, err)
+			sends = append(sends, m.sreq)
+			e.unexpCount--
+			continue
+		}
+		kept = append(kept, m)
+	}
+	clear(e.unexpected[e.rank][len(kept):])
+	e.unexpected[e.rank] = kept
+	return recvs, sends
+}
+
+// waitSends waits until no large send is left: each was delivered,
+// withdrawn or failed. Readers answer a Withdraw whatever their programs
+// do, so this takes a round trip, or as long as the data in flight takes.
+func (e *engine) waitSends() error {
+	for {
+		e.mu.Lock()
+		if e.fatal != nil {
+			err := e.fatal
+			e.mu.Unlock()
+			return err
+		}
+		if e.active == 0 && len(e.rsends) == 0 {
+			e.mu.Unlock()
+			return nil
+		}
+		if e.sendsDone == nil {
+			e.sendsDone = make(chan struct{})
+		}
+		ch, bye := e.sendsDone, e.byeCh
+		e.mu.Unlock()
+		select {
+		case <-ch:
+		case <-bye:
+		}
+	}
+}
+
+// dropUnexpected discards the messages that arrived but were never
+// received, failing the sends to self among them, and returns how many
+// there were. Close calls it once every peer has said goodbye.
+func (e *engine) dropUnexpected() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n := 0
+	for src, q := range e.unexpected {
+		for _, m := range q {
+			n++
+			if m.sreq != nil {
+				m.sreq.finish(Status{}, fmt.Errorf("%w: no receive matched the send before Close", ErrClosed))
+			}
+			putPayload(m.pool)
+		}
+		clear(q)
+		e.unexpected[src] = nil
+	}
+	e.unexpCount = 0
+	return n
 }
 
 // peerStateLocked returns why world rank p can no longer be reached, or nil.
@@ -763,7 +938,7 @@ func (e *engine) sendNow(dst int, ctx uint64, tag int32, buf []byte) (bool, erro
 		return false, nil
 	}
 	e.mu.Lock()
-	if err := e.peerStateLocked(dst); err != nil {
+	if err := e.sendStateLocked(dst); err != nil {
 		e.mu.Unlock()
 		return true, err
 	}
@@ -788,12 +963,14 @@ func (e *engine) isend(r *Request) {
 		e.sendSelf(r)
 		return
 	}
-	if done, err := e.sendNow(dst, r.ctx, r.tag, r.buf); done {
-		r.finishPrivate(err)
-		return
+	if r.kind != kindSsend { // hook: a synchronous send always takes the RTS path (ssend.go)
+		if done, err := e.sendNow(dst, r.ctx, r.tag, r.buf); done {
+			r.finishPrivate(err)
+			return
+		}
 	}
 	e.mu.Lock()
-	if err := e.peerStateLocked(dst); err != nil { // lost since sendNow looked
+	if err := e.sendStateLocked(dst); err != nil { // lost since sendNow looked
 		e.mu.Unlock()
 		r.finishPrivate(err)
 		return
@@ -807,9 +984,27 @@ func (e *engine) isend(r *Request) {
 	if err := l.send(h, nil); err != nil {
 		e.mu.Lock()
 		delete(e.rsends, r.id)
+		e.sendEndedLocked()
 		e.mu.Unlock()
 		r.finish(Status{}, e.sendFailed(dst, err))
+		return
 	}
+	e.mu.Lock()
+	r.rtsSent = true
+	if r.wdone != nil && e.rsends[r.id] == r {
+		// Cancel came first: the Withdraw follows the RTS.
+		l.sendControl(wire.Header{Type: wire.Withdraw, A: r.id})
+	}
+	e.mu.Unlock()
+}
+
+// sendStateLocked returns why a send to world rank dst cannot start, or
+// nil. Caller holds e.mu.
+func (e *engine) sendStateLocked(dst int) error {
+	if e.closing && e.fatal == nil {
+		return fmt.Errorf("%w: the send started after Close", ErrClosed)
+	}
+	return e.peerStateLocked(dst)
 }
 
 // eagerRoomLocked reports whether an eager message of n bytes to peer fits
@@ -828,34 +1023,23 @@ func (e *engine) eagerRoomLocked(peer, n int) bool {
 const creditBatch = 64 << 10
 
 // credit records that an eager message of n bytes from peer was delivered
-// to a receive, and has Credit frames sent to peer once a batch is owed.
-// The frames go out on a goroutine of their own: the caller may be a link's
-// reader, which must never wait for a write.
+// to a receive, and queues a Credit frame to peer once a batch is owed.
 func (e *engine) credit(peer, n int) {
 	if peer == e.rank {
+		e.mu.Lock()
+		e.eagerOut[peer] -= int64(n) + wire.EagerOverhead
+		e.mu.Unlock()
 		return
 	}
-	if e.owed[peer].Add(int64(n)+wire.EagerOverhead) >= creditBatch && e.crediting[peer].CompareAndSwap(false, true) {
-		go e.sendCredits(peer)
+	if e.owed[peer].Add(int64(n)+wire.EagerOverhead) < creditBatch {
+		return
 	}
-}
-
-func (e *engine) sendCredits(peer int) {
-	for {
-		if amt := e.owed[peer].Swap(0); amt > 0 {
-			e.creditMu.RLock()
-			e.mu.Lock()
-			l, down := e.links[peer], e.byeSent || e.peerStateLocked(peer) != nil
-			e.mu.Unlock()
-			if !down {
-				// A failed write is the link's reader's to report.
-				_ = l.send(wire.Header{Type: wire.Credit, A: uint64(amt)}, nil)
-			}
-			e.creditMu.RUnlock()
-		}
-		e.crediting[peer].Store(false)
-		if e.owed[peer].Load() < creditBatch || !e.crediting[peer].CompareAndSwap(false, true) {
-			return
+	if amt := e.owed[peer].Swap(0); amt > 0 {
+		e.mu.Lock()
+		l, down := e.links[peer], e.peerStateLocked(peer) != nil
+		e.mu.Unlock()
+		if !down {
+			l.sendControl(wire.Header{Type: wire.Credit, A: uint64(amt)})
 		}
 	}
 }
@@ -878,11 +1062,17 @@ func (e *engine) sendFailed(peer int, err error) error {
 	return e.peerVerdict(peer)
 }
 
+// sendSelf sends s to this rank itself, by the rules of a send to a peer:
+// a message up to the eager limit that fits the eager window (which self
+// traffic has too) is copied once and queued if no receive waits; a larger
+// one waits, queued as an announcement, until a receive takes it, and is
+// then copied once, straight into the receive's buffer. No copy is made
+// under e.mu.
 func (e *engine) sendSelf(s *Request) {
 	e.mu.Lock()
-	if e.fatal != nil {
+	if err := e.sendStateLocked(e.rank); err != nil {
 		e.mu.Unlock()
-		s.finish(Status{}, e.fatal)
+		s.finish(Status{}, err)
 		return
 	}
 	if r := e.takePosted(s.ctx, e.rank, s.tag); r != nil {
@@ -891,11 +1081,47 @@ func (e *engine) sendSelf(s *Request) {
 		s.finish(Status{}, nil)
 		return
 	}
-	data, pool := getPayload(len(s.buf))
+	n := len(s.buf)
+	if s.kind == kindSsend || n > e.cfg.EagerLimit || !e.eagerRoomLocked(e.rank, n) { // hook: ssend.go
+		e.addUnexpected(&inMsg{ctx: s.ctx, src: e.rank, tag: s.tag, size: n, rts: true, sreq: s})
+		e.mu.Unlock()
+		return
+	}
+	e.mu.Unlock()
+	m := inMsgs.Get().(*inMsg)
+	var data []byte
+	var pool *pooledBuf
+	if n <= inlineMax {
+		data = m.inline[:n]
+	} else {
+		data, pool = getPayload(n)
+	}
 	copy(data, s.buf)
-	e.addUnexpected(&inMsg{ctx: s.ctx, src: e.rank, tag: s.tag, size: len(data), data: data, pool: pool})
+	e.mu.Lock()
+	if r := e.takePosted(s.ctx, e.rank, s.tag); r != nil { // posted meanwhile
+		e.mu.Unlock()
+		deliverEager(r, e.rank, s.tag, data, pool, n > inlineMax)
+		putInMsg(m)
+		e.credit(e.rank, n)
+		s.finish(Status{}, nil)
+		return
+	}
+	m.ctx, m.src, m.tag, m.size, m.data, m.pool = s.ctx, e.rank, s.tag, n, data, pool
+	e.addUnexpected(m)
 	e.mu.Unlock()
 	s.finish(Status{}, nil)
+}
+
+// takeSelfSend removes the queued large send to self s, if it is queued.
+// Caller holds e.mu.
+func (e *engine) takeSelfSend(s *Request) bool {
+	for i, m := range e.unexpected[e.rank] {
+		if m.sreq == s {
+			e.removeUnexpected(e.rank, i)
+			return true
+		}
+	}
+	return false
 }
 
 func (e *engine) irecv(r *Request) {
@@ -905,16 +1131,24 @@ func (e *engine) irecv(r *Request) {
 		r.finish(Status{}, e.fatal)
 		return
 	}
+	if e.closing {
+		e.mu.Unlock()
+		r.finish(Status{}, fmt.Errorf("%w: the receive started after Close", ErrClosed))
+		return
+	}
 	if src, i := e.findUnexpected(r.ctx, r.peer, r.tag); i >= 0 {
 		m := e.removeUnexpected(src, i)
+		if s := m.sreq; s != nil { // a large send to self
+			e.mu.Unlock()
+			deliverEager(r, e.rank, m.tag, s.buf, nil, false)
+			s.finish(Status{}, nil)
+			return
+		}
 		if !m.rts {
 			e.mu.Unlock()
-			src, size, ss := m.src, m.size, m.ssend
+			src, size := m.src, m.size
 			deliverEager(r, src, m.tag, m.data, m.pool, size > inlineMax)
 			putInMsg(m)
-			if ss != nil { // hook: a synchronous self-send completes now (ssend.go)
-				ss.finish(Status{}, nil)
-			}
 			e.credit(src, size)
 			return
 		}
@@ -953,12 +1187,30 @@ func (e *engine) cancel(r *Request) bool {
 		}
 		return false
 	}
-	if s, ok := e.rsends[r.id]; ok && s == r {
-		delete(e.rsends, r.id)
-		r.finish(Status{}, ErrCanceled)
+	if r.withdrawn {
 		return true
 	}
-	return false
+	if r.peer == e.rank {
+		if e.takeSelfSend(r) {
+			r.withdrawn = true
+			r.finish(Status{}, ErrCanceled)
+			return true
+		}
+		return false
+	}
+	if s, ok := e.rsends[r.id]; !ok || s != r {
+		return false
+	}
+	// The receiver has the RTS, or will have: it must give it back before
+	// the send counts as cancelled, or a receive could still take it.
+	ch := e.withdrawLocked(r, nil)
+	e.mu.Unlock()
+	select {
+	case <-ch:
+	case <-r.doneChan():
+	}
+	e.mu.Lock()
+	return r.withdrawn
 }
 
 // probe looks for an unexpected message that a receive (ctx, src, tag)

@@ -27,6 +27,10 @@ var (
 	// ErrCanceled: the request was cancelled (by Cancel, or by the sender
 	// cancelling a large send that this receive had matched).
 	ErrCanceled = errors.New("comm: request canceled")
+	// ErrDropped: Close discarded messages or requests: receives still
+	// pending, large sends that no receive matched, messages that arrived
+	// but were never received. Close's error names how many of each.
+	ErrDropped = errors.New("comm: dropped at close")
 	// ErrProtocol: a peer sent a frame that breaks the protocol; the link
 	// was closed.
 	ErrProtocol = errors.New("comm: protocol violation")
@@ -51,9 +55,28 @@ var (
 	ErrInvalidTag = fmt.Errorf("%w: tag", ErrInvalidArgument)
 )
 
+// argError is a bad argument: its message names the call, the value and
+// the valid range, and it wraps one of the sentinels above.
+type argError struct {
+	msg  string
+	kind error
+}
+
+func (e *argError) Error() string { return e.msg }
+func (e *argError) Unwrap() error { return e.kind }
+
+func argErrorf(kind error, format string, args ...any) error {
+	return &argError{msg: fmt.Sprintf(format, args...), kind: kind}
+}
+
+// opError adds the operation and its rank and tag to a fault. A bad
+// argument's error names them already and is returned as it is.
 func opError(op string, rank, tag int, err error) error {
 	if err == nil {
 		return nil
+	}
+	if _, ok := err.(*argError); ok {
+		return err
 	}
 	switch {
 	case rank == AnySource && tag == AnyTag:

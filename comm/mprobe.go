@@ -15,7 +15,9 @@ import (
 // therefore each get their own message, which Probe followed by Recv does
 // not guarantee.
 
-// Message is a message taken by Mprobe or Improbe and not yet received.
+// Message is a message taken by Mprobe or Improbe and not yet received
+// (or, from a probe of ProcNull, MPI_MESSAGE_NO_PROC: receiving it
+// completes at once with ProcNull's empty Status).
 // Receive it exactly once, with Mrecv, Imrecv or RecvAlloc; until then it
 // is held by this rank (a large message's payload stays with the sender,
 // which waits). A Message may be passed between goroutines but received
@@ -37,8 +39,13 @@ func (m *Message) Status() Status { return m.st }
 // once. The error reports a bad rank or tag (wrapping ErrInvalidRank or
 // ErrInvalidTag, as Iprobe's do) or a fault.
 func (c *Comm) Improbe(source, tag int) (msg *Message, ok bool, err error) {
-	src := c.worldOf(source, "source")
-	t := checkTag(tag, true, c.sys == nil)
+	src, t, err := c.probeArgs("Improbe", source, tag)
+	if err != nil {
+		return nil, false, err
+	}
+	if src == ProcNull {
+		return &Message{c: c, st: procNullStatus}, true, nil
+	}
 	msg, _, err = c.e.mprobe(c, src, t)
 	return msg, msg != nil, opError("probe", source, tag, err)
 }
@@ -47,8 +54,13 @@ func (c *Comm) Improbe(source, tag int) (msg *Message, ok bool, err error) {
 // AnyTag) and takes it out of the matching queues (MPI_Mprobe), for Mrecv
 // to receive. If ctx ends first it returns ctx's error and takes nothing.
 func (c *Comm) Mprobe(ctx context.Context, source, tag int) (*Message, error) {
-	src := c.worldOf(source, "source")
-	t := checkTag(tag, true, c.sys == nil)
+	src, t, err := c.probeArgs("Mprobe", source, tag)
+	if err != nil {
+		return nil, err
+	}
+	if src == ProcNull {
+		return &Message{c: c, st: procNullStatus}, nil
+	}
 	var start time.Time
 	for i := 0; ; i++ {
 		msg, ch, err := c.e.mprobe(c, src, t)
@@ -110,26 +122,32 @@ func (m *Message) ImrecvBytes(buf []byte) *Request {
 
 func (m *Message) irecv(buf []byte, alloc bool) *Request {
 	c := m.c
-	r := c.newRecv(buf, m.st.Source, m.st.Tag, alloc)
 	if !m.taken.CompareAndSwap(false, true) {
-		r.finish(Status{}, fmt.Errorf("%w: the message was already received", ErrInvalidArgument))
+		r := c.e.newRequest(c, kindRecv)
+		r.userPeer, r.userTag = m.st.Source, m.st.Tag
+		r.finishPrivate(fmt.Errorf("%w: Mrecv: the message was already received", ErrInvalidArgument))
 		return r
 	}
-	c.e.recvMessage(r, m.m)
+	r := c.newRecv("Mrecv", buf, m.st.Source, m.st.Tag, alloc)
+	if !r.fin.Load() { // not ProcNull's message
+		c.e.recvMessage(r, m.m)
+	}
 	return r
 }
 
 // recvMessage completes receive r with the unexpected message mm that a
 // matched probe took: the unexpected-message branch of irecv.
 func (e *engine) recvMessage(r *Request, mm *inMsg) {
+	if s := mm.sreq; s != nil { // a large or synchronous send to self
+		deliverEager(r, e.rank, mm.tag, s.buf, nil, false)
+		s.finish(Status{}, nil)
+		return
+	}
 	if !mm.rts {
-		src, size, ss := mm.src, mm.size, mm.ssend
+		src, size := mm.src, mm.size
 		deliverEager(r, src, mm.tag, mm.data, mm.pool, size > inlineMax)
 		putInMsg(mm)
 		e.credit(src, size)
-		if ss != nil {
-			ss.finish(Status{}, nil)
-		}
 		return
 	}
 	e.mu.Lock()

@@ -59,8 +59,16 @@ type Request struct {
 	// receive failed, later chunks are discarded (both under engine.mu).
 	receiving bool
 	detached  error
-	userTag   int // the tag as asked for, for errors
-	userPeer  int // the comm rank as asked for, for errors
+	// withdrawal of a large send (under engine.mu): rtsSent, the RTS is
+	// written; wdone, made by a withdrawal and closed once the receiver
+	// gave the RTS back (withdrawn) or a CTS came; withdrawErr, what the
+	// send fails with once withdrawn (nil: ErrCanceled).
+	rtsSent     bool
+	wdone       chan struct{}
+	withdrawn   bool
+	withdrawErr error
+	userTag     int // the tag as asked for, for errors
+	userPeer    int // the comm rank as asked for, for errors
 }
 
 func (r *Request) finish(st Status, err error) {
@@ -198,8 +206,16 @@ func (r *Request) Wait(ctx context.Context) (Status, error) {
 
 // Cancel withdraws a pending request if it has not yet matched a message
 // (a receive) or been matched (a large send). It reports whether the
-// request was cancelled; a cancelled request completes with ErrCanceled.
-// A request that already matched completes normally.
+// request was cancelled; a cancelled request completes with ErrCanceled
+// and leaves no trace: a cancelled send is never received, probed or
+// matched. A request that already matched completes normally, and so does
+// one whose message was sent eagerly (it completed at once).
+//
+// Cancelling a large send that the receiver has been told of asks the
+// receiver to give the announcement back, and waits for the answer: a
+// round trip to the receiver (whose link reader answers whatever the
+// receiving program does), ended early by the peer's loss or the job's
+// abort, which fail the request. Safe for concurrent use.
 func (r *Request) Cancel() bool { return r.e.cancel(r) }
 
 // Free lets the package reuse a completed request's memory for a later

@@ -61,8 +61,165 @@ type tcpLink struct {
 	peekBuf      [1]byte
 	peekCallback func(fd uintptr) bool
 
+	// Control frames (see sendControl), under cmu: queued in order and
+	// written by one goroutine at a time, never by the one that queues
+	// them once writing would wait.
+	cmu     sync.Mutex
+	ctl     []wire.Header
+	ctlBusy bool          // a drainer goroutine owns the queue
+	ctlShut bool          // a Bye is queued: later control frames are dropped
+	ctlIdle chan struct{} // closed when the drainer finishes (made by flushControl)
+	ctlErr  error         // the write that failed, if one did
+	ctlBuf  []byte        // the drainer's encoding buffer
+	// the fast path's one write attempt (under wmu and cmu)
+	cfb  [wire.HeaderSize]byte
+	cfn  int
+	cfe  syscall.Errno
+	cfcb func(fd uintptr)
+	// drainers running: closeLinks waits for them
+	writers sync.WaitGroup
+
 	closeOnce sync.Once
 	done      chan struct{} // closed when the reader goroutine returns
+}
+
+// sendControl queues a control frame (CTS, Cancel, Credit, Withdraw,
+// Withdrawn, Bye) for the link and returns without waiting for the
+// socket: it is what a link's reader uses to answer a frame, and a reader
+// that waited for socket space, perhaps behind a data chunk of its own
+// rank's, could wait for a peer whose reader waits the same way. Control
+// frames are written in the order they were queued. A failed write ends
+// the link (the reader then reports the peer's loss). After a Bye, further
+// control frames are dropped. Safe for concurrent use.
+//
+// When the writer is free and the socket has room, the frame is written
+// at once, with one non-blocking send(2); otherwise a drainer goroutine
+// writes the queue.
+func (l *tcpLink) sendControl(h wire.Header) {
+	l.cmu.Lock()
+	defer l.cmu.Unlock()
+	if l.ctlShut {
+		return
+	}
+	if h.Type == wire.Bye {
+		l.ctlShut = true
+	}
+	if !l.ctlBusy && l.wmu.TryLock() {
+		if l.cfcb == nil {
+			l.cfcb = l.controlAttempt
+		}
+		h.Encode(l.cfb[:])
+		l.cfn, l.cfe = 0, 0
+		err := l.rc.Control(l.cfcb)
+		switch {
+		case err == nil && l.cfe == 0 && l.cfn == wire.HeaderSize:
+			l.wmu.Unlock()
+			return
+		case err == nil && l.cfe == 0 && l.cfn > 0:
+			// Part of the frame is on the wire: the drainer writes the
+			// rest first, holding wmu from here on.
+			rest := append([]byte(nil), l.cfb[l.cfn:]...)
+			l.startDrain(rest)
+			return
+		}
+		l.wmu.Unlock()
+	}
+	l.ctl = append(l.ctl, h)
+	if !l.ctlBusy {
+		l.startDrain(nil)
+	}
+}
+
+var zeroHeader [wire.HeaderSize]byte
+
+// controlAttempt is sendControl's one write attempt, made once: it
+// reports in cfn and cfe.
+func (l *tcpLink) controlAttempt(fd uintptr) {
+	for {
+		r, _, e := unix.RawSyscall6(unix.SYS_SENDTO, fd, uintptr(unsafe.Pointer(&l.cfb[0])), wire.HeaderSize, unix.MSG_NOSIGNAL|unix.MSG_DONTWAIT, 0, 0)
+		if e == unix.EINTR {
+			continue
+		}
+		if e == 0 {
+			l.cfn = int(r)
+			l.sends.Add(1)
+		}
+		l.cfe = e
+		return
+	}
+}
+
+// startDrain starts the goroutine that writes the control queue; rest,
+// if not nil, is the tail of a frame already begun, and the caller holds
+// wmu for it. Caller holds cmu.
+func (l *tcpLink) startDrain(rest []byte) {
+	l.ctlBusy = true
+	l.writers.Add(1)
+	go l.drainControl(rest)
+}
+
+func (l *tcpLink) drainControl(rest []byte) {
+	defer l.writers.Done()
+	var err error
+	if rest != nil {
+		l.iov[0], l.iov[1] = rest, nil
+		err = l.writeFull(l.iov[:1])
+		l.wmu.Unlock()
+	}
+	for err == nil {
+		l.cmu.Lock()
+		if len(l.ctl) == 0 {
+			break
+		}
+		b := l.ctlBuf[:0]
+		for _, h := range l.ctl {
+			b = append(b, zeroHeader[:]...)
+			h.Encode(b[len(b)-wire.HeaderSize:])
+		}
+		l.ctl = l.ctl[:0]
+		l.ctlBuf = b
+		l.cmu.Unlock()
+		l.wmu.Lock()
+		l.iov[0], l.iov[1] = b, nil
+		err = l.writeFull(l.iov[:1])
+		l.wmu.Unlock()
+	}
+	if err != nil {
+		l.cmu.Lock()
+		l.ctl = l.ctl[:0]
+	}
+	// cmu is held
+	l.ctlBusy = false
+	if err != nil && l.ctlErr == nil {
+		l.ctlErr = err
+	}
+	if l.ctlIdle != nil {
+		close(l.ctlIdle)
+		l.ctlIdle = nil
+	}
+	l.cmu.Unlock()
+	if err != nil {
+		l.e.linkDown(l.peer, err)
+		l.close()
+	}
+}
+
+// flushControl waits until the control frames queued so far are written
+// and returns the error of a write that failed, if any.
+func (l *tcpLink) flushControl() error {
+	l.cmu.Lock()
+	if l.ctlBusy {
+		if l.ctlIdle == nil {
+			l.ctlIdle = make(chan struct{})
+		}
+		ch := l.ctlIdle
+		l.cmu.Unlock()
+		<-ch
+		l.cmu.Lock()
+	}
+	err := l.ctlErr
+	l.cmu.Unlock()
+	return err
 }
 
 // smallWrite is the payload size up to which header and payload are copied
@@ -693,6 +850,10 @@ func sameHost(c *net.TCPConn) bool {
 
 func (e *engine) startLink(peer int, c *net.TCPConn) error {
 	c.SetNoDelay(true)
+	if n := e.cfg.SocketBuffer; n > 0 {
+		c.SetWriteBuffer(n)
+		c.SetReadBuffer(n)
+	}
 	rc, err := c.SyscallConn()
 	if err != nil {
 		return err

@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/gorun-hpc/gorun/comm/rendezvous"
 	"github.com/gorun-hpc/gorun/kernels/affinity"
 	"github.com/gorun-hpc/gorun/kernels/topology"
 )
@@ -64,7 +65,7 @@ func RunAgentOptions(ctx context.Context, rw io.ReadWriteCloser, o AgentOptions)
 	if o.HeadIP == "" {
 		o.HeadIP = headIPFromEnv()
 	}
-	a := &agent{c: newConn(rw), host: o.Host, opts: o, procs: map[int]*exec.Cmd{}}
+	a := &agent{c: newConn(rw), host: o.Host, opts: o, procs: map[int]*rankProc{}, finished: make(chan struct{})}
 	return a.run(ctx)
 }
 
@@ -73,12 +74,48 @@ type agent struct {
 	host string
 	opts AgentOptions
 
-	mu      sync.Mutex
-	procs   map[int]*exec.Cmd // running ranks
-	stdin   *stdinQueue       // rank 0's standard input, if here
-	running sync.WaitGroup
-	started bool
+	mu       sync.Mutex
+	procs    map[int]*rankProc // running ranks
+	groups   []int             // the process group of every rank started
+	stdin    *stdinQueue       // rank 0's standard input, if here
+	running  sync.WaitGroup    // ranks not yet reported exited
+	output   sync.WaitGroup    // output forwarders (a rank's children may outlive it)
+	started  bool
+	keeper   *keeper
+	finished chan struct{} // closed when every rank is reported and msgDone sent
 }
+
+// Phases of a rank that uses comm, as its agent link tells them.
+const (
+	phaseNone   = 0 // has not called Init (or does not use comm)
+	phaseInit   = 1 // in Init
+	phaseReady  = 2 // Init returned a communicator
+	phaseClosed = 3 // Close finished
+)
+
+// rankProc is one running rank on this agent.
+type rankProc struct {
+	rank, pid int
+	cmd       *exec.Cmd
+	link      *os.File      // the agent's end of the rank's agent link
+	linkDone  chan struct{} // closed when the link reader has returned
+
+	mu      sync.Mutex
+	phase   int
+	commPid int       // the process that called Init (the rank, or a child of a script)
+	last    time.Time // the last heartbeat (or phase change)
+	lost    bool      // declared lost for want of heartbeats
+}
+
+// drainWait is how long a rank's exit report waits for the rank's pipes and
+// agent link to reach end of file: the rank's last lines and messages come
+// first, but children that keep its output open do not hold up the report.
+const drainWait = 100 * time.Millisecond
+
+// leftoverGrace is how long a finished rank's leftover children (its
+// process group) get between SIGTERM and SIGKILL once every rank of the
+// agent has ended.
+const leftoverGrace = time.Second
 
 // stdinQueue feeds rank 0's standard input from its own goroutine, so that
 // a rank that does not read its input never blocks the agent's loop.
@@ -215,6 +252,15 @@ loop:
 			// stuck on a dead link. Do not wait for it.
 		}
 	}
+	a.mu.Lock()
+	launched := a.started
+	a.mu.Unlock()
+	if launched {
+		select {
+		case <-a.finished:
+		case <-time.After(KillGrace):
+		}
+	}
 	a.c.close()
 	if errors.Is(linkErr, io.EOF) {
 		return nil
@@ -225,20 +271,36 @@ loop:
 func (a *agent) handle(m *message) {
 	switch m.Kind {
 	case msgLaunch:
-		if a.started || m.Launch == nil {
+		a.mu.Lock()
+		again := a.started
+		a.started = m.Launch != nil
+		a.mu.Unlock()
+		if again || m.Launch == nil {
 			return
 		}
-		a.started = true
 		if err := a.prepare(m.Launch); err != nil {
 			for _, rs := range m.Launch.Ranks {
 				a.c.send(&message{Kind: msgFailed, Rank: rs.Rank, Err: err.Error(), Host: a.host})
 			}
 			a.c.send(&message{Kind: msgDone, Host: a.host})
+			close(a.finished)
 			return
 		}
 		a.launch(m.Launch)
 	case msgSignal:
 		a.signalAll(syscall.Signal(m.Sig))
+	case msgAbort:
+		// Ranks still in Init hear it on their agent links (the others
+		// watch the store).
+		line := rendezvous.FormatLink(rendezvous.LinkAbort, m.Err)
+		a.mu.Lock()
+		for _, rp := range a.procs {
+			go func() {
+				rp.link.SetWriteDeadline(time.Now().Add(time.Second))
+				rp.link.Write(line)
+			}()
+		}
+		a.mu.Unlock()
 	case msgStdin:
 		a.mu.Lock()
 		q := a.stdin
@@ -260,10 +322,10 @@ func (a *agent) handle(m *message) {
 func (a *agent) signalAll(sig syscall.Signal) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	for _, cmd := range a.procs {
+	for _, rp := range a.procs {
 		// Each rank leads its own process group: signal the group, so
 		// that whatever a rank started (a shell script's children) goes too.
-		syscall.Kill(-cmd.Process.Pid, sig)
+		syscall.Kill(-rp.pid, sig)
 	}
 }
 
@@ -281,6 +343,17 @@ func (a *agent) launch(spec *launchSpec) {
 		// Returning without UnlockOSThread ends this thread, which is fine:
 		// every child has exited by now.
 	}()
+	// Orphans of the ranks (a script's background jobs) become this
+	// process's children, not init's: reapGroups reaps them, so that a
+	// group of zombies is seen as empty even where init does not reap.
+	unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+	if k, err := startKeeper(); err == nil {
+		a.keeper = k
+	} else {
+		a.c.send(&message{Kind: msgOutput, Rank: spec.Ranks[0].Rank, Stream: 2,
+			Data: []byte(fmt.Sprintf("gorun: %s: no keeper process (%v): a SIGKILL of gorun may leave ranks' children running\n", a.host, err))})
+	}
+	rankTimeout := time.Duration(spec.RankTimeout)
 	base := []string{}
 	if spec.Inherit {
 		base = os.Environ()
@@ -308,6 +381,10 @@ func (a *agent) launch(spec *launchSpec) {
 				env = append(env, "GORUN_NUMA_NODE="+strconv.Itoa(rs.Node))
 			}
 		}
+		env = append(env, rendezvous.AgentFDEnv+"=3")
+		if rankTimeout > 0 {
+			env = append(env, rendezvous.HeartbeatEnv+"="+heartbeatInterval(rankTimeout).String())
+		}
 		errc := make(chan error, 1)
 		starts <- func() { errc <- a.start(spec, rs, env) }
 		if err := <-errc; err != nil {
@@ -315,25 +392,153 @@ func (a *agent) launch(spec *launchSpec) {
 		}
 	}
 	close(starts)
+	if rankTimeout > 0 {
+		go a.watchHeartbeats(rankTimeout)
+	}
 	go func() {
 		a.running.Wait()
+		a.reapGroups()
+		waitGroupFor(&a.output, drainWait)
+		a.keeper.done()
 		a.c.send(&message{Kind: msgDone, Host: a.host})
+		close(a.finished)
 	}()
 }
 
-func (a *agent) start(spec *launchSpec, rs rankSpec, env []string) error {
+// heartbeatInterval is how often ranks beat for a heartbeat timeout.
+func heartbeatInterval(timeout time.Duration) time.Duration {
+	return min(max(timeout/6, 10*time.Millisecond), time.Second)
+}
+
+// watchHeartbeats declares lost every rank in Init or after it whose
+// heartbeat has been silent for timeout (a stopped or frozen process): it
+// tells the head, then kills the rank's process group.
+func (a *agent) watchHeartbeats(timeout time.Duration) {
+	t := time.NewTicker(min(max(timeout/8, 5*time.Millisecond), 500*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-a.finished:
+			return
+		case <-t.C:
+		}
+		now := time.Now()
+		var lost []*rankProc
+		a.mu.Lock()
+		for _, rp := range a.procs {
+			rp.mu.Lock()
+			if (rp.phase == phaseInit || rp.phase == phaseReady) && !rp.lost && now.Sub(rp.last) > timeout {
+				rp.lost = true
+				lost = append(lost, rp)
+			}
+			rp.mu.Unlock()
+		}
+		a.mu.Unlock()
+		for _, rp := range lost {
+			rp.mu.Lock()
+			pid := rp.commPid
+			rp.mu.Unlock()
+			a.c.send(&message{Kind: msgLost, Rank: rp.rank, Pid: pid, Host: a.host, At: now.UnixNano(),
+				Err: fmt.Sprintf("stopped responding for %v", timeout)})
+			syscall.Kill(-rp.pid, syscall.SIGKILL)
+		}
+	}
+}
+
+// reapGroups ends what is left of the ranks' process groups once every rank
+// has exited (children a rank left running): SIGTERM, then SIGKILL after
+// leftoverGrace.
+func (a *agent) reapGroups() {
+	a.mu.Lock()
+	groups := a.groups
+	a.mu.Unlock()
+	alive := func() []int {
+		var left []int
+		for _, g := range groups {
+			// Leftovers are this process's children (the agent is a
+			// subreaper): reap the dead, so that zombies do not count.
+			for {
+				var ws syscall.WaitStatus
+				if pid, err := syscall.Wait4(-g, &ws, syscall.WNOHANG, nil); err != nil || pid <= 0 {
+					break
+				}
+			}
+			if syscall.Kill(-g, 0) == nil {
+				left = append(left, g)
+			}
+		}
+		return left
+	}
+	left := alive()
+	for _, g := range left {
+		syscall.Kill(-g, syscall.SIGTERM)
+	}
+	for deadline := time.Now().Add(leftoverGrace); len(left) > 0 && time.Now().Before(deadline); left = alive() {
+		time.Sleep(10 * time.Millisecond)
+	}
+	for _, g := range left {
+		syscall.Kill(-g, syscall.SIGKILL)
+	}
+}
+
+// waitGroupFor waits for wg, at most d.
+func waitGroupFor(wg *sync.WaitGroup, d time.Duration) {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	}
+}
+
+// waitUntil waits for ch to close, until deadline.
+func waitUntil(ch <-chan struct{}, deadline time.Time) {
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	select {
+	case <-ch:
+	case <-t.C:
+	}
+}
+
+func (a *agent) start(spec *launchSpec, rs rankSpec, env []string) (err error) {
 	cmd := exec.Command(spec.Program, spec.Args...)
 	cmd.Env = env
 	cmd.Dir = spec.Dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	stdout, err := cmd.StdoutPipe()
+	// The rank's output goes to pipes of the agent's own (not exec's,
+	// whose Wait would wait for them): children that keep them open do
+	// not delay the rank's exit report, and what they print is still
+	// forwarded while they live.
+	var files []*os.File // closed on failure
+	defer func() {
+		if err != nil {
+			for _, f := range files {
+				f.Close()
+			}
+		}
+	}()
+	outR, outW, err := os.Pipe()
 	if err != nil {
 		return err
 	}
-	stderr, err := cmd.StderrPipe()
+	files = append(files, outR, outW)
+	errR, errW, err := os.Pipe()
 	if err != nil {
 		return err
 	}
+	files = append(files, errR, errW)
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	syscall.SetNonblock(fds[0], true)
+	link, theirs := os.NewFile(uintptr(fds[0]), "agent-link"), os.NewFile(uintptr(fds[1]), "rank-link")
+	files = append(files, link, theirs)
+	cmd.Stdout, cmd.Stderr = outW, errW
+	cmd.ExtraFiles = []*os.File{theirs} // fd 3: rendezvous.AgentFDEnv
 	var stdin io.WriteCloser
 	if rs.Rank == 0 {
 		if stdin, err = cmd.StdinPipe(); err != nil {
@@ -354,30 +559,42 @@ func (a *agent) start(spec *launchSpec, rs rankSpec, env []string) error {
 		}
 		return err
 	}
+	outW.Close()
+	errW.Close()
+	theirs.Close()
+	pid := cmd.Process.Pid
+	a.keeper.add(pid)
+	rp := &rankProc{rank: rs.Rank, pid: pid, cmd: cmd, link: link, linkDone: make(chan struct{})}
 	a.mu.Lock()
-	a.procs[rs.Rank] = cmd
+	a.procs[rs.Rank] = rp
+	a.groups = append(a.groups, pid)
 	if stdin != nil {
 		a.stdin = newStdinQueue(stdin)
 	}
 	a.mu.Unlock()
-	a.c.send(&message{Kind: msgStarted, Rank: rs.Rank, Pid: cmd.Process.Pid, Host: a.host, CPUs: rs.CPUs})
+	a.c.send(&message{Kind: msgStarted, Rank: rs.Rank, Pid: pid, Host: a.host, CPUs: rs.CPUs})
 	a.running.Add(1)
-	var pipes sync.WaitGroup
-	pipes.Add(2)
-	go a.forward(rs.Rank, 1, stdout, &pipes)
-	go a.forward(rs.Rank, 2, stderr, &pipes)
+	pipes := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(2)
+	a.output.Add(2)
+	go a.forward(rs.Rank, 1, outR, &wg)
+	go a.forward(rs.Rank, 2, errR, &wg)
+	go func() { wg.Wait(); close(pipes) }()
+	go a.readLink(rp)
 	exitAt := make(chan int64, 1)
 	go func() {
-		// When several ranks fail at once (one dies, its peers then see
-		// their links drop), the head reports the one that ended first.
-		// A thread blocked in waitid (WNOWAIT: the zombie stays for
-		// cmd.Wait) notes that time far more precisely than the order in
-		// which the exits are reaped and reported.
+		// Wait for the process itself, not for its pipes. A thread
+		// blocked in waitid (WNOWAIT: the zombie stays for cmd.Wait)
+		// also notes when it ended far more precisely than the order in
+		// which exits are reaped and reported: when several ranks fail
+		// at once (one dies, its peers then see their links drop), the
+		// head reports the one that ended first.
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
 		var info unix.Siginfo
 		for {
-			err := unix.Waitid(unix.P_PID, cmd.Process.Pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+			err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
 			if err != unix.EINTR {
 				break
 			}
@@ -386,17 +603,18 @@ func (a *agent) start(spec *launchSpec, rs rankSpec, env []string) error {
 	}()
 	go func() {
 		defer a.running.Done()
-		pipes.Wait() // all output is forwarded before the exit is reported
-		var at int64
-		select {
-		case at = <-exitAt:
-		case <-time.After(time.Second):
-		}
+		at := <-exitAt
+		// The rank's own last lines and link messages come before its
+		// exit report, unless children keep the pipes open.
+		deadline := time.Now().Add(drainWait)
+		waitUntil(pipes, deadline)
+		waitUntil(rp.linkDone, deadline)
 		err := cmd.Wait()
-		if at == 0 {
-			at = time.Now().UnixNano()
-		}
-		m := &message{Kind: msgExited, Rank: rs.Rank, Pid: cmd.Process.Pid, Host: a.host, At: at}
+		link.Close()
+		rp.mu.Lock()
+		phase := rp.phase
+		rp.mu.Unlock()
+		m := &message{Kind: msgExited, Rank: rs.Rank, Pid: pid, Host: a.host, At: at, Phase: phase}
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
 			if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
@@ -419,8 +637,69 @@ func (a *agent) start(spec *launchSpec, rs rankSpec, env []string) error {
 	return nil
 }
 
-func (a *agent) forward(rank, stream int, r io.Reader, wg *sync.WaitGroup) {
+// readLink follows a rank's agent link: its phases and heartbeats.
+func (a *agent) readLink(rp *rankProc) {
+	defer close(rp.linkDone)
+	br := bufio.NewReaderSize(rp.link, rendezvous.MaxLinkLine)
+	complained := false
+	for {
+		line, err := br.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			// Too long to be a message: skip to the next newline.
+			for err == bufio.ErrBufferFull {
+				_, err = br.ReadSlice('\n')
+			}
+			line, err = nil, fmt.Errorf("%w: a line longer than %d bytes", rendezvous.ErrBadLink, rendezvous.MaxLinkLine)
+			if !complained {
+				complained = true
+				a.complain(rp, err)
+			}
+			continue
+		}
+		if err != nil {
+			return
+		}
+		kind, arg, perr := rendezvous.ParseLink(line)
+		if perr != nil {
+			if !complained {
+				complained = true
+				a.complain(rp, perr)
+			}
+			continue
+		}
+		now := time.Now()
+		rp.mu.Lock()
+		rp.last = now
+		phase := rp.phase
+		switch kind {
+		case rendezvous.LinkInit:
+			phase = phaseInit
+			rp.commPid, _ = strconv.Atoi(arg)
+		case rendezvous.LinkReady:
+			phase = phaseReady
+		case rendezvous.LinkClosed:
+			phase = phaseClosed
+		}
+		changed := phase != rp.phase
+		rp.phase = phase
+		pid := rp.commPid
+		rp.mu.Unlock()
+		if changed {
+			a.c.send(&message{Kind: msgPhase, Rank: rp.rank, Pid: pid, Code: phase, Host: a.host})
+		}
+	}
+}
+
+// complain reports (once per rank) a malformed message on a rank's link.
+func (a *agent) complain(rp *rankProc, err error) {
+	a.c.send(&message{Kind: msgOutput, Rank: rp.rank, Stream: 2,
+		Data: []byte(fmt.Sprintf("gorun: rank %d on %s: ignoring its agent link: %v\n", rp.rank, a.host, err))})
+}
+
+func (a *agent) forward(rank, stream int, r *os.File, wg *sync.WaitGroup) {
+	defer a.output.Done()
 	defer wg.Done()
+	defer r.Close()
 	br := bufio.NewReaderSize(r, maxLine)
 	for {
 		line, err := br.ReadSlice('\n')

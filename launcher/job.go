@@ -51,13 +51,23 @@ type Job struct {
 	// are sent SIGTERM, and again before SIGKILL. Default 1s.
 	Grace time.Duration
 
+	// HeartbeatTimeout is how long a rank that uses comm may stay silent
+	// on its agent link (a stopped or frozen process) before it is
+	// declared lost and the job fails: 0 means DefaultHeartbeatTimeout,
+	// a negative value turns the watch off (for a debugger that stops a
+	// rank).
+	HeartbeatTimeout time.Duration
+
 	Stdin          io.Reader // to rank 0; nil: none
 	Stdout, Stderr io.Writer // default os.Stdout, os.Stderr
-	// Signals, if not nil, delivers signals to forward to every rank
-	// (SIGINT, SIGTERM). Run installs its own handler when nil and
-	// HandleSignals is set.
+	// HandleSignals makes Run forward SIGINT and SIGTERM to every rank
+	// (exit code 128+signal; a second one sends SIGKILL).
 	HandleSignals bool
 }
+
+// DefaultHeartbeatTimeout is the default of Job.HeartbeatTimeout and of
+// Remote.HeartbeatTimeout.
+const DefaultHeartbeatTimeout = 6 * time.Second
 
 // Run runs the job in local mode: one agent, in this process, starts every
 // rank on this machine. It returns the job's exit code: 0 when every rank
@@ -67,6 +77,9 @@ type Job struct {
 func Run(ctx context.Context, job Job) (int, error) {
 	h, err := newHead(job)
 	if err != nil {
+		return ExitFailure, err
+	}
+	if err := h.listen([]string{h.job.Addr}); err != nil {
 		return ExitFailure, err
 	}
 	defer h.close()
@@ -110,8 +123,13 @@ type head struct {
 	doneAgts int
 
 	pending []failure // failures not yet decided (see failSoon)
-	remote  *Remote   // nil in local mode
-	reapers []func()  // wait for (or end) agent processes at the end
+	// phase is the last phase each rank that uses comm reported;
+	// preInit holds ranks that exited 0 without ever calling Init,
+	// which fails the job if another rank waits in Init.
+	phase   map[int]int
+	preInit []failure
+	remote  *Remote  // nil in local mode
+	reapers []func() // wait for (or end) agent processes at the end
 }
 
 type agentLink struct {
@@ -135,10 +153,13 @@ func newHead(job Job) (*head, error) {
 	if job.Grace <= 0 {
 		job.Grace = time.Second
 	}
+	if job.HeartbeatTimeout == 0 {
+		job.HeartbeatTimeout = DefaultHeartbeatTimeout
+	}
 	if job.Addr == "" {
 		job.Addr = "127.0.0.1"
 	}
-	h := &head{job: job, stdout: job.Stdout, stderr: job.Stderr, pids: map[int]int{}, hosts: map[int]string{}, events: make(chan struct{}, 1)}
+	h := &head{job: job, stdout: job.Stdout, stderr: job.Stderr, pids: map[int]int{}, hosts: map[int]string{}, phase: map[int]int{}, events: make(chan struct{}, 1)}
 	if h.stdout == nil {
 		h.stdout = os.Stdout
 	}
@@ -149,12 +170,19 @@ func newHead(job Job) (*head, error) {
 	if _, err := rand.Read(h.secret); err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(job.Addr, "0"))
+	return h, nil
+}
+
+// listen starts the rendezvous store on the addresses ips (one port on
+// each of them: the hosts reach gorun by different addresses when it has
+// several networks).
+func (h *head) listen(ips []string) error {
+	ln, err := listenAll(ips)
 	if err != nil {
-		return nil, fmt.Errorf("launcher: rendezvous listener: %w", err)
+		return fmt.Errorf("launcher: rendezvous listener: %w", err)
 	}
 	h.store = rendezvous.Serve(ln, h.secret, h.logf)
-	return h, nil
+	return nil
 }
 
 func (h *head) logf(format string, args ...any) {
@@ -170,7 +198,9 @@ func (h *head) close() {
 	for _, a := range agents {
 		a.c.close()
 	}
-	h.store.Close()
+	if h.store != nil {
+		h.store.Close()
+	}
 }
 
 // rankEnv is the environment every rank gets from the head.
@@ -220,6 +250,11 @@ func (h *head) serveAgent(al *agentLink, spec *launchSpec) {
 					h.logf("gorun: rank %d on %s bound to CPUs %s", m.Rank, m.Host, m.CPUs)
 				}
 			}
+		case msgPhase:
+			h.phaseMsg(m)
+		case msgLost:
+			// Its exit is counted when it is reported.
+			h.failSoon(m.At, m.Rank, fmt.Sprintf("gorun: rank %d (pid %d)%s %s", m.Rank, m.Pid, h.where(m.Host), m.Err), ExitFailure, false)
 		case msgFailed:
 			h.rankEnded(m.Rank, 0, fmt.Sprintf("gorun: rank %d could not be started on %s: %s", m.Rank, m.Host, m.Err), ExitFailure)
 		case msgExited:
@@ -254,27 +289,75 @@ func (h *head) output(m *message) {
 }
 
 func (h *head) exitedMsg(m *message) {
-	if m.Sig == 0 && m.Code == 0 {
-		h.rankEnded(m.Rank, m.Pid, "", 0)
-		return
-	}
-	where := ""
-	if m.Host != "" && h.multiHost() {
-		where = " on " + m.Host
-	}
+	where := h.where(m.Host)
 	var msg string
 	var code int
-	if m.Sig != 0 {
+	switch {
+	case m.Sig != 0:
 		code = 128 + m.Sig
 		msg = fmt.Sprintf("gorun: rank %d (pid %d)%s was killed by signal %d (%s)", m.Rank, m.Pid, where, m.Sig, signalName(m.Sig))
-	} else {
+	case m.Code != 0:
 		code = m.Code
 		msg = fmt.Sprintf("gorun: rank %d (pid %d)%s exited with code %d", m.Rank, m.Pid, where, m.Code)
 		if v, ok := h.store.Store().Lookup("aborted/" + strconv.Itoa(m.Rank)); ok {
 			msg = fmt.Sprintf("gorun: rank %d (pid %d)%s called Abort(%s)", m.Rank, m.Pid, where, v)
 		}
+	case m.Phase == phaseInit || m.Phase == phaseReady:
+		// mpirun's "exited improperly": its peers may still be talking
+		// to it.
+		code = ExitFailure
+		msg = fmt.Sprintf("gorun: rank %d (pid %d)%s exited without calling Close", m.Rank, m.Pid, where)
+	case m.Phase == phaseNone && h.job.NP > 1:
+		// Fine for a program that never uses comm, unless another rank
+		// waits for this one in Init.
+		f := failure{m.At, m.Rank, fmt.Sprintf("gorun: rank %d (pid %d)%s exited with code 0 before calling Init, while other ranks wait for it in Init", m.Rank, m.Pid, where), ExitFailure}
+		h.mu.Lock()
+		waiting := false
+		for _, p := range h.phase {
+			if p >= phaseInit {
+				waiting = true
+			}
+		}
+		if !waiting {
+			h.preInit = append(h.preInit, f)
+		}
+		h.mu.Unlock()
+		if waiting {
+			h.failSoon(f.at, f.rank, f.msg, f.code, true)
+		} else {
+			h.rankEnded(m.Rank, m.Pid, "", 0)
+		}
+		return
+	default:
+		h.rankEnded(m.Rank, m.Pid, "", 0)
+		return
 	}
-	h.failSoon(m.At, m.Rank, msg, code)
+	h.failSoon(m.At, m.Rank, msg, code, true)
+}
+
+// phaseMsg records a rank's phase. A rank entering Init while another has
+// exited without calling it would wait for that one forever: the job fails,
+// naming the rank that left.
+func (h *head) phaseMsg(m *message) {
+	h.mu.Lock()
+	h.phase[m.Rank] = m.Code
+	var gone []failure
+	if m.Code == phaseInit {
+		gone, h.preInit = h.preInit, nil
+	}
+	h.mu.Unlock()
+	if len(gone) > 0 {
+		f := gone[0] // its exit was counted when it was reported
+		h.failSoon(f.at, f.rank, f.msg, f.code, false)
+	}
+}
+
+// where names a rank's host in messages of jobs on several hosts.
+func (h *head) where(host string) string {
+	if host != "" && h.multiHost() {
+		return " on " + host
+	}
+	return ""
 }
 
 // failWindow is how long the head waits, after a rank fails, for other
@@ -288,13 +371,16 @@ type failure struct {
 	code int
 }
 
-// failSoon records a failed rank. The job's failure is decided failWindow
+// failSoon records a failed rank (and counts its exit if exited). The job's
+// failure is decided failWindow
 // later, as the one that happened first: when a rank dies, its peers see
 // their links drop and may fail too, and their exits can be reported
 // before the first one's.
-func (h *head) failSoon(at int64, rank int, msg string, code int) {
+func (h *head) failSoon(at int64, rank int, msg string, code int, exited bool) {
 	h.mu.Lock()
-	h.exited++
+	if exited {
+		h.exited++
+	}
 	if !h.failed {
 		h.pending = append(h.pending, failure{at, rank, msg, code})
 		if len(h.pending) == 1 {
@@ -407,6 +493,7 @@ func (h *head) notify() {
 // and another Grace before SIGKILL.
 func (h *head) abort(reason string) {
 	h.store.Store().Set(context.Background(), "abort", []byte(reason))
+	h.tellAgents(&message{Kind: msgAbort, Err: reason})
 	go func() {
 		time.Sleep(h.job.Grace)
 		h.signal(syscall.SIGTERM)
@@ -416,11 +503,16 @@ func (h *head) abort(reason string) {
 }
 
 func (h *head) signal(sig syscall.Signal) {
+	h.tellAgents(&message{Kind: msgSignal, Sig: int(sig)})
+}
+
+// tellAgents sends m to every agent.
+func (h *head) tellAgents(m *message) {
 	h.mu.Lock()
 	agents := append([]*agentLink(nil), h.agents...)
 	h.mu.Unlock()
 	for _, a := range agents {
-		a.c.send(&message{Kind: msgSignal, Sig: int(sig)})
+		a.c.send(m)
 	}
 }
 
@@ -462,7 +554,9 @@ func (h *head) wait(ctx context.Context) int {
 			h.mu.Unlock()
 			if first {
 				h.logf("gorun: the job exceeded its time limit of %v; terminating %d running rank(s)", h.job.Timeout, left)
-				h.store.Store().Set(context.Background(), "abort", []byte("the job exceeded its time limit of "+h.job.Timeout.String()))
+				reason := "the job exceeded its time limit of " + h.job.Timeout.String()
+				h.store.Store().Set(context.Background(), "abort", []byte(reason))
+				h.tellAgents(&message{Kind: msgAbort, Err: reason})
 				h.signal(syscall.SIGTERM)
 				go func() { time.Sleep(h.job.Grace); h.signal(syscall.SIGKILL) }()
 			}

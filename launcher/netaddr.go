@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync"
 )
 
 // LocalAddr picks the IP address this machine should listen on and
@@ -99,3 +100,75 @@ func isLocalHost(name string) bool {
 	h, _ := os.Hostname()
 	return h != "" && name == h
 }
+
+// listenAll listens on one port of every address of ips (the first gets
+// an ephemeral port, the others the same one) and merges them into one
+// listener.
+func listenAll(ips []string) (net.Listener, error) {
+	var lns []net.Listener
+	port := "0"
+	for _, ip := range ips {
+		ln, err := net.Listen("tcp", net.JoinHostPort(ip, port))
+		if err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+			return nil, err
+		}
+		_, port, _ = net.SplitHostPort(ln.Addr().String())
+		lns = append(lns, ln)
+	}
+	if len(lns) == 1 {
+		return lns[0], nil
+	}
+	m := &multiListener{lns: lns, conns: make(chan net.Conn), done: make(chan struct{})}
+	for _, ln := range lns {
+		go m.serve(ln)
+	}
+	return m, nil
+}
+
+// multiListener accepts on several listeners; Addr is the first one's.
+type multiListener struct {
+	lns   []net.Listener
+	conns chan net.Conn
+	done  chan struct{}
+	once  sync.Once
+}
+
+func (m *multiListener) serve(ln net.Listener) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			m.Close()
+			return
+		}
+		select {
+		case m.conns <- c:
+		case <-m.done:
+			c.Close()
+			return
+		}
+	}
+}
+
+func (m *multiListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-m.conns:
+		return c, nil
+	case <-m.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (m *multiListener) Close() error {
+	m.once.Do(func() {
+		close(m.done)
+		for _, ln := range m.lns {
+			ln.Close()
+		}
+	})
+	return nil
+}
+
+func (m *multiListener) Addr() net.Addr { return m.lns[0].Addr() }

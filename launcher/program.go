@@ -3,6 +3,8 @@ package launcher
 import (
 	"errors"
 	"fmt"
+	"go/parser"
+	"go/token"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +13,10 @@ import (
 
 // ErrNotFound is wrapped by Resolve when the program does not exist.
 var ErrNotFound = errors.New("program not found")
+
+// ErrNotMain is wrapped by Resolve when a Go package directory holds a
+// package other than main (a library: nothing to run).
+var ErrNotMain = errors.New("not a main package")
 
 // Resolve turns the PROGRAM argument into an executable path. A Go package
 // directory (a directory holding .go files, such as ./examples/pi) is built
@@ -23,6 +29,9 @@ func Resolve(program, dir string, logf func(string, ...any)) (string, error) {
 		matches, _ := filepath.Glob(filepath.Join(program, "*.go"))
 		if len(matches) == 0 {
 			return "", fmt.Errorf("%w: %s is a directory with no Go files", ErrNotFound, program)
+		}
+		if name, ok := packageName(matches); !ok {
+			return "", fmt.Errorf("%s is not a main package (it is package %s): %w", program, name, ErrNotMain)
 		}
 		return build(program, dir, logf)
 	}
@@ -40,6 +49,30 @@ func Resolve(program, dir string, logf func(string, ...any)) (string, error) {
 		return "", fmt.Errorf("%w: %s is not executable", ErrNotFound, program)
 	}
 	return filepath.Abs(program)
+}
+
+// packageName reads the package clauses of a directory's Go files (tests
+// aside) and reports whether one of them is package main; name is the
+// package found otherwise.
+func packageName(files []string) (name string, isMain bool) {
+	fset := token.NewFileSet()
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		af, err := parser.ParseFile(fset, f, nil, parser.PackageClauseOnly)
+		if err != nil {
+			return "", true // let go build report it
+		}
+		if af.Name.Name == "main" {
+			return "main", true
+		}
+		name = af.Name.Name
+	}
+	if name == "" {
+		return "", true // only tests: let go build report it
+	}
+	return name, false
 }
 
 func build(pkgDir, dir string, logf func(string, ...any)) (string, error) {

@@ -20,6 +20,7 @@ const (
 	msgSignal = "signal" // send Sig to every rank's process group
 	msgStdin  = "stdin"  // Data goes to rank 0's standard input; empty Data closes it
 	msgPing   = "ping"   // heartbeat (both directions) on remote links
+	msgAbort  = "abort"  // the job is aborted (Err: why): ranks in Init hear it on their agent links
 )
 
 // Message kinds, agent to head.
@@ -30,6 +31,8 @@ const (
 	msgFailed  = "failed"  // the agent could not start Rank: Err
 	msgDone    = "done"    // every rank of the agent has ended
 	msgHello   = "hello"   // a remote agent is up: Host, and Data = the head's IP as the agent sees it
+	msgPhase   = "phase"   // Rank (process Pid) entered phase Code (phaseInit, phaseReady, phaseClosed)
+	msgLost    = "lost"    // Rank (process Pid) stopped heartbeating at At; Err says for how long
 )
 
 type message struct {
@@ -44,7 +47,8 @@ type message struct {
 	Host   string      `msgpack:"h,omitempty"`
 	CPUs   string      `msgpack:"u,omitempty"` // started: the rank's CPU binding ("" = unbound)
 	Launch *launchSpec `msgpack:"l,omitempty"`
-	At     int64       `msgpack:"t,omitempty"` // when the rank ended (Unix ns)
+	At     int64       `msgpack:"t,omitempty"`  // when the rank ended (Unix ns)
+	Phase  int         `msgpack:"ph,omitempty"` // exited: the rank's last phase (phaseNone...)
 }
 
 // launchSpec is everything an agent needs to start its host's ranks.
@@ -60,6 +64,9 @@ type launchSpec struct {
 	MapBy  string `msgpack:"map_by"`
 	BindTo string `msgpack:"bind_to"`
 	Size   int    `msgpack:"size"`
+	// RankTimeout is the heartbeat timeout of ranks that use comm, in
+	// nanoseconds; 0: no heartbeats.
+	RankTimeout int64 `msgpack:"rank_timeout"`
 	// Remote agents only.
 	DirRequired bool   `msgpack:"dir_required"` // Dir was given by the user: fail if missing
 	StorePort   int    `msgpack:"store_port"`   // != 0: the agent sets GORUN_STORE and GORUN_ADDR

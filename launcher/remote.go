@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -120,8 +121,11 @@ func RunRemote(ctx context.Context, job Job, r Remote) (int, error) {
 	}
 	h.remote = &r
 	defer h.close()
-	_, portStr, _ := net.SplitHostPort(h.store.Addr())
-	port, _ := strconv.Atoi(portStr)
+	if listenIP != "" {
+		if err := h.listen([]string{listenIP}); err != nil {
+			return ExitFailure, err
+		}
+	}
 
 	start := time.Now()
 	agents, err := h.startAgents(ctx, &r, listenIP)
@@ -146,6 +150,23 @@ func RunRemote(ctx context.Context, job Job, r Remote) (int, error) {
 	if headSeen == "" {
 		headSeen = "127.0.0.1"
 	}
+	if h.store == nil {
+		// The store listens only where the hosts reach gorun: the
+		// addresses the remote agents saw gorun's connection come from,
+		// loopback when every host is this machine, every address when
+		// an agent could not tell.
+		ips := storeAddrs(agents)
+		if err := h.listen(ips); err != nil {
+			for _, a := range agents {
+				a.c.close()
+			}
+			h.reapAll()
+			return ExitFailure, err
+		}
+		h.job.Addr = ips[0]
+	}
+	_, portStr, _ := net.SplitHostPort(h.store.Addr())
+	port, _ := strconv.Atoi(portStr)
 	for i, a := range agents {
 		hr := r.Hosts[i]
 		spec := &launchSpec{Inherit: true, Dir: r.Dir, DirRequired: r.DirRequired,
@@ -171,6 +192,27 @@ func RunRemote(ctx context.Context, job Job, r Remote) (int, error) {
 		h.logf("gorun: job done after %v", time.Since(start).Round(time.Millisecond))
 	}
 	return code, nil
+}
+
+// storeAddrs returns the addresses the store listens on when no --iface or
+// --net picks one.
+func storeAddrs(agents []*pendingAgent) []string {
+	var ips []string
+	for _, a := range agents {
+		if a.local {
+			continue
+		}
+		if net.ParseIP(a.headIP) == nil {
+			return []string{"0.0.0.0"}
+		}
+		if !slices.Contains(ips, a.headIP) {
+			ips = append(ips, a.headIP)
+		}
+	}
+	if len(ips) == 0 {
+		return []string{"127.0.0.1"}
+	}
+	return ips
 }
 
 func rankList(ps []RankPlace) string {
@@ -201,6 +243,9 @@ func (h *head) startLink(al *agentLink, spec *launchSpec) {
 	spec.Size = h.job.NP
 	spec.Env = append(h.rankEnv(), spec.Env...)
 	spec.MapBy, spec.BindTo = h.job.MapBy, h.job.BindTo
+	if h.job.HeartbeatTimeout > 0 {
+		spec.RankTimeout = int64(h.job.HeartbeatTimeout)
+	}
 	if al.remote {
 		hb, limit := h.remote.Heartbeat, h.remote.HeartbeatTimeout
 		go func() {
@@ -430,10 +475,60 @@ func (p *pipeRW) Read(b []byte) (int, error)  { return p.r.Read(b) }
 func (p *pipeRW) Write(b []byte) (int, error) { return p.w.Write(b) }
 func (p *pipeRW) Close() error                { return p.close() }
 
-// startSSH starts the agent of one host over ssh; the session's stdin and
-// stdout carry the protocol (the job secret included), so nothing secret
-// appears on any command line.
+// SSH start-up retries: a host whose sshd is not up yet (a container that
+// starts after gorun's, as under the Kubeflow MPI Operator) is tried again
+// after sshFirstRetry, doubling up to sshMaxRetry, until the agents' start
+// timeout.
+const (
+	sshFirstRetry = 100 * time.Millisecond
+	sshMaxRetry   = 2 * time.Second
+)
+
+// startSSH starts the agent of one host over ssh, retrying while ssh cannot
+// reach the host (see sshFirstRetry).
 func (h *head) startSSH(ctx context.Context, r *Remote, host string) (*pendingAgent, error) {
+	delay := sshFirstRetry
+	began := time.Now()
+	for tries := 1; ; tries++ {
+		p, retry, err := h.sshAttempt(ctx, r, host)
+		if err == nil || !retry {
+			return p, err
+		}
+		if tries == 1 {
+			h.logf("gorun: %s is not reachable yet (%v); retrying until the start timeout (%v)", host, err, r.StartTimeout)
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("cannot start the agent on %s: %v (tried %d times in %v)", host, err, tries, time.Since(began).Round(100*time.Millisecond))
+		case <-t.C:
+		}
+		delay = min(2*delay, sshMaxRetry)
+	}
+}
+
+// sshRetryable reports whether ssh's failure (its exit status 255 and last
+// line) may go away by itself: the host is not up, not resolvable yet, or
+// drops the connection. Refused authentication and host keys do not.
+func sshRetryable(code int, last string) bool {
+	if code != 255 {
+		return false
+	}
+	for _, s := range []string{"Permission denied", "Host key verification failed", "REMOTE HOST IDENTIFICATION HAS CHANGED", "Bad configuration", "bad configuration"} {
+		if strings.Contains(last, s) {
+			return false
+		}
+	}
+	return true
+}
+
+// sshAttempt starts the agent of one host over ssh once; the session's
+// stdin and stdout carry the protocol (the job secret included), so nothing
+// secret appears on any command line. retry says whether ssh failed in a
+// way worth trying again. ssh's messages are printed once the agent is up,
+// or in the error.
+func (h *head) sshAttempt(ctx context.Context, r *Remote, host string) (_ *pendingAgent, retry bool, _ error) {
 	var remote []string
 	for _, a := range r.agentArgs(host) {
 		remote = append(remote, shellQuote(a))
@@ -443,34 +538,45 @@ func (h *head) startSSH(ctx context.Context, r *Remote, host string) (*pendingAg
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("cannot start the agent on %s: %v", host, err)
+		return nil, false, fmt.Errorf("cannot start the agent on %s: %v", host, err)
 	}
 	var lastMu sync.Mutex
 	var last string
+	var held []string // ssh's lines before the agent is up
+	up := false
 	exited := make(chan struct{})
+	stderrDone := make(chan struct{})
 	go func() {
+		defer close(stderrDone)
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
 			line := sc.Text()
 			lastMu.Lock()
 			last = line
+			if !up {
+				held = append(held, line)
+				lastMu.Unlock()
+				continue
+			}
 			lastMu.Unlock()
 			h.logf("gorun: %s: %s", host, line)
 		}
 	}()
 	var status string
+	var retryable bool
 	go func() {
+		<-stderrDone // ssh's last line, before Wait closes the pipe
 		err := cmd.Wait()
 		var ee *exec.ExitError
 		switch {
@@ -486,6 +592,7 @@ func (h *head) startSSH(ctx context.Context, r *Remote, host string) (*pendingAg
 			if last != "" {
 				status += ": " + last
 			}
+			retryable = errors.As(err, &ee) && sshRetryable(ee.ExitCode(), last)
 			lastMu.Unlock()
 		}
 		close(exited)
@@ -523,13 +630,20 @@ func (h *head) startSSH(ctx context.Context, r *Remote, host string) (*pendingAg
 	if err != nil {
 		c.close()
 		if s := reap(); s != "" {
-			return nil, fmt.Errorf("cannot start the agent on %s: %s", host, s)
+			return nil, retryable && ctx.Err() == nil, fmt.Errorf("cannot start the agent on %s: %s", host, s)
 		}
-		return nil, fmt.Errorf("cannot start the agent on %s: %v", host, err)
+		return nil, false, fmt.Errorf("cannot start the agent on %s: %v", host, err)
 	}
+	lastMu.Lock()
+	up = true
+	for _, line := range held {
+		h.logf("gorun: %s: %s", host, line)
+	}
+	held = nil
+	lastMu.Unlock()
 	p.reap = reap
 	p.host = host
-	return p, nil
+	return p, false, nil
 }
 
 // startSrun starts one agent per node in one srun step. The agents dial

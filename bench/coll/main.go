@@ -228,7 +228,7 @@ func warmUp(ctx context.Context, c *comm.Comm, d time.Duration) error {
 	x := []float64{0}
 	for {
 		x[0] = time.Since(t0).Seconds()
-		if err := collectives.Allreduce(ctx, c, x, nil, collectives.Max[float64]()); err != nil {
+		if err := collectives.Allreduce(ctx, c, x, nil, collectives.Max[float64](), collectives.InPlace()); err != nil {
 			return err
 		}
 		if x[0] >= d.Seconds() {
@@ -257,7 +257,7 @@ func (b *bench) measure(ctx context.Context, run func(context.Context) error, na
 		}
 	}
 	per := []float64{time.Since(t0).Seconds() / float64(warm)}
-	if err := collectives.Allreduce(ctx, b.c, per, nil, collectives.Max[float64]()); err != nil {
+	if err := collectives.Allreduce(ctx, b.c, per, nil, collectives.Max[float64](), collectives.InPlace()); err != nil {
 		return 0, err
 	}
 	iters := b.maxIters
@@ -304,7 +304,7 @@ func (b *bench) timedOSU(ctx context.Context, run func(context.Context) error, i
 		}
 	}
 	avg := []float64{total.Seconds() / float64(iters) * 1e6}
-	if err := collectives.Allreduce(ctx, b.c, avg, nil, collectives.Sum[float64]()); err != nil {
+	if err := collectives.Allreduce(ctx, b.c, avg, nil, collectives.Sum[float64](), collectives.InPlace()); err != nil {
 		return 0, err
 	}
 	return avg[0] / float64(b.c.Size()), nil
@@ -396,7 +396,7 @@ func (b *bench) timed(ctx context.Context, run func(context.Context) error, iter
 		}
 	}
 	avg := []float64{time.Since(t0).Seconds() / float64(iters) * 1e6}
-	if err := collectives.Allreduce(ctx, b.c, avg, nil, collectives.Max[float64]()); err != nil {
+	if err := collectives.Allreduce(ctx, b.c, avg, nil, collectives.Max[float64](), collectives.InPlace()); err != nil {
 		return 0, err
 	}
 	return avg[0], nil

@@ -16,7 +16,7 @@
 // a single Allreduce, the cheapest split there is.
 //
 // Every run checks its result (an XOR of all unit results) against the serial
-// loop. Rank 0 appends rows to -out (CSV). See run.sh and plot/.
+// loop. Rank 0 appends rows to -out (CSV). See run.sh; bench/plot draws it.
 //
 //	go run ./cmd/gorun -np 4 ./bench/granularity -out granularity.csv
 package main

@@ -15,5 +15,5 @@ for np in 1 2 4; do
 	"$dir/gorun" -np "$np" --timeout 10m "$dir/granularity" -out "$out" "$@"
 done
 echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
-go run ./bench/granularity/plot -in "$out" -out bench/granularity/granularity
+go -C bench/plot run . granularity -in "$PWD/$out" -out "$PWD/bench/granularity/granularity"
 echo "wrote $out, bench/granularity/granularity.png and .svg"

@@ -1,8 +1,8 @@
 // Command kernels benchmarks gorun's pinned kernels on this machine:
 // STREAM-style triad bandwidth (GB/s) and dense matrix multiply (GFLOP/s)
 // for 1..ncpu workers with pinning on and off, printed as scaling tables
-// (speedup and parallel efficiency against one worker) and plotted to PNG
-// and SVG with gonum.org/v1/plot.
+// (speedup and parallel efficiency against one worker), and written to
+// -out/kernels.csv, which bench/plot draws (PNG and SVG).
 //
 // When gcc is on PATH it also builds cref/stream_triad.c (embedded) with
 // gcc -O3 -fopenmp -march=native, runs it with the same array length on all
@@ -14,4 +14,5 @@
 // the best of -reps repetitions (as STREAM does) and GEMM times one multiply.
 //
 //	go run ./bench/kernels -n 20000000 -gemm 1024 -runs 5 -out /tmp/kbench
+//	go -C bench/plot run . kernels -in /tmp/kbench/kernels.csv -out /tmp/kbench
 package main

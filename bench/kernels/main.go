@@ -2,9 +2,9 @@ package main
 
 import (
 	_ "embed"
+	"encoding/csv"
 	"flag"
 	"fmt"
-	"image/color"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -17,9 +17,6 @@ import (
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
-	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/vg"
 
 	"github.com/gorun-hpc/gorun/kernels"
 	"github.com/gorun-hpc/gorun/kernels/affinity"
@@ -33,7 +30,7 @@ var (
 	flagReps  = flag.Int("reps", 10, "triad repetitions per run (best is kept)")
 	flagRuns  = flag.Int("runs", 5, "runs per configuration (median is reported)")
 	flagGemm  = flag.Int("gemm", 1024, "GEMM matrix order (0 skips GEMM)")
-	flagOut   = flag.String("out", ".", "directory for triad.{png,svg} and gemm.{png,svg} (empty: no plots)")
+	flagOut   = flag.String("out", ".", "directory for kernels.csv, the figures for bench/plot (empty: none)")
 	flagNoC   = flag.Bool("noc", false, "skip the C STREAM reference")
 	flagMaxW  = flag.Int("workers", 0, "largest worker count (0: number of allowed CPUs)")
 	flagTriad = flag.Bool("triad", true, "run the triad benchmark")
@@ -90,18 +87,44 @@ func main() {
 		if err := os.MkdirAll(*flagOut, 0o755); err != nil {
 			fatal(err)
 		}
-		if triad != nil {
-			if err := plotScaling(filepath.Join(*flagOut, "triad"), "STREAM triad bandwidth", "GB/s", triad, cRate, "C STREAM (OpenMP)"); err != nil {
-				fatal(err)
-			}
+		path := filepath.Join(*flagOut, "kernels.csv")
+		if err := writeCSV(path, triad, cRate, gemm, base); err != nil {
+			fatal(err)
 		}
-		if gemm != nil {
-			if err := plotScaling(filepath.Join(*flagOut, "gemm"), fmt.Sprintf("GEMM n=%d", *flagGemm), "GFLOP/s", gemm, base, "gonum single-threaded"); err != nil {
-				fatal(err)
-			}
-		}
-		fmt.Printf("plots written to %s/{triad,gemm}.{png,svg}\n", *flagOut)
+		fmt.Printf("figures written to %s (plot: go -C bench/plot run . kernels -in %s)\n", path, path)
 	}
+}
+
+// writeCSV writes the measured points for bench/plot: one row per (bench,
+// series, workers); a reference (C STREAM, gonum single-threaded) is a row
+// with workers 0.
+func writeCSV(path string, triad []point, cRate float64, gemm []point, base float64) error {
+	var b strings.Builder
+	w := csv.NewWriter(&b)
+	w.Write([]string{"bench", "title", "unit", "series", "workers", "value"})
+	add := func(bench, title, unit string, ps []point, ref float64, refName string) {
+		for _, p := range ps {
+			s := "pinned"
+			if !p.pinned {
+				s = "unpinned"
+			}
+			w.Write([]string{bench, title, unit, s, strconv.Itoa(p.workers), strconv.FormatFloat(p.value, 'f', 3, 64)})
+		}
+		if ref > 0 {
+			w.Write([]string{bench, title, unit, refName, "0", strconv.FormatFloat(ref, 'f', 3, 64)})
+		}
+	}
+	if triad != nil {
+		add("triad", "STREAM triad bandwidth", "GB/s", triad, cRate, "C STREAM (OpenMP)")
+	}
+	if gemm != nil {
+		add("gemm", fmt.Sprintf("GEMM n=%d", *flagGemm), "GFLOP/s", gemm, base, "gonum single-threaded")
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		return err
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o644)
 }
 
 func fatal(err error) {
@@ -260,60 +283,4 @@ func runCStream(n, reps, runs, threads int) (float64, error) {
 		rates = append(rates, v)
 	}
 	return median(rates), nil
-}
-
-// plotScaling draws value against workers for pinned and unpinned runs,
-// with an optional horizontal reference line, to base.png and base.svg.
-func plotScaling(base, title, unit string, ps []point, ref float64, refName string) error {
-	p := plot.New()
-	p.Title.Text = title
-	p.X.Label.Text = "workers"
-	p.Y.Label.Text = unit
-	p.Y.Min = 0
-	maxW, maxV := 0, ref
-	for _, pt := range ps {
-		maxW = max(maxW, pt.workers)
-		maxV = max(maxV, pt.value)
-	}
-	p.Y.Max = 1.25 * maxV // room for the legend above the curves
-	for i, pinned := range []bool{true, false} {
-		var xy plotter.XYs
-		for _, pt := range ps {
-			if pt.pinned == pinned {
-				xy = append(xy, plotter.XY{X: float64(pt.workers), Y: pt.value})
-			}
-		}
-		l, s, err := plotter.NewLinePoints(xy)
-		if err != nil {
-			return err
-		}
-		col := []color.Color{color.RGBA{R: 200, A: 255}, color.RGBA{B: 200, A: 255}}[i]
-		l.Color, s.Color = col, col
-		name := "pinned"
-		if !pinned {
-			name = "unpinned"
-			l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
-		}
-		p.Add(l, s)
-		p.Legend.Add(name, l, s)
-	}
-	if ref > 0 {
-		xy := plotter.XYs{{X: 1, Y: ref}, {X: float64(maxW), Y: ref}}
-		l, err := plotter.NewLine(xy)
-		if err != nil {
-			return err
-		}
-		l.Color = color.Gray{Y: 100}
-		l.Dashes = []vg.Length{vg.Points(2), vg.Points(2)}
-		p.Add(l)
-		p.Legend.Add(refName, l)
-	}
-	p.Legend.Top = true
-	p.Legend.Left = true
-	for _, ext := range []string{".png", ".svg"} {
-		if err := p.Save(6*vg.Inch, 4*vg.Inch, base+ext); err != nil {
-			return err
-		}
-	}
-	return nil
 }

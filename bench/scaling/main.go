@@ -1,10 +1,12 @@
 // Command scaling runs the examples pi, heat2d, nbody and ddp under gorun at
 // several rank counts and prints strong-scaling (fixed problem) and
 // weak-scaling (fixed work per rank) tables with speedup and efficiency, and
-// draws them (PNG and SVG).
+// writes the times to <out>/scaling.csv (columns mode, example, np, seconds,
+// ncpu) for the plotting tool, bench/plot.
 //
 //	go run ./bench/scaling                      (from the repository root)
 //	go run ./bench/scaling -np 1,2,4 -examples heat2d,nbody -reps 3
+//	go -C bench/plot run . scaling -in $PWD/bench/scaling/out/scaling.csv -out $PWD/bench/scaling/out
 //
 // Times are the examples' own "elapsed" lines (rank 0, from a barrier before
 // the computation to its end; start-up of the job is excluded), the best of
@@ -21,6 +23,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"errors"
 	"flag"
 	"fmt"
@@ -95,7 +98,7 @@ func main() {
 	npList := flag.String("np", "1,2,4,8", "rank counts (the first is the baseline)")
 	only := flag.String("examples", "pi,heat2d,nbody,ddp", "examples to run")
 	reps := flag.Int("reps", 1, "runs per point; the best time counts")
-	outDir := flag.String("out", "bench/scaling/out", "directory of the plots")
+	outDir := flag.String("out", "bench/scaling/out", "directory of scaling.csv")
 	timeout := flag.Duration("timeout", 5*time.Minute, "limit of one run")
 	gorunArgs := flag.String("gorun-args", "", "extra gorun flags, space-separated (e.g. \"--bind-to none\")")
 	flag.Parse()
@@ -174,11 +177,33 @@ func main() {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		fatal(err)
 	}
-	files, err := plotAll(dir, strongSeries, weakSeries, ncpu)
-	if err != nil {
+	csvPath := filepath.Join(dir, "scaling.csv")
+	if err := writeCSV(csvPath, strongSeries, weakSeries, ncpu); err != nil {
 		fatal(err)
 	}
-	fmt.Printf("plots: %s\n", strings.Join(files, ", "))
+	fmt.Printf("times: %s\n", csvPath)
+}
+
+// writeCSV writes every measured time, one row per (mode, example, np).
+func writeCSV(path string, strong, weak []series, ncpu int) error {
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	w.Write([]string{"mode", "example", "np", "seconds", "ncpu"})
+	for _, m := range []struct {
+		name string
+		ss   []series
+	}{{"strong", strong}, {"weak", weak}} {
+		for _, s := range m.ss {
+			for i, np := range s.np {
+				w.Write([]string{m.name, s.name, strconv.Itoa(np), strconv.FormatFloat(s.t[i], 'g', 6, 64), strconv.Itoa(ncpu)})
+			}
+		}
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		return err
+	}
+	return os.WriteFile(path, b.Bytes(), 0o644)
 }
 
 type series struct {

@@ -33,6 +33,9 @@ func TestMain(m *testing.M) {
 			os.Exit(1)
 		}
 	}
+	if old := os.Getenv("GORUN_TEST_GORUN"); old != "" {
+		gorunBin = old // run the tests against another gorun (an older build, to see them fail)
+	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
@@ -273,22 +276,54 @@ func TestGoPackageDirectory(t *testing.T) {
 	}
 }
 
+// TestUsageErrors: bad command lines get one line and exit 2, never a
+// stack trace; want is part of that line.
 func TestUsageErrors(t *testing.T) {
-	for _, args := range [][]string{
-		{},
-		{"-np", "0", "true"},
-		{"-np", "-3", "true"},
-		{"--no-such-flag", "true"},
-		{"-np", "2", "./does/not/exist"},
-		{"-np", "2", "no-such-program-anywhere"},
-		{"--timeout", "soon", "true"},
-		{"--bind-to", "galaxy", "true"},
-		{"-x", "=x", "true"},
+	dir := t.TempDir()
+	longLine := filepath.Join(dir, "long-line")
+	os.WriteFile(longLine, []byte("h1 slots=1\n"+strings.Repeat("h", 200<<10)+" slots=2\n"), 0o644)
+	longLabel := filepath.Join(dir, "long-label")
+	os.WriteFile(longLabel, []byte("# a comment\n"+strings.Repeat("a", 64)+".example.org\n"), 0o644)
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{}, "no program given"},
+		{[]string{"-np", "0", "true"}, "-np must be at least 1"},
+		{[]string{"-np", "-3", "true"}, "-np must be at least 1"},
+		{[]string{"--no-such-flag", "true"}, "flag provided but not defined"},
+		{[]string{"-np", "2", "./does/not/exist"}, "program not found"},
+		{[]string{"-np", "2", "no-such-program-anywhere"}, "is not in PATH"},
+		{[]string{"--timeout", "soon", "true"}, "is not a duration"},
+		{[]string{"--bind-to", "galaxy", "true"}, "--bind-to"},
+		{[]string{"-x", "=x", "true"}, "expected VAR or VAR=VALUE"},
+		// Issue 18, items 6-9.
+		{[]string{"-np", "99999999999", "/bin/true"}, "-np 99999999999: at most 16777216 ranks are supported"},
+		{[]string{"-np", "16777217", "/bin/true"}, "at most 16777216 ranks"},
+		{[]string{"--timeout", "NaN", "true"}, `"NaN" is not a duration`},
+		{[]string{"--timeout", "Inf", "true"}, `"Inf" is not a duration`},
+		{[]string{"--timeout", "-Inf", "true"}, `"-Inf" is not a duration`},
+		{[]string{"--timeout", "1e-10", "true"}, `"1e-10" is too short`},
+		{[]string{"--timeout", "1ns", "true"}, `"1ns" is too short`},
+		{[]string{"--timeout", "1e300", "true"}, `"1e300" is too long`},
+		{[]string{"--timeout", "-5", "true"}, "must be positive"},
+		{[]string{"--timeout", "-5s", "true"}, "must be positive"},
+		{[]string{"--timeout", "0", "true"}, "must be positive"},
+		{[]string{"--timeout", "0s", "true"}, "must be positive"},
+		{[]string{"--heartbeat-timeout", "NaN", "true"}, "is not a duration"},
+		{[]string{"--heartbeat-timeout", "-1", "true"}, "must be positive"},
+		{[]string{"--launcher-exec", "", "true"}, "--launcher-exec is empty"},
+		{[]string{"--launcher-exec", "  ", "-H", "h1", "true"}, "--launcher-exec is empty"},
+		{[]string{"--hostfile", longLine, "true"}, "hostfile " + longLine + ":2: host name"},
+		{[]string{"--hostfile", longLabel, "true"}, "hostfile " + longLabel + ":2: host name"},
+		{[]string{"-H", strings.Repeat("x", 300), "true"}, "at most 253 are allowed"},
+		{[]string{"-H", "h1,bad/name", "true"}, "entry 2: invalid character '/'"},
+		{[]string{"-np", "2", "./testdata/notmain"}, "./testdata/notmain is not a main package (it is package notmain)"},
 	} {
-		r := gorun(t, 30*time.Second, "", args...)
+		r := gorun(t, 30*time.Second, "", tt.args...)
 		lines := strings.Split(strings.TrimSpace(r.out), "\n")
-		if r.code != 2 || len(lines) != 1 || !strings.HasPrefix(lines[0], "gorun: ") {
-			t.Errorf("gorun %q: exit %d, output %q; want exit 2 and one line", args, r.code, r.out)
+		if r.code != 2 || len(lines) != 1 || !strings.HasPrefix(lines[0], "gorun: ") || !strings.Contains(lines[0], tt.want) {
+			t.Errorf("gorun %.200q: exit %d, output %.300q; want exit 2 and one line with %q", tt.args, r.code, r.out, tt.want)
 		}
 	}
 }
@@ -308,5 +343,246 @@ func TestSingletonWithoutGorun(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "rank 0: ok") {
 		t.Fatalf("plain run: %v\n%s", err, out)
+	}
+}
+
+// ---- issue 18: the faults gorun must notice, each named in one line ----
+
+// startJob starts gorun with args and waits until want ranks have printed
+// "rank R pid P: blocking"; it returns their pids and a function that
+// collects the rest of the output, waits for gorun and returns the result.
+func startJob(t *testing.T, limit time.Duration, want int, args ...string) (*exec.Cmd, map[int]int, func() result) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	cmd := exec.CommandContext(ctx, gorunBin, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = cmd.Stdout
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(out)
+	var all strings.Builder
+	pids := map[int]int{}
+	for len(pids) < want && sc.Scan() {
+		all.WriteString(sc.Text() + "\n")
+		var r, p int
+		if n, _ := fmt.Sscanf(sc.Text(), "rank %d pid %d: blocking", &r, &p); n == 2 {
+			pids[r] = p
+		}
+	}
+	if len(pids) < want {
+		cmd.Wait()
+		cancel()
+		t.Fatalf("gorun %q: %d of %d ranks started:\n%s", args, len(pids), want, all.String())
+	}
+	return cmd, pids, func() result {
+		defer cancel()
+		for sc.Scan() {
+			all.WriteString(sc.Text() + "\n")
+		}
+		cmd.Wait()
+		r := result{out: all.String(), code: cmd.ProcessState.ExitCode(), elapsed: time.Since(start)}
+		if ctx.Err() != nil {
+			t.Fatalf("gorun %q did not finish within %v; output:\n%s", args, limit, r.out)
+		}
+		return r
+	}
+}
+
+// oneGorunLine checks that exactly one line of out comes from gorun and
+// that it contains want.
+func oneGorunLine(t *testing.T, r result, wantCode int, want string) {
+	t.Helper()
+	if r.code != wantCode {
+		t.Errorf("exit code %d, want %d; output:\n%s", r.code, wantCode, r.out)
+	}
+	if !strings.Contains(r.out, want) {
+		t.Errorf("output lacks %q:\n%s", want, r.out)
+	}
+	if n := strings.Count("\n"+r.out, "\ngorun: "); n != 1 {
+		t.Errorf("want one line from gorun, got %d:\n%s", n, r.out)
+	}
+}
+
+// Item 1: a stopped rank stops heartbeating; gorun names it, the others
+// get ErrAborted, and the job ends as for a crash.
+func TestRankStopped(t *testing.T) {
+	for _, np := range []int{2, 3, 5} {
+		t.Run(fmt.Sprint("np=", np), func(t *testing.T) {
+			victim := np / 2
+			cmd, pids, wait := startJob(t, 60*time.Second, np, "--heartbeat-timeout", "1.5", "-np", fmt.Sprint(np), jobBin, "-mode", "block")
+			_ = cmd
+			syscall.Kill(pids[victim], syscall.SIGSTOP)
+			r := wait()
+			oneGorunLine(t, r, 1, fmt.Sprintf("gorun: rank %d (pid %d) stopped responding for 1.5s", victim, pids[victim]))
+			if n := strings.Count(r.out, fmt.Sprintf("job aborted: rank %d (pid %d) stopped responding", victim, pids[victim])); n != np-1 {
+				t.Errorf("%d of %d survivors reported ErrAborted with the cause:\n%s", n, np-1, r.out)
+			}
+			noStragglers(t)
+		})
+	}
+}
+
+// Item 1: --heartbeat-timeout 0 turns the watch off (for a debugger).
+func TestHeartbeatOff(t *testing.T) {
+	r := gorun(t, 30*time.Second, "", "-np", "2", "--heartbeat-timeout", "0", "sh", "-c", `echo "hb=$GORUN_HEARTBEAT fd=$GORUN_AGENT_FD"`)
+	if r.code != 0 || strings.Count(r.out, "hb= fd=3\n") != 2 {
+		t.Fatalf("exit %d:\n%s", r.code, r.out)
+	}
+	r = gorun(t, 30*time.Second, "", "-np", "1", "--heartbeat-timeout", "3", "sh", "-c", `echo "hb=$GORUN_HEARTBEAT"`)
+	if r.code != 0 || !strings.Contains(r.out, "hb=500ms\n") {
+		t.Fatalf("exit %d:\n%s", r.code, r.out)
+	}
+}
+
+// Item 2: a rank that initialised comm and exits 0 without Close is the
+// job's failure, named as such, not the survivors who lost it.
+func TestExitWithoutClose(t *testing.T) {
+	failureTest(t, "exit0", 1, "gorun: rank %d (pid ")
+	failureTest(t, "exit0", 1, "exited without calling Close")
+}
+
+// Item 2: a rank that exits 0 before Init while the others wait for it in
+// Init ends the job within seconds (failureTest: under 10 s), named.
+func TestExitBeforeInit(t *testing.T) {
+	failureTest(t, "early0", 1, "gorun: rank %d (pid ")
+	failureTest(t, "early0", 1, "exited with code 0 before calling Init")
+}
+
+// Programs that never use comm keep exit 0 as success.
+func TestScriptsNeedNoInit(t *testing.T) {
+	r := gorun(t, 30*time.Second, "", "-np", "3", "sh", "-c", `[ "$GORUN_RANK" = 2 ] && exit 0; sleep 0.2`)
+	if r.code != 0 || strings.TrimSpace(r.out) != "" {
+		t.Fatalf("exit %d:\n%s", r.code, r.out)
+	}
+}
+
+// stragglersNamed returns the pids of processes whose command line has
+// marker.
+func stragglersNamed(marker string) string {
+	out, _ := exec.Command("pgrep", "-f", marker).Output()
+	return strings.TrimSpace(string(out))
+}
+
+// Item 3: a rank's death is reported at once, even when a child of the
+// rank keeps its output open (a background job, or a daemon that outlives
+// its subshell); the child's output is forwarded while it lives, and the
+// child goes with the job.
+func TestRankDeathWithChildHoldingOutput(t *testing.T) {
+	for name, script := range map[string]string{
+		"background": `sleep 29.31 & echo "child of $GORUN_RANK started"; exec "$0" -mode block`,
+		"daemon":     `(sleep 29.31 &); echo "child of $GORUN_RANK started"; exec "$0" -mode block`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, pids, wait := startJob(t, 30*time.Second, 3, "-np", "3", "sh", "-c", script, jobBin)
+			killed := time.Now()
+			syscall.Kill(pids[1], syscall.SIGKILL)
+			r := wait()
+			took := time.Since(killed)
+			oneGorunLine(t, r, 137, fmt.Sprintf("gorun: rank 1 (pid %d) was killed by signal 9 (SIGKILL)", pids[1]))
+			if strings.Count(r.out, "child of ") != 3 {
+				t.Errorf("the children's output was not forwarded:\n%s", r.out)
+			}
+			if took > 8*time.Second {
+				t.Errorf("the job took %v to end after the kill", took)
+			}
+			if s := stragglersNamed("sleep 29.31"); s != "" {
+				t.Errorf("the ranks' children outlived the job: pids %s", s)
+				exec.Command("pkill", "-9", "-f", "sleep 29.31").Run()
+			}
+			noStragglers(t)
+		})
+	}
+}
+
+// Item 4: after kill -9 of gorun, no process of the job, the ranks'
+// children included, survives more than 2 s.
+func TestKill9Gorun(t *testing.T) {
+	cmd, _, wait := startJob(t, 30*time.Second, 3, "-np", "3", "sh", "-c", `sleep 29.47 & exec "$0" -mode block`, jobBin)
+	cmd.Process.Signal(syscall.SIGKILL)
+	killed := time.Now()
+	wait()
+	for {
+		left := stragglersNamed("sleep 29.47") + stragglersNamed(jobBin)
+		if left == "" {
+			break
+		}
+		if time.Since(killed) > 2*time.Second {
+			t.Errorf("processes of the job alive 2 s after gorun was killed: pids %s", left)
+			exec.Command("pkill", "-9", "-f", "sleep 29.47").Run()
+			exec.Command("pkill", "-9", "-f", jobBin).Run()
+			break
+		}
+		time.Sleep(20 * time.Millisecond) // polling process state, not synchronising
+	}
+	t.Logf("every process of the job was gone %v after the kill", time.Since(killed).Round(time.Millisecond))
+}
+
+// Item 5: a rank killed before Init: the others, waiting in Init, get
+// ErrAborted with the cause at once instead of being terminated.
+func TestRankKilledBeforeInit(t *testing.T) {
+	for _, np := range []int{2, 3, 8} {
+		t.Run(fmt.Sprint("np=", np), func(t *testing.T) {
+			r := gorun(t, 30*time.Second, "", "-np", fmt.Sprint(np), jobBin, "-mode", "killearly")
+			oneGorunLine(t, r, 137, fmt.Sprintf("gorun: rank %d (pid ", np-1))
+			if n := strings.Count(r.out, fmt.Sprintf("comm: job aborted: rank %d (pid", np-1)); n != np-1 {
+				t.Errorf("%d of %d survivors reported ErrAborted from Init:\n%s", n, np-1, r.out)
+			}
+			if r.elapsed > 5*time.Second {
+				t.Errorf("the job took %v", r.elapsed)
+			}
+			noStragglers(t)
+		})
+	}
+}
+
+// Item 10: with -H naming only this machine the store listens on loopback
+// only, not on every interface.
+func TestStoreListensOnLoopback(t *testing.T) {
+	if _, err := exec.LookPath("ss"); err != nil {
+		t.Skip("ss is not installed")
+	}
+	r := gorun(t, 30*time.Second, "", "-H", "localhost:2", "sh", "-c",
+		`[ "$GORUN_RANK" = 0 ] && ss -Hltnp | grep "pid=$PPID," | awk '{print "listen " $4}'; echo "store $GORUN_STORE"`)
+	if r.code != 0 || !strings.Contains(r.out, "listen 127.0.0.1:") || strings.Count(r.out, "store 127.0.0.1:") != 2 {
+		t.Fatalf("exit %d:\n%s", r.code, r.out)
+	}
+	for _, l := range strings.Split(r.out, "\n") {
+		if strings.HasPrefix(l, "listen ") && !strings.HasPrefix(l, "listen 127.0.0.1:") {
+			t.Errorf("gorun listens beyond loopback: %s\n%s", l, r.out)
+		}
+	}
+}
+
+// Item 11: with no -H, no --hostfile and no Slurm allocation, gorun takes
+// the hostfile the MPI Operator's environment names (Open MPI's or
+// Hydra's variable), as mpirun does.
+func TestHostfileFromEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	hf := filepath.Join(dir, "hostfile")
+	os.WriteFile(hf, []byte("localhost slots=3\n"), 0o644)
+	for _, name := range []string{"OMPI_MCA_orte_default_hostfile", "HYDRA_HOST_FILE"} {
+		t.Run(name, func(t *testing.T) {
+			t.Setenv(name, hf)
+			r := gorun(t, 30*time.Second, "", "sh", "-c", `echo "rank $GORUN_RANK of $GORUN_SIZE"`)
+			if r.code != 0 || strings.Count(r.out, " of 3\n") != 3 {
+				t.Fatalf("exit %d:\n%s", r.code, r.out)
+			}
+			t.Setenv(name, filepath.Join(dir, "missing"))
+			r = gorun(t, 30*time.Second, "", "true")
+			if r.code != 2 || !strings.HasPrefix(r.out, "gorun: $"+name+": open ") {
+				t.Fatalf("exit %d:\n%s", r.code, r.out)
+			}
+			// -np alone with --launcher local ignores it.
+			if r := gorun(t, 30*time.Second, "", "--launcher", "local", "-np", "1", "true"); r.code != 0 {
+				t.Fatalf("--launcher local: exit %d:\n%s", r.code, r.out)
+			}
+		})
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"os"
 	"runtime"
@@ -26,6 +27,7 @@ import (
 	"github.com/gorun-hpc/gorun/kernels/affinity"
 	"github.com/gorun-hpc/gorun/kernels/topology"
 	"github.com/gorun-hpc/gorun/launcher"
+	"github.com/gorun-hpc/gorun/launcher/hosts"
 )
 
 // Version is gorun's version, printed by --version.
@@ -70,7 +72,10 @@ Several hosts (one agent per host, started in parallel; it forks the host's rank
   --iface NAME, --net CIDR
                          network the store and the ranks use (default: the address of
                          each host's route back to gorun); env GORUN_IFACE, GORUN_NET
-  --heartbeat-timeout T  give up on a silent host after T (default 6s)
+  --heartbeat-timeout T  declare a rank that uses comm, or a host, lost after T without
+                         a heartbeat (a stopped or frozen process, a cut link; default
+                         6s); 0 turns the ranks' watch off, for a debugger that stops
+                         a rank (hosts keep 6s)
   --version              print gorun's version
   -h, --help             print this help
 
@@ -95,20 +100,52 @@ type multiFlag []string
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
-type durationFlag struct{ d time.Duration }
+// durationFlag is a positive duration given in seconds (30, 1.5) or as a
+// Go duration (90s, 2m). With allowZero, 0 is accepted too (it turns
+// something off).
+type durationFlag struct {
+	d         time.Duration
+	allowZero bool
+}
+
+// Bounds of durationFlag: shorter values are typing mistakes, longer ones
+// overflow.
+const (
+	minDuration = time.Millisecond
+	maxDuration = 100 * 365 * 24 * time.Hour
+)
 
 func (f *durationFlag) String() string { return f.d.String() }
 func (f *durationFlag) Set(v string) error {
+	var d time.Duration
 	if secs, err := strconv.ParseFloat(v, 64); err == nil {
-		if secs <= 0 {
-			return errors.New("must be positive")
+		if math.IsNaN(secs) || math.IsInf(secs, 0) {
+			return fmt.Errorf("%q is not a duration (try 30, 30s or 2m)", v)
 		}
-		f.d = time.Duration(secs * float64(time.Second))
-		return nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		return fmt.Errorf("%q is not a duration (try 30, 30s or 2m)", v)
+		if secs > maxDuration.Seconds() {
+			return fmt.Errorf("%q is too long (at most %v)", v, maxDuration)
+		}
+		d = time.Duration(secs * float64(time.Second))
+		if secs > 0 && d < minDuration {
+			return fmt.Errorf("%q is too short (at least %v)", v, minDuration)
+		}
+		if secs < 0 || secs == 0 && !f.allowZero {
+			return fmt.Errorf("%q: must be positive", v)
+		}
+	} else {
+		d, err = time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("%q is not a duration (try 30, 30s or 2m)", v)
+		}
+		if d < 0 || d == 0 && !f.allowZero {
+			return fmt.Errorf("%q: must be positive", v)
+		}
+		if d > 0 && d < minDuration {
+			return fmt.Errorf("%q is too short (at least %v)", v, minDuration)
+		}
+		if d > maxDuration {
+			return fmt.Errorf("%q is too long (at most %v)", v, maxDuration)
+		}
 	}
 	f.d = d
 	return nil
@@ -175,6 +212,9 @@ func run(args []string) int {
 	if (set["np"] || set["n"]) && *np < 1 {
 		usageError("-np must be at least 1, not %d", *np)
 	}
+	if *np > hosts.MaxRanks {
+		usageError("-np %d: at most %d ranks are supported", *np, hosts.MaxRanks)
+	}
 	plan, err := ro.plan(set, *np, *mapBy, *oversub)
 	if err != nil {
 		usageError("%v", err)
@@ -213,7 +253,7 @@ func run(args []string) int {
 		prog, err = launcher.Resolve(fs.Arg(0), tmp, nil)
 	}
 	if err != nil {
-		if errors.Is(err, launcher.ErrNotFound) {
+		if errors.Is(err, launcher.ErrNotFound) || errors.Is(err, launcher.ErrNotMain) {
 			fmt.Fprintf(os.Stderr, "gorun: %v\n", err)
 			return 2
 		}
@@ -225,6 +265,10 @@ func run(args []string) int {
 		TagOutput: *tag, Timeout: timeout.d, ReportBindings: *report,
 		MapBy: *mapBy, BindTo: *bindTo,
 		Stdin: os.Stdin, HandleSignals: true,
+		HeartbeatTimeout: ro.hbTimeout.d,
+	}
+	if set["heartbeat-timeout"] && ro.hbTimeout.d == 0 {
+		job.HeartbeatTimeout = -1 // off: for a debugger that stops a rank
 	}
 	if job.MapBy, err = checkBindings(*np, *mapBy, *bindTo, plan == nil); err != nil {
 		usageError("%v", err)

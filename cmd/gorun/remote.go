@@ -35,8 +35,14 @@ func (r *remoteFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&r.remoteProgram, "remote-program", "", "")
 	fs.StringVar(&r.iface, "iface", "", "")
 	fs.StringVar(&r.subnet, "net", "", "")
+	r.hbTimeout.allowZero = true
 	fs.Var(&r.hbTimeout, "heartbeat-timeout", "")
 }
+
+// hostfileEnv names the variables whose hostfile gorun uses when given no
+// hosts outside a Slurm allocation, first match first: Open MPI's and
+// Hydra's (MPICH, Intel MPI).
+var hostfileEnv = []string{"OMPI_MCA_orte_default_hostfile", "OMPI_MCA_prte_default_hostfile", "PRTE_MCA_prte_default_hostfile", "HYDRA_HOST_FILE"}
 
 type remotePlan struct {
 	np     int
@@ -56,6 +62,9 @@ func (r *remoteFlags) plan(set map[string]bool, np int, mapBy string, oversub bo
 			*v = os.Getenv(name)
 		}
 	}
+	if set["launcher-exec"] && strings.TrimSpace(r.launcherExec) == "" {
+		return nil, fmt.Errorf("--launcher-exec is empty: give the command that reaches a host (such as ssh)")
+	}
 	envOr(&r.launcherExec, "GORUN_LAUNCHER_EXEC")
 	envOr(&r.remoteGorun, "GORUN_REMOTE_GORUN")
 	envOr(&r.iface, "GORUN_IFACE")
@@ -74,11 +83,22 @@ func (r *remoteFlags) plan(set map[string]bool, np int, mapBy string, oversub bo
 	}
 	var hs []hosts.Host
 	var err error
+	hostfileFlag := "--hostfile"
+	if r.hostfile == "" && len(r.hostList) == 0 && r.launcherName != "local" && !inSlurm(os.Getenv) {
+		// As mpirun does under the Kubeflow MPI Operator (and wherever
+		// these are set): the hostfile the environment names.
+		for _, name := range hostfileEnv {
+			if v := os.Getenv(name); v != "" {
+				r.hostfile, hostfileFlag = v, "$"+name
+				break
+			}
+		}
+	}
 	switch {
 	case r.hostfile != "":
 		f, ferr := os.Open(r.hostfile)
 		if ferr != nil {
-			return nil, fmt.Errorf("--hostfile: %v", ferr)
+			return nil, fmt.Errorf("%s: %v", hostfileFlag, ferr)
 		}
 		hs, err = hosts.ParseHostfile(f, r.hostfile)
 		f.Close()

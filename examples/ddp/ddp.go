@@ -346,10 +346,10 @@ func Run(ctx context.Context, c *comm.Comm, p Params, out io.Writer) (Result, er
 			t := time.Now()
 			defer func() { inReduce += time.Since(t) }()
 			if p.Overlap {
-				pending = append(pending, collectives.Iallreduce(ctx, c, b, b, collectives.Sum[float64]()))
+				pending = append(pending, collectives.Iallreduce(ctx, c, b, nil, collectives.Sum[float64](), collectives.InPlace()))
 				return nil
 			}
-			return collectives.Allreduce(ctx, c, b, b, collectives.Sum[float64]())
+			return collectives.Allreduce(ctx, c, b, nil, collectives.Sum[float64](), collectives.InPlace())
 		},
 		wait: func() error {
 			t := time.Now()
@@ -368,7 +368,7 @@ func Run(ctx context.Context, c *comm.Comm, p Params, out io.Writer) (Result, er
 
 	l, corr := evaluate(m, s, p)
 	tot := []float64{l, float64(corr)}
-	if err := collectives.Allreduce(ctx, c, tot, nil, collectives.Sum[float64]()); err != nil {
+	if err := collectives.Allreduce(ctx, c, tot, nil, collectives.Sum[float64](), collectives.InPlace()); err != nil {
 		return res, err
 	}
 	res.Loss, res.Accuracy = tot[0]/float64(p.Samples), tot[1]/float64(p.Samples)

@@ -4,11 +4,10 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"slices"
 	"time"
 
-	"github.com/gorun-hpc/gorun/collectives"
 	"github.com/gorun-hpc/gorun/comm"
+	"github.com/gorun-hpc/gorun/parallel"
 )
 
 // Agg is the aggregate of one store: number of sales, units and revenue in
@@ -20,34 +19,23 @@ type Agg struct {
 
 func (a *Agg) add(b Agg) { a.Count += b.Count; a.Qty += b.Qty; a.Cents += b.Cents }
 
-// owner is the rank that reduces key: a hash partition.
-func owner(key int64, size int) int {
-	x := uint64(key)
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	x ^= x >> 31
-	return int(x % uint64(size))
-}
-
 // Stats describe one distributed run, as seen by one rank.
 type Stats struct {
 	Rows     int64         // rows this rank read
-	Received int64         // records (rows or partials) it received in the shuffle
+	Received int64         // records (rows or partials) it received in the shuffles
 	Read     time.Duration // reading and parsing its byte range
-	Shuffle  time.Duration // partitioning, combining and exchanging
-	Reduce   time.Duration // aggregating what it received
+	Group    time.Duration // parallel.GroupBy: combining, shuffling, reducing
 }
 
 // GroupBy computes the per-store aggregates of the rows of path, whose byte
-// range [lo, hi) this rank reads, with the chosen strategy:
+// range [lo, hi) this rank reads, with parallel.GroupBy in the chosen
+// strategy:
 //
 //	combine: map-side combiner — each rank aggregates its own rows first and
 //	         shuffles one partial per (rank, store); skew costs nothing.
-//	salt:    rows are shuffled, but the rows of hot keys (found by sampling)
-//	         are spread over all ranks; their partials then go to the owner
-//	         in a second, small shuffle.
+//	salt:    rows are shuffled (parallel.NoCombine), but the rows of hot keys
+//	         (found by sampling) are spread over all ranks (parallel.Salt);
+//	         their partials then go to the owner in a second, small shuffle.
 //	raw:     rows are shuffled to the owner of their key: the owner of a hot
 //	         key receives most of the data (the fix turned off).
 //
@@ -69,82 +57,35 @@ func GroupBy(ctx context.Context, c *comm.Comm, path string, lo, hi int64, mode 
 	st.Read = time.Since(t)
 	t = time.Now()
 
-	size := c.Size()
-	var result map[int64]Agg
+	var opts []parallel.GroupOption
 	switch mode {
 	case "combine":
-		local := map[int64]Agg{}
-		for i, k := range rows.Store {
-			burn(rowCost, k)
-			a := local[k]
-			a.add(Agg{1, rows.Qty[i], rows.Cents[i]})
-			local[k] = a
-		}
-		recv, err := shufflePartials(ctx, c, local, func(int64) bool { return true })
-		if err != nil {
-			return nil, st, err
-		}
-		st.Shuffle = time.Since(t)
-		t = time.Now()
-		st.Received = int64(len(recv) / 4)
-		result = mergePartials(nil, recv)
-	case "raw", "salt":
-		hot := map[int64]bool{}
-		if mode == "salt" && size > 1 {
-			if hot, err = hotKeys(ctx, c, rows.Store); err != nil {
-				return nil, st, err
-			}
-		}
-		dest := func(i int) int {
-			k := rows.Store[i]
-			if hot[k] {
-				return i % size // the salt: spread the hot key's rows
-			}
-			return owner(k, size)
-		}
-		// Pack rows as (store, qty, cents) triples grouped by destination.
-		scounts := make([]int, size)
-		for i := range rows.Store {
-			scounts[dest(i)] += 3
-		}
-		sdispls := prefix(scounts)
-		send := make([]int64, 3*len(rows.Store))
-		fill := slices.Clone(sdispls)
-		for i := range rows.Store {
-			d := dest(i)
-			send[fill[d]], send[fill[d]+1], send[fill[d]+2] = rows.Store[i], rows.Qty[i], rows.Cents[i]
-			fill[d] += 3
-		}
-		recv, err := exchange(ctx, c, send, scounts)
-		if err != nil {
-			return nil, st, err
-		}
-		st.Shuffle = time.Since(t)
-		t = time.Now()
-		st.Received = int64(len(recv) / 3)
-		agg := map[int64]Agg{}
-		for j := 0; j < len(recv); j += 3 {
-			burn(rowCost, recv[j])
-			a := agg[recv[j]]
-			a.add(Agg{1, recv[j+1], recv[j+2]})
-			agg[recv[j]] = a
-		}
-		if len(hot) > 0 {
-			// Second stage: partials of the hot keys go to their owners.
-			recv, err := shufflePartials(ctx, c, agg, func(k int64) bool { return hot[k] })
-			if err != nil {
-				return nil, st, err
-			}
-			for k := range hot {
-				delete(agg, k)
-			}
-			agg = mergePartials(agg, recv)
-		}
-		result = agg
+	case "raw":
+		opts = append(opts, parallel.NoCombine())
+	case "salt":
+		opts = append(opts, parallel.NoCombine(), parallel.Salt())
 	default:
 		return nil, st, fmt.Errorf("groupby: unknown mode %q (combine, salt or raw)", mode)
 	}
-	st.Reduce = time.Since(t)
+	var gs parallel.GroupStats
+	opts = append(opts, parallel.WithStats(&gs))
+	// The records are row numbers; key and value read the columns.
+	idx := make([]int, len(rows.Store))
+	for i := range idx {
+		idx[i] = i
+	}
+	sum := parallel.Fold(Agg{},
+		func(a Agg, v Agg) Agg { burn(rowCost, v.Qty); a.add(v); return a },
+		func(a, b Agg) Agg { a.add(b); return a })
+	result, err := parallel.GroupBy(ctx, c, idx,
+		func(i int) int64 { return rows.Store[i] },
+		func(i int) Agg { return Agg{1, rows.Qty[i], rows.Cents[i]} },
+		sum, opts...)
+	if err != nil {
+		return nil, st, err
+	}
+	st.Received = int64(gs.Received)
+	st.Group = time.Since(t)
 	return result, st, nil
 }
 
@@ -163,110 +104,6 @@ func burn(steps int, seed int64) {
 		x ^= x << 17
 	}
 	burnSink += x
-}
-
-// hotKeys finds the keys that hold more than a quarter of a rank's fair share
-// of the rows: each rank counts every 16th key of its rows, and the candidate
-// keys of all ranks are combined with Allgather.
-func hotKeys(ctx context.Context, c *comm.Comm, keys []int64) (map[int64]bool, error) {
-	const maxHot = 8
-	counts := map[int64]int{}
-	sampled := 0
-	for i := 0; i < len(keys); i += 16 {
-		counts[keys[i]]++
-		sampled++
-	}
-	mine := make([]int64, maxHot)
-	for i := range mine {
-		mine[i] = -1
-	}
-	n := 0
-	for k, cnt := range counts {
-		if n < maxHot && 4*cnt*c.Size() > sampled {
-			mine[n] = k
-			n++
-		}
-	}
-	all := make([]int64, maxHot*c.Size())
-	if err := collectives.Allgather(ctx, c, all, mine); err != nil {
-		return nil, err
-	}
-	hot := map[int64]bool{}
-	for _, k := range all {
-		if k >= 0 {
-			hot[k] = true
-		}
-	}
-	return hot, nil
-}
-
-// shufflePartials sends the partial aggregates of the keys that pass keep
-// to their owners as (key, count, qty, cents) quadruples and returns what
-// this rank received.
-func shufflePartials(ctx context.Context, c *comm.Comm, part map[int64]Agg, keep func(int64) bool) ([]int64, error) {
-	size := c.Size()
-	scounts := make([]int, size)
-	for k := range part {
-		if keep(k) {
-			scounts[owner(k, size)] += 4
-		}
-	}
-	fill := prefix(scounts)
-	send := make([]int64, fill[size-1]+scounts[size-1])
-	for k, a := range part {
-		if keep(k) {
-			d := owner(k, size)
-			copy(send[fill[d]:], []int64{k, a.Count, a.Qty, a.Cents})
-			fill[d] += 4
-		}
-	}
-	return exchange(ctx, c, send, scounts)
-}
-
-func mergePartials(into map[int64]Agg, recv []int64) map[int64]Agg {
-	if into == nil {
-		into = map[int64]Agg{}
-	}
-	for j := 0; j < len(recv); j += 4 {
-		a := into[recv[j]]
-		a.add(Agg{recv[j+1], recv[j+2], recv[j+3]})
-		into[recv[j]] = a
-	}
-	return into
-}
-
-// exchange is the shuffle: every rank tells every other how much it will
-// send (Alltoall of the counts), then the data moves with Alltoallv, as
-// plain int64 memory.
-func exchange(ctx context.Context, c *comm.Comm, send []int64, scounts []int) ([]int64, error) {
-	size := c.Size()
-	sc := make([]int64, size)
-	for i, n := range scounts {
-		sc[i] = int64(n)
-	}
-	rc := make([]int64, size)
-	if err := collectives.Alltoall(ctx, c, rc, sc); err != nil {
-		return nil, err
-	}
-	rcounts := make([]int, size)
-	total := 0
-	for i, n := range rc {
-		rcounts[i] = int(n)
-		total += int(n)
-	}
-	recv := make([]int64, total)
-	if err := collectives.Alltoallv(ctx, c, recv, rcounts, prefix(rcounts), send, scounts, prefix(scounts)); err != nil {
-		return nil, err
-	}
-	return recv, nil
-}
-
-func prefix(counts []int) []int {
-	d := make([]int, len(counts))
-	for i := 1; i < len(counts); i++ {
-		d[i] = d[i-1] + counts[i-1]
-	}
-	return d
 }
 
 // Serial is the reference: one pass over the whole file, one map.
@@ -288,42 +125,8 @@ func Serial(path string) (map[int64]Agg, error) {
 	return agg, nil
 }
 
-// gatherTable collects every rank's owned aggregates on rank 0, as one map.
+// gatherTable collects every rank's owned aggregates on rank 0, as one map
+// (parallel.Collect; a key owned by two ranks is an error).
 func gatherTable(ctx context.Context, c *comm.Comm, mine map[int64]Agg) (map[int64]Agg, error) {
-	flat := make([]int64, 0, 4*len(mine))
-	for k, a := range mine {
-		flat = append(flat, k, a.Count, a.Qty, a.Cents)
-	}
-	var counts []int64
-	if c.Rank() == 0 {
-		counts = make([]int64, c.Size())
-	}
-	if err := collectives.Gather(ctx, c, counts, []int64{int64(len(flat))}, 0); err != nil {
-		return nil, err
-	}
-	var all []int64
-	var cnt []int
-	if c.Rank() == 0 {
-		cnt = make([]int, c.Size())
-		total := 0
-		for i, n := range counts {
-			cnt[i] = int(n)
-			total += int(n)
-		}
-		all = make([]int64, total)
-	}
-	if err := collectives.Gatherv(ctx, c, all, cnt, nil, flat, 0); err != nil {
-		return nil, err
-	}
-	if c.Rank() != 0 {
-		return nil, nil
-	}
-	table := map[int64]Agg{}
-	for j := 0; j < len(all); j += 4 {
-		if _, dup := table[all[j]]; dup {
-			return nil, fmt.Errorf("groupby: key %d owned by two ranks", all[j])
-		}
-		table[all[j]] = Agg{all[j+1], all[j+2], all[j+3]}
-	}
-	return table, nil
+	return parallel.Collect(ctx, c, mine, 0)
 }

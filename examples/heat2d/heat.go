@@ -201,7 +201,7 @@ func agree(ctx context.Context, c *comm.Comm, err error) error {
 	if err != nil {
 		flag[0] = 1
 	}
-	if e := collectives.Allreduce(ctx, c, flag, nil, collectives.Max[int32]()); e != nil {
+	if e := collectives.Allreduce(ctx, c, flag, nil, collectives.Max[int32](), collectives.InPlace()); e != nil {
 		return errors.Join(err, e)
 	}
 	if err != nil {

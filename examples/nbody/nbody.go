@@ -165,7 +165,7 @@ func Run(ctx context.Context, c *comm.Comm, p Params, out io.Writer) (Result, er
 			mine[k] += dt * vel[k]      // drift
 		}
 		// Everyone's new positions; in place: this rank's block is already there.
-		if err := collectives.Allgatherv(ctx, c, pos, counts, displs, nil); err != nil {
+		if err := collectives.Allgatherv(ctx, c, pos, counts, displs, nil, collectives.InPlace()); err != nil {
 			return res, fmt.Errorf("step %d: %w", step, err)
 		}
 		accel(acc, pos, lo, hi, m, eps2)

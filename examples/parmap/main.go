@@ -1,13 +1,15 @@
 // Command parmap shows the two classic multiprocessing.Pool.map jobs done
-// with gorun: the same function over partitions of the data (data
-// parallelism), split across ranks and, inside each rank, across a pool of
-// pinned worker threads, with the results combined in the original order.
+// with gorun's package parallel: the same function over partitions of the
+// data (data parallelism), split across ranks and, inside each rank, across
+// a pool of pinned worker threads, with the results combined in the
+// original order.
 //
 //   - sum: two ranges of integers (0..99,999 and 100,000..199,999), each
 //     summed in parallel; the two sums and their total are printed.
 //   - map: f(x) = x*x + 2x + 1 applied to each of 1,000,000 integers. The
-//     input lives on rank 0 (as Pool.map's list lives in the parent), is
-//     scattered in blocks, mapped, and gathered back in order on rank 0.
+//     input lives on rank 0 (as Pool.map's list lives in the parent);
+//     parallel.Map scatters it in blocks (or hands out -chunk chunks), maps
+//     it, and gathers the results back in order on rank 0.
 //
 // Both jobs run by default and are checked exactly against closed forms;
 // the program exits 1 when a check fails.
@@ -27,6 +29,7 @@ import (
 	"github.com/gorun-hpc/gorun/collectives"
 	"github.com/gorun-hpc/gorun/comm"
 	"github.com/gorun-hpc/gorun/kernels"
+	"github.com/gorun-hpc/gorun/parallel"
 )
 
 // Params are the sizes of the two jobs.
@@ -35,6 +38,7 @@ type Params struct {
 	MapN  int   // number of integers the map job transforms
 	Jobs  string
 	Quiet bool // print only the verdict lines
+	Chunk int  // > 0: dynamic chunks of this many elements (Pool.map's chunksize)
 	// Corrupt makes the last rank spoil one result, to prove the checks
 	// catch it (used by the tests).
 	Corrupt bool
@@ -46,6 +50,7 @@ func main() {
 	flag.IntVar(&p.MapN, "n", 1_000_000, "number of integers the map job transforms")
 	flag.StringVar(&p.Jobs, "jobs", "sum,map", "jobs to run: sum, map or sum,map")
 	workers := flag.Int("workers", 0, "pinned worker threads per rank (0: one per CPU the rank may use; -1: no pool, serial inside the rank)")
+	flag.IntVar(&p.Chunk, "chunk", 0, "dynamic chunks of this many elements, handed to whichever rank asks (0: one static block per rank)")
 	flag.BoolVar(&p.Quiet, "quiet", false, "print only the verdicts")
 	flag.BoolVar(&p.Corrupt, "corrupt", false, "spoil one result on purpose (to test the checks)")
 	flag.Parse()
@@ -140,35 +145,37 @@ func splitJobs(s string) []string {
 	return jobs
 }
 
-// sumJob is Pool.map(sum, [range(0, N), range(N, 2N)]): each range is split
-// over the ranks, each rank's part over its pool's workers, and the partial
-// sums are reduced onto rank 0.
+// sumJob is Pool.map(sum, [range(0, N), range(N, 2N)]): each range is cut
+// into pieces (four per rank), parallel.MapRange sums the pieces across the
+// ranks (each rank's pieces over its pool's workers) and brings the
+// partial sums to rank 0 in order, which adds them up per range.
 func sumJob(ctx context.Context, c *comm.Comm, pool *kernels.Pool, p Params, out io.Writer) (bool, error) {
 	start := time.Now()
-	rank, size := int64(c.Rank()), int64(c.Size())
+	rank, size := c.Rank(), c.Size()
 	ranges := [2][2]int64{{0, p.SumN}, {p.SumN, 2 * p.SumN}}
-	partial := make([]int64, 2)
-	for i, rg := range ranges {
-		lo, hi := block(rg[1]-rg[0], size, rank)
-		lo, hi = lo+rg[0], hi+rg[0]
-		partial[i] = kernels.ParallelReduce(pool, int(hi-lo), kernels.Schedule{}, int64(0),
-			func(a, b int, acc int64) int64 {
-				for x := lo + int64(a); x < lo+int64(b); x++ {
-					acc += x
-				}
-				return acc
-			},
-			func(a, b int64) int64 { return a + b })
-	}
-	if p.Corrupt && rank == size-1 {
-		partial[1]++
-	}
-	sums := make([]int64, 2)
-	if err := collectives.Reduce(ctx, c, sums, partial, collectives.Sum[int64](), 0); err != nil {
+	pieces := 4 * size
+	partials, err := parallel.MapRange(ctx, c, 2*pieces, func(i int) (int64, error) {
+		rg := ranges[i/pieces]
+		lo, hi := block(rg[1]-rg[0], int64(pieces), int64(i%pieces))
+		var acc int64
+		for x := rg[0] + lo; x < rg[0]+hi; x++ {
+			acc += x
+		}
+		// The last piece is always in the last rank's block.
+		if p.Corrupt && rank == size-1 && i == 2*pieces-1 {
+			acc++
+		}
+		return acc, nil
+	}, parallel.WithPool(pool), parallel.Chunk(p.Chunk))
+	if err != nil {
 		return false, err
 	}
 	if rank != 0 {
 		return true, nil
+	}
+	sums := make([]int64, 2)
+	for i, s := range partials {
+		sums[i/pieces] += s
 	}
 	total := sums[0] + sums[1]
 	// Closed forms: sum of a..b-1 is (a+b-1)(b-a)/2.
@@ -188,40 +195,31 @@ func sumJob(ctx context.Context, c *comm.Comm, pool *kernels.Pool, p Params, out
 	return true, nil
 }
 
-// mapJob is Pool.map(f, xs) with f(x) = x*x + 2x + 1: rank 0 holds xs,
-// scatters it in blocks, every rank maps its block on its pool, and rank 0
-// gathers the results back in the original order.
+// mapJob is Pool.map(f, xs) with f(x) = x*x + 2x + 1: rank 0 holds xs;
+// parallel.Map scatters it in blocks (or, with -chunk, hands out chunks),
+// every rank maps its part on its pool, and rank 0 gets the results back in
+// the original order.
 func mapJob(ctx context.Context, c *comm.Comm, pool *kernels.Pool, p Params, out io.Writer) (bool, error) {
 	start := time.Now()
 	rank, size := c.Rank(), c.Size()
 	n := p.MapN
-	counts := make([]int, size)
-	for r := range size {
-		lo, hi := block(int64(n), int64(size), int64(r))
-		counts[r] = int(hi - lo)
-	}
-	var xs, ys []int64
+	var xs []int64
 	if rank == 0 {
 		xs = make([]int64, n)
 		for i := range xs {
 			xs[i] = int64(i)
 		}
-		ys = make([]int64, n)
 	}
-	mine := make([]int64, counts[rank])
-	if err := collectives.Scatterv(ctx, c, mine, xs, counts, nil, 0); err != nil {
-		return false, err
-	}
-	pool.ParallelFor(len(mine), kernels.Schedule{}, func(lo, hi, _ int) {
-		for i := lo; i < hi; i++ {
-			x := mine[i]
-			mine[i] = x*x + 2*x + 1
+	last := int64(n - 1)
+	ys, err := parallel.Map(ctx, c, xs, func(x int64) (int64, error) {
+		y := x*x + 2*x + 1
+		// The last element is in the last rank's block (static blocks).
+		if p.Corrupt && rank == size-1 && x == last {
+			y--
 		}
-	})
-	if p.Corrupt && rank == size-1 && len(mine) > 0 {
-		mine[len(mine)-1]--
-	}
-	if err := collectives.Gatherv(ctx, c, ys, counts, nil, mine, 0); err != nil {
+		return y, nil
+	}, parallel.WithPool(pool), parallel.Chunk(p.Chunk))
+	if err != nil {
 		return false, err
 	}
 	if rank != 0 {
@@ -245,7 +243,7 @@ func mapJob(ctx context.Context, c *comm.Comm, pool *kernels.Pool, p Params, out
 		fmt.Fprintf(out, "map: f(x) = x*x + 2x + 1 over %d integers: f(0..2) = %v … f(%d) = %d, sum %d  (%d ranks × %d workers, %.3f ms)\n",
 			n, ys[:min(3, n)], n-1, ys[n-1], sum, size, pool.Workers(), ms(elapsed))
 	}
-	if bad >= 0 || sum != wantSum {
+	if bad >= 0 || sum != wantSum || len(ys) != n {
 		if bad >= 0 {
 			fmt.Fprintf(out, "FAILED map: f(%d) = %d, want %d\n", xs[bad], ys[bad], int64(bad+1)*int64(bad+1))
 		} else {

@@ -49,18 +49,20 @@ func runInProcess(t *testing.T, n, workers int, p Params) (string, []bool) {
 func TestRunRanks(t *testing.T) {
 	for _, n := range []int{1, 2, 3, 4} {
 		for _, workers := range []int{0, 2} {
-			t.Run(fmt.Sprintf("np%d/workers%d", n, workers), func(t *testing.T) {
-				p := Params{SumN: 100_000, MapN: 100_003, Jobs: "sum,map"}
-				out, verdicts := runInProcess(t, n, workers, p)
-				for r, ok := range verdicts {
-					if !ok {
-						t.Errorf("rank %d: verdict false\n%s", r, out)
+			for _, chunk := range []int{0, 4096} {
+				t.Run(fmt.Sprintf("np%d/workers%d/chunk%d", n, workers, chunk), func(t *testing.T) {
+					p := Params{SumN: 100_000, MapN: 100_003, Jobs: "sum,map", Chunk: chunk}
+					out, verdicts := runInProcess(t, n, workers, p)
+					for r, ok := range verdicts {
+						if !ok {
+							t.Errorf("rank %d: verdict false\n%s", r, out)
+						}
 					}
-				}
-				if !strings.Contains(out, "total = 19999900000") || strings.Count(out, "OK ") != 2 {
-					t.Errorf("unexpected output:\n%s", out)
-				}
-			})
+					if !strings.Contains(out, "total = 19999900000") || strings.Count(out, "OK ") != 2 {
+						t.Errorf("unexpected output:\n%s", out)
+					}
+				})
+			}
 		}
 	}
 }

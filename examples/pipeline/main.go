@@ -6,14 +6,13 @@
 //
 // extract produces a table of orders; spend (revenue per customer) and stats
 // (orders and largest order per customer) are independent transforms of it;
-// join merges them; report ranks the customers. Stage i is placed on rank
-// i mod size. Every stage is a goroutine of its rank that waits for its inputs
-// (from the producer's rank, one tag per edge), runs, and sends its output to
-// each consumer (a rank sends to itself when producer and consumer share it),
-// so each stage starts as soon as its inputs are ready and independent stages
-// overlap. Outputs are small data frames of int64 columns: a header travels
-// as a Go value (SendValue), the columns as raw memory (Send), unencoded. -stage-ms adds a simulated wait
-// (I/O, an external service) to every stage so that the overlap is visible.
+// join merges them; report ranks the customers. The graph runs on a
+// parallel.Executor: every rank registers the stages by name, and rank 0
+// submits each stage as soon as the futures of its inputs are done, so the
+// independent transforms run at once on the workers. Outputs are small data
+// frames of int64 columns, the stages' arguments and results (msgpack).
+// -stage-ms adds a simulated wait (I/O, an external service) to every stage
+// so that the overlap is visible.
 //
 // Rank 0 prints the timeline and checks the report against the same graph run
 // serially in one goroutine.

@@ -4,144 +4,69 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/gorun-hpc/gorun/collectives"
 	"github.com/gorun-hpc/gorun/comm"
+	"github.com/gorun-hpc/gorun/parallel"
 )
 
-// place is the rank that runs stage i.
-func place(i, size int) int { return i % size }
-
-// edgeTag is the tag of the message from stage from to stage to.
-func edgeTag(from, to int) int { return 1000 + 64*from + to }
-
-// tagFinal carries the last stage's output to rank 0.
-const tagFinal = 999
-
-// Event is when a stage ran, relative to the common start.
+// Event is when a stage ran, relative to the common start, as rank 0 saw
+// it: submitted (its inputs were ready) and its result back.
 type Event struct {
 	Stage, Rank int
-	Start, End  time.Duration // inputs received; output delivered
+	Start, End  time.Duration
 }
 
-// Run executes the graph across the ranks of c and returns rank 0's verdict
-// on every rank.
+// stageOut is a stage's result as it travels back from a worker.
+type stageOut struct {
+	Frame Frame
+	Rank  int
+}
+
+// Run executes the graph on a parallel.Executor over the ranks of c and
+// returns rank 0's verdict on every rank. Every rank registers the stages
+// by name; rank 0 is the client: one goroutine per stage waits for the
+// futures of the stage's inputs, submits the stage with their frames, and
+// publishes its own future, so a stage starts as soon as its inputs are
+// ready and the independent transforms run at once (on two workers, or
+// concurrently on one). With one rank, rank 0 runs the stages itself.
 func Run(ctx context.Context, c *comm.Comm, p Params, out io.Writer) (bool, error) {
-	rank, size := c.Rank(), c.Size()
+	rank := c.Rank()
 	stages := Graph()
-	consumers := make([][]int, len(stages))
+	reg := parallel.NewRegistry()
+	fns := make([]parallel.Func[[]Frame, stageOut], len(stages))
 	for i, s := range stages {
-		for _, d := range s.Deps {
-			consumers[d] = append(consumers[d], i)
-		}
+		fns[i] = parallel.Register(reg, s.Name, func(_ context.Context, in []Frame) (stageOut, error) {
+			if len(in) != len(s.Deps) {
+				return stageOut{}, fmt.Errorf("%s: %d inputs, want %d", s.Name, len(in), len(s.Deps))
+			}
+			time.Sleep(time.Duration(p.StageMS) * time.Millisecond) // simulated I/O
+			res := s.Run(p, in)
+			if p.Corrupt && s.Name == "join" && res.Len() > 0 {
+				res.Cols["spend"][0]++
+			}
+			return stageOut{res, rank}, nil
+		})
 	}
-	last := len(stages) - 1
+	ex, err := parallel.NewExecutor(ctx, c, reg, parallel.ExecutorConfig{})
+	if err != nil {
+		return false, err
+	}
 	if err := collectives.Barrier(ctx, c); err != nil {
 		return false, err
 	}
-	t0 := time.Now()
-
-	// Start every stage this rank hosts.
-	type done struct {
-		ev  Event
-		err error
-	}
-	results := make(chan done)
-	hosted := 0
-	for i, s := range stages {
-		if place(i, size) != rank {
-			continue
-		}
-		hosted++
-		go func() {
-			ev := Event{Stage: i, Rank: rank}
-			err := func() error {
-				in := make([]Frame, len(s.Deps))
-				for k, d := range s.Deps {
-					var err error
-					if in[k], err = recvFrame(ctx, c, place(d, size), edgeTag(d, i)); err != nil {
-						return fmt.Errorf("%s: input from %s: %w", s.Name, stages[d].Name, err)
-					}
-				}
-				ev.Start = time.Since(t0)
-				time.Sleep(time.Duration(p.StageMS) * time.Millisecond) // simulated I/O
-				res := s.Run(p, in)
-				if p.Corrupt && s.Name == "join" && res.Len() > 0 {
-					res.Cols["spend"][0]++
-				}
-				// Send to every consumer at once, so that one that is
-				// not yet receiving does not hold up the others.
-				errs := make(chan error, len(consumers[i])+1)
-				for _, to := range consumers[i] {
-					go func() {
-						err := sendFrame(ctx, c, res, place(to, size), edgeTag(i, to))
-						if err != nil {
-							err = fmt.Errorf("%s: output to %s: %w", s.Name, stages[to].Name, err)
-						}
-						errs <- err
-					}()
-				}
-				if i == last {
-					go func() { errs <- sendFrame(ctx, c, res, 0, tagFinal) }()
-				}
-				var first error
-				for range cap(errs) - 1 + boolInt(i == last) {
-					if err := <-errs; err != nil && first == nil {
-						first = err
-					}
-				}
-				if first != nil {
-					return first
-				}
-				ev.End = time.Since(t0)
-				return nil
-			}()
-			results <- done{ev, err}
-		}()
-	}
-
-	// Rank 0 receives the final output while the stages run.
-	var final Frame
-	finalErr := make(chan error, 1)
-	if rank == 0 {
-		go func() {
-			var err error
-			final, err = recvFrame(ctx, c, place(last, size), tagFinal)
-			finalErr <- err
-		}()
-	}
-	var events []Event
-	var firstErr error
-	for range hosted {
-		d := <-results
-		if d.err != nil && firstErr == nil {
-			firstErr = d.err
-		}
-		events = append(events, d.ev)
-	}
-	if firstErr != nil {
-		return false, firstErr
-	}
-	if rank == 0 {
-		if err := <-finalErr; err != nil {
+	ok := true
+	if ex.IsClient() {
+		ok, err = drive(ctx, ex, fns, p, stages, out, c.Size())
+		if err != nil {
+			ex.Shutdown(ctx, parallel.Cancel)
 			return false, err
 		}
 	}
-	wall := time.Since(t0)
-
-	var all [][]Event
-	if rank == 0 {
-		all = make([][]Event, size)
-	}
-	if err := collectives.GatherValue(ctx, c, all, events, 0); err != nil {
+	if err := ex.Shutdown(ctx, parallel.Drain); err != nil {
 		return false, err
-	}
-	ok := true
-	if rank == 0 {
-		ok = check(out, p, stages, all, final, wall)
 	}
 	v := []int64{0}
 	if ok {
@@ -153,15 +78,70 @@ func Run(ctx context.Context, c *comm.Comm, p Params, out io.Writer) (bool, erro
 	return v[0] == 1, nil
 }
 
-func check(out io.Writer, p Params, stages []Stage, all [][]Event, final Frame, wall time.Duration) bool {
-	byStage := make([]Event, len(stages))
-	for _, evs := range all {
-		for _, e := range evs {
-			byStage[e.Stage] = e
+// drive schedules the graph from the client and checks the report.
+func drive(ctx context.Context, ex *parallel.Executor, fns []parallel.Func[[]Frame, stageOut], p Params,
+	stages []Stage, out io.Writer, size int) (bool, error) {
+	t0 := time.Now()
+	futures := make([]*parallel.Future[stageOut], len(stages))
+	ready := make([]chan struct{}, len(stages)) // closed once futures[i] is set
+	for i := range ready {
+		ready[i] = make(chan struct{})
+	}
+	events := make([]Event, len(stages))
+	errs := make(chan error, len(stages))
+	for i, s := range stages {
+		go func() {
+			err := func() error {
+				in := make([]Frame, len(s.Deps))
+				for k, d := range s.Deps {
+					select {
+					case <-ready[d]:
+					case <-ctx.Done():
+						return ctx.Err()
+					}
+					r, err := futures[d].Wait(ctx)
+					if err != nil {
+						return fmt.Errorf("%s: input from %s: %w", s.Name, stages[d].Name, err)
+					}
+					in[k] = r.Frame
+				}
+				events[i] = Event{Stage: i, Start: time.Since(t0)}
+				f, err := parallel.Submit(ctx, ex, fns[i], in)
+				if err != nil {
+					return err
+				}
+				futures[i] = f
+				close(ready[i])
+				r, err := f.Wait(ctx)
+				if err != nil {
+					return fmt.Errorf("%s: %w", s.Name, err)
+				}
+				events[i].End, events[i].Rank = time.Since(t0), r.Rank
+				return nil
+			}()
+			errs <- err
+		}()
+	}
+	var first error
+	for range stages {
+		if err := <-errs; err != nil && first == nil {
+			first = err
 		}
 	}
+	if first != nil {
+		return false, first
+	}
+	wall := time.Since(t0)
+	final, err := futures[len(stages)-1].Wait(ctx)
+	if err != nil {
+		return false, err
+	}
+	return check(out, p, stages, events, final.Frame, wall, size), nil
+}
+
+func check(out io.Writer, p Params, stages []Stage, byStage []Event, final Frame, wall time.Duration, size int) bool {
 	fmt.Fprintf(out, "pipeline: %d stages on %d ranks, %d orders; every stage also waits %d ms (simulated I/O)\n",
-		len(stages), len(all), p.Orders, p.StageMS)
+		len(stages), size, p.Orders, p.StageMS)
 	var busy time.Duration
 	scale := float64(wall) / 50
 	for i, s := range stages {
@@ -206,59 +186,3 @@ func check(out io.Writer, p Params, stages []Stage, all [][]Event, final Frame, 
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
-// sendFrame sends a frame as a small header (column names and lengths, a Go
-// value) followed by each column as raw int64 memory, with no encoding.
-// Messages from one sender with one tag arrive in order, so the receiver
-// takes them in the same sequence.
-func sendFrame(ctx context.Context, c *comm.Comm, f Frame, dest, tag int) error {
-	names := make([]string, 0, len(f.Cols))
-	for name := range f.Cols {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	lens := make([]int, len(names))
-	for i, name := range names {
-		lens[i] = len(f.Cols[name])
-	}
-	if err := comm.SendValue(ctx, c, frameHeader{names, lens}, dest, tag); err != nil {
-		return err
-	}
-	for _, name := range names {
-		if err := comm.Send(ctx, c, f.Cols[name], dest, tag); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-type frameHeader struct {
-	Names []string
-	Lens  []int
-}
-
-func recvFrame(ctx context.Context, c *comm.Comm, source, tag int) (Frame, error) {
-	var h frameHeader
-	if _, err := comm.RecvValue(ctx, c, &h, source, tag); err != nil {
-		return Frame{}, err
-	}
-	f := Frame{Cols: make(map[string][]int64, len(h.Names))}
-	if len(h.Lens) != len(h.Names) {
-		return Frame{}, fmt.Errorf("pipeline: bad frame header %+v", h)
-	}
-	for i, name := range h.Names {
-		col := make([]int64, h.Lens[i])
-		if _, err := comm.Recv(ctx, c, col, source, tag); err != nil {
-			return Frame{}, err
-		}
-		f.Cols[name] = col
-	}
-	return f, nil
-}

@@ -7,7 +7,8 @@ import (
 )
 
 // Frame is the data that flows between stages: named int64 columns (a very
-// small data frame). It travels as raw column memory (see sendFrame).
+// small data frame). It travels as a stage's argument and result, encoded
+// with msgpack by the executor.
 type Frame struct {
 	Cols map[string][]int64
 }

@@ -10,77 +10,75 @@ import (
 
 	"github.com/gorun-hpc/gorun/collectives"
 	"github.com/gorun-hpc/gorun/comm"
+	"github.com/gorun-hpc/gorun/parallel"
 )
 
-const (
-	tagResult = 2 // worker → coordinator: {item, count, nanoseconds}; item -1 = "ready"
-	tagWork   = 3 // coordinator → worker: {item, lo, hi}; item -1 = "stop"
-)
+// itemResult is what one farm item gives back: its count, who ran it and
+// how long it took.
+type itemResult struct {
+	Item  int
+	Count int64
+	Rank  int
+	Nanos int64
+}
 
 // runFarm counts the primes below FarmN in Items work items of uneven cost.
+// The dynamic schedule is parallel.MapValue with chunks of one item: rank 0
+// hands the next item to whichever rank asks (and runs items itself between
+// requests), longest first, so that no long item starts last and sets the
+// end. The static schedule is MapValue with one contiguous block of items
+// per rank, in their original order, as a naive split of the list does.
 func runFarm(ctx context.Context, c *comm.Comm, p Params, out io.Writer) (bool, error) {
 	rank, size := c.Rank(), c.Size()
 	items := farmItems(p.FarmN, p.Items)
+	order := make([]int, len(items))
+	for i := range order {
+		order[i] = i
+	}
+	var opts []parallel.MapOption
+	switch p.Schedule {
+	case "dynamic":
+		// Estimated cost: length × √hi for trial division.
+		cost := func(i int) float64 {
+			return float64(items[i][1]-items[i][0]) * math.Sqrt(float64(items[i][1]))
+		}
+		sort.SliceStable(order, func(a, b int) bool { return cost(order[a]) > cost(order[b]) })
+		opts = append(opts, parallel.Chunk(1))
+	case "static":
+	default:
+		return false, fmt.Errorf("tasks: unknown schedule %q", p.Schedule)
+	}
 	if err := collectives.Barrier(ctx, c); err != nil {
 		return false, err
 	}
 	start := time.Now()
-
-	// Per item: its count, who ran it and how long it took (rank 0 only).
-	counts := make([]int64, len(items))
-	ranBy := make([]int, len(items))
-	took := make([]time.Duration, len(items))
-
-	switch p.Schedule {
-	case "dynamic":
-		var err error
-		if rank == 0 {
-			err = coordinate(ctx, c, items, counts, ranBy, took, p.Corrupt)
-		} else {
-			err = farmWorker(ctx, c, p.Corrupt)
+	var src []int
+	if rank == 0 {
+		src = order
+	}
+	res, err := parallel.MapValue(ctx, c, src, func(i int) (itemResult, error) {
+		t := time.Now()
+		n := countPrimes(items[i][0], items[i][1])
+		if p.Corrupt && i == 0 {
+			n++
 		}
-		if err != nil {
-			return false, err
-		}
-	case "static":
-		// One contiguous block of items per rank, as a naive split of the
-		// list does; results gathered on rank 0.
-		lo, hi := len(items)*rank/size, len(items)*(rank+1)/size
-		mine := make([]int64, 0, 3*(hi-lo))
-		for i := lo; i < hi; i++ {
-			t := time.Now()
-			n := countPrimes(items[i][0], items[i][1])
-			if p.Corrupt && i == len(items)-1 {
-				n++
-			}
-			mine = append(mine, int64(i), n, int64(time.Since(t)))
-		}
-		var all []int64
-		var cnts []int
-		if rank == 0 {
-			all = make([]int64, 3*len(items))
-			cnts = make([]int, size)
-			for r := range size {
-				cnts[r] = 3 * (len(items)*(r+1)/size - len(items)*r/size)
-			}
-		}
-		if err := collectives.Gatherv(ctx, c, all, cnts, nil, mine, 0); err != nil {
-			return false, err
-		}
-		if rank == 0 {
-			for r := range size {
-				for i := len(items) * r / size; i < len(items)*(r+1)/size; i++ {
-					counts[i], ranBy[i], took[i] = all[3*i+1], r, time.Duration(all[3*i+2])
-				}
-			}
-		}
-	default:
-		return false, fmt.Errorf("tasks: unknown schedule %q", p.Schedule)
+		return itemResult{Item: i, Count: n, Rank: rank, Nanos: int64(time.Since(t))}, nil
+	}, opts...)
+	if err != nil {
+		return false, err
 	}
 	if rank != 0 {
 		return true, nil
 	}
 	makespan := time.Since(start)
+
+	// Per item: its count, who ran it and how long it took.
+	counts := make([]int64, len(items))
+	ranBy := make([]int, len(items))
+	took := make([]time.Duration, len(items))
+	for _, r := range res {
+		counts[r.Item], ranBy[r.Item], took[r.Item] = r.Count, r.Rank, time.Duration(r.Nanos)
+	}
 
 	// Load per rank, and what the other schedule would have given with the
 	// same measured item times.
@@ -117,114 +115,6 @@ func runFarm(ctx context.Context, c *comm.Comm, p Params, out io.Writer) (bool, 
 	}
 	fmt.Fprintf(out, "OK farm: %d primes below %d, equal to the sieve\n", primes, p.FarmN)
 	return true, nil
-}
-
-// coordinate is rank 0's loop. Rank 0 is both the coordinator and a
-// worker, in one goroutine: between slices of its own current item it serves
-// every worker message that has arrived (Iprobe, then Recv from the rank the
-// probe names), answering each with the next item, or with "stop" when none
-// is left. Once it has no item of its own it blocks in a receive from
-// AnySource until every other worker has stopped.
-func coordinate(ctx context.Context, c *comm.Comm, items [][2]int64, counts []int64, ranBy []int, took []time.Duration, corrupt bool) error {
-	// Hand out the items longest first (estimated cost: length × √hi for
-	// trial division), so that no long item starts last and sets the end.
-	order := make([]int, len(items))
-	for i := range order {
-		order[i] = i
-	}
-	cost := func(i int) float64 {
-		return float64(items[i][1]-items[i][0]) * math.Sqrt(float64(items[i][1]))
-	}
-	sort.SliceStable(order, func(a, b int) bool { return cost(order[a]) > cost(order[b]) })
-
-	next, running := 0, c.Size()-1
-	msg := make([]int64, 3)
-	serve := func(source int) error {
-		st, err := comm.Recv(ctx, c, msg, source, tagResult)
-		if err != nil {
-			return err
-		}
-		if id := msg[0]; id >= 0 {
-			counts[id], ranBy[id], took[id] = msg[1], st.Source, time.Duration(msg[2])
-		}
-		work := []int64{-1, 0, 0}
-		if next < len(items) {
-			i := order[next]
-			work = []int64{int64(i), items[i][0], items[i][1]}
-			next++
-		} else {
-			running--
-		}
-		return comm.Send(ctx, c, work, st.Source, tagWork)
-	}
-	own, lo := -1, int64(0) // rank 0's current item and how far it got
-	var ownCount int64
-	var ownStart time.Time
-	for {
-		for running > 0 {
-			st, ok, err := c.Iprobe(comm.AnySource, tagResult)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				break
-			}
-			if err := serve(st.Source); err != nil {
-				return err
-			}
-		}
-		if own < 0 && next < len(items) {
-			own = order[next]
-			lo, ownCount, ownStart = items[own][0], 0, time.Now()
-			next++
-		}
-		if own >= 0 {
-			hi := min(lo+slice, items[own][1])
-			ownCount += countPrimes(lo, hi)
-			lo = hi
-			if lo == items[own][1] {
-				if corrupt && own == 0 {
-					ownCount++
-				}
-				counts[own], ranBy[own], took[own] = ownCount, 0, time.Since(ownStart)
-				own = -1
-			}
-			continue
-		}
-		if running == 0 {
-			return nil
-		}
-		if err := serve(comm.AnySource); err != nil {
-			return err
-		}
-	}
-}
-
-// slice is how many numbers rank 0 tests between two looks for messages.
-const slice = 1024
-
-// farmWorker runs on ranks 1..size-1: it reports ready, then runs items
-// until told to stop, sending each result (which also asks for more work).
-func farmWorker(ctx context.Context, c *comm.Comm, corrupt bool) error {
-	res := []int64{-1, 0, 0}
-	work := make([]int64, 3)
-	for {
-		if err := comm.Send(ctx, c, res, 0, tagResult); err != nil {
-			return err
-		}
-		if _, err := comm.Recv(ctx, c, work, 0, tagWork); err != nil {
-			return err
-		}
-		if work[0] < 0 {
-			return nil
-		}
-		t := time.Now()
-		n := countPrimes(work[1], work[2])
-		if corrupt && work[0] == 0 {
-			n++
-		}
-		res = []int64{work[0], n, int64(time.Since(t))}
-	}
 }
 
 func maxDur(ds []time.Duration) time.Duration {

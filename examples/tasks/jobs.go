@@ -4,17 +4,15 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sync"
 	"time"
 
 	"github.com/gorun-hpc/gorun/collectives"
 	"github.com/gorun-hpc/gorun/comm"
+	"github.com/gorun-hpc/gorun/parallel"
 )
 
-const tagJobResult = 1
-
-// JobResult is what a job sends back to rank 0 (a Go value: it travels with
-// SendValue, encoded with msgpack).
+// JobResult is what a job sends back to rank 0 (a Go value: the executor
+// encodes it with msgpack).
 type JobResult struct {
 	Job      int
 	Name     string
@@ -57,57 +55,63 @@ func jobList(p Params, wait bool) []job {
 	}
 }
 
-// runJobs deals job i to rank i mod size. Each rank starts its jobs at once
-// (goroutines: a rank waiting on I/O can run another job meanwhile) and sends
-// each result to rank 0 as soon as it is ready; rank 0 receives them from
-// AnySource, in completion order, like concurrent.futures.as_completed.
+// runJobs runs the jobs through a parallel.Executor: every rank registers
+// the same job functions; rank 0 submits the four jobs (executor.submit),
+// the other ranks run them (each job in its own goroutine, so a rank
+// waiting on I/O runs another job meanwhile), and rank 0 takes the results
+// in completion order with parallel.AsCompleted, like
+// concurrent.futures.as_completed. With one rank, rank 0 runs them itself.
 func runJobs(ctx context.Context, c *comm.Comm, p Params, out io.Writer) (bool, error) {
 	rank, size := c.Rank(), c.Size()
 	jobs := jobList(p, true)
-	if err := collectives.Barrier(ctx, c); err != nil {
-		return false, err
-	}
-	start := time.Now()
-
-	var wg sync.WaitGroup
-	errs := make(chan error, len(jobs))
+	reg := parallel.NewRegistry()
+	fns := make([]parallel.Func[int, JobResult], len(jobs))
 	for i, j := range jobs {
-		if i%size != rank {
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		fns[i] = parallel.Register(reg, j.name, func(_ context.Context, job int) (JobResult, error) {
 			t := time.Now()
 			res := j.run()
-			res.Job, res.Name, res.Rank = i, j.name, rank
+			res.Job, res.Name, res.Rank = job, j.name, rank
 			res.TookMS = ms(time.Since(t))
 			if p.Corrupt && j.name == "primes" {
 				res.Primes++
 			}
-			// Rank 0 sends its own results to itself: one code path
-			// for every job, wherever it runs.
-			if err := comm.SendValue(ctx, c, res, 0, tagJobResult); err != nil {
-				errs <- err
-			}
-		}()
+			return res, nil
+		})
 	}
-	if rank != 0 {
-		wg.Wait()
-		close(errs)
-		return true, <-errs
+	ex, err := parallel.NewExecutor(ctx, c, reg, parallel.ExecutorConfig{InFlight: len(jobs)})
+	if err != nil {
+		return false, err
+	}
+	if err := collectives.Barrier(ctx, c); err != nil {
+		return false, err
+	}
+	start := time.Now()
+	if !ex.IsClient() {
+		return true, ex.Shutdown(ctx, parallel.Drain)
 	}
 
 	fmt.Fprintf(out, "jobs: %d different jobs on %d ranks, results as they complete:\n", len(jobs), size)
+	futures := make([]*parallel.Future[JobResult], len(jobs))
+	for i := range jobs {
+		if futures[i], err = parallel.Submit(ctx, ex, fns[i], i); err != nil {
+			ex.Shutdown(ctx, parallel.Cancel)
+			return false, err
+		}
+	}
 	results := make([]JobResult, len(jobs))
 	seen := make([]bool, len(jobs))
 	var sumMS float64
-	for range jobs {
-		var r JobResult
-		if _, err := comm.RecvValue(ctx, c, &r, comm.AnySource, tagJobResult); err != nil {
+	for f, err := range parallel.AsCompleted(ctx, futures) {
+		if err != nil {
+			return false, err
+		}
+		r, err := f.Wait(ctx)
+		if err != nil {
+			ex.Shutdown(ctx, parallel.Cancel)
 			return false, err
 		}
 		if r.Job < 0 || r.Job >= len(jobs) || seen[r.Job] {
+			ex.Shutdown(ctx, parallel.Cancel)
 			return false, fmt.Errorf("tasks: unexpected result for job %d", r.Job)
 		}
 		seen[r.Job] = true
@@ -115,9 +119,7 @@ func runJobs(ctx context.Context, c *comm.Comm, p Params, out io.Writer) (bool, 
 		sumMS += r.TookMS
 		fmt.Fprintf(out, "  %7.1f ms  %-8s from rank %d (ran %.1f ms)\n", ms(time.Since(start)), r.Name, r.Rank, r.TookMS)
 	}
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
+	if err := ex.Shutdown(ctx, parallel.Drain); err != nil {
 		return false, err
 	}
 	wall := ms(time.Since(start))

@@ -4,19 +4,17 @@
 //
 // Part 1, "jobs": several different jobs — a slow simulated download (an
 // I/O-like wait), a quick lookup (another wait), a computation (counting
-// primes with a sieve) and a report (statistics of a text) — are dealt to the
-// ranks and run at once. Every result is sent to rank 0, which receives them
-// with AnySource in the order they complete (as_completed) and checks each
-// against a serial computation.
+// primes with a sieve) and a report (statistics of a text) — are submitted
+// by rank 0 to a parallel.Executor whose workers are the other ranks, and
+// run at once. Rank 0 takes the results in the order they complete
+// (parallel.AsCompleted) and checks each against a serial computation.
 //
-// Part 2, "farm": a coordinator on rank 0 hands work items (intervals whose
-// primes are counted by trial division, of deliberately uneven cost) to
-// whichever worker is free: a worker asks for work by sending its last
-// result, and the coordinator answers the rank it got a message from
-// (AnySource). Rank 0 works too, serving requests between slices of its
-// own item. With -schedule
-// static the items are instead split into one contiguous block per rank, to
-// show the imbalance the farm avoids. The total is checked against a sieve.
+// Part 2, "farm": parallel.MapValue with chunks of one item hands work
+// items (intervals whose primes are counted by trial division, of
+// deliberately uneven cost) to whichever rank asks next; rank 0 works too,
+// between requests. With -schedule static the items are instead split into
+// one contiguous block per rank, to show the imbalance the farm avoids. The
+// total is checked against a sieve.
 //
 //	go run ./cmd/gorun -np 4 ./examples/tasks
 //	go run ./cmd/gorun -np 4 ./examples/tasks -part farm -schedule static

@@ -1,9 +1,9 @@
 // Command wordcount is MapReduce's word count with gorun: text files are
 // split across ranks, each rank counts the words of its files (map, with the
 // counts combined locally), the counts are shuffled to the rank that owns
-// each word by hash (AlltoallValue: maps of Go strings, encoded with msgpack),
-// and each rank sums what it owns (reduce). Rank 0 gathers the counts and
-// checks them against a serial count of all the files.
+// each word by hash and summed there, the reduce (parallel.GroupBy with
+// parallel.Sum; Go strings travel encoded with msgpack). Rank 0 gathers the
+// counts and checks them against a serial count of all the files.
 //
 // Files come from the command line, or, with none, the program writes a
 // synthetic corpus (-files, -words, -seed) to the temporary directory.

@@ -11,17 +11,11 @@ import (
 
 	"github.com/gorun-hpc/gorun/collectives"
 	"github.com/gorun-hpc/gorun/comm"
+	"github.com/gorun-hpc/gorun/parallel"
 )
 
-// owner is the rank that reduces word: FNV-1a hash, modulo the size.
-func owner(word string, size int) int {
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(word); i++ {
-		h ^= uint64(word[i])
-		h *= 1099511628211
-	}
-	return int(h % uint64(size))
-}
+// owner is the rank that reduces word: parallel's hash partition.
+func owner(word string, size int) int { return parallel.HashPartition(word, size) }
 
 // assign deals files to ranks, largest first to the least loaded rank, so
 // ranks get about the same number of bytes. Every rank computes the same
@@ -112,26 +106,21 @@ func Run(ctx context.Context, c *comm.Comm, p Params, out io.Writer) (bool, erro
 		words += n
 	}
 	mapped := time.Since(start)
-	// Shuffle: one map per destination rank.
-	send := make([]map[string]int64, size)
-	for r := range send {
-		send[r] = map[string]int64{}
-	}
+	// Shuffle and reduce: parallel.GroupBy sends every (word, count) to the
+	// rank that owns the word (strings travel msgpack-encoded) and sums the
+	// counts there, like Spark's reduceByKey.
+	pairs := make([]parallel.KV[string, int64], 0, len(local))
 	for w, n := range local {
-		send[owner(w, size)][w] = n
+		pairs = append(pairs, parallel.KV[string, int64]{Key: w, Val: n})
 	}
-	recv := make([]map[string]int64, size)
-	if err := collectives.AlltoallValue(ctx, c, recv, send); err != nil {
+	owned, err := parallel.GroupBy(ctx, c, pairs,
+		func(kv parallel.KV[string, int64]) string { return kv.Key },
+		func(kv parallel.KV[string, int64]) int64 { return kv.Val },
+		parallel.Sum[int64]())
+	if err != nil {
 		return false, err
 	}
 	shuffled := time.Since(start)
-	// Reduce: sum the counts of the words this rank owns.
-	owned := map[string]int64{}
-	for _, m := range recv {
-		for w, n := range m {
-			owned[w] += n
-		}
-	}
 	if p.Corrupt && rank == size-1 {
 		for w := range owned {
 			owned[w]++
@@ -175,7 +164,7 @@ func Run(ctx context.Context, c *comm.Comm, p Params, out io.Writer) (bool, erro
 		}
 		fmt.Fprintf(out, "wordcount: %d files, %.1f MB, %d words, %d distinct, on %d ranks\n",
 			len(files), float64(totalBytes)/1e6, total, len(counts), size)
-		fmt.Fprintf(out, "wordcount: map %.1f ms, +shuffle %.1f ms, +reduce %.1f ms (slowest rank)\n",
+		fmt.Fprintf(out, "wordcount: map %.1f ms, +shuffle and reduce %.1f ms, total %.1f ms (slowest rank)\n",
 			float64(slowest[0])/1e6, float64(slowest[1])/1e6, float64(slowest[2])/1e6)
 		top := topWords(counts, p.Top)
 		for i, w := range top {

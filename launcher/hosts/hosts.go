@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"strings"
 	"unicode/utf8"
 )
@@ -87,17 +88,56 @@ func parseCount(s string) (int, bool) {
 	return n, true
 }
 
-// checkName validates a host name.
+// MaxNameLen and MaxLabelLen bound host names as DNS does (RFC 1035): at
+// most 253 characters, each dot-separated label at most 63.
+const (
+	MaxNameLen  = 253
+	MaxLabelLen = 63
+)
+
+// checkName validates a host name: an IP address (an IPv6 literal may carry
+// a %zone), or a DNS name of letters, digits, '-' and '_' in labels of 1 to
+// MaxLabelLen characters, MaxNameLen in all (a final dot is allowed),
+// optionally after "user@" (as ssh takes it).
 func checkName(name string) error {
 	if name == "" {
 		return errors.New("missing host name")
 	}
+	if i := strings.LastIndexByte(name, '@'); i >= 0 {
+		user := name[:i]
+		for _, r := range user {
+			if r <= ' ' || r == 0x7f || r == '=' || r == ',' || r == '#' || r == '@' {
+				return fmt.Errorf("invalid character %q in host name %q", r, clip(name))
+			}
+		}
+		if user == "" || len(user) > 256 {
+			return fmt.Errorf("bad user name in host name %q", clip(name))
+		}
+		full := name
+		name = name[i+1:]
+		if name == "" {
+			return fmt.Errorf("missing host name after the user in %q", clip(full))
+		}
+	}
+	if _, err := netip.ParseAddr(name); err == nil {
+		return nil
+	}
+	if len(name) > MaxNameLen+1 || len(name) > MaxNameLen && !strings.HasSuffix(name, ".") {
+		return fmt.Errorf("host name %q is %d characters long: at most %d are allowed", clip(name), len(name), MaxNameLen)
+	}
 	for _, r := range name {
-		switch {
-		case r == '=' || r == ',' || r == '#':
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.'
+		if !ok {
 			return fmt.Errorf("invalid character %q in host name %q", r, clip(name))
-		case r <= ' ' || r == 0x7f:
-			return fmt.Errorf("invalid character %q in host name %q", r, clip(name))
+		}
+	}
+	labels := strings.Split(strings.TrimSuffix(name, "."), ".")
+	for _, l := range labels {
+		if l == "" {
+			return fmt.Errorf("host name %q has an empty label", clip(name))
+		}
+		if len(l) > MaxLabelLen {
+			return fmt.Errorf("host name %q has a label of %d characters: at most %d are allowed", clip(name), len(l), MaxLabelLen)
 		}
 	}
 	return nil

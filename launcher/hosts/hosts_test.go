@@ -88,6 +88,11 @@ func TestParseHostfileErrors(t *testing.T) {
 		{"unclosed bracket", "[fe80::1", `hostfile h.txt:1: missing ']' in "[fe80::1"`},
 		{"junk after bracket", "[::1]x", `hostfile h.txt:1: unexpected "x" after ']' in "[::1]x"`},
 		{"empty brackets", "[]:2", `hostfile h.txt:1: empty address in "[]:2"`},
+		{"name over 253", "a\n" + strings.Repeat("abcdefgh.", 29) + "x slots=2", `hostfile h.txt:2: host name "abcdefgh.abcdefgh.abcdefgh.abcdefgh.abcdefgh.abcdefgh.abcdefgh.a..." is 262 characters long: at most 253 are allowed`},
+		{"label over 63", strings.Repeat("x", 64) + ".org", `hostfile h.txt:1: host name "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx..." has a label of 64 characters: at most 63 are allowed`},
+		{"empty label", "a..b", `hostfile h.txt:1: host name "a..b" has an empty label`},
+		{"slash in name", "a/b", `hostfile h.txt:1: invalid character '/' in host name "a/b"`},
+		{"quote in name", "a'b", `hostfile h.txt:1: invalid character '\'' in host name "a'b"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

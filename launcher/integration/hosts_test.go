@@ -256,9 +256,10 @@ func TestSSHMissingPaths(t *testing.T) {
 
 // startBlocked starts a 3 × 2 job whose ranks block, and returns once every
 // rank runs, with each rank's pid.
-func startBlocked(t *testing.T, ctx context.Context) (*exec.Cmd, *bufio.Scanner, *bytes.Buffer, map[int]int) {
+func startBlocked(t *testing.T, ctx context.Context, extra ...string) (*exec.Cmd, *bufio.Scanner, *bytes.Buffer, map[int]int) {
 	t.Helper()
-	cmd := exec.CommandContext(ctx, gorunBin, "-H", "h1:2,h2:2,h3:2", progBin, "-mode", "block")
+	args := append(append([]string{"-H", "h1:2,h2:2,h3:2"}, extra...), progBin, "-mode", "block")
+	cmd := exec.CommandContext(ctx, gorunBin, args...)
 	cmd.Env = append(os.Environ(), "GORUN_LAUNCHER_EXEC="+sshExec)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
@@ -451,4 +452,146 @@ func TestSSHBindPerHost(t *testing.T) {
 	if r.code == 0 || !strings.Contains(r.out, "--bind-to core on h1") {
 		t.Errorf("impossible binding: exit %d:\n%s", r.code, r.out)
 	}
+}
+
+func netns(t *testing.T, args ...string) {
+	t.Helper()
+	if b, err := exec.Command("bash", append([]string{filepath.Join(testhostsDir, "netns-hosts.sh")}, args...)...).CombinedOutput(); err != nil {
+		t.Errorf("netns-hosts.sh %v: %v\n%s", args, err, b)
+	}
+}
+
+// Issue 18 item 11: a host whose sshd comes up after gorun started (as
+// worker pods do under the Kubeflow MPI Operator) is retried with backoff
+// until the agent start timeout, and the job runs.
+func TestSSHLateSSHD(t *testing.T) {
+	needSSH(t)
+	if testhostsDir == "" {
+		t.Skip("GORUN_TESTHOSTS_DIR is not set")
+	}
+	netns(t, "kill", "h2") // sshd on h2 is down
+	restarted := false
+	defer func() {
+		if !restarted {
+			netns(t, "up")
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, gorunBin, "-H", "h1:2,h2:2,h3:2", progBin)
+	cmd.Env = append(os.Environ(), "GORUN_LAUNCHER_EXEC="+sshExec)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(out)
+	var all bytes.Buffer
+	for sc.Scan() {
+		all.WriteString(sc.Text() + "\n")
+		if strings.HasPrefix(sc.Text(), "gorun: h2 is not reachable yet") {
+			break
+		}
+	}
+	if !strings.Contains(all.String(), "gorun: h2 is not reachable yet") {
+		t.Fatalf("gorun did not wait for h2:\n%s", all.String())
+	}
+	netns(t, "up") // sshd on h2 starts, late
+	restarted = true
+	code := finish(t, cmd, sc, &all)
+	if ctx.Err() != nil {
+		t.Fatalf("gorun did not finish:\n%s", all.String())
+	}
+	wantRanks(t, result{out: all.String(), code: code}, 6, bySlot)
+	if n := strings.Count(all.String(), "not reachable yet"); n != 1 {
+		t.Errorf("want one line about the retries, got %d:\n%s", n, all.String())
+	}
+	noStragglers(t, 5*time.Second)
+}
+
+// Issue 18 item 11: the hostfile named by the MPI Operator's environment
+// is used when gorun is given no hosts.
+func TestSSHHostfileFromEnvironment(t *testing.T) {
+	needSSH(t)
+	r := run(t, 60*time.Second, []string{"OMPI_MCA_orte_default_hostfile=" + netnsDir + "/hostfile"}, gorunBin, progBin)
+	wantRanks(t, r, 3, func(rank int) (string, int, int) { return hostNames[rank], 0, 1 })
+}
+
+// Issue 18 item 1 across hosts: a stopped rank on h2 is named with its
+// host.
+func TestSSHRankStopped(t *testing.T) {
+	needSSH(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd, sc, all, pids := startBlocked(t, ctx, "--heartbeat-timeout", "2")
+	syscall.Kill(pids[3], syscall.SIGSTOP)
+	code := finish(t, cmd, sc, all)
+	if ctx.Err() != nil {
+		t.Fatalf("gorun did not end after the stop:\n%s", all)
+	}
+	want := fmt.Sprintf("gorun: rank 3 (pid %d) on h2 stopped responding for 2s", pids[3])
+	if code != 1 || !strings.Contains(all.String(), want) {
+		t.Errorf("exit %d, want 1 and %q:\n%s", code, want, all)
+	}
+	noStragglers(t, 5*time.Second)
+}
+
+// Issue 18 item 4 across hosts: kill -9 of a host's agent takes the
+// host's ranks and their children with it within 2 s, and the job fails
+// naming the host.
+func TestSSHAgentKilled(t *testing.T) {
+	needSSH(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, gorunBin, "-H", "h1:2,h2:2,h3:2", "sh", "-c", `sleep 29.59 & exec "$0" -mode block`, progBin)
+	cmd.Env = append(os.Environ(), "GORUN_LAUNCHER_EXEC="+sshExec)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(out)
+	var all bytes.Buffer
+	for n := 0; n < 6 && sc.Scan(); {
+		all.WriteString(sc.Text() + "\n")
+		if strings.HasSuffix(sc.Text(), ": blocking") {
+			n++
+		}
+	}
+	b, _ := exec.Command("pgrep", "-f", gorunBin+" agent --host h2").Output()
+	agentPid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatalf("no single agent for h2 (%q):\n%s", b, all.String())
+	}
+	syscall.Kill(agentPid, syscall.SIGKILL)
+	killed := time.Now()
+	// h2's processes are those in its network namespace.
+	for {
+		b, _ := exec.Command("sh", "-c", "ip netns pids h2 | xargs -r ps -o args= -p | grep -c 'sleep 29.59\\|"+progBin+"'").Output()
+		if strings.TrimSpace(string(b)) == "0" {
+			break
+		}
+		if time.Since(killed) > 2*time.Second {
+			t.Errorf("processes of the job alive on h2 2 s after its agent was killed")
+			break
+		}
+		time.Sleep(20 * time.Millisecond) // polling process state
+	}
+	t.Logf("h2 was clear %v after its agent was killed", time.Since(killed).Round(time.Millisecond))
+	code := finish(t, cmd, sc, &all)
+	if code == 0 || !strings.Contains(all.String(), "gorun: lost host h2 (ranks 2,3)") {
+		t.Errorf("exit %d; want a failure naming h2:\n%s", code, all.String())
+	}
+	exec.Command("pkill", "-9", "-f", "sleep 29.59").Run()
+	noStragglers(t, 5*time.Second)
 }

@@ -39,6 +39,15 @@ const (
 	// EagerOverhead per message) of the peer's eager messages that this
 	// side has delivered since its last Credit. No payload.
 	Credit Type = 7
+	// Withdraw asks the receiver to drop the RTS of a send that is being
+	// cancelled: A = sender's request id. No payload. The receiver
+	// answers with Withdrawn if the RTS was still unmatched, and with
+	// nothing otherwise (its CTS is then on the way).
+	Withdraw Type = 8
+	// Withdrawn tells the sender that the RTS named by A (the sender's
+	// request id) was dropped unmatched: the send is cancelled. No
+	// payload.
+	Withdrawn Type = 9
 )
 
 // EagerOverhead is what an eager message costs against the sender's eager
@@ -62,6 +71,10 @@ func (t Type) String() string {
 		return "BYE"
 	case Credit:
 		return "CREDIT"
+	case Withdraw:
+		return "WITHDRAW"
+	case Withdrawn:
+		return "WITHDRAWN"
 	}
 	return fmt.Sprintf("Type(%d)", uint8(t))
 }
@@ -157,6 +170,10 @@ func Decode(b []byte, lim Limits) (Header, error) {
 	case Credit:
 		if h.Len != 0 || h.Tag != 0 || h.Ctx != 0 || h.B != 0 || h.A == 0 || h.A > 1<<62 {
 			return h, fmt.Errorf("%w: credit frame with bad fields", ErrMalformed)
+		}
+	case Withdraw, Withdrawn:
+		if h.Len != 0 || h.Tag != 0 || h.Ctx != 0 || h.B != 0 || h.A == 0 {
+			return h, fmt.Errorf("%w: %v frame with bad fields", ErrMalformed, h.Type)
 		}
 	default:
 		return h, fmt.Errorf("%w: unknown type %d", ErrMalformed, b[1])

@@ -21,6 +21,8 @@ func TestHeaderRoundTrip(t *testing.T) {
 		{Type: Cancel, B: 5},
 		{Type: Bye},
 		{Type: Credit, A: 65536},
+		{Type: Withdraw, A: 3},
+		{Type: Withdrawn, A: 1 << 40},
 	} {
 		var b [HeaderSize]byte
 		h.Encode(b[:])
@@ -60,6 +62,10 @@ func TestDecodeRejects(t *testing.T) {
 		"empty credit":   enc(Header{Type: Credit}),
 		"credit with B":  enc(Header{Type: Credit, A: 1, B: 1}),
 		"credit huge":    enc(Header{Type: Credit, A: 1 << 63}),
+		"empty withdraw": enc(Header{Type: Withdraw}),
+		"withdraw B":     enc(Header{Type: Withdraw, A: 1, B: 1}),
+		"withdrawn tag":  enc(Header{Type: Withdrawn, A: 1, Tag: 2}),
+		"withdrawn len":  enc(Header{Type: Withdrawn, A: 1, Len: 2}),
 	} {
 		if _, err := Decode(b, lim); !errors.Is(err, ErrMalformed) {
 			t.Errorf("%s: want ErrMalformed, got %v", name, err)
@@ -68,7 +74,7 @@ func TestDecodeRejects(t *testing.T) {
 }
 
 func FuzzDecode(f *testing.F) {
-	for _, h := range []Header{{Type: Eager, Len: 3}, {Type: RTS, Len: 1 << 20, A: 1}, {Type: CTS, A: 1, B: 1}, {Type: Data, Len: 1, B: 1}, {Type: Bye}, {Type: Credit, A: 64}} {
+	for _, h := range []Header{{Type: Eager, Len: 3}, {Type: RTS, Len: 1 << 20, A: 1}, {Type: CTS, A: 1, B: 1}, {Type: Data, Len: 1, B: 1}, {Type: Bye}, {Type: Credit, A: 64}, {Type: Withdraw, A: 2}, {Type: Withdrawn, A: 2}} {
 		b := make([]byte, HeaderSize)
 		h.Encode(b)
 		f.Add(b)

@@ -18,12 +18,12 @@ type Real interface {
 // AllreduceSum replaces buf on every rank by the element-wise sum of all
 // ranks' buf.
 func AllreduceSum[T Real](ctx context.Context, c *comm.Comm, buf []T) error {
-	return collectives.Allreduce(ctx, c, buf, nil, collectives.Sum[T]())
+	return collectives.Allreduce(ctx, c, buf, nil, collectives.Sum[T](), collectives.InPlace())
 }
 
 // AllreduceMax replaces buf on every rank by the element-wise maximum.
 func AllreduceMax[T Real](ctx context.Context, c *comm.Comm, buf []T) error {
-	return collectives.Allreduce(ctx, c, buf, nil, collectives.Max[T]())
+	return collectives.Allreduce(ctx, c, buf, nil, collectives.Max[T](), collectives.InPlace())
 }
 
 // Barrier returns once every rank of c has entered it.

@@ -10,6 +10,8 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -19,14 +21,45 @@ import (
 )
 
 var (
-	mode  = flag.String("mode", "ring", "ring | wildcard | order | big | fail | kill | abort | block | stranger | stdin")
+	mode  = flag.String("mode", "ring", "ring | wildcard | order | big | fail | kill | abort | block | stranger | stdin | exit0 | early0 | killearly")
 	size  = flag.Int("size", 1<<20, "message size in bytes for -mode big")
 	count = flag.Int("count", 2000, "messages per sender for -mode order")
+
+	waitBeforeInit = flag.Bool("wait-before-init", false, "the last rank waits for SIGUSR1 before Init, then exits 0")
+	usr1Exit       = flag.Bool("usr1-exit", false, "SIGUSR1 makes the rank exit 0 without Close")
 )
 
 func main() {
 	flag.Parse()
 	storeAddr, secret := os.Getenv("GORUN_STORE"), os.Getenv("GORUN_SECRET")
+	if *waitBeforeInit {
+		// The last rank waits for SIGUSR1 (then exits 0) before Init;
+		// the others wait for it there (scripts/fault-timings.sh).
+		size, _ := strconv.Atoi(os.Getenv("GORUN_SIZE"))
+		if os.Getenv("GORUN_RANK") == strconv.Itoa(size-1) {
+			usr1 := make(chan os.Signal, 1)
+			signal.Notify(usr1, syscall.SIGUSR1)
+			fmt.Printf("rank %d pid %d: blocking before Init\n", size-1, os.Getpid())
+			<-usr1
+			os.Exit(0)
+		}
+	}
+	if *usr1Exit {
+		// SIGUSR1 makes the rank exit 0 without Close.
+		usr1 := make(chan os.Signal, 1)
+		signal.Notify(usr1, syscall.SIGUSR1)
+		go func() { <-usr1; os.Exit(0) }()
+	}
+	if *mode == "early0" || *mode == "killearly" {
+		// The last rank leaves before Init; the others wait for it there.
+		size, _ := strconv.Atoi(os.Getenv("GORUN_SIZE"))
+		if os.Getenv("GORUN_RANK") == strconv.Itoa(size-1) {
+			if *mode == "killearly" {
+				syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			}
+			os.Exit(0)
+		}
+	}
 	c, err := comm.Init()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -43,7 +76,7 @@ func main() {
 		err = order(ctx, c)
 	case "big":
 		err = big(ctx, c)
-	case "fail", "kill", "abort":
+	case "fail", "kill", "abort", "exit0":
 		// Rank n-1 fails; the others block in a receive that can never
 		// be satisfied and must get an error instead of hanging.
 		if r == n-1 {
@@ -54,13 +87,15 @@ func main() {
 				syscall.Kill(os.Getpid(), syscall.SIGKILL)
 			case "abort":
 				c.Abort(5)
+			case "exit0":
+				os.Exit(0) // without Close
 			}
 		}
 		_, err = comm.Recv(ctx, c, []byte{0}, n-1, 0)
 		fmt.Printf("rank %d: blocked receive returned: %v\n", r, err)
 		os.Exit(9)
 	case "block":
-		fmt.Printf("rank %d: blocking\n", r)
+		fmt.Printf("rank %d pid %d: blocking\n", r, os.Getpid())
 		_, err = comm.Recv(ctx, c, []byte{0}, (r+1)%n, 0)
 		fmt.Printf("rank %d: blocked receive returned: %v\n", r, err)
 		os.Exit(9)

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"path/filepath"
+	"slices"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -10,13 +12,81 @@ import (
 	"gonum.org/v1/plot/vg"
 )
 
-// plotAll draws strong-scaling speedup and weak-scaling efficiency against
-// the rank count, as PNG and SVG, and returns the files written.
-func plotAll(dir string, strong, weak []series, ncpu int) ([]string, error) {
+// series is one example's times against rank counts, in rank-count order.
+type series struct {
+	name string
+	np   []int
+	t    []float64
+}
+
+// scaling draws the results of bench/scaling (columns mode, example, np,
+// seconds, ncpu): strong-scaling speedup and weak-scaling efficiency
+// against the rank count, to strong.{png,svg} and weak.{png,svg}.
+func scaling(args []string) error {
+	fs := flag.NewFlagSet("scaling", flag.ExitOnError)
+	in := fs.String("in", "scaling.csv", "CSV written by bench/scaling")
+	out := fs.String("out", ".", "directory of the plots")
+	fs.Parse(args)
+	t, err := readTable(*in, "mode", "example", "np", "seconds", "ncpu")
+	if err != nil {
+		return err
+	}
+	bySeries := map[string]map[string]*series{"strong": {}, "weak": {}}
+	ncpu := 1
+	for i := range t.rows {
+		mode, ex := t.str(i, "mode"), t.str(i, "example")
+		m, ok := bySeries[mode]
+		if !ok {
+			return fmt.Errorf("%s:%d: mode %q, want strong or weak", *in, i+2, mode)
+		}
+		np, err := t.num(i, "np")
+		if err != nil {
+			return err
+		}
+		sec, err := t.num(i, "seconds")
+		if err != nil {
+			return err
+		}
+		n, err := t.num(i, "ncpu")
+		if err != nil {
+			return err
+		}
+		ncpu = max(ncpu, int(n))
+		s := m[ex]
+		if s == nil {
+			s = &series{name: ex}
+			m[ex] = s
+		}
+		s.np, s.t = append(s.np, int(np)), append(s.t, sec)
+	}
+	list := func(m map[string]*series) []series {
+		var ss []series
+		for _, name := range slices.Sorted(func(yield func(string) bool) {
+			for k := range m {
+				if !yield(k) {
+					return
+				}
+			}
+		}) {
+			ss = append(ss, *m[name])
+		}
+		return ss
+	}
+	files, err := plotScaling(*out, list(bySeries["strong"]), list(bySeries["weak"]), ncpu)
+	if err != nil {
+		return err
+	}
+	fmt.Println("wrote", files)
+	return nil
+}
+
+// plotScaling draws strong-scaling speedup and weak-scaling efficiency
+// against the rank count, as PNG and SVG, and returns the files written.
+func plotScaling(dir string, strong, weak []series, ncpu int) ([]string, error) {
 	var files []string
 	maxNP := 1
-	for _, s := range strong {
-		maxNP = max(maxNP, s.np[len(s.np)-1])
+	for _, s := range append(slices.Clone(strong), weak...) {
+		maxNP = max(maxNP, slices.Max(s.np))
 	}
 	mk := func(title, ylabel string, ss []series, value func(s series, i int) float64, ideal, limit func(np float64) float64, ymax float64) (*plot.Plot, error) {
 		p := plot.New()
@@ -64,7 +134,8 @@ func plotAll(dir string, strong, weak []series, ncpu int) ([]string, error) {
 		return nil, err
 	}
 	wp.Legend.Top = false // the curves fall from the top left
-	for name, p := range map[string]*plot.Plot{"strong": sp, "weak": wp} {
+	for _, name := range []string{"strong", "weak"} {
+		p := map[string]*plot.Plot{"strong": sp, "weak": wp}[name]
 		for _, ext := range []string{"png", "svg"} {
 			f := filepath.Join(dir, name+"."+ext)
 			if err := p.Save(6*vg.Inch, 4*vg.Inch, f); err != nil {

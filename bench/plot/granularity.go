@@ -1,11 +1,3 @@
-// Command plot draws the results of the granularity benchmark: speedup of
-// the task farm over the serial loop against task duration, one line per
-// number of ranks, with the static split of each as a dashed reference and
-// the break-even line at 1.
-//
-//	go run ./bench/granularity/plot -in bench/granularity/results.csv -out bench/granularity/granularity
-//
-// writes granularity.png and granularity.svg.
 package main
 
 import (
@@ -24,18 +16,20 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 )
 
-func main() {
-	in := flag.String("in", "bench/granularity/results.csv", "CSV written by the benchmark")
-	out := flag.String("out", "bench/granularity/granularity", "output path without extension (.png and .svg are written)")
-	title := flag.String("title", "Task farm speedup vs task size", "plot title")
-	flag.Parse()
-	if err := run(*in, *out, *title); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
+// granularity draws the results of bench/granularity: speedup of the task
+// farm over the serial loop against task duration, one line per number of
+// ranks, with the static split of each as a dashed reference and the
+// break-even line at 1.
+func granularity(args []string) error {
+	fs := flag.NewFlagSet("granularity", flag.ExitOnError)
+	in := fs.String("in", "results.csv", "CSV written by bench/granularity")
+	out := fs.String("out", "granularity", "output path without extension (.png and .svg are written)")
+	title := fs.String("title", "Task farm speedup vs task size", "plot title")
+	fs.Parse(args)
+	return plotGranularity(*in, *out, *title)
 }
 
-func run(in, out, title string) error {
+func plotGranularity(in, out, title string) error {
 	f, err := os.Open(in)
 	if err != nil {
 		return err

@@ -1,0 +1,254 @@
+// Command parallel measures package parallel on the three workloads that
+// scripts/bench-parallel.sh compares with the Python peers (multiprocessing,
+// concurrent.futures, mpi4py.futures, Dask, pandas):
+//
+//	map      parallel.Map of x*x + 2x + 1 over 10^6 int64 held by rank 0,
+//	         dynamic chunks of -chunk elements (Pool.map's chunksize)
+//	tasks    -tasks tiny tasks (x*x + 1) through parallel.MapTasks on an
+//	         executor: rank 0 submits, the other ranks serve
+//	latency  one task's round trip: Submit then Wait, -reps times
+//	groupby  the mean age per year of a generated table of -rows rows
+//	         (year, age; a fraction -skew of the rows in 1996), already
+//	         partitioned over the ranks: parallel.GroupBy with Mean, then
+//	         Collect on rank 0
+//
+// Run it under gorun; rank 0 prints one line per repetition:
+//
+//	RESULT workload=map np=2 seconds=0.0123 items=1000000 rate=8.1e+07
+//
+// (rate is items per second; for latency, seconds is the median round trip
+// and rate its inverse). Every workload checks its result and exits 1 when
+// it is wrong.
+//
+//	gorun -np 2 ./bench/parallel -workload tasks -reps 3
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"runtime/pprof"
+	"slices"
+	"time"
+
+	"github.com/gorun-hpc/gorun/collectives"
+	"github.com/gorun-hpc/gorun/comm"
+	"github.com/gorun-hpc/gorun/parallel"
+)
+
+func main() {
+	workload := flag.String("workload", "map", "map, tasks, latency or groupby")
+	n := flag.Int("n", 1_000_000, "map: number of integers")
+	chunk := flag.Int("chunk", 10_000, "map: chunk size (0: static blocks)")
+	tasks := flag.Int("tasks", 100_000, "tasks: number of tasks")
+	inFlight := flag.Int("inflight", 64, "tasks, latency: tasks in flight per worker")
+	rows := flag.Int("rows", 10_000_000, "groupby: rows in all")
+	skew := flag.Float64("skew", 0.3, "groupby: fraction of the rows in the hot year 1996")
+	reps := flag.Int("reps", 1, "repetitions (latency: round trips)")
+	profile := flag.String("cpuprofile", "", "write a CPU profile of each rank to this path with the rank appended")
+	flag.Parse()
+	if *profile != "" {
+		f, err := os.Create(*profile + "." + os.Getenv("GORUN_RANK"))
+		if err == nil {
+			pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
+	}
+
+	c, err := comm.Init()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	ctx := context.Background()
+	switch *workload {
+	case "map":
+		err = benchMap(ctx, c, *n, *chunk, *reps)
+	case "tasks", "latency":
+		err = benchTasks(ctx, c, *workload, *tasks, *inFlight, *reps)
+	case "groupby":
+		err = benchGroupBy(ctx, c, *rows, *skew, *reps)
+	default:
+		err = fmt.Errorf("unknown workload %q", *workload)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "rank %d: %v\n", c.Rank(), err)
+		os.Exit(1)
+	}
+	if err := c.Close(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	pprof.StopCPUProfile()
+}
+
+func report(c *comm.Comm, workload string, seconds float64, items int) {
+	if c.Rank() == 0 {
+		fmt.Printf("RESULT workload=%s np=%d seconds=%.6g items=%d rate=%.4g\n", workload, c.Size(), seconds, items, float64(items)/seconds)
+	}
+}
+
+func benchMap(ctx context.Context, c *comm.Comm, n, chunk, reps int) error {
+	var xs []int64
+	if c.Rank() == 0 {
+		xs = make([]int64, n)
+		for i := range xs {
+			xs[i] = int64(i)
+		}
+	}
+	f := func(x int64) (int64, error) { return x*x + 2*x + 1, nil }
+	for range reps {
+		if err := collectives.Barrier(ctx, c); err != nil {
+			return err
+		}
+		t := time.Now()
+		ys, err := parallel.Map(ctx, c, xs, f, parallel.Chunk(chunk))
+		if err != nil {
+			return err
+		}
+		el := time.Since(t).Seconds()
+		if c.Rank() == 0 {
+			for i, y := range ys {
+				if y != int64(i+1)*int64(i+1) {
+					return fmt.Errorf("map: ys[%d] = %d", i, y)
+				}
+			}
+		}
+		report(c, "map", el, n)
+	}
+	return nil
+}
+
+func benchTasks(ctx context.Context, c *comm.Comm, workload string, tasks, inFlight, reps int) error {
+	reg := parallel.NewRegistry()
+	tiny := parallel.Register(reg, "tiny", func(_ context.Context, x int) (int, error) { return x*x + 1, nil })
+	ex, err := parallel.NewExecutor(ctx, c, reg, parallel.ExecutorConfig{InFlight: inFlight})
+	if err != nil {
+		return err
+	}
+	if ex.IsClient() {
+		if err := clientTasks(ctx, c, ex, tiny, workload, tasks, reps); err != nil {
+			ex.Shutdown(ctx, parallel.Cancel)
+			return err
+		}
+	}
+	return ex.Shutdown(ctx, parallel.Drain)
+}
+
+func clientTasks(ctx context.Context, c *comm.Comm, ex *parallel.Executor, tiny parallel.Func[int, int], workload string, tasks, reps int) error {
+	if workload == "latency" {
+		// Warm up, then time reps single round trips.
+		times := make([]float64, 0, reps)
+		for i := range reps + 100 {
+			t := time.Now()
+			f, err := parallel.Submit(ctx, ex, tiny, i)
+			if err != nil {
+				return err
+			}
+			v, err := f.Wait(ctx)
+			if err != nil {
+				return err
+			}
+			if v != i*i+1 {
+				return fmt.Errorf("latency: task %d gave %d", i, v)
+			}
+			if i >= 100 {
+				times = append(times, time.Since(t).Seconds())
+			}
+		}
+		slices.Sort(times)
+		med := times[len(times)/2]
+		fmt.Printf("RESULT workload=latency np=%d seconds=%.6g items=1 rate=%.4g p99=%.6g\n", c.Size(), med, 1/med, times[len(times)*99/100])
+		return nil
+	}
+	args := make([]int, tasks)
+	for i := range args {
+		args[i] = i
+	}
+	for range reps {
+		t := time.Now()
+		out, err := parallel.MapTasks(ctx, ex, tiny, args)
+		if err != nil {
+			return err
+		}
+		el := time.Since(t).Seconds()
+		for i, v := range out {
+			if v != i*i+1 {
+				return fmt.Errorf("tasks: task %d gave %d", i, v)
+			}
+		}
+		report(c, "tasks", el, tasks)
+	}
+	return nil
+}
+
+type athlete struct {
+	Year int32
+	Age  int32
+}
+
+// table is rank r's share of the generated table (the same rows for a
+// given rank count and seed).
+func table(rank, size, rows int, skew float64) []athlete {
+	lo, hi := rows*rank/size, rows*(rank+1)/size
+	rng := rand.New(rand.NewPCG(uint64(rank), 2026))
+	out := make([]athlete, hi-lo)
+	for i := range out {
+		y := int32(1896 + 4*rng.IntN(31))
+		if rng.Float64() < skew {
+			y = 1996
+		}
+		out[i] = athlete{y, int32(14 + rng.IntN(50))}
+	}
+	return out
+}
+
+func benchGroupBy(ctx context.Context, c *comm.Comm, rows int, skew float64, reps int) error {
+	part := table(c.Rank(), c.Size(), rows, skew)
+	// The reference: local sums reduced with one Allreduce (years 1896..2016).
+	const years = 31
+	local := make([]float64, 2*years)
+	for _, a := range part {
+		y := (a.Year - 1896) / 4
+		local[2*y] += float64(a.Age)
+		local[2*y+1]++
+	}
+	ref := make([]float64, 2*years)
+	if err := collectives.Allreduce(ctx, c, ref, local, collectives.Sum[float64]()); err != nil {
+		return err
+	}
+	year := func(a athlete) int32 { return a.Year }
+	age := func(a athlete) int32 { return a.Age }
+	for range reps {
+		if err := collectives.Barrier(ctx, c); err != nil {
+			return err
+		}
+		t := time.Now()
+		means, err := parallel.GroupBy(ctx, c, part, year, age, parallel.Mean[int32]())
+		if err != nil {
+			return err
+		}
+		all, err := parallel.Collect(ctx, c, means, 0)
+		if err != nil {
+			return err
+		}
+		el := time.Since(t).Seconds()
+		if c.Rank() == 0 {
+			for y := range years {
+				m, ok := all[int32(1896+4*y)]
+				if ref[2*y+1] == 0 {
+					continue
+				}
+				want := ref[2*y] / ref[2*y+1]
+				if !ok || math.Abs(m.Value()-want) > 1e-9*want || float64(m.N) != ref[2*y+1] {
+					return fmt.Errorf("groupby: year %d: %+v, want mean %v of %v", 1896+4*y, m, want, ref[2*y+1])
+				}
+			}
+		}
+		report(c, "groupby", el, rows)
+	}
+	return nil
+}
