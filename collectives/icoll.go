@@ -36,11 +36,12 @@ import (
 // ctx bounds the operation itself (not only a Wait): when it ends first,
 // the operation stops and the request fails with an error for which
 // errors.Is(err, ctx.Err()) holds; the outputs are then unspecified. The
-// request's error is otherwise that of the blocking call (a fault wraps
-// comm's sentinel). A bad argument that the blocking call reports by
-// panicking is reported by the request instead, as an error wrapping
-// comm.ErrInvalidArgument. The request cannot be cancelled (Cancel
-// reports false), as in MPI.
+// request's error is otherwise that of the blocking call: a fault wraps
+// comm's sentinel, a bad argument comm.ErrInvalidArgument (a
+// "collectives: " panic on the operation's goroutine is turned into such
+// an error too, so that it cannot end the process where the caller
+// cannot recover it). The request cannot be cancelled (Cancel reports
+// false), as in MPI.
 //
 // The I-functions are safe to call from any goroutine, but the order rule
 // above means that the collectives of one communicator are started by one

@@ -963,9 +963,11 @@ func (e *engine) isend(r *Request) {
 		e.sendSelf(r)
 		return
 	}
-	if done, err := e.sendNow(dst, r.ctx, r.tag, r.buf); done {
-		r.finishPrivate(err)
-		return
+	if r.kind != kindSsend { // hook: a synchronous send always takes the RTS path (ssend.go)
+		if done, err := e.sendNow(dst, r.ctx, r.tag, r.buf); done {
+			r.finishPrivate(err)
+			return
+		}
 	}
 	e.mu.Lock()
 	if err := e.sendStateLocked(dst); err != nil { // lost since sendNow looked
@@ -1080,7 +1082,7 @@ func (e *engine) sendSelf(s *Request) {
 		return
 	}
 	n := len(s.buf)
-	if n > e.cfg.EagerLimit || !e.eagerRoomLocked(e.rank, n) {
+	if s.kind == kindSsend || n > e.cfg.EagerLimit || !e.eagerRoomLocked(e.rank, n) { // hook: ssend.go
 		e.addUnexpected(&inMsg{ctx: s.ctx, src: e.rank, tag: s.tag, size: n, rts: true, sreq: s})
 		e.mu.Unlock()
 		return

@@ -32,7 +32,7 @@ func TestStartRequest(t *testing.T) {
 		recv := comm.Irecv(c, []int{0}, 1-c.Rank(), 0)
 		boom := errors.New("boom")
 		go func() { complete(boom); complete(nil) }()
-		if i, _, err := comm.WaitAny(ctx, nil, r, recv); i != 1 || err != boom {
+		if i, _, err := comm.WaitAny(ctx, nil, r); i != 1 || err != boom {
 			return fmt.Errorf("WaitAny: %d %v, want 1 and the owner's error", i, err)
 		}
 		if err := comm.Send(ctx, c, []int{1}, 1-c.Rank(), 0); err != nil {

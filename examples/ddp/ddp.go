@@ -21,6 +21,7 @@ type Params struct {
 	LR, Momentum              float64
 	Seed                      uint64
 	Fuse                      bool
+	Overlap                   bool // start each layer's Iallreduce as soon as its backward is done
 	CheckSerial               bool
 	TargetLoss                float64
 }
@@ -168,7 +169,13 @@ func (m *model) forward(w *work, n int) (loss float64, correct int) {
 // backward adds to g the gradient of (summed loss)/scale over the first n rows,
 // after forward.
 func (m *model) backward(w *work, n int, g *model, scale float64) {
-	x := w.x.Slice(0, n, 0, m.d)
+	m.backwardOut(w, n, g, scale)
+	m.backwardHidden(w, n, g)
+}
+
+// backwardOut is the output layer's part of backward: it adds the
+// gradients of W2 and b2 to g and leaves the hidden layer's error in w.dz1.
+func (m *model) backwardOut(w *work, n int, g *model, scale float64) {
 	a1 := w.a1.Slice(0, n, 0, m.h).(*mat.Dense)
 	dz2 := w.dz2.Slice(0, n, 0, 1).(*mat.Dense)
 	dz1 := w.dz1.Slice(0, n, 0, m.h).(*mat.Dense)
@@ -186,7 +193,19 @@ func (m *model) backward(w *work, n int, g *model, scale float64) {
 		drow, arow := dz1.RawRowView(r), a1.RawRowView(r)
 		for k := range drow {
 			drow[k] *= 1 - arow[k]*arow[k]
-			g.b1[k] += drow[k]
+		}
+	}
+}
+
+// backwardHidden is the hidden layer's part of backward, after
+// backwardOut: it adds the gradients of W1 and b1 to g. It reads neither
+// g.w2 nor g.b2, which may meanwhile be on their way to the other ranks.
+func (m *model) backwardHidden(w *work, n int, g *model) {
+	x := w.x.Slice(0, n, 0, m.d)
+	dz1 := w.dz1.Slice(0, n, 0, m.h).(*mat.Dense)
+	for r := range n {
+		for k, d := range dz1.RawRowView(r) {
+			g.b1[k] += d
 		}
 	}
 	var t1 mat.Dense
@@ -194,10 +213,35 @@ func (m *model) backward(w *work, n int, g *model, scale float64) {
 	g.w1.Add(g.w1, &t1)
 }
 
-// train runs the whole training on one shard, with reduce summing the
-// gradient buffers over the ranks (a no-op on one rank). The last element of
-// each reduced buffer is the batch's loss.
-func train(p Params, s *shard, reduce func(bufs [][]float64) error) (*model, int, error) {
+// reducer sums gradient buffers over the ranks: start begins the sum of
+// one buffer (a blocking Allreduce may finish it at once), wait waits for
+// every sum started. The zero reducer does nothing (one rank).
+type reducer struct {
+	start func(buf []float64) error
+	wait  func() error
+}
+
+func (r reducer) startSum(buf []float64) error {
+	if r.start == nil {
+		return nil
+	}
+	return r.start(buf)
+}
+
+func (r reducer) waitSums() error {
+	if r.wait == nil {
+		return nil
+	}
+	return r.wait()
+}
+
+// train runs the whole training on one shard, with red summing the
+// gradient buffers over the ranks. The last element of the gradient
+// buffer is the batch's loss. With p.Overlap the output layer's gradients
+// (W2, b2 and the loss, the tail of the buffer) are sent off as soon as
+// they are computed, and the hidden layer's (W1, b1) when they are, with
+// both waited for before the update.
+func train(p Params, s *shard, red reducer) (*model, int, error) {
 	m := initModel(p)
 	gflat := make([]float64, len(m.flat)+1) // gradients, then the batch loss
 	g := newModel(p.Features, p.Hidden, gflat[:len(m.flat)])
@@ -206,7 +250,10 @@ func train(p Params, s *shard, reduce func(bufs [][]float64) error) (*model, int
 	perEpoch := p.Samples / p.Batch
 	steps := 0
 	var bufs [][]float64
-	if p.Fuse {
+	split := p.Features*p.Hidden + p.Hidden // W1 and b1 before, W2, b2 and the loss from here
+	if p.Overlap {
+		bufs = [][]float64{gflat[:split], gflat[split:]}
+	} else if p.Fuse {
 		bufs = [][]float64{gflat}
 	} else {
 		bufs = append(append(bufs, g.tensor...), gflat[len(m.flat):])
@@ -225,10 +272,29 @@ func train(p Params, s *shard, reduce func(bufs [][]float64) error) (*model, int
 			loss := 0.0
 			if n > 0 {
 				loss, _ = m.forward(w, n)
-				m.backward(w, n, g, float64(p.Batch))
+				m.backwardOut(w, n, g, float64(p.Batch))
 			}
 			gflat[len(gflat)-1] = loss
-			if err := reduce(bufs); err != nil {
+			if p.Overlap {
+				// The output layer's sum travels while the hidden layer's
+				// gradient is computed.
+				if err := red.startSum(bufs[1]); err != nil {
+					return nil, steps, err
+				}
+				bufs = bufs[:1]
+			}
+			if n > 0 {
+				m.backwardHidden(w, n, g)
+			}
+			for _, b := range bufs {
+				if err := red.startSum(b); err != nil {
+					return nil, steps, err
+				}
+			}
+			if p.Overlap {
+				bufs = [][]float64{gflat[:split], gflat[split:]}
+			}
+			if err := red.waitSums(); err != nil {
 				return nil, steps, err
 			}
 			for k, gk := range gflat[:len(m.flat)] {
@@ -267,23 +333,33 @@ func Run(ctx context.Context, c *comm.Comm, p Params, out io.Writer) (Result, er
 		return res, fmt.Errorf("bad parameters (need -d >= 5, -batch >= ranks = %d, -batch dividing -m): %+v", c.Size(), p)
 	}
 	s := makeShard(p, c.Rank(), c.Size())
-	fmt.Fprintf(out, "ddp: MLP %d-%d-1 (%d parameters), %d samples in shards over %d ranks, batch %d, %d epochs, fused allreduce %v\n",
-		p.Features, p.Hidden, size(p.Features, p.Hidden), p.Samples, c.Size(), p.Batch, p.Epochs, p.Fuse)
+	fmt.Fprintf(out, "ddp: MLP %d-%d-1 (%d parameters), %d samples in shards over %d ranks, batch %d, %d epochs, fused allreduce %v, overlapped %v\n",
+		p.Features, p.Hidden, size(p.Features, p.Hidden), p.Samples, c.Size(), p.Batch, p.Epochs, p.Fuse && !p.Overlap, p.Overlap)
 	if err := collectives.Barrier(ctx, c); err != nil {
 		return res, err
 	}
 	var inReduce time.Duration
 	start := time.Now()
-	m, steps, err := train(p, s, func(bufs [][]float64) error {
-		t := time.Now()
-		defer func() { inReduce += time.Since(t) }()
-		for _, b := range bufs {
-			if err := collectives.Allreduce(ctx, c, b, nil, collectives.Sum[float64](), collectives.InPlace()); err != nil {
-				return err
+	var pending []*comm.Request
+	red := reducer{
+		start: func(b []float64) error {
+			t := time.Now()
+			defer func() { inReduce += time.Since(t) }()
+			if p.Overlap {
+				pending = append(pending, collectives.Iallreduce(ctx, c, b, nil, collectives.Sum[float64](), collectives.InPlace()))
+				return nil
 			}
-		}
-		return nil
-	})
+			return collectives.Allreduce(ctx, c, b, nil, collectives.Sum[float64](), collectives.InPlace())
+		},
+		wait: func() error {
+			t := time.Now()
+			defer func() { inReduce += time.Since(t) }()
+			err := comm.WaitAll(ctx, pending...)
+			pending = pending[:0]
+			return err
+		},
+	}
+	m, steps, err := train(p, s, red)
 	if err != nil {
 		return res, err
 	}
@@ -307,7 +383,7 @@ func Run(ctx context.Context, c *comm.Comm, p Params, out io.Writer) (Result, er
 	}
 	if c.Rank() == 0 && p.CheckSerial {
 		all := makeShard(p, 0, 1)
-		ms, _, _ := train(p, all, func([][]float64) error { return nil })
+		ms, _, _ := train(p, all, reducer{})
 		sl, _ := evaluate(ms, all, p)
 		res.SerialLoss = sl / float64(p.Samples)
 		for k := range ms.flat {

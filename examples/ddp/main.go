@@ -11,7 +11,12 @@
 // mat.Dense views of it) and so do the gradients: the four small gradient
 // tensors and the batch loss are fused into a single buffer and reduced by
 // a single Allreduce per step (-fuse=false reduces them one tensor at a time,
-// for comparison). Optimiser: SGD with momentum.
+// for comparison). With -overlap each layer's gradients are reduced by a
+// non-blocking collectives.Iallreduce started as soon as that layer's
+// backward pass is done (the output layer's while the hidden layer's is
+// computed), and both are waited for before the update; -compare N times
+// N runs each way, alternating, and prints the time per step of both.
+// Optimiser: SGD with momentum.
 //
 // Data: M synthetic samples, x ~ N(0, I_D), label 1 when
 // x0·x1 + sin(2·x2) + x3/2 - x4²/4 > 0 (a rule a linear model cannot learn),
@@ -30,6 +35,8 @@
 //
 //	go run ./cmd/gorun -np 4 ./examples/ddp
 //	go run ./cmd/gorun -np 2 ./examples/ddp -hidden 64 -epochs 40 -check-serial=false
+//	go run ./cmd/gorun -np 4 ./examples/ddp -overlap
+//	go run ./cmd/gorun -np 4 ./examples/ddp -compare 5 -hidden 256
 package main
 
 import (
@@ -53,11 +60,16 @@ func main() {
 	flag.Float64Var(&p.Momentum, "momentum", p.Momentum, "SGD momentum")
 	flag.Uint64Var(&p.Seed, "seed", p.Seed, "seed of the data and of the initial weights")
 	flag.BoolVar(&p.Fuse, "fuse", p.Fuse, "reduce all gradients in one fused Allreduce per step")
+	flag.BoolVar(&p.Overlap, "overlap", p.Overlap, "start each layer's gradient Iallreduce as soon as its backward pass is done")
+	compare := flag.Int("compare", 0, "time this many runs each of blocking and overlapped training, alternating, and print both")
 	flag.BoolVar(&p.CheckSerial, "check-serial", p.CheckSerial, "rank 0 also trains alone and compares")
 	flag.Float64Var(&p.TargetLoss, "target-loss", p.TargetLoss, "the training loss must fall to this value")
 	flag.Parse()
 
 	exmain.Main("ddp", func(ctx context.Context, c *comm.Comm, out io.Writer) (bool, error) {
+		if *compare > 0 {
+			return Compare(ctx, c, p, *compare, out)
+		}
 		r, err := Run(ctx, c, p, out)
 		return r.Pass, err
 	})

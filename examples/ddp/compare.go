@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/gorun-hpc/gorun/collectives"
+	"github.com/gorun-hpc/gorun/comm"
+)
+
+// Compare trains reps times each way, alternating, with blocking fused
+// Allreduce and with per-layer Iallreduce overlapped with the hidden
+// layer's backward pass (-compare), and prints the median time per step
+// of each (the slowest rank's); every run must pass its checks (the
+// serial comparison only in the first round). It reports whether all
+// runs passed.
+func Compare(ctx context.Context, c *comm.Comm, p Params, reps int, out io.Writer) (bool, error) {
+	modes := []struct {
+		name    string
+		overlap bool
+	}{{"blocking Allreduce (fused)", false}, {"overlapped Iallreduce per layer", true}}
+	times := make([][]float64, len(modes))
+	pass := true
+	for rep := range reps {
+		for i, m := range modes {
+			q := p
+			q.Overlap, q.Fuse = m.overlap, true
+			q.CheckSerial = p.CheckSerial && rep == 0
+			res, err := Run(ctx, c, q, io.Discard)
+			if err != nil {
+				return false, err
+			}
+			pass = pass && res.Pass
+			step := []float64{res.Elapsed.Seconds() * 1e6 / float64(max(res.Steps, 1))}
+			if err := collectives.Allreduce(ctx, c, step, step, collectives.Max[float64]()); err != nil {
+				return false, err
+			}
+			times[i] = append(times[i], step[0])
+		}
+	}
+	fmt.Fprintf(out, "ddp -compare: np %d, MLP %d-%d-1, batch %d, %d epochs, median of %d runs each (slowest rank)\n",
+		c.Size(), p.Features, p.Hidden, p.Batch, p.Epochs, reps)
+	for i, m := range modes {
+		slices.Sort(times[i])
+		fmt.Fprintf(out, "%-34s %9.1f µs/step\n", m.name, times[i][len(times[i])/2])
+	}
+	if pass {
+		fmt.Fprintln(out, "VERDICT PASS: every run reached the target loss and matched one-rank training")
+	} else {
+		fmt.Fprintln(out, "VERDICT FAIL: a run missed the target or differed from one-rank training")
+	}
+	return pass, nil
+}
