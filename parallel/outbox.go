@@ -70,14 +70,16 @@ func (o *outbox) run() {
 		for {
 			o.mu.Lock()
 			b, final := o.buf, o.final
-			o.buf = spare[:0]
-			o.mu.Unlock()
 			if len(b) == 0 {
+				o.mu.Unlock()
 				if final {
 					return
 				}
 				break
 			}
+			// Swap buffers: b goes out, the one sent last takes new frames.
+			o.buf = spare[:0]
+			o.mu.Unlock()
 			if err := comm.Send(o.ctx, o.c, b, o.dest, tagExec); err != nil {
 				o.onErr(err)
 				return

@@ -1,0 +1,153 @@
+// Command plot draws bench/parallel's comparison: for every workload and
+// rank count, how many times the throughput of each Python peer gorun's
+// package parallel reaches (median rate of gorun / median rate of the
+// peer), on a log scale, with the goal (10×) and parity (1×) as lines.
+//
+//	go run ./bench/parallel/plot -in bench/parallel/results.csv -out bench/parallel/parallel
+//
+// writes parallel.png and parallel.svg.
+package main
+
+import (
+	"encoding/csv"
+	"flag"
+	"fmt"
+	"image/color"
+	"os"
+	"slices"
+	"sort"
+	"strconv"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+)
+
+func main() {
+	in := flag.String("in", "bench/parallel/results.csv", "CSV written by scripts/bench-parallel.sh")
+	out := flag.String("out", "bench/parallel/parallel", "output path without extension (.png and .svg are written)")
+	flag.Parse()
+	if err := run(*in, *out); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+func median(xs []float64) float64 {
+	s := slices.Sorted(slices.Values(xs))
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func run(in, out string) error {
+	f, err := os.Open(in)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		return err
+	}
+	type key struct{ workload, peer, np string }
+	rates := map[key][]float64{}
+	for _, r := range recs[1:] {
+		if len(r) < 6 {
+			return fmt.Errorf("%s: short record %v", in, r)
+		}
+		v, err := strconv.ParseFloat(r[5], 64)
+		if err != nil {
+			return err
+		}
+		k := key{r[0], r[1], r[2]}
+		rates[k] = append(rates[k], v)
+	}
+	// Groups on the x axis: workload × np, in a fixed order.
+	order := map[string]int{"map": 0, "tasks": 1, "latency": 2, "groupby": 3}
+	var groups []key
+	peers := map[string]bool{}
+	for k := range rates {
+		if k.peer == "gorun" {
+			groups = append(groups, key{k.workload, "", k.np})
+		} else {
+			peers[k.peer] = true
+		}
+	}
+	sort.Slice(groups, func(i, j int) bool {
+		if groups[i].workload != groups[j].workload {
+			return order[groups[i].workload] < order[groups[j].workload]
+		}
+		return groups[i].np < groups[j].np
+	})
+	p := plot.New()
+	p.Title.Text = "package parallel vs the Python peers (median throughput ratio)"
+	p.Y.Label.Text = "gorun / peer (log)"
+	p.Y.Scale = plot.LogScale{}
+	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	names := make([]string, len(groups))
+	for i, g := range groups {
+		names[i] = g.workload + " np" + g.np
+	}
+	p.NominalX(names...)
+	peerNames := slices.Sorted(func(yield func(string) bool) {
+		for k := range peers {
+			if !yield(k) {
+				return
+			}
+		}
+	})
+	for pi, peer := range peerNames {
+		var pts plotter.XYs
+		for i, g := range groups {
+			go_, ok1 := rates[key{g.workload, "gorun", g.np}]
+			py, ok2 := rates[key{g.workload, peer, g.np}]
+			if !ok2 && g.workload == "groupby" && peer == "pandas" {
+				py, ok2 = rates[key{g.workload, peer, "1"}]
+			}
+			if ok1 && ok2 {
+				pts = append(pts, plotter.XY{X: float64(i) + 0.12*float64(pi) - 0.18, Y: median(go_) / median(py)})
+			}
+		}
+		if len(pts) == 0 {
+			continue
+		}
+		s, err := plotter.NewScatter(pts)
+		if err != nil {
+			return err
+		}
+		s.GlyphStyle.Color = plotutil.Color(pi)
+		s.GlyphStyle.Shape = plotutil.Shape(pi)
+		s.GlyphStyle.Radius = vg.Points(4)
+		p.Add(s)
+		p.Legend.Add(peer, s)
+	}
+	for _, ref := range []struct {
+		y    float64
+		name string
+		dash bool
+	}{{10, "goal 10×", true}, {1, "parity", false}} {
+		l, err := plotter.NewLine(plotter.XYs{{X: -0.5, Y: ref.y}, {X: float64(len(groups)) - 0.5, Y: ref.y}})
+		if err != nil {
+			return err
+		}
+		l.Color = color.Gray{Y: 120}
+		if ref.dash {
+			l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+		}
+		p.Add(l)
+		p.Legend.Add(ref.name, l)
+	}
+	// Room above the points for the legend (top right).
+	p.Y.Min, p.Y.Max = 0.1, 5000
+	p.Legend.Top = true
+	p.Add(plotter.NewGrid())
+	for _, ext := range []string{".png", ".svg"} {
+		if err := p.Save(9*vg.Inch, 4.5*vg.Inch, out+ext); err != nil {
+			return err
+		}
+	}
+	return nil
+}
