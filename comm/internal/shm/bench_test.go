@@ -51,7 +51,7 @@ func BenchmarkPingPong(b *testing.B) {
 				continue
 			}
 			b.Run(fmt.Sprintf("size=%s/path=%s", sizeName(n), path), func(b *testing.B) {
-				o := Options{NoCMA: path == "ring"}
+				o := Options{NoCMA: path == "ring", CMAMin: 64 << 10}
 				p := benchPeer(b, "echo", o)
 				if path == "cma" && !p.ch.CMA() {
 					b.Skip("process_vm_readv refused")
@@ -105,7 +105,7 @@ func BenchmarkBandwidth(b *testing.B) {
 	for _, n := range []int{64 << 10, 256 << 10, 1 << 20, 4 << 20} {
 		for _, path := range []string{"ring", "cma"} {
 			b.Run(fmt.Sprintf("size=%s/path=%s", sizeName(n), path), func(b *testing.B) {
-				o := Options{NoCMA: path == "ring"}
+				o := Options{NoCMA: path == "ring", CMAMin: 64 << 10}
 				p := benchPeer(b, "sink", o, "SHM_COUNT="+strconv.Itoa(window))
 				if path == "cma" && !p.ch.CMA() {
 					b.Skip("process_vm_readv refused")

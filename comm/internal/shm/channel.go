@@ -151,10 +151,12 @@ func (c *Channel) wait(ctx context.Context, ready func() (bool, error), sleep, f
 			if ok, err := ready(); ok || err != nil {
 				return err
 			}
+			// Yield the thread to other processes when asked. The
+			// goroutine is not made to yield its P: with the thread
+			// locked (a pinned rank), runtime.Gosched hands the P to
+			// another thread and back, microseconds each time.
 			if c.opts.Yield {
 				osYield()
-			} else if i%64 == 0 {
-				runtime.Gosched()
 			}
 			if i%16 == 0 {
 				if c.closed.Load() {

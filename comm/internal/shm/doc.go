@@ -72,7 +72,7 @@
 // Payloads longer than the chunk size (Options.Chunk, 64 KiB by default)
 // are pipelined: each chunk is published as soon as it is copied in, and
 // the receiver copies it out while the next one is written. Payloads of
-// Options.CMAMin bytes or more (64 KiB) go, when the receiver can read
+// Options.CMAMin bytes or more (2 MiB) go, when the receiver can read
 // the sender's memory, as a remote descriptor: the receiver copies them
 // once, with process_vm_readv(2), straight into the buffer it reads into,
 // and acknowledges; the sender's Send returns after the acknowledgement.
@@ -133,7 +133,9 @@
 //     guarantees no shm wait hangs even if nobody closes it.
 //   - Sending: the link's send(h, payload) encodes h into a
 //     [HeaderSize]byte and calls Channel.Send; Send is safe from many
-//     goroutines. It returns when the payload may be reused. The rule
+//     goroutines. Over shm a large message is best sent as one DATA
+//     frame of its whole length (the ring pipelines it in chunks, or the
+//     receiver copies it once), not in the TCP link's 1 MiB chunks. It returns when the payload may be reused. The rule
 //     that frame handlers never wait on a write holds: Send waits only
 //     for ring space or, for a remote payload, for the receiver's copy,
 //     and the receiver's progress never depends on a Send of its own.

@@ -136,7 +136,7 @@ func TestDiscardAndPartialReads(t *testing.T) {
 // ring that wraps all the time.
 func TestOrderingAcrossProcesses(t *testing.T) {
 	count := 1_000_000
-	if testing.Short() {
+	if testing.Short() || raceEnabled {
 		count = 50_000
 	}
 	cases := []struct {
@@ -299,6 +299,46 @@ func TestRecvDeadline(t *testing.T) {
 	m, err := b.Poll()
 	if m != nil || err != nil {
 		t.Fatalf("Poll: %v %v", m, err)
+	}
+}
+
+// TestOversubscribed: four channels to four peer processes ping-pong at
+// once, more pollers than this host has CPUs, with Yield and a short
+// spin: every exchange completes (a waiter yields, then sleeps).
+func TestOversubscribed(t *testing.T) {
+	ctx := testCtx(t, 2*time.Minute)
+	o := Options{Yield: true, Spin: 20 * time.Microsecond}
+	const peers, rounds = 4, 2000
+	errc := make(chan error, peers)
+	for i := range peers {
+		p := startPeer(t, ctx, "echo", i%2 == 0, o, o)
+		go func() {
+			var h [HeaderSize]byte
+			buf := make([]byte, 100)
+			for r := range rounds {
+				h[1] = byte(r)
+				if err := p.ch.Send(ctx, &h, buf[:r%100]); err != nil {
+					errc <- err
+					return
+				}
+				m, err := p.ch.Recv(ctx)
+				if err != nil {
+					errc <- err
+					return
+				}
+				if g := m.Header(); g != h || m.Len() != int64(r%100) {
+					errc <- errors.New("echo out of step")
+					return
+				}
+			}
+			h[0] = opStop
+			errc <- p.ch.Send(ctx, &h, nil)
+		}()
+	}
+	for range peers {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
