@@ -91,8 +91,14 @@ core, when every core gets the same number of them, and not bound
 otherwise.
 
 Exit status: 0 when every rank exits 0; otherwise the first failing rank's
-exit code (128+N if killed by signal N), 124 on --timeout, 128+N when gorun
-itself gets signal N, 2 for a usage error.
+exit code (128+N if killed by signal N; 1 when a rank that uses comm stops
+heartbeating, exits without Close, or exits before Init while others wait
+for it), 124 on --timeout, 128+N when gorun itself gets signal N, 2 for a
+usage error.
+
+Without -H, --hostfile or a Slurm allocation, the hostfile named by
+OMPI_MCA_orte_default_hostfile or HYDRA_HOST_FILE is used (as mpirun does
+under the Kubeflow MPI Operator).
 `
 
 type multiFlag []string

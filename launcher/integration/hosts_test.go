@@ -501,8 +501,15 @@ func TestSSHLateSSHD(t *testing.T) {
 	if !strings.Contains(all.String(), "gorun: h2 is not reachable yet") {
 		t.Fatalf("gorun did not wait for h2:\n%s", all.String())
 	}
-	netns(t, "up") // sshd on h2 starts, late
-	restarted = true
+	// sshd on h2 starts, late: as netns-hosts.sh up starts it, without
+	// rewriting the client configuration under the retrying ssh.
+	sshd := exec.Command("ip", "netns", "exec", "h2", "unshare", "--uts", "sh", "-c",
+		"hostname h2 && exec /usr/sbin/sshd -f "+netnsDir+"/h2.sshd_config -E "+netnsDir+"/h2.log")
+	if b, err := sshd.CombinedOutput(); err != nil {
+		t.Errorf("starting sshd on h2: %v\n%s", err, b)
+	} else {
+		restarted = true
+	}
 	code := finish(t, cmd, sc, &all)
 	if ctx.Err() != nil {
 		t.Fatalf("gorun did not finish:\n%s", all.String())
@@ -568,7 +575,8 @@ func TestSSHAgentKilled(t *testing.T) {
 			n++
 		}
 	}
-	b, _ := exec.Command("pgrep", "-f", gorunBin+" agent --host h2").Output()
+	// The agent in h2's namespace (not the ssh client that started it).
+	b, _ := exec.Command("sh", "-c", "for p in $(ip netns pids h2); do ps -o pid=,args= -p $p; done | grep '"+gorunBin+" agent --host h2' | awk '{print $1}'").Output()
 	agentPid, err := strconv.Atoi(strings.TrimSpace(string(b)))
 	if err != nil {
 		t.Fatalf("no single agent for h2 (%q):\n%s", b, all.String())
