@@ -60,7 +60,7 @@
 // (allreduce_ring.go, bcast_binomial.go, ...). select.go chooses by message
 // size and rank count; its thresholds were measured with
 // scripts/crossovers.sh (bench/coll, every algorithm forced) on the
-// project's 2-core VM (loopback TCP, np 2, 3, 4, 5 and 8; select.go gives
+// project's 2-core VM (loopback TCP, np 2, 3, 4, 5 and 8; bench/coll/README.md gives
 // the crossover figures):
 //
 //	Barrier        dissemination at np 2, tree from np 3

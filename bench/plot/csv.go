@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/csv"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 )
@@ -21,9 +22,15 @@ func readTable(path string, need ...string) (*table, error) {
 		return nil, err
 	}
 	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
+	return parseTable(path, f, need...)
+}
+
+// parseTable reads a CSV table named path from r: a header row, then rows
+// of as many fields; every column in need must be present.
+func parseTable(path string, r io.Reader, need ...string) (*table, error) {
+	recs, err := csv.NewReader(r).ReadAll()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if len(recs) < 2 {
 		return nil, fmt.Errorf("%s: no data", path)

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"image/color"
+	"maps"
 	"path/filepath"
 	"slices"
 
@@ -25,12 +26,32 @@ func kernels(args []string) error {
 	if err != nil {
 		return err
 	}
-	type figure struct {
-		title, unit string
-		lines       map[string]plotter.XYs
-		ref         float64
-		refName     string
+	figs, err := parseKernels(t)
+	if err != nil {
+		return err
 	}
+	for _, b := range slices.Sorted(maps.Keys(figs)) {
+		f := figs[b]
+		if err := plotKernel(filepath.Join(*out, b), f.title, f.unit, f.lines, f.ref, f.refName); err != nil {
+			return err
+		}
+		fmt.Printf("wrote %s.png and %s.svg\n", filepath.Join(*out, b), filepath.Join(*out, b))
+	}
+	return nil
+}
+
+// figure is one bench's points: a series per pinning and a reference.
+type figure struct {
+	title, unit string
+	lines       map[string]plotter.XYs
+	ref         float64
+	refName     string
+}
+
+// parseKernels reads the rows of bench/kernels' CSV into a figure per
+// bench. Workers are 0 (the reference) to 1<<20, values finite and not
+// negative.
+func parseKernels(t *table) (map[string]*figure, error) {
 	figs := map[string]*figure{}
 	for i := range t.rows {
 		b := t.str(i, "bench")
@@ -41,11 +62,14 @@ func kernels(args []string) error {
 		}
 		w, err := t.num(i, "workers")
 		if err != nil {
-			return err
+			return nil, err
 		}
 		v, err := t.num(i, "value")
 		if err != nil {
-			return err
+			return nil, err
+		}
+		if !(w >= 0 && w <= 1<<20) || !(v >= 0 && v <= 1e15) {
+			return nil, fmt.Errorf("%s:%d: workers %v, value %v out of range", t.name, i+2, w, v)
 		}
 		if s := t.str(i, "series"); w == 0 {
 			f.ref, f.refName = v, s
@@ -53,20 +77,7 @@ func kernels(args []string) error {
 			f.lines[s] = append(f.lines[s], plotter.XY{X: w, Y: v})
 		}
 	}
-	for _, b := range slices.Sorted(func(yield func(string) bool) {
-		for k := range figs {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
-		f := figs[b]
-		if err := plotKernel(filepath.Join(*out, b), f.title, f.unit, f.lines, f.ref, f.refName); err != nil {
-			return err
-		}
-		fmt.Printf("wrote %s.png and %s.svg\n", filepath.Join(*out, b), filepath.Join(*out, b))
-	}
-	return nil
+	return figs, nil
 }
 
 // plotKernel draws value against workers for the pinned and unpinned

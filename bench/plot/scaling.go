@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 
@@ -31,53 +32,55 @@ func scaling(args []string) error {
 	if err != nil {
 		return err
 	}
-	bySeries := map[string]map[string]*series{"strong": {}, "weak": {}}
-	ncpu := 1
-	for i := range t.rows {
-		mode, ex := t.str(i, "mode"), t.str(i, "example")
-		m, ok := bySeries[mode]
-		if !ok {
-			return fmt.Errorf("%s:%d: mode %q, want strong or weak", *in, i+2, mode)
-		}
-		np, err := t.num(i, "np")
-		if err != nil {
-			return err
-		}
-		sec, err := t.num(i, "seconds")
-		if err != nil {
-			return err
-		}
-		n, err := t.num(i, "ncpu")
-		if err != nil {
-			return err
-		}
-		ncpu = max(ncpu, int(n))
-		s := m[ex]
-		if s == nil {
-			s = &series{name: ex}
-			m[ex] = s
-		}
-		s.np, s.t = append(s.np, int(np)), append(s.t, sec)
+	strong, weak, ncpu, err := parseScaling(t)
+	if err != nil {
+		return err
 	}
-	list := func(m map[string]*series) []series {
-		var ss []series
-		for _, name := range slices.Sorted(func(yield func(string) bool) {
-			for k := range m {
-				if !yield(k) {
-					return
-				}
-			}
-		}) {
-			ss = append(ss, *m[name])
-		}
-		return ss
-	}
-	files, err := plotScaling(*out, list(bySeries["strong"]), list(bySeries["weak"]), ncpu)
+	files, err := plotScaling(*out, strong, weak, ncpu)
 	if err != nil {
 		return err
 	}
 	fmt.Println("wrote", files)
 	return nil
+}
+
+// parseScaling reads the rows of bench/scaling's CSV into the strong and
+// weak series (sorted by example name, each in row order, at least one
+// rank count, positive times) and the host's CPU count.
+func parseScaling(t *table) (strong, weak []series, ncpu int, err error) {
+	bySeries := map[string]map[string]*series{"strong": {}, "weak": {}}
+	ncpu = 1
+	for i := range t.rows {
+		mode, ex := t.str(i, "mode"), t.str(i, "example")
+		m, ok := bySeries[mode]
+		if !ok {
+			return nil, nil, 0, fmt.Errorf("%s:%d: mode %q, want strong or weak", t.name, i+2, mode)
+		}
+		var v [3]float64
+		for j, c := range []string{"np", "seconds", "ncpu"} {
+			if v[j], err = t.num(i, c); err != nil {
+				return nil, nil, 0, err
+			}
+		}
+		if v[0] < 1 || v[0] > 1<<20 || !(v[1] > 0) || v[1] > 1e9 || v[2] < 1 || v[2] > 1<<20 {
+			return nil, nil, 0, fmt.Errorf("%s:%d: np %v, seconds %v, ncpu %v out of range", t.name, i+2, v[0], v[1], v[2])
+		}
+		ncpu = max(ncpu, int(v[2]))
+		s := m[ex]
+		if s == nil {
+			s = &series{name: ex}
+			m[ex] = s
+		}
+		s.np, s.t = append(s.np, int(v[0])), append(s.t, v[1])
+	}
+	list := func(m map[string]*series) []series {
+		var ss []series
+		for _, name := range slices.Sorted(maps.Keys(m)) {
+			ss = append(ss, *m[name])
+		}
+		return ss
+	}
+	return list(bySeries["strong"]), list(bySeries["weak"]), ncpu, nil
 }
 
 // plotScaling draws strong-scaling speedup and weak-scaling efficiency
