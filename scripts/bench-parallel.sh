@@ -77,5 +77,5 @@ for w in ["map", "tasks", "latency", "groupby"]:
             if v:
                 print(f"| {w} | {np_} | {show(go)} | {peer} | {show(v)} | {go / v:.1f}× |")
 PYEOF
-go run ./bench/parallel/plot -in "$out" -out bench/parallel/parallel
+go -C bench/plot run . parallel -in "$PWD/$out" -out "$PWD/bench/parallel/parallel"
 echo "wrote $out, bench/parallel/parallel.png and .svg"

@@ -1,11 +1,3 @@
-// Command plot draws bench/parallel's comparison: for every workload and
-// rank count, how many times the throughput of each Python peer gorun's
-// package parallel reaches (median rate of gorun / median rate of the
-// peer), on a log scale, with the goal (10×) and parity (1×) as lines.
-//
-//	go run ./bench/parallel/plot -in bench/parallel/results.csv -out bench/parallel/parallel
-//
-// writes parallel.png and parallel.svg.
 package main
 
 import (
@@ -24,14 +16,18 @@ import (
 	"gonum.org/v1/plot/vg"
 )
 
-func main() {
-	in := flag.String("in", "bench/parallel/results.csv", "CSV written by scripts/bench-parallel.sh")
-	out := flag.String("out", "bench/parallel/parallel", "output path without extension (.png and .svg are written)")
-	flag.Parse()
-	if err := run(*in, *out); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
+// parallel draws bench/parallel's comparison (the CSV of
+// scripts/bench-parallel.sh: workload, peer, np, ..., rate): for every
+// workload and rank count, how many times the throughput of each Python
+// peer gorun's package parallel reaches (median rate of gorun / median rate
+// of the peer), on a log scale, with the goal (10×) and parity (1×) as
+// lines, to OUT.png and OUT.svg.
+func parallel(args []string) error {
+	fs := flag.NewFlagSet("parallel", flag.ExitOnError)
+	in := fs.String("in", "results.csv", "CSV written by scripts/bench-parallel.sh")
+	out := fs.String("out", "parallel", "output path without extension (.png and .svg are written)")
+	fs.Parse(args)
+	return plotParallel(*in, *out)
 }
 
 func median(xs []float64) float64 {
@@ -42,7 +38,7 @@ func median(xs []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-func run(in, out string) error {
+func plotParallel(in, out string) error {
 	f, err := os.Open(in)
 	if err != nil {
 		return err
