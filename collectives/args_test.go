@@ -415,8 +415,11 @@ func TestBadArgumentsAreErrors(t *testing.T) {
 					stop()
 					switch {
 					case tc.rootOnly && r != root:
-						if err != nil && !errors.Is(err, context.Canceled) {
-							t.Errorf("%s: rank %d (not root): %v, want nil or context.Canceled", tc.name, r, err)
+						// A subtree whose wait was cancelled passes an
+						// empty message up (Gather's binomial tree), so
+						// its parent may see ErrTruncate instead.
+						if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, comm.ErrTruncate) {
+							t.Errorf("%s: rank %d (not root): %v, want nil, context.Canceled or ErrTruncate", tc.name, r, err)
 						}
 						continue
 					case !errors.Is(err, tc.want):
