@@ -3,7 +3,6 @@ package comm_test
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/gorun-hpc/gorun/comm"
@@ -15,28 +14,10 @@ import (
 // and prints the line each rank returns, in rank order. Under gorun the
 // body of f is the whole program: c is comm.Init's communicator.
 func ranks(n int, f func(ctx context.Context, c *comm.Comm) (string, error)) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	w, err := commtest.Start(ctx, n, comm.Config{})
+	lines, err := commtest.Lines(n, comm.Config{}, 30*time.Second, f)
 	if err != nil {
 		fmt.Println(err)
-		return
 	}
-	defer w.Close()
-	lines := make([]string, n)
-	var wg sync.WaitGroup
-	for r, c := range w.Comms {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			line, err := f(ctx, c)
-			if err != nil {
-				line = fmt.Sprintf("rank %d: %v", r, err)
-			}
-			lines[r] = line
-		}()
-	}
-	wg.Wait()
 	for _, l := range lines {
 		fmt.Println(l)
 	}

@@ -141,3 +141,33 @@ func run(t testing.TB, n int, cfg comm.Config, f func(ctx context.Context, c *co
 		t.Fatalf("commtest: closing %d ranks did not finish within 30s", n)
 	}
 }
+
+// Lines starts n ranks with cfg, runs f concurrently on every rank with a
+// context that ends after timeout, closes the ranks, and returns the line
+// each rank's f returned, in rank order (a rank whose f failed gets
+// "rank R: ERROR"). It is for Example functions, whose output is printed
+// and compared: it reports only a failure to start the world as an error.
+func Lines(n int, cfg comm.Config, timeout time.Duration, f func(ctx context.Context, c *comm.Comm) (string, error)) ([]string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	w, err := Start(ctx, n, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer w.Close()
+	lines := make([]string, n)
+	var wg sync.WaitGroup
+	for r, c := range w.Comms {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			line, err := f(ctx, c)
+			if err != nil {
+				line = fmt.Sprintf("rank %d: %v", r, err)
+			}
+			lines[r] = line
+		}()
+	}
+	wg.Wait()
+	return lines, nil
+}
