@@ -162,9 +162,8 @@ func (e *engine) closeLinks() {
 		}
 	}
 	for _, l := range links {
-		if tl, ok := l.(*tcpLink); ok {
-			<-tl.done
-			tl.writers.Wait()
+		if l != nil {
+			l.awaitClosed()
 		}
 	}
 }

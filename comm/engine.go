@@ -12,20 +12,35 @@ import (
 )
 
 // link carries frames to one peer. It is the seam between the engine and a
-// transport: TCP today, shared memory later. send is safe for concurrent
-// callers and writes each frame whole (frames never interleave); it may
-// wait for room on the connection. sendControl queues a control frame and
-// never waits: it is the only way a frame handler may write (see
-// tcpLink.sendControl); control frames go out in the order queued, and
-// none after a Bye. flushControl waits until the queued ones are written.
+// transport (see transport.go); the engine, requests and the wait policy
+// (wait.go) see links only through it.
+//
+//   - send is safe for concurrent callers and writes each frame whole
+//     (frames never interleave); it may wait for room on the link.
+//   - sendControl queues a control frame and never waits: it is the only
+//     way a frame handler may write (see tcpLink.sendControl); control
+//     frames go out in the order queued, and none after a Bye.
+//   - flushControl waits until the queued ones are written.
+//   - poll processes the frames that have arrived, without waiting for
+//     more (a frame already begun is read to its end); it returns false
+//     at once when another goroutine is reading the link, and reports
+//     whether it processed any frame.
+//   - close closes the link (idempotent, from any goroutine, the link's
+//     own goroutines included); a goroutine waiting inside the link wakes
+//     with an error.
+//   - awaitClosed, after close, waits until the link's goroutines (its
+//     reader, its control-frame writers) have returned.
+//
 // Frames from the peer reach the engine through engine.handleFrame, called
-// for one frame at a time per link, in arrival order (by the link's reader,
-// or by a goroutine waiting on that link; see tcpLink).
+// for one frame at a time per link, in arrival order (by the link's
+// reader, or by a goroutine waiting on that link, through poll).
 type link interface {
 	send(h wire.Header, payload []byte) error
 	sendControl(h wire.Header)
 	flushControl() error
+	poll() bool
 	close() error
+	awaitClosed()
 }
 
 // Hard limits a receiver enforces whatever the sender's configuration.
@@ -87,36 +102,6 @@ type engine struct {
 
 // now returns the monotonic time since the engine started, in ns.
 func (e *engine) now() int64 { return int64(time.Since(e.start)) }
-
-// pollFor makes progress on behalf of a waiting request: it processes what
-// has arrived on the link the request depends on (every link for a receive
-// from any source).
-func (e *engine) pollFor(r *Request) {
-	peer := int(r.pollPeer.Load())
-	if peer == e.rank {
-		return
-	}
-	if peer != AnySource {
-		if l, ok := e.links[peer].(*tcpLink); ok {
-			l.tryPoll()
-		}
-		return
-	}
-	e.pollAll()
-}
-
-// pollAll processes what has arrived on every link. With Config.Yield the
-// link readers park at once and a spinning waiter keeps the runtime from
-// waking them, so waiters poll every link now and then: control frames
-// from other peers (a CTS for one of this rank's sends, an RTS, credits)
-// must not wait for the waiter to give up.
-func (e *engine) pollAll() {
-	for p, l := range e.links {
-		if tl, ok := l.(*tcpLink); ok && p != e.rank {
-			tl.tryPoll()
-		}
-	}
-}
 
 func newEngine(rank, size int, cfg Config) *engine {
 	return &engine{

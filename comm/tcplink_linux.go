@@ -242,6 +242,13 @@ func (l *tcpLink) send(h wire.Header, payload []byte) error {
 	return l.writeFull(l.iov[:2])
 }
 
+// awaitClosed waits for the reader goroutine and the control-frame
+// drainers, after close.
+func (l *tcpLink) awaitClosed() {
+	<-l.done
+	l.writers.Wait()
+}
+
 // close closes the socket. A goroutine parked on it wakes with an error;
 // the descriptor itself is closed once no system call uses it.
 func (l *tcpLink) close() error {

@@ -334,15 +334,16 @@ func (l *tcpLink) consumeLocked() {
 	}
 }
 
-// tryPoll processes what has arrived on the link if no other goroutine is
+// poll processes what has arrived on the link if no other goroutine is
 // reading it. It is how a waiting goroutine completes its own request
 // without a hand-off from the reader.
-func (l *tcpLink) tryPoll() {
+func (l *tcpLink) poll() bool {
 	if l.ended.Load() || !l.rxMu.TryLock() {
-		return
+		return false
 	}
-	l.pollLocked()
+	progressed := l.pollLocked()
 	l.rxMu.Unlock()
+	return progressed
 }
 
 // readLoop is the link's reader goroutine. While goroutines wait for
@@ -400,7 +401,7 @@ func (l *tcpLink) readLoop() {
 		}
 		// Yielding waiters poll their links themselves: park until the
 		// socket has data without holding rxMu, so that a waiter can
-		// drain the link (tryPoll) instead of waiting for this goroutine
+		// drain the link (poll) instead of waiting for this goroutine
 		// to be scheduled, which a spinning waiter would delay.
 		if err := l.waitReadable(); err != nil {
 			l.rxMu.Lock()
