@@ -38,9 +38,7 @@ func (w *Comm) finalize() error {
 		if p.stopWatch != nil {
 			p.stopWatch()
 		}
-		if p.mesh != nil {
-			p.mesh.close()
-		}
+		e.closeTransports()
 		e.closeLinks()
 		for _, s := range p.owned {
 			s.Close()

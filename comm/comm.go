@@ -37,7 +37,6 @@ type Comm struct {
 
 // process holds what belongs to the process rather than to a communicator.
 type process struct {
-	mesh      *mesher
 	owned     []rendezvous.Store // closed by Close: the stores Init dialled
 	store     rendezvous.Store
 	watch     rendezvous.Store

@@ -10,14 +10,14 @@ import (
 )
 
 // setCongestion is the Control function of the listener and of the
-// dialer: it gives the socket Config.Congestion before it connects or
+// dialer: it gives the socket Config.TCP.Congestion before it connects or
 // listens (accepted sockets inherit the listener's), so that the host's
 // default never starts on it. Set on a connected socket, reno would keep
 // the pacing a default BBR had turned on (a timer per segment, at a rate
 // from the round trips it measured), which Alltoall at np 8 paid for. A
 // refused name keeps the default and logs one line.
 func (e *engine) setCongestion(network, address string, c syscall.RawConn) error {
-	cc := e.cfg.Congestion
+	cc := e.cfg.TCP.Congestion
 	if cc == "system" {
 		return nil
 	}

@@ -48,6 +48,23 @@ var frameLimits = wire.Limits{MaxEager: 16 << 20, MaxChunk: 64 << 20}
 
 // engine is one process's messaging core: matching, requests and links, in
 // world ranks. Every Comm of the process shares it.
+//
+// Who owns what. Fields are grouped by their guard:
+//   - immutable after newEngine or Connect: rank, size, cfg, lossGrace,
+//     worldComm, yieldPoll, osYield, start, transports (set by connect
+//     before any link starts);
+//   - links: written under mu by transports' setup during start-up only
+//     (addLink); read without mu once Connect has returned (every link is
+//     in place by then), under mu before;
+//   - mu guards the matching and protocol state (posted, unexpected and
+//     its counters, arrived, rsends, rrecvs, active, sendsDone, closing,
+//     nextID) and the peers' state (peerErr, bye, byeCount, byeCh, fatal,
+//     failed, suspect), and eagerOut;
+//   - atomics, touched from any goroutine: waiting (goroutines in Wait,
+//     see wait.go), owed (eager bytes to credit back, per peer);
+//   - the links' own state belongs to each link (its reader goroutine and
+//     its receive lock; see tcpLink, shmLink); frames reach the engine
+//     through handleFrame, one at a time per link.
 type engine struct {
 	rank, size int
 	cfg        Config
@@ -63,41 +80,43 @@ type engine struct {
 	active     int                 // large sends whose data is being written
 	sendsDone  chan struct{}       // closed when a large send ends (made by Close)
 	closing    bool                // Close has begun: no new operation starts
-	nextID     uint64
-	links      []link
-	peerErr    []error // non-nil: the link to that rank is gone
-	bye        []bool  // the rank said goodbye
-	byeCount   int
-	byeCh      chan struct{} // closed and replaced when a Bye arrives or a link drops
-	fatal      error
-	failed     chan struct{} // closed when fatal is set
-	suspect    []bool        // the link dropped; the verdict is pending
+	nextID     uint64              // the last request id given to a large send or receive
+	links      []link              // per world rank; nil for this rank (see above for its guard)
+	transports []transport         // in the order they are offered each pair (transport.go)
+	peerErr    []error             // non-nil: the link to that rank is gone
+	bye        []bool              // the rank said goodbye
+	byeCount   int                 // ranks that said goodbye
+	byeCh      chan struct{}       // closed and replaced when a Bye arrives or a link drops
+	fatal      error               // the engine has failed (abort, Close): every operation fails with it
+	failed     chan struct{}       // closed when fatal is set
+	suspect    []bool              // the link dropped; the verdict is pending
 	// lossGrace is how long a dropped link waits for the launcher's abort
 	// notice before the peer is declared lost (0: no launcher, no wait).
+	// Set by Connect before any link starts.
 	lossGrace time.Duration
 
-	worldComm *Comm
+	worldComm *Comm // set by Connect
 
 	// yieldPoll: polling is on and the process has one P (a rank bound to
 	// one CPU, or one of several sharing the host's CPUs), so a waiter
-	// yield-polls its request instead of parking.
+	// yield-polls its request instead of parking (wait.go). Set by Connect.
 	yieldPoll bool
 	// osYield: give the CPU to other processes between polls
-	// (Config.Yield).
+	// (Config.Yield). Set by Connect.
 	osYield bool
 
 	waiting atomic.Int32 // goroutines blocked in Wait: readers may poll
 
 	// Eager flow control (see Config.EagerWindow). eagerOut[p] (under mu)
 	// is what this rank's eager messages to p cost that p has not credited
-	// back; owed[p] is what p's eager messages delivered here cost since
-	// the last Credit to p. Credit frames go through the links' control
-	// queues, which drop them after Bye.
+	// back; owed[p] (atomic) is what p's eager messages delivered here
+	// cost since the last Credit to p. Credit frames go through the links'
+	// control queues, which drop them after Bye.
 	eagerOut []int64
 	owed     []atomic.Int64
-	start    time.Time // for now()
+	start    time.Time // for now(); immutable
 
-	ccOnce sync.Once // the one log line of a refused Config.Congestion
+	ccOnce sync.Once // the one log line of a refused Config.TCP.Congestion
 }
 
 // now returns the monotonic time since the engine started, in ns.

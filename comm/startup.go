@@ -71,18 +71,33 @@ func Connect(ctx context.Context, o Options) (*Comm, error) {
 		w.proc.stopWatch = stop
 		go w.watchAbort(wctx)
 	}
-	if err := w.wire(ctx, o); err != nil {
+	if err := e.connect(ctx, o); err != nil {
 		if w.proc.stopWatch != nil {
 			w.proc.stopWatch()
 		}
 		e.fail(fmt.Errorf("%w: start-up failed", ErrClosed))
-		if w.proc.mesh != nil {
-			w.proc.mesh.close()
-		}
+		e.closeTransports()
 		e.closeLinks()
 		return nil, fmt.Errorf("comm: rank %d: start-up: %w", o.Rank, err)
 	}
 	return w, nil
+}
+
+// connect makes the transports, publishes what each needs in the store
+// (the TCP address last: peers dial as soon as they see it), and links
+// every pair.
+func (e *engine) connect(ctx context.Context, o Options) error {
+	tcp, err := newTCPTransport(ctx, e, o)
+	if err != nil {
+		return err
+	}
+	e.transports = []transport{tcp}
+	for _, t := range e.transports {
+		if err := t.publish(ctx); err != nil {
+			return err
+		}
+	}
+	return tcp.connect(ctx)
 }
 
 // Init returns the world communicator of a job started by gorun, from the
@@ -91,12 +106,14 @@ func Connect(ctx context.Context, o Options) (*Comm, error) {
 // Call it once per process.
 func Init() (*Comm, error) { return InitConfig(Config{}) }
 
-// InitConfig is Init with a configuration.
+// InitConfig is Init with a configuration: the environment's overrides
+// (see Config) apply to the fields cfg leaves zero.
 func InitConfig(cfg Config) (*Comm, error) {
 	o, err := optionsFromEnv(os.Getenv)
 	if err != nil {
 		return nil, err
 	}
+	cfg.applyEnv(os.Getenv)
 	o.Config = cfg
 	link := openAgentLink() // agentlink.go: the line to gorun's agent (nil without one)
 	if o.Size > 1 && o.Store == nil {

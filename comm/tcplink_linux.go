@@ -4,7 +4,6 @@ package comm
 
 import (
 	"bufio"
-	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -348,9 +347,11 @@ func (l *tcpLink) writeAttempt(fd uintptr) bool {
 	return true
 }
 
-func (e *engine) startLink(peer int, c *net.TCPConn) error {
+// startTCPLink makes the TCP link to peer over c, registers it and starts
+// its reader (see transport.go).
+func (e *engine) startTCPLink(peer int, c *net.TCPConn) error {
 	c.SetNoDelay(true)
-	if n := e.cfg.SocketBuffer; n > 0 {
+	if n := e.cfg.TCP.SocketBuffer; n > 0 {
 		c.SetWriteBuffer(n)
 		c.SetReadBuffer(n)
 	}
@@ -358,8 +359,8 @@ func (e *engine) startLink(peer int, c *net.TCPConn) error {
 	if err != nil {
 		return err
 	}
-	if e.cfg.Congestion != "system" && !sameHost(c) {
-		// Made with Config.Congestion (see setCongestion); a link to
+	if e.cfg.TCP.Congestion != "system" && !sameHost(c) {
+		// Made with Config.TCP.Congestion (see setCongestion); a link to
 		// another host keeps the host's default.
 		if def := defaultCongestion(); def != "" {
 			rc.Control(func(fd uintptr) {
@@ -379,14 +380,10 @@ func (e *engine) startLink(peer int, c *net.TCPConn) error {
 	l.src.spin = e.cfg.Spin
 	l.src.yield = e.osYield
 	l.br = bufio.NewReaderSize(&l.src, 64<<10)
-	e.mu.Lock()
-	if e.links[peer] != nil {
-		e.mu.Unlock()
+	if err := e.addLink(peer, l); err != nil {
 		l.close()
-		return fmt.Errorf("already connected to rank %d", peer)
+		return err
 	}
-	e.links[peer] = l
-	e.mu.Unlock()
 	go l.readLoop()
 	return nil
 }
@@ -424,12 +421,12 @@ func (l *tcpLink) setWaiters(c *net.TCPConn) error {
 	// waitReadable runs only on oversubscribed ranks: no third epoll set
 	// (a descriptor more per link) for it.
 	l.txWait, l.rxWait, l.peekWait = ps[0], ps[1], ps[1]
-	// Reads peek (Config.PeekReads, rawSource.peek) where the kernel
+	// Reads peek (Config.TCP.PeekReads, rawSource.peek) where the kernel
 	// keeps a peek offset for TCP sockets (recent kernels do; one that
 	// refuses the option keeps plain reads). waitReadable's one-byte peek
 	// would move that offset, but it runs only on oversubscribed ranks,
 	// which returned above.
-	if l.e.cfg.PeekReads == On {
+	if l.e.cfg.TCP.PeekReads == On {
 		rc.Control(func(fd uintptr) {
 			l.src.peek = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_PEEK_OFF, 0) == nil
 		})

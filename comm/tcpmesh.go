@@ -10,10 +10,25 @@ import (
 
 	"github.com/gorun-hpc/gorun/comm/internal/accept"
 	"github.com/gorun-hpc/gorun/comm/internal/wire"
+	"github.com/gorun-hpc/gorun/comm/rendezvous"
 )
 
-func (w *Comm) wire(ctx context.Context, o Options) error {
-	e := w.e
+// tcpTransport is the TCP transport, and the mesh every transport sets
+// its pairs up over: it listens, publishes the rank's address
+// (addr/<rank>), dials every lower rank and accepts every higher one (the
+// deterministic rule: no two connections between a pair, no race),
+// proves the job secret on each connection (the HMAC handshake), and then
+// hands the connection to the pair's transport (engine.startPair). Its
+// own links are tcpLinks (startTCPLink).
+type tcpTransport struct {
+	e     *engine
+	store rendezvous.Store
+	m     *mesher
+}
+
+// newTCPTransport listens on o.Addr (default 127.0.0.1) and starts
+// accepting; the address is published by publish.
+func newTCPTransport(ctx context.Context, e *engine, o Options) (*tcpTransport, error) {
 	addr := o.Addr
 	if addr == "" {
 		addr = "127.0.0.1"
@@ -21,25 +36,47 @@ func (w *Comm) wire(ctx context.Context, o Options) error {
 	lc := net.ListenConfig{Control: e.setCongestion}
 	ln, err := lc.Listen(ctx, "tcp", net.JoinHostPort(addr, "0"))
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", addr, err)
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	if listenerHook != nil {
 		ln = listenerHook(ln)
 	}
 	m := &mesher{e: e, ln: ln, key: o.Secret, acceptCh: make(chan struct{}), stop: make(chan struct{})}
-	w.proc.mesh = m
 	if e.rank == e.size-1 {
 		close(m.acceptCh)
 	}
 	m.wg.Add(1)
 	go m.acceptLoop()
-	if err := o.Store.Set(ctx, "addr/"+strconv.Itoa(e.rank), []byte(ln.Addr().String())); err != nil {
+	return &tcpTransport{e: e, store: o.Store, m: m}, nil
+}
+
+func (t *tcpTransport) name() string { return TransportTCP }
+
+// publish stores the rank's listening address. Peers dial it as soon as
+// they see it: every other transport publishes first.
+func (t *tcpTransport) publish(ctx context.Context) error {
+	if err := t.store.Set(ctx, "addr/"+strconv.Itoa(t.e.rank), []byte(t.m.ln.Addr().String())); err != nil {
 		return fmt.Errorf("publishing address: %w", err)
 	}
+	return nil
+}
+
+// serves: TCP serves every pair that no other transport took.
+func (t *tcpTransport) serves(context.Context, int) (bool, error) { return true, nil }
+
+func (t *tcpTransport) setup(_ context.Context, peer int, c *net.TCPConn, _ bool) error {
+	c.SetDeadline(time.Time{})
+	return t.e.startTCPLink(peer, c)
+}
+
+// connect dials every lower rank and waits until every higher rank has
+// connected, each connection set up by its pair's transport.
+func (t *tcpTransport) connect(ctx context.Context) error {
+	e, m := t.e, t.m
 	errs := make(chan error, e.rank)
 	for p := 0; p < e.rank; p++ {
 		go func(p int) {
-			a, err := o.Store.Get(ctx, "addr/"+strconv.Itoa(p))
+			a, err := t.store.Get(ctx, "addr/"+strconv.Itoa(p))
 			if err == nil {
 				err = m.dial(ctx, p, string(a))
 			}
@@ -62,6 +99,10 @@ func (w *Comm) wire(ctx context.Context, o Options) error {
 	}
 }
 
+// close stops accepting and waits for the accept loop and the handshakes
+// in progress.
+func (t *tcpTransport) close() { t.m.close() }
+
 // sameHost reports whether c joins two processes of one host: its peer
 // has a loopback address or this end's own (a host connecting to its own
 // address gets that address at both ends).
@@ -71,9 +112,8 @@ func sameHost(c *net.TCPConn) bool {
 	return ok1 && ok2 && (ra.IP.IsLoopback() || ra.IP.Equal(la.IP))
 }
 
-// mesher connects this rank to every other: it dials every lower rank and
-// accepts every higher one (the deterministic rule: no two links between a
-// pair, no race), authenticating each connection with the job secret.
+// mesher is the TCP transport's connection machinery: the accept loop,
+// the handshakes, the dials (see tcpTransport).
 type mesher struct {
 	e   *engine
 	ln  net.Listener
@@ -109,8 +149,9 @@ func (m *mesher) handshake(c *net.TCPConn) {
 		err = fmt.Errorf("rank %d may not dial rank %d", from, e.rank)
 	}
 	if err == nil {
-		c.SetDeadline(time.Time{})
-		err = e.startLink(int(from), c)
+		ctx, cancel := context.WithTimeout(context.Background(), e.cfg.HandshakeTimeout)
+		err = e.startPair(ctx, int(from), c, true)
+		cancel()
 	}
 	if err != nil {
 		e.logf("gorun: rank %d: refused connection from %s: %v", e.rank, c.RemoteAddr(), err)
@@ -150,8 +191,11 @@ func (m *mesher) dial(ctx context.Context, peer int, addr string) error {
 		tc.Close()
 		return fmt.Errorf("connecting to rank %d at %s: %w", peer, addr, err)
 	}
-	tc.SetDeadline(time.Time{})
-	return m.e.startLink(peer, tc)
+	if err := m.e.startPair(ctx, peer, tc, false); err != nil {
+		tc.Close()
+		return fmt.Errorf("connecting to rank %d at %s: %w", peer, addr, err)
+	}
+	return nil
 }
 
 func (m *mesher) close() {

@@ -34,7 +34,7 @@ type rawSource struct {
 	spin     time.Duration // waiting inside a frame: poll this long before parking
 	yield    bool          // and yield the CPU to other processes between polls
 
-	// With peek set (Config.PeekReads; the socket has SO_PEEK_OFF), a
+	// With peek set (Config.TCP.PeekReads; the socket has SO_PEEK_OFF), a
 	// read leaves the bytes queued in the kernel, which counts them off
 	// with its peek offset, unless the link has sent since the last read
 	// that took bytes: that send carried the acknowledgement, so this
@@ -43,7 +43,7 @@ type rawSource struct {
 	// before the goroutine parks. (Taking a small segment out of the
 	// queue makes the kernel send a bare acknowledgement inside the read
 	// when two small segments arrived since this side last sent; see
-	// Config.PeekReads.) Bulk data gains nothing from it, and leaving
+	// Config.TCP.PeekReads.) Bulk data gains nothing from it, and leaving
 	// bytes queued would only add a system call: after a read of
 	// consumeAt or more, reads take the bytes until one returns less, and
 	// so does every read of a payload of consumeAt or more, in whatever
