@@ -238,19 +238,12 @@ loop:
 		a.c.close()
 	}
 	// The head is gone (or told us to stop by closing): no rank may outlive it.
-	a.signalAll(syscall.SIGTERM)
 	done := make(chan struct{})
 	go func() { a.running.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(KillGrace):
-		a.signalAll(syscall.SIGKILL)
-		select {
-		case <-done:
-		case <-time.After(KillGrace):
-			// Every rank got SIGKILL; what is left is output forwarding
-			// stuck on a dead link. Do not wait for it.
-		}
+	if !escalate(done, a.signalAll, termThenKill(0, KillGrace)...) {
+		// Every rank got SIGKILL; what is left after KillGrace more is
+		// output forwarding stuck on a dead link. Do not wait for it.
+		waitFor(done, KillGrace)
 	}
 	a.mu.Lock()
 	launched := a.started
@@ -440,7 +433,7 @@ func (a *agent) watchHeartbeats(timeout time.Duration) {
 			rp.mu.Unlock()
 			a.c.send(&message{Kind: msgLost, Rank: rp.rank, Pid: pid, Host: a.host, At: now.UnixNano(),
 				Err: fmt.Sprintf("stopped responding for %v", timeout)})
-			syscall.Kill(-rp.pid, syscall.SIGKILL)
+			escalate(nil, signalGroup(rp.pid), killStep{0, syscall.SIGKILL})
 		}
 	}
 }
@@ -470,15 +463,34 @@ func (a *agent) reapGroups() {
 		return left
 	}
 	left := alive()
-	for _, g := range left {
-		syscall.Kill(-g, syscall.SIGTERM)
+	if len(left) == 0 {
+		return
 	}
-	for deadline := time.Now().Add(leftoverGrace); len(left) > 0 && time.Now().Before(deadline); left = alive() {
-		time.Sleep(10 * time.Millisecond)
-	}
-	for _, g := range left {
-		syscall.Kill(-g, syscall.SIGKILL)
-	}
+	// The groups' members need not be this process's children (a rank's
+	// grandchildren whose parent lives): nothing reports that a group is
+	// empty, so it is looked at every 10 ms.
+	empty, stop := make(chan struct{}), make(chan struct{})
+	defer close(stop)
+	go func() {
+		t := time.NewTicker(10 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+			if len(alive()) == 0 {
+				close(empty)
+				return
+			}
+		}
+	}()
+	escalate(empty, func(sig syscall.Signal) {
+		for _, g := range alive() {
+			syscall.Kill(-g, sig)
+		}
+	}, termThenKill(0, leftoverGrace)...)
 }
 
 // waitGroupFor waits for wg, at most d.

@@ -608,23 +608,13 @@ func (h *head) sshAttempt(ctx context.Context, r *Remote, host string) (_ *pendi
 	}
 	rw := &pipeRW{r: stdout, w: stdin, close: func() error {
 		stdin.Close()
-		go func() {
-			select {
-			case <-exited:
-			case <-time.After(3 * time.Second):
-				syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			}
-		}()
+		go escalate(exited, signalGroup(cmd.Process.Pid), killStep{3 * time.Second, syscall.SIGKILL})
 		return nil
 	}}
 	c := newAsyncConn(rw)
 	h.addReaper(func() {
-		select {
-		case <-exited:
-		case <-time.After(4 * time.Second):
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
-		}
+		escalate(exited, signalGroup(cmd.Process.Pid), killStep{4 * time.Second, syscall.SIGKILL})
+		<-exited
 	})
 	p, err := waitHello(ctx, c, host)
 	if err != nil {
@@ -709,17 +699,8 @@ func (h *head) startSrun(r *Remote, port int, key []byte, listenIP string) (chan
 		close(exited)
 	}()
 	h.addReaper(func() {
-		select {
-		case <-exited:
-		case <-time.After(4 * time.Second):
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-			select {
-			case <-exited:
-			case <-time.After(3 * time.Second):
-				syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-				<-exited
-			}
-		}
+		escalate(exited, signalGroup(cmd.Process.Pid), termThenKill(4*time.Second, 3*time.Second)...)
+		<-exited
 	})
 	return done, nil
 }
