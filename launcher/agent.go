@@ -192,20 +192,7 @@ func (a *agent) run(ctx context.Context) error {
 		tick = t.C
 		// Pings go from their own goroutine: a send blocked on a dead
 		// link must not stop the agent from noticing that the link is dead.
-		go func() {
-			t := time.NewTicker(a.opts.Heartbeat)
-			defer t.Stop()
-			for {
-				select {
-				case <-stop:
-					return
-				case <-t.C:
-					if a.c.send(&message{Kind: msgPing}) != nil {
-						return
-					}
-				}
-			}
-		}()
+		go every(a.opts.Heartbeat, stop, func() bool { return a.c.send(&message{Kind: msgPing}) == nil })
 	}
 	if a.opts.Hello {
 		go a.c.send(&message{Kind: msgHello, Host: a.host, Data: []byte(a.opts.HeadIP)})
@@ -471,26 +458,34 @@ func (a *agent) reapGroups() {
 	// empty, so it is looked at every 10 ms.
 	empty, stop := make(chan struct{}), make(chan struct{})
 	defer close(stop)
-	go func() {
-		t := time.NewTicker(10 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-			}
-			if len(alive()) == 0 {
-				close(empty)
-				return
-			}
+	go every(10*time.Millisecond, stop, func() bool {
+		if len(alive()) > 0 {
+			return true
 		}
-	}()
+		close(empty)
+		return false
+	})
 	escalate(empty, func(sig syscall.Signal) {
 		for _, g := range alive() {
 			syscall.Kill(-g, sig)
 		}
 	}, termThenKill(0, leftoverGrace)...)
+}
+
+// every calls f every d until f returns false or stop closes.
+func every(d time.Duration, stop <-chan struct{}, f func() bool) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		if !f() {
+			return
+		}
+	}
 }
 
 // waitGroupFor waits for wg, at most d.
