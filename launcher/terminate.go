@@ -18,6 +18,7 @@ import (
 //	  the caller's context: SIGKILL at once
 //	agent, head gone:       SIGTERM at once; KillGrace, SIGKILL
 //	agent, leftovers:       SIGTERM at once; leftoverGrace, SIGKILL
+//	agent, a lost rank:     SIGKILL at once (it is stopped or frozen)
 //	keeper, agent gone:     SIGKILL at once
 //	ssh client, closed:     3 s, SIGKILL
 //	ssh client, job over:   4 s, SIGKILL
