@@ -192,20 +192,7 @@ func (a *agent) run(ctx context.Context) error {
 		tick = t.C
 		// Pings go from their own goroutine: a send blocked on a dead
 		// link must not stop the agent from noticing that the link is dead.
-		go func() {
-			t := time.NewTicker(a.opts.Heartbeat)
-			defer t.Stop()
-			for {
-				select {
-				case <-stop:
-					return
-				case <-t.C:
-					if a.c.send(&message{Kind: msgPing}) != nil {
-						return
-					}
-				}
-			}
-		}()
+		go every(a.opts.Heartbeat, stop, func() bool { return a.c.send(&message{Kind: msgPing}) == nil })
 	}
 	if a.opts.Hello {
 		go a.c.send(&message{Kind: msgHello, Host: a.host, Data: []byte(a.opts.HeadIP)})
@@ -238,19 +225,12 @@ loop:
 		a.c.close()
 	}
 	// The head is gone (or told us to stop by closing): no rank may outlive it.
-	a.signalAll(syscall.SIGTERM)
 	done := make(chan struct{})
 	go func() { a.running.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(KillGrace):
-		a.signalAll(syscall.SIGKILL)
-		select {
-		case <-done:
-		case <-time.After(KillGrace):
-			// Every rank got SIGKILL; what is left is output forwarding
-			// stuck on a dead link. Do not wait for it.
-		}
+	if !escalate(done, a.signalAll, termThenKill(0, KillGrace)...) {
+		// Every rank got SIGKILL; what is left after KillGrace more is
+		// output forwarding stuck on a dead link. Do not wait for it.
+		waitFor(done, KillGrace)
 	}
 	a.mu.Lock()
 	launched := a.started
@@ -440,7 +420,7 @@ func (a *agent) watchHeartbeats(timeout time.Duration) {
 			rp.mu.Unlock()
 			a.c.send(&message{Kind: msgLost, Rank: rp.rank, Pid: pid, Host: a.host, At: now.UnixNano(),
 				Err: fmt.Sprintf("stopped responding for %v", timeout)})
-			syscall.Kill(-rp.pid, syscall.SIGKILL)
+			escalate(nil, signalGroup(rp.pid), killStep{0, syscall.SIGKILL})
 		}
 	}
 }
@@ -470,14 +450,41 @@ func (a *agent) reapGroups() {
 		return left
 	}
 	left := alive()
-	for _, g := range left {
-		syscall.Kill(-g, syscall.SIGTERM)
+	if len(left) == 0 {
+		return
 	}
-	for deadline := time.Now().Add(leftoverGrace); len(left) > 0 && time.Now().Before(deadline); left = alive() {
-		time.Sleep(10 * time.Millisecond)
-	}
-	for _, g := range left {
-		syscall.Kill(-g, syscall.SIGKILL)
+	// The groups' members need not be this process's children (a rank's
+	// grandchildren whose parent lives): nothing reports that a group is
+	// empty, so it is looked at every 10 ms.
+	empty, stop := make(chan struct{}), make(chan struct{})
+	defer close(stop)
+	go every(10*time.Millisecond, stop, func() bool {
+		if len(alive()) > 0 {
+			return true
+		}
+		close(empty)
+		return false
+	})
+	escalate(empty, func(sig syscall.Signal) {
+		for _, g := range alive() {
+			syscall.Kill(-g, sig)
+		}
+	}, termThenKill(0, leftoverGrace)...)
+}
+
+// every calls f every d until f returns false or stop closes.
+func every(d time.Duration, stop <-chan struct{}, f func() bool) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		if !f() {
+			return
+		}
 	}
 }
 

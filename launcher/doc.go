@@ -18,7 +18,10 @@
 // failures reported within 150 ms of it are ordered by when they
 // happened, so a survivor that failed because of it is never named.
 // Every rank then learns the cause (its calls fail with comm.ErrAborted),
-// and after Job.Grace gets SIGTERM, after another SIGKILL.
+// and after Job.Grace gets SIGTERM, after another SIGKILL. One type
+// decides the verdict for every path (verdict.go), and one helper
+// escalates from SIGTERM to SIGKILL wherever processes are ended
+// (terminate.go lists each path's steps).
 //
 // Run and RunRemote may be called from any goroutine, one job at a time
 // per process (the agent is a child subreaper and signals process groups).

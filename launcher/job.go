@@ -11,7 +11,6 @@ import (
 	"os/signal"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -117,12 +116,10 @@ type head struct {
 	pids     map[int]int
 	hosts    map[int]string
 	exited   int
-	code     int  // the job's exit code once decided
-	failed   bool // the job is being torn down
+	verdict  *verdict // how the job ended: the first failure wins
 	events   chan struct{}
 	doneAgts int
 
-	pending []failure // failures not yet decided (see failSoon)
 	// phase is the last phase each rank that uses comm reported;
 	// preInit holds ranks that exited 0 without ever calling Init,
 	// which fails the job if another rank waits in Init.
@@ -160,6 +157,12 @@ func newHead(job Job) (*head, error) {
 		job.Addr = "127.0.0.1"
 	}
 	h := &head{job: job, stdout: job.Stdout, stderr: job.Stderr, pids: map[int]int{}, hosts: map[int]string{}, phase: map[int]int{}, events: make(chan struct{}, 1)}
+	h.verdict = newVerdict(func(f failure, won bool) {
+		if won {
+			h.failJob(f)
+		}
+		h.notify()
+	})
 	if h.stdout == nil {
 		h.stdout = os.Stdout
 	}
@@ -254,9 +257,9 @@ func (h *head) serveAgent(al *agentLink, spec *launchSpec) {
 			h.phaseMsg(m)
 		case msgLost:
 			// Its exit is counted when it is reported.
-			h.failSoon(m.At, m.Rank, fmt.Sprintf("gorun: rank %d (pid %d)%s %s", m.Rank, m.Pid, h.where(m.Host), m.Err), ExitFailure, false)
+			h.failSoon(failure{at: m.At, rank: m.Rank, line: fmt.Sprintf("gorun: rank %d (pid %d)%s %s", m.Rank, m.Pid, h.where(m.Host), m.Err), code: ExitFailure}, false)
 		case msgFailed:
-			h.rankEnded(m.Rank, 0, fmt.Sprintf("gorun: rank %d could not be started on %s: %s", m.Rank, m.Host, m.Err), ExitFailure)
+			h.rankEnded(&failure{rank: m.Rank, line: fmt.Sprintf("gorun: rank %d could not be started on %s: %s", m.Rank, m.Host, m.Err), code: ExitFailure})
 		case msgExited:
 			h.exitedMsg(m)
 		case msgDone:
@@ -310,7 +313,7 @@ func (h *head) exitedMsg(m *message) {
 	case m.Phase == phaseNone && h.job.NP > 1:
 		// Fine for a program that never uses comm, unless another rank
 		// waits for this one in Init.
-		f := failure{m.At, m.Rank, fmt.Sprintf("gorun: rank %d (pid %d)%s exited with code 0 before calling Init, while other ranks wait for it in Init", m.Rank, m.Pid, where), ExitFailure}
+		f := failure{at: m.At, rank: m.Rank, line: fmt.Sprintf("gorun: rank %d (pid %d)%s exited with code 0 before calling Init, while other ranks wait for it in Init", m.Rank, m.Pid, where), code: ExitFailure}
 		h.mu.Lock()
 		waiting := false
 		for _, p := range h.phase {
@@ -323,16 +326,16 @@ func (h *head) exitedMsg(m *message) {
 		}
 		h.mu.Unlock()
 		if waiting {
-			h.failSoon(f.at, f.rank, f.msg, f.code, true)
+			h.failSoon(f, true)
 		} else {
-			h.rankEnded(m.Rank, m.Pid, "", 0)
+			h.rankEnded(nil)
 		}
 		return
 	default:
-		h.rankEnded(m.Rank, m.Pid, "", 0)
+		h.rankEnded(nil)
 		return
 	}
-	h.failSoon(m.At, m.Rank, msg, code, true)
+	h.failSoon(failure{at: m.At, rank: m.Rank, line: msg, code: code}, true)
 }
 
 // phaseMsg records a rank's phase. A rank entering Init while another has
@@ -348,7 +351,7 @@ func (h *head) phaseMsg(m *message) {
 	h.mu.Unlock()
 	if len(gone) > 0 {
 		f := gone[0] // its exit was counted when it was reported
-		h.failSoon(f.at, f.rank, f.msg, f.code, false)
+		h.failSoon(f, false)
 	}
 }
 
@@ -360,58 +363,24 @@ func (h *head) where(host string) string {
 	return ""
 }
 
-// failWindow is how long the head waits, after a rank fails, for other
-// failures that may have happened earlier but were reported later.
-const failWindow = 150 * time.Millisecond
-
-type failure struct {
-	at   int64
-	rank int
-	msg  string
-	code int
-}
-
-// failSoon records a failed rank (and counts its exit if exited). The job's
-// failure is decided failWindow
-// later, as the one that happened first: when a rank dies, its peers see
-// their links drop and may fail too, and their exits can be reported
-// before the first one's.
-func (h *head) failSoon(at int64, rank int, msg string, code int, exited bool) {
-	h.mu.Lock()
+// failSoon records a rank's failure (and counts its exit if exited) as a
+// proposal to the verdict: it is decided failWindow later, as the one that
+// happened first.
+func (h *head) failSoon(f failure, exited bool) {
 	if exited {
+		h.mu.Lock()
 		h.exited++
+		h.mu.Unlock()
 	}
-	if !h.failed {
-		h.pending = append(h.pending, failure{at, rank, msg, code})
-		if len(h.pending) == 1 {
-			time.AfterFunc(failWindow, h.decideFailure)
-		}
-	}
-	h.mu.Unlock()
+	h.verdict.propose(f)
 	h.notify()
 }
 
-func (h *head) decideFailure() {
-	h.mu.Lock()
-	cands := h.pending
-	h.pending = nil
-	if h.failed || len(cands) == 0 {
-		h.mu.Unlock()
-		h.notify()
-		return
-	}
-	first := cands[0]
-	for _, c := range cands[1:] {
-		if c.at != 0 && (first.at == 0 || c.at < first.at) {
-			first = c
-		}
-	}
-	h.failed = true
-	h.code = first.code
-	h.mu.Unlock()
-	h.logf("%s", first.msg)
-	h.abort(strings.TrimPrefix(first.msg, "gorun: "))
-	h.notify()
+// failJob acts on the failure that won the verdict: it reports it and
+// aborts the job.
+func (h *head) failJob(f failure) {
+	h.logf("%s", f.line)
+	h.abort(f.abortCause(), termThenKill(h.job.Grace, h.job.Grace))
 }
 
 func (h *head) multiHost() bool {
@@ -437,42 +406,34 @@ func signalName(sig int) string {
 	return s
 }
 
-// rankEnded records a rank's end; a failure (msg != "") starts the job's
-// teardown unless one is already under way. The first failure wins: it is
-// the one reported and its code is the job's.
-func (h *head) rankEnded(rank, pid int, msg string, code int) {
+// rankEnded records a rank's end; a failure (f != nil) is decided at once
+// (see verdict).
+func (h *head) rankEnded(f *failure) {
 	h.mu.Lock()
 	h.exited++
-	first := msg != "" && !h.failed
-	if first {
-		h.failed = true
-		h.code = code
-	}
 	h.mu.Unlock()
-	if first {
-		h.logf("%s", msg)
-		h.abort(strings.TrimPrefix(msg, "gorun: "))
+	if f != nil && h.verdict.decide(*f) {
+		h.failJob(*f)
 	}
 	h.notify()
 }
 
 func (h *head) agentLost(al *agentLink, err error) {
 	h.mu.Lock()
-	first := !h.failed && h.exited < h.job.NP
-	if first {
-		h.failed = true
-		h.code = ExitFailure
-	}
+	running := h.exited < h.job.NP
 	h.mu.Unlock()
-	if first {
+	// Why a remote agent was lost may take a moment to learn (its ssh
+	// client's exit): it is asked only once the loss has won.
+	if f := (failure{rank: -1, code: ExitFailure}); running && h.verdict.decide(f) {
 		if al.remote {
-			what := fmt.Sprintf("lost host %s (ranks %s): %s", al.host, al.ranks, al.lostReason(err))
-			h.logf("gorun: %s", what)
-			h.abort(what)
+			f.cause = fmt.Sprintf("lost host %s (ranks %s): %s", al.host, al.ranks, al.lostReason(err))
+			f.line = "gorun: " + f.cause
 		} else {
-			h.logf("gorun: lost the agent on %s: %v", al.host, err)
-			h.abort("lost the agent on " + al.host)
+			f.line = fmt.Sprintf("gorun: lost the agent on %s: %v", al.host, err)
+			f.cause = "lost the agent on " + al.host
 		}
+		h.verdict.explain(f)
+		h.failJob(f)
 	}
 	al.c.close()
 	h.mu.Lock()
@@ -489,19 +450,20 @@ func (h *head) notify() {
 }
 
 // abort tells every rank that the job is over (their pending operations
-// fail instead of hanging), then gives them Grace to exit before SIGTERM
-// and another Grace before SIGKILL.
-func (h *head) abort(reason string) {
+// fail instead of hanging), then ends them with steps (see terminate).
+func (h *head) abort(reason string, steps []killStep) {
 	h.store.Store().Set(context.Background(), "abort", []byte(reason))
 	h.tellAgents(&message{Kind: msgAbort, Err: reason})
-	go func() {
-		time.Sleep(h.job.Grace)
-		h.signal(syscall.SIGTERM)
-		time.Sleep(h.job.Grace)
-		h.signal(syscall.SIGKILL)
-	}()
+	h.terminate(steps...)
 }
 
+// terminate escalates (terminate.go) against every rank of the job, from a
+// goroutine of its own: each agent signals its ranks' process groups.
+func (h *head) terminate(steps ...killStep) {
+	go escalate(nil, h.signal, steps...)
+}
+
+// signal sends sig to every rank's process group, through the agents.
 func (h *head) signal(sig syscall.Signal) {
 	h.tellAgents(&message{Kind: msgSignal, Sig: int(sig)})
 }
@@ -536,10 +498,9 @@ func (h *head) wait(ctx context.Context) int {
 	interrupted := 0
 	for {
 		h.mu.Lock()
-		over := h.doneAgts >= len(h.agents) && len(h.pending) == 0
-		code := h.code
+		agentsDone := h.doneAgts >= len(h.agents)
 		h.mu.Unlock()
-		if over {
+		if code, _, open := h.verdict.result(); agentsDone && !open {
 			return code
 		}
 		select {
@@ -547,41 +508,29 @@ func (h *head) wait(ctx context.Context) int {
 		case <-timeout:
 			timeout = nil
 			h.mu.Lock()
-			first := !h.failed
-			h.failed = true
-			h.code = ExitTimeout
 			left := h.job.NP - h.exited
 			h.mu.Unlock()
-			if first {
-				h.logf("gorun: the job exceeded its time limit of %v; terminating %d running rank(s)", h.job.Timeout, left)
-				reason := "the job exceeded its time limit of " + h.job.Timeout.String()
-				h.store.Store().Set(context.Background(), "abort", []byte(reason))
-				h.tellAgents(&message{Kind: msgAbort, Err: reason})
-				h.signal(syscall.SIGTERM)
-				go func() { time.Sleep(h.job.Grace); h.signal(syscall.SIGKILL) }()
+			f := failure{rank: -1, code: ExitTimeout,
+				line:  fmt.Sprintf("gorun: the job exceeded its time limit of %v; terminating %d running rank(s)", h.job.Timeout, left),
+				cause: "the job exceeded its time limit of " + h.job.Timeout.String()}
+			if h.verdict.impose(f) {
+				h.logf("%s", f.line)
+				h.abort(f.abortCause(), termThenKill(0, h.job.Grace))
 			}
 		case s := <-sigs:
 			interrupted++
 			sig := s.(syscall.Signal)
-			h.mu.Lock()
-			if !h.failed {
-				h.failed = true
-				h.code = 128 + int(sig)
-			}
-			h.mu.Unlock()
+			f := failure{rank: -1, code: 128 + int(sig), line: "gorun: received " + signalName(int(sig)) + "; forwarding it to every rank"}
+			h.verdict.decide(f)
 			if interrupted == 1 {
-				h.logf("gorun: received %s; forwarding it to every rank", signalName(int(sig)))
-				h.signal(sig)
-				go func() { time.Sleep(2 * h.job.Grace); h.signal(syscall.SIGKILL) }()
+				h.logf("%s", f.line)
+				h.terminate(killStep{0, sig}, killStep{2 * h.job.Grace, syscall.SIGKILL})
 			} else {
-				h.signal(syscall.SIGKILL)
+				escalate(nil, h.signal, killStep{0, syscall.SIGKILL})
 			}
 		case <-ctx.Done():
-			h.mu.Lock()
-			h.failed = true
-			h.code = ExitFailure
-			h.mu.Unlock()
-			h.signal(syscall.SIGKILL)
+			h.verdict.impose(failure{rank: -1, code: ExitFailure, line: "gorun: " + ctx.Err().Error()})
+			escalate(nil, h.signal, killStep{0, syscall.SIGKILL})
 			ctx = context.Background()
 		}
 	}

@@ -42,9 +42,12 @@ func runKeeper(r io.Reader) int {
 	killAll := func() {
 		mu.Lock()
 		defer mu.Unlock()
-		for g := range groups {
-			syscall.Kill(-g, syscall.SIGKILL)
-		}
+		// The agent is gone: nothing waits for a grace (terminate.go).
+		escalate(nil, func(sig syscall.Signal) {
+			for g := range groups {
+				syscall.Kill(-g, sig)
+			}
+		}, killStep{0, syscall.SIGKILL})
 		groups = map[int]bool{}
 	}
 	term := make(chan os.Signal, 1)

@@ -1,7 +1,6 @@
 package launcher
 
 import (
-	"bufio"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -418,63 +417,6 @@ func (h *head) addReaper(f func()) {
 	h.mu.Unlock()
 }
 
-// waitHello reads an agent's first message, which must be its hello.
-func waitHello(ctx context.Context, c *conn, host string) (*pendingAgent, error) {
-	type hello struct {
-		m   *message
-		err error
-	}
-	ch := make(chan hello, 1)
-	go func() {
-		for {
-			m, err := c.recv()
-			if err == nil && m.Kind == msgPing {
-				continue
-			}
-			ch <- hello{m, err}
-			return
-		}
-	}()
-	select {
-	case h := <-ch:
-		if h.err != nil {
-			return nil, h.err
-		}
-		if h.m.Kind != msgHello {
-			return nil, fmt.Errorf("the agent on %s sent %q before its hello", host, h.m.Kind)
-		}
-		return &pendingAgent{host: h.m.Host, c: c, headIP: string(h.m.Data)}, nil
-	case <-ctx.Done():
-		c.close()
-		return nil, fmt.Errorf("the agent on %s did not answer", host)
-	}
-}
-
-// shellQuote quotes s for a POSIX shell.
-func shellQuote(s string) string {
-	if s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:,+@%", r))
-	}) < 0 {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-func (r *Remote) agentArgs(host string) []string {
-	return []string{r.Gorun, "agent", "--host", host, "--heartbeat", r.Heartbeat.String(), "--heartbeat-timeout", r.HeartbeatTimeout.String()}
-}
-
-// pipeRW joins a child's stdout and stdin into one stream.
-type pipeRW struct {
-	r     io.ReadCloser
-	w     io.WriteCloser
-	close func() error
-}
-
-func (p *pipeRW) Read(b []byte) (int, error)  { return p.r.Read(b) }
-func (p *pipeRW) Write(b []byte) (int, error) { return p.w.Write(b) }
-func (p *pipeRW) Close() error                { return p.close() }
-
 // SSH start-up retries: a host whose sshd is not up yet (a container that
 // starts after gorun's, as under the Kubeflow MPI Operator) is tried again
 // after sshFirstRetry, doubling up to sshMaxRetry, until the agents' start
@@ -529,118 +471,51 @@ func sshRetryable(code int, last string) bool {
 // way worth trying again. ssh's messages are printed once the agent is up,
 // or in the error.
 func (h *head) sshAttempt(ctx context.Context, r *Remote, host string) (_ *pendingAgent, retry bool, _ error) {
-	var remote []string
-	for _, a := range r.agentArgs(host) {
-		remote = append(remote, shellQuote(a))
-	}
-	args := append(append([]string{}, r.Exec[1:]...), host, "exec "+strings.Join(remote, " "))
-	cmd := exec.Command(r.Exec[0], args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	stdin, err := cmd.StdinPipe()
+	prefix := "gorun: " + host + ": "
+	cr, err := h.startCarrier(carrierSpec{argv: r.sshCommand(host), stdio: true, prefix: prefix, hold: true})
 	if err != nil {
-		return nil, false, err
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, false, err
-	}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		return nil, false, err
-	}
-	if err := cmd.Start(); err != nil {
 		return nil, false, fmt.Errorf("cannot start the agent on %s: %v", host, err)
 	}
-	var lastMu sync.Mutex
-	var last string
-	var held []string // ssh's lines before the agent is up
-	up := false
-	exited := make(chan struct{})
-	stderrDone := make(chan struct{})
-	go func() {
-		defer close(stderrDone)
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			line := sc.Text()
-			lastMu.Lock()
-			last = line
-			if !up {
-				held = append(held, line)
-				lastMu.Unlock()
-				continue
-			}
-			lastMu.Unlock()
-			h.logf("gorun: %s: %s", host, line)
-		}
-	}()
-	var status string
-	var retryable bool
-	go func() {
-		<-stderrDone // ssh's last line, before Wait closes the pipe
-		err := cmd.Wait()
+	// status is why the session ended, once it has; retryable says
+	// whether ssh failed in a way worth trying again.
+	status := func() (status string, retryable bool) {
 		var ee *exec.ExitError
-		switch {
+		switch err := cr.err; {
 		case err == nil:
-			status = ""
+			return "", false
 		case errors.As(err, &ee) && ee.ExitCode() == 127:
-			status = fmt.Sprintf("gorun is not at %s on %s (give its path there with --remote-gorun)", r.Gorun, host)
+			return fmt.Sprintf("gorun is not at %s on %s (give its path there with --remote-gorun)", r.Gorun, host), false
 		case errors.As(err, &ee) && ee.ExitCode() == 126:
-			status = fmt.Sprintf("%s on %s is not executable (give gorun's path there with --remote-gorun)", r.Gorun, host)
+			return fmt.Sprintf("%s on %s is not executable (give gorun's path there with --remote-gorun)", r.Gorun, host), false
 		default:
-			status = fmt.Sprintf("%s exited (%v)", r.Exec[0], err)
-			lastMu.Lock()
+			s := fmt.Sprintf("%s exited (%v)", r.Exec[0], err)
+			last := cr.lastLine()
 			if last != "" {
-				status += ": " + last
+				s += ": " + last
 			}
-			retryable = errors.As(err, &ee) && sshRetryable(ee.ExitCode(), last)
-			lastMu.Unlock()
-		}
-		close(exited)
-	}()
-	// reap reports why the session ended, waiting a little for it to end.
-	reap := func() string {
-		select {
-		case <-exited:
-			return status
-		case <-time.After(time.Second):
-			return ""
+			return s, errors.As(err, &ee) && sshRetryable(ee.ExitCode(), last)
 		}
 	}
-	rw := &pipeRW{r: stdout, w: stdin, close: func() error {
-		stdin.Close()
-		go func() {
-			select {
-			case <-exited:
-			case <-time.After(3 * time.Second):
-				syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			}
-		}()
-		return nil
-	}}
-	c := newAsyncConn(rw)
-	h.addReaper(func() {
-		select {
-		case <-exited:
-		case <-time.After(4 * time.Second):
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
+	// reap reports why the session ended, waiting a little for it to end.
+	reap := func() string {
+		if waitFor(cr.exited, time.Second) {
+			return ""
 		}
-	})
+		s, _ := status()
+		return s
+	}
+	c := newAsyncConn(cr.rw)
+	h.addReaper(func() { cr.end(killStep{4 * time.Second, syscall.SIGKILL}) })
 	p, err := waitHello(ctx, c, host)
 	if err != nil {
 		c.close()
 		if s := reap(); s != "" {
+			_, retryable := status()
 			return nil, retryable && ctx.Err() == nil, fmt.Errorf("cannot start the agent on %s: %s", host, s)
 		}
 		return nil, false, fmt.Errorf("cannot start the agent on %s: %v", host, err)
 	}
-	lastMu.Lock()
-	up = true
-	for _, line := range held {
-		h.logf("gorun: %s: %s", host, line)
-	}
-	held = nil
-	lastMu.Unlock()
+	cr.release()
 	p.reap = reap
 	p.host = host
 	return p, false, nil
@@ -660,67 +535,28 @@ func (h *head) startSrun(r *Remote, port int, key []byte, listenIP string) (chan
 	if len(nodes) == 0 {
 		return done, nil
 	}
-	n := strconv.Itoa(len(nodes))
-	args := append(append([]string{}, r.Srun[1:]...),
-		"--nodes="+n, "--ntasks="+n, "--ntasks-per-node=1", "--nodelist="+strings.Join(nodes, ","),
-		"--kill-on-bad-exit=1", "--overlap", "--mpi=none", "--cpu-bind=none", "--input=none",
-		"--job-name=gorun-agents")
-	args = append(args, r.agentArgs("")...)
-	args = append(args, "--connect", net.JoinHostPort(listenIP, strconv.Itoa(port)))
-	cmd := exec.Command(r.Srun[0], args...)
-	cmd.Env = append(os.Environ(), AgentKeyEnv+"="+hex.EncodeToString(key))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	stderr, err := cmd.StderrPipe()
+	cr, err := h.startCarrier(carrierSpec{
+		argv:   r.srunCommand(nodes, net.JoinHostPort(listenIP, strconv.Itoa(port))),
+		env:    []string{AgentKeyEnv + "=" + hex.EncodeToString(key)},
+		prefix: "gorun: srun: ",
+		// --cpu-bind=none where binding is off anyway.
+		skip: func(line string) bool { return strings.Contains(line, "lacks support for cpu binding") },
+	})
 	if err != nil {
-		return nil, err
-	}
-	cmd.Stdout = cmd.Stderr
-	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("cannot run srun: %v", err)
 	}
-	var lastMu sync.Mutex
-	var last string
 	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			line := sc.Text()
-			if strings.Contains(line, "lacks support for cpu binding") {
-				continue // --cpu-bind=none where binding is off anyway
-			}
-			lastMu.Lock()
-			last = line
-			lastMu.Unlock()
-			h.logf("gorun: srun: %s", line)
-		}
-	}()
-	exited := make(chan struct{})
-	go func() {
-		err := cmd.Wait()
+		<-cr.exited
 		s := "srun exited"
-		if err != nil {
-			s = fmt.Sprintf("srun failed (%v)", err)
+		if cr.err != nil {
+			s = fmt.Sprintf("srun failed (%v)", cr.err)
 		}
-		lastMu.Lock()
-		if last != "" {
+		if last := cr.lastLine(); last != "" {
 			s += ": " + last
 		}
-		lastMu.Unlock()
 		done <- s
-		close(exited)
 	}()
-	h.addReaper(func() {
-		select {
-		case <-exited:
-		case <-time.After(4 * time.Second):
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-			select {
-			case <-exited:
-			case <-time.After(3 * time.Second):
-				syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-				<-exited
-			}
-		}
-	})
+	h.addReaper(func() { cr.end(termThenKill(4*time.Second, 3*time.Second)...) })
 	return done, nil
 }
 

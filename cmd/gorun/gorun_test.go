@@ -5,9 +5,6 @@ package main_test
 // Every job runs under a deadline and a test fails loudly instead of hanging.
 
 import (
-	"bufio"
-	"bytes"
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -16,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gorun-hpc/gorun/launcher/launchtest"
 )
 
 var gorunBin, jobBin string
@@ -47,37 +46,20 @@ type result struct {
 	elapsed time.Duration
 }
 
+func resultOf(r launchtest.Result) result { return result{r.Out, r.Code, r.Elapsed} }
+
 // gorun runs gorun with args and fails the test if it does not end within
 // limit.
 func gorun(t *testing.T, limit time.Duration, stdin string, args ...string) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), limit)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, gorunBin, args...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.Stdin = strings.NewReader(stdin)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	start := time.Now()
-	err := cmd.Run()
-	res := result{out: out.String(), code: cmd.ProcessState.ExitCode(), elapsed: time.Since(start)}
-	if ctx.Err() != nil {
-		t.Fatalf("gorun %v did not finish within %v; output:\n%s", args, limit, res.out)
-	}
-	_ = err
-	return res
+	return resultOf(launchtest.Run(t, limit, launchtest.Cmd{Path: gorunBin, Args: args, Stdin: stdin}))
 }
 
 // noStragglers fails the test if any process of the test's rank program is
 // still alive.
 func noStragglers(t *testing.T) {
 	t.Helper()
-	out, _ := exec.Command("pgrep", "-f", jobBin).Output()
-	if s := strings.TrimSpace(string(out)); s != "" {
-		t.Errorf("ranks left running after the job ended: pids %s", s)
-		exec.Command("pkill", "-9", "-f", jobBin).Run()
-	}
+	launchtest.NoStragglers(t, 0, jobBin)
 }
 
 func wantOK(t *testing.T, r result, np int) {
@@ -189,42 +171,11 @@ func TestTimeout(t *testing.T) {
 }
 
 func TestInterrupt(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, gorunBin, "-np", "3", jobBin, "-mode", "block")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
 	// Wait until every rank is blocked, then press Ctrl-C.
-	sc := bufio.NewScanner(out)
-	blocked := 0
-	var lines []string
-	for blocked < 3 && sc.Scan() {
-		lines = append(lines, sc.Text())
-		if strings.HasSuffix(sc.Text(), ": blocking") {
-			blocked++
-		}
-	}
-	if blocked < 3 {
-		t.Fatalf("ranks did not start: %q", lines)
-	}
+	cmd, _, wait := startJob(t, 30*time.Second, 3, "-np", "3", jobBin, "-mode", "block")
 	cmd.Process.Signal(syscall.SIGINT)
-	for sc.Scan() {
-		lines = append(lines, sc.Text())
-	}
-	cmd.Wait()
-	if ctx.Err() != nil {
-		t.Fatalf("gorun did not end after SIGINT: %q", lines)
-	}
-	if code := cmd.ProcessState.ExitCode(); code != 130 {
-		t.Fatalf("exit code %d, want 130: %q", code, lines)
+	if r := wait(); r.code != 130 {
+		t.Fatalf("exit code %d, want 130:\n%s", r.code, r.out)
 	}
 	noStragglers(t)
 }
@@ -353,46 +304,12 @@ func TestSingletonWithoutGorun(t *testing.T) {
 // collects the rest of the output, waits for gorun and returns the result.
 func startJob(t *testing.T, limit time.Duration, want int, args ...string) (*exec.Cmd, map[int]int, func() result) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), limit)
-	cmd := exec.CommandContext(ctx, gorunBin, args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = cmd.Stdout
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(out)
-	var all strings.Builder
-	pids := map[int]int{}
-	for len(pids) < want && sc.Scan() {
-		all.WriteString(sc.Text() + "\n")
-		var r, p int
-		if n, _ := fmt.Sscanf(sc.Text(), "rank %d pid %d: blocking", &r, &p); n == 2 {
-			pids[r] = p
-		}
-	}
-	if len(pids) < want {
-		cmd.Wait()
-		cancel()
-		t.Fatalf("gorun %q: %d of %d ranks started:\n%s", args, len(pids), want, all.String())
-	}
-	return cmd, pids, func() result {
-		defer cancel()
-		for sc.Scan() {
-			all.WriteString(sc.Text() + "\n")
-		}
-		cmd.Wait()
-		r := result{out: all.String(), code: cmd.ProcessState.ExitCode(), elapsed: time.Since(start)}
-		if ctx.Err() != nil {
-			t.Fatalf("gorun %q did not finish within %v; output:\n%s", args, limit, r.out)
-		}
-		return r
-	}
+	p := launchtest.Start(t, limit, launchtest.Cmd{Path: gorunBin, Args: args})
+	pids := p.Ranks(want, func(line string) (r, pid int, ok bool) {
+		n, _ := fmt.Sscanf(line, "rank %d pid %d: blocking", &r, &pid)
+		return r, pid, n == 2
+	})
+	return p.Cmd, pids, func() result { t.Helper(); return resultOf(p.Wait()) }
 }
 
 // oneGorunLine checks that exactly one line of out comes from gorun and
@@ -463,13 +380,6 @@ func TestScriptsNeedNoInit(t *testing.T) {
 	}
 }
 
-// stragglersNamed returns the pids of processes whose command line has
-// marker.
-func stragglersNamed(marker string) string {
-	out, _ := exec.Command("pgrep", "-f", marker).Output()
-	return strings.TrimSpace(string(out))
-}
-
 // Item 3: a rank's death is reported at once, even when a child of the
 // rank keeps its output open (a background job, or a daemon that outlives
 // its subshell); the child's output is forwarded while it lives, and the
@@ -492,10 +402,7 @@ func TestRankDeathWithChildHoldingOutput(t *testing.T) {
 			if took > 8*time.Second {
 				t.Errorf("the job took %v to end after the kill", took)
 			}
-			if s := stragglersNamed("sleep 29.31"); s != "" {
-				t.Errorf("the ranks' children outlived the job: pids %s", s)
-				exec.Command("pkill", "-9", "-f", "sleep 29.31").Run()
-			}
+			launchtest.NoStragglers(t, 0, "sleep 29.31") // the ranks' children
 			noStragglers(t)
 		})
 	}
@@ -508,18 +415,12 @@ func TestKill9Gorun(t *testing.T) {
 	cmd.Process.Signal(syscall.SIGKILL)
 	killed := time.Now()
 	wait()
-	for {
-		left := stragglersNamed("sleep 29.47") + stragglersNamed(jobBin)
-		if left == "" {
-			break
+	job := append(launchtest.Pgrep("sleep 29.47"), launchtest.Pgrep(jobBin)...)
+	if left := launchtest.WaitGone(job, 2*time.Second-time.Since(killed)); len(left) > 0 {
+		t.Errorf("processes of the job alive 2 s after gorun was killed: pids %v", left)
+		for _, pid := range left {
+			syscall.Kill(pid, syscall.SIGKILL)
 		}
-		if time.Since(killed) > 2*time.Second {
-			t.Errorf("processes of the job alive 2 s after gorun was killed: pids %s", left)
-			exec.Command("pkill", "-9", "-f", "sleep 29.47").Run()
-			exec.Command("pkill", "-9", "-f", jobBin).Run()
-			break
-		}
-		time.Sleep(20 * time.Millisecond) // polling process state, not synchronising
 	}
 	t.Logf("every process of the job was gone %v after the kill", time.Since(killed).Round(time.Millisecond))
 }

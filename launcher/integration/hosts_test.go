@@ -6,9 +6,6 @@
 package integration
 
 import (
-	"bufio"
-	"bytes"
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -20,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gorun-hpc/gorun/launcher/launchtest"
 )
 
 const (
@@ -87,26 +86,39 @@ type result struct {
 	elapsed time.Duration
 }
 
+func resultOf(r launchtest.Result) result { return result{r.Out, r.Code, r.Elapsed} }
+
+// command is name with args in the tests' environment: ssh reaches the
+// netns hosts, srun the test cluster.
+func command(env []string, name string, args ...string) launchtest.Cmd {
+	return launchtest.Cmd{Path: name, Args: args, Env: append([]string{"GORUN_LAUNCHER_EXEC=" + sshExec, "SLURM_CONF=" + slurmConf}, env...)}
+}
+
 // run runs a command (gorun, srun, salloc...) and fails the test if it
 // does not end within limit.
 func run(t *testing.T, limit time.Duration, env []string, name string, args ...string) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), limit)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Env = append(os.Environ(), "GORUN_LAUNCHER_EXEC="+sshExec, "SLURM_CONF="+slurmConf)
-	cmd.Env = append(cmd.Env, env...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	start := time.Now()
-	cmd.Run()
-	r := result{out: out.String(), code: cmd.ProcessState.ExitCode(), elapsed: time.Since(start)}
-	if ctx.Err() != nil {
-		t.Fatalf("%s %q did not finish within %v; output:\n%s", name, args, limit, r.out)
+	return resultOf(launchtest.Run(t, limit, command(env, name, args...)))
+}
+
+// start starts gorun with args; the test fails if it has not ended within
+// limit when waited for.
+func start(t *testing.T, limit time.Duration, args ...string) *launchtest.Proc {
+	t.Helper()
+	return launchtest.Start(t, limit, command(nil, gorunBin, args...))
+}
+
+var blockingLine = regexp.MustCompile(`^rank (\d+) on (\S+) pid (\d+): blocking$`)
+
+// blocking recognises hostprog's "rank R on HOST pid P: blocking".
+func blocking(line string) (rank, pid int, ok bool) {
+	m := blockingLine.FindStringSubmatch(line)
+	if m == nil {
+		return 0, 0, false
 	}
-	return r
+	rank, _ = strconv.Atoi(m[1])
+	pid, _ = strconv.Atoi(m[3])
+	return rank, pid, true
 }
 
 func gorun(t *testing.T, limit time.Duration, args ...string) result {
@@ -149,24 +161,11 @@ func wantRanks(t *testing.T, r result, np int, want func(rank int) (string, int,
 func bySlot(rank int) (string, int, int) { return hostNames[rank/2], rank % 2, 2 }
 
 // noStragglers fails the test if any process of the job is still alive on
-// any host, waiting up to limit for them to go.
+// any host (they share this machine's process table), waiting up to limit
+// for them to go.
 func noStragglers(t *testing.T, limit time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(limit)
-	for {
-		out, _ := exec.Command("pgrep", "-af", progBin+"|"+gorunBin+" agent").Output()
-		s := strings.TrimSpace(string(out))
-		if s == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Errorf("processes left running %v after the job ended:\n%s", limit, s)
-			exec.Command("pkill", "-9", "-f", progBin).Run()
-			exec.Command("pkill", "-9", "-f", gorunBin+" agent").Run()
-			return
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	launchtest.NoStragglers(t, limit, progBin+"|"+gorunBin+" agent")
 }
 
 func TestSSHHostList(t *testing.T) {
@@ -256,45 +255,10 @@ func TestSSHMissingPaths(t *testing.T) {
 
 // startBlocked starts a 3 × 2 job whose ranks block, and returns once every
 // rank runs, with each rank's pid.
-func startBlocked(t *testing.T, ctx context.Context, extra ...string) (*exec.Cmd, *bufio.Scanner, *bytes.Buffer, map[int]int) {
+func startBlocked(t *testing.T, limit time.Duration, extra ...string) (*launchtest.Proc, map[int]int) {
 	t.Helper()
-	args := append(append([]string{"-H", "h1:2,h2:2,h3:2"}, extra...), progBin, "-mode", "block")
-	cmd := exec.CommandContext(ctx, gorunBin, args...)
-	cmd.Env = append(os.Environ(), "GORUN_LAUNCHER_EXEC="+sshExec)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(out)
-	var all bytes.Buffer
-	pids := map[int]int{}
-	re := regexp.MustCompile(`^rank (\d+) on (\S+) pid (\d+): blocking$`)
-	for len(pids) < 6 && sc.Scan() {
-		all.WriteString(sc.Text() + "\n")
-		if m := re.FindStringSubmatch(sc.Text()); m != nil {
-			r, _ := strconv.Atoi(m[1])
-			p, _ := strconv.Atoi(m[3])
-			pids[r] = p
-		}
-	}
-	if len(pids) < 6 {
-		t.Fatalf("ranks did not start:\n%s", all.String())
-	}
-	return cmd, sc, &all, pids
-}
-
-func finish(t *testing.T, cmd *exec.Cmd, sc *bufio.Scanner, all *bytes.Buffer) int {
-	for sc.Scan() {
-		all.WriteString(sc.Text() + "\n")
-	}
-	cmd.Wait()
-	return cmd.ProcessState.ExitCode()
+	p := start(t, limit, append(append([]string{"-H", "h1:2,h2:2,h3:2"}, extra...), progBin, "-mode", "block")...)
+	return p, p.Ranks(6, blocking)
 }
 
 func TestSSHHostCut(t *testing.T) {
@@ -302,9 +266,7 @@ func TestSSHHostCut(t *testing.T) {
 	if testhostsDir == "" {
 		t.Skip("GORUN_TESTHOSTS_DIR is not set")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd, sc, all, _ := startBlocked(t, ctx)
+	p, _ := startBlocked(t, 60*time.Second)
 	netns := func(args ...string) {
 		if b, err := exec.Command("bash", append([]string{filepath.Join(testhostsDir, "netns-hosts.sh")}, args...)...).CombinedOutput(); err != nil {
 			t.Errorf("netns-hosts.sh %v: %v\n%s", args, err, b)
@@ -318,21 +280,18 @@ func TestSSHHostCut(t *testing.T) {
 		}
 	}()
 	cutAt := time.Now()
-	code := finish(t, cmd, sc, all)
+	r := p.Wait()
 	took := time.Since(cutAt)
 	t.Logf("the job ended %v after h2 was cut", took.Round(10*time.Millisecond))
-	if ctx.Err() != nil {
-		t.Fatalf("gorun did not end after the cut:\n%s", all)
-	}
-	if code == 0 || !strings.Contains(all.String(), "gorun: lost host h2 (ranks 2,3): no heartbeat for") {
-		t.Errorf("exit %d; want a failure naming h2 and its ranks:\n%s", code, all)
+	if r.Code == 0 || !strings.Contains(r.Out, "gorun: lost host h2 (ranks 2,3): no heartbeat for") {
+		t.Errorf("exit %d; want a failure naming h2 and its ranks:\n%s", r.Code, r.Out)
 	}
 	if took > 20*time.Second {
 		t.Errorf("the job took %v to end after the cut", took)
 	}
 	// Survivors on other hosts were told the job is aborted.
-	if n := strings.Count(all.String(), "job aborted: lost host h2"); n < 3 {
-		t.Errorf("only %d survivors reported the abort:\n%s", n, all)
+	if n := strings.Count(r.Out, "job aborted: lost host h2"); n < 3 {
+		t.Errorf("only %d survivors reported the abort:\n%s", n, r.Out)
 	}
 	// The cut host's agent notices the silent link by itself (heartbeat
 	// timeout) and kills its ranks: while h2 is still cut off, every
@@ -345,20 +304,15 @@ func TestSSHHostCut(t *testing.T) {
 
 func TestSSHRemoteRankKilled(t *testing.T) {
 	needSSH(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd, sc, all, pids := startBlocked(t, ctx)
+	p, pids := startBlocked(t, 60*time.Second)
 	syscall.Kill(pids[3], syscall.SIGKILL)
-	start := time.Now()
-	code := finish(t, cmd, sc, all)
-	if ctx.Err() != nil {
-		t.Fatalf("gorun did not end after the kill:\n%s", all)
-	}
+	killed := time.Now()
+	r := p.Wait()
 	want := fmt.Sprintf("gorun: rank 3 (pid %d) on h2 was killed by signal 9 (SIGKILL)", pids[3])
-	if code != 137 || !strings.Contains(all.String(), want) {
-		t.Errorf("exit %d, want 137 and %q:\n%s", code, want, all)
+	if r.Code != 137 || !strings.Contains(r.Out, want) {
+		t.Errorf("exit %d, want 137 and %q:\n%s", r.Code, want, r.Out)
 	}
-	if d := time.Since(start); d > 10*time.Second {
+	if d := time.Since(killed); d > 10*time.Second {
 		t.Errorf("teardown took %v", d)
 	}
 	noStragglers(t, 5*time.Second)
@@ -476,30 +430,9 @@ func TestSSHLateSSHD(t *testing.T) {
 			netns(t, "up")
 		}
 	}()
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, gorunBin, "-H", "h1:2,h2:2,h3:2", progBin)
-	cmd.Env = append(os.Environ(), "GORUN_LAUNCHER_EXEC="+sshExec)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(out)
-	var all bytes.Buffer
-	for sc.Scan() {
-		all.WriteString(sc.Text() + "\n")
-		if strings.HasPrefix(sc.Text(), "gorun: h2 is not reachable yet") {
-			break
-		}
-	}
-	if !strings.Contains(all.String(), "gorun: h2 is not reachable yet") {
-		t.Fatalf("gorun did not wait for h2:\n%s", all.String())
+	p := start(t, 90*time.Second, "-H", "h1:2,h2:2,h3:2", progBin)
+	if !p.Until(func(line string) bool { return strings.HasPrefix(line, "gorun: h2 is not reachable yet") }) {
+		t.Fatalf("gorun did not wait for h2:\n%s", p.Out())
 	}
 	// sshd on h2 starts, late: as netns-hosts.sh up starts it, without
 	// rewriting the client configuration under the retrying ssh.
@@ -510,13 +443,10 @@ func TestSSHLateSSHD(t *testing.T) {
 	} else {
 		restarted = true
 	}
-	code := finish(t, cmd, sc, &all)
-	if ctx.Err() != nil {
-		t.Fatalf("gorun did not finish:\n%s", all.String())
-	}
-	wantRanks(t, result{out: all.String(), code: code}, 6, bySlot)
-	if n := strings.Count(all.String(), "not reachable yet"); n != 1 {
-		t.Errorf("want one line about the retries, got %d:\n%s", n, all.String())
+	r := resultOf(p.Wait())
+	wantRanks(t, r, 6, bySlot)
+	if n := strings.Count(r.out, "not reachable yet"); n != 1 {
+		t.Errorf("want one line about the retries, got %d:\n%s", n, r.out)
 	}
 	noStragglers(t, 5*time.Second)
 }
@@ -533,17 +463,12 @@ func TestSSHHostfileFromEnvironment(t *testing.T) {
 // host.
 func TestSSHRankStopped(t *testing.T) {
 	needSSH(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd, sc, all, pids := startBlocked(t, ctx, "--heartbeat-timeout", "2")
+	p, pids := startBlocked(t, 60*time.Second, "--heartbeat-timeout", "2")
 	syscall.Kill(pids[3], syscall.SIGSTOP)
-	code := finish(t, cmd, sc, all)
-	if ctx.Err() != nil {
-		t.Fatalf("gorun did not end after the stop:\n%s", all)
-	}
+	r := p.Wait()
 	want := fmt.Sprintf("gorun: rank 3 (pid %d) on h2 stopped responding for 2s", pids[3])
-	if code != 1 || !strings.Contains(all.String(), want) {
-		t.Errorf("exit %d, want 1 and %q:\n%s", code, want, all)
+	if r.Code != 1 || !strings.Contains(r.Out, want) {
+		t.Errorf("exit %d, want 1 and %q:\n%s", r.Code, want, r.Out)
 	}
 	noStragglers(t, 5*time.Second)
 }
@@ -553,53 +478,47 @@ func TestSSHRankStopped(t *testing.T) {
 // naming the host.
 func TestSSHAgentKilled(t *testing.T) {
 	needSSH(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, gorunBin, "-H", "h1:2,h2:2,h3:2", "sh", "-c", `sleep 29.59 & exec "$0" -mode block`, progBin)
-	cmd.Env = append(os.Environ(), "GORUN_LAUNCHER_EXEC="+sshExec)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(out)
-	var all bytes.Buffer
-	for n := 0; n < 6 && sc.Scan(); {
-		all.WriteString(sc.Text() + "\n")
-		if strings.HasSuffix(sc.Text(), ": blocking") {
-			n++
-		}
-	}
+	p := start(t, 60*time.Second, "-H", "h1:2,h2:2,h3:2", "sh", "-c", `sleep 29.59 & exec "$0" -mode block`, progBin)
+	p.Ranks(6, blocking)
 	// The agent in h2's namespace (not the ssh client that started it).
-	b, _ := exec.Command("sh", "-c", "for p in $(ip netns pids h2); do ps -o pid=,args= -p $p; done | grep '"+gorunBin+" agent --host h2' | awk '{print $1}'").Output()
-	agentPid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil {
-		t.Fatalf("no single agent for h2 (%q):\n%s", b, all.String())
+	agents := netnsPids(t, "h2", gorunBin+" agent --host h2")
+	if len(agents) != 1 {
+		t.Fatalf("no single agent for h2 (%v):\n%s", agents, p.Out())
 	}
-	syscall.Kill(agentPid, syscall.SIGKILL)
+	// h2's processes of the job are those in its network namespace.
+	job := append(netnsPids(t, "h2", "sleep 29.59"), netnsPids(t, "h2", progBin)...)
+	if len(job) < 4 {
+		t.Fatalf("%d processes of the job on h2 (%v), want its 2 ranks and their children:\n%s", len(job), job, p.Out())
+	}
+	syscall.Kill(agents[0], syscall.SIGKILL)
 	killed := time.Now()
-	// h2's processes are those in its network namespace.
-	for {
-		b, _ := exec.Command("sh", "-c", "ip netns pids h2 | xargs -r ps -o args= -p | grep -c 'sleep 29.59\\|"+progBin+"'").Output()
-		if strings.TrimSpace(string(b)) == "0" {
-			break
-		}
-		if time.Since(killed) > 2*time.Second {
-			t.Errorf("processes of the job alive on h2 2 s after its agent was killed")
-			break
-		}
-		time.Sleep(20 * time.Millisecond) // polling process state
+	if left := launchtest.WaitGone(job, 2*time.Second); len(left) > 0 {
+		t.Errorf("processes of the job alive on h2 2 s after its agent was killed: pids %v", left)
 	}
 	t.Logf("h2 was clear %v after its agent was killed", time.Since(killed).Round(time.Millisecond))
-	code := finish(t, cmd, sc, &all)
-	if code == 0 || !strings.Contains(all.String(), "gorun: lost host h2 (ranks 2,3)") {
-		t.Errorf("exit %d; want a failure naming h2:\n%s", code, all.String())
+	r := p.Wait()
+	if r.Code == 0 || !strings.Contains(r.Out, "gorun: lost host h2 (ranks 2,3)") {
+		t.Errorf("exit %d; want a failure naming h2:\n%s", r.Code, r.Out)
 	}
-	exec.Command("pkill", "-9", "-f", "sleep 29.59").Run()
 	noStragglers(t, 5*time.Second)
+	launchtest.NoStragglers(t, 5*time.Second, "sleep 29.59")
+}
+
+// netnsPids returns the pids of the processes in host's network namespace
+// whose command line contains marker.
+func netnsPids(t *testing.T, host, marker string) []int {
+	t.Helper()
+	out, err := exec.Command("ip", "netns", "pids", host).Output()
+	if err != nil {
+		t.Fatalf("ip netns pids %s: %v", host, err)
+	}
+	var pids []int
+	for _, f := range strings.Fields(string(out)) {
+		pid, _ := strconv.Atoi(f)
+		b, _ := os.ReadFile("/proc/" + f + "/cmdline")
+		if pid > 0 && strings.Contains(strings.ReplaceAll(string(b), "\x00", " "), marker) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
