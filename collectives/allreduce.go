@@ -39,6 +39,11 @@ func Allreduce[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op 
 	if err != nil {
 		return wrap("Allreduce", c, err)
 	}
+	k := callOf(kAllreduce, cfg).withOp(op.Name, op.Width, op.Commutative)
+	k.count = len(dst)
+	if err = check[T](ctx, c, sys, k); err != nil {
+		return wrap("Allreduce", c, err)
+	}
 	p := c.Size()
 	alg := "copy"
 	if p > 1 {

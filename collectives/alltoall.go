@@ -34,6 +34,11 @@ func Alltoall[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, opts
 	if err != nil {
 		return wrap("Alltoall", c, err)
 	}
+	k := callOf(kAlltoall, cfg)
+	k.count = len(dst) / p
+	if err = check[T](ctx, c, sys, k); err != nil {
+		return wrap("Alltoall", c, err)
+	}
 	if sameStart(dst, src) {
 		src = getBuf[T](len(dst))
 		copy(src, dst)
@@ -93,6 +98,9 @@ func Alltoallv[T comm.Elem](ctx context.Context, c *comm.Comm, dst []T, rcounts,
 		}
 	}
 	if err != nil {
+		return wrap("Alltoallv", c, err)
+	}
+	if err = check[T](ctx, c, sys, callOf(kAlltoallv, cfg)); err != nil {
 		return wrap("Alltoallv", c, err)
 	}
 	if cfg.inPlace || sameStart(dst, src) {

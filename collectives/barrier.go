@@ -21,6 +21,9 @@ func Barrier(ctx context.Context, c *comm.Comm, opts ...Option) error {
 	if err != nil {
 		return wrap("Barrier", c, err)
 	}
+	if err = check[byte](ctx, c, sys, callOf(kBarrier, cfg)); err != nil {
+		return wrap("Barrier", c, err)
+	}
 	switch selectBarrier(cfg, c.Size()) {
 	case "tree":
 		err = barrierTree(ctx, sys, base)

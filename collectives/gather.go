@@ -44,6 +44,11 @@ func Gather[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, root i
 	if err != nil {
 		return wrap("Gather", c, err)
 	}
+	k := callOf(kGather, cfg)
+	k.root, k.count = root, n
+	if err = check[T](ctx, c, sys, k); err != nil {
+		return wrap("Gather", c, err)
+	}
 	if r == root && !cfg.inPlace {
 		copy(dst[r*n:(r+1)*n], src)
 	}
@@ -92,6 +97,11 @@ func Gatherv[T comm.Elem](ctx context.Context, c *comm.Comm, dst []T, counts, di
 		}
 	}
 	if err != nil {
+		return wrap("Gatherv", c, err)
+	}
+	k := callOf(kGatherv, cfg)
+	k.root = root
+	if err = check[T](ctx, c, sys, k); err != nil {
 		return wrap("Gatherv", c, err)
 	}
 	if r == root && !cfg.inPlace {

@@ -41,6 +41,11 @@ func Reduce[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op Op[
 	if err := op.valid("the length", n); err != nil {
 		return wrap("Reduce", c, err)
 	}
+	k := callOf(kReduce, cfg).withOp(op.Name, op.Width, op.Commutative)
+	k.root, k.count = root, n
+	if err = check[T](ctx, c, sys, k); err != nil {
+		return wrap("Reduce", c, err)
+	}
 	alg := selectReduce(cfg, p, n*comm.SizeOf[T]())
 	// acc receives the rank's partial result; the algorithms read the
 	// rank's contribution from in, so acc needs no copy of it.

@@ -56,6 +56,11 @@ func ReduceScatter[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T,
 	if err != nil {
 		return wrap("ReduceScatter", c, err)
 	}
+	k := callOf(kReduceScatter, cfg).withOp(op.Name, op.Width, op.Commutative)
+	k.counts = counts
+	if err = check[T](ctx, c, sys, k); err != nil {
+		return wrap("ReduceScatter", c, err)
+	}
 	var work []T
 	if cfg.inPlace {
 		work = dst

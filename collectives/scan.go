@@ -29,6 +29,11 @@ func Scan[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op Op[T]
 	if err != nil {
 		return wrap("Scan", c, err)
 	}
+	k := callOf(kScan, cfg).withOp(op.Name, op.Width, op.Commutative)
+	k.count = len(dst)
+	if err = check[T](ctx, c, sys, k); err != nil {
+		return wrap("Scan", c, err)
+	}
 	copy(dst, in)
 	err = scanRecDoubling(ctx, sys, base, dst, op)
 	if err == nil {
@@ -54,6 +59,11 @@ func Exscan[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op Op[
 		err = op.valid("len(dst)", len(dst))
 	}
 	if err != nil {
+		return wrap("Exscan", c, err)
+	}
+	k := callOf(kExscan, cfg).withOp(op.Name, op.Width, op.Commutative)
+	k.count = len(dst)
+	if err = check[T](ctx, c, sys, k); err != nil {
 		return wrap("Exscan", c, err)
 	}
 	err = exscanRecDoubling(ctx, sys, base, dst, in, op)

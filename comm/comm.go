@@ -116,6 +116,10 @@ type Config struct {
 	// Logf receives the communicator's log lines (refused connections,
 	// malformed frames). Default: standard error.
 	Logf func(format string, args ...any)
+	// Check turns on full collective checking (package collectives): the
+	// ranks agree on each collective call before it runs. Zero means
+	// automatic: on when GORUN_CHECK=1 (gorun --check). See check.go.
+	Check Toggle
 }
 
 // Toggle is a setting that is automatic (zero), on or off.
@@ -219,6 +223,7 @@ func (c *Config) fill(localSize int) {
 	if c.ConnectTimeout <= 0 {
 		c.ConnectTimeout = 2 * time.Minute
 	}
+	c.fillCheck()
 	if c.Logf == nil {
 		c.Logf = func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
 	}
@@ -411,6 +416,9 @@ func (c *Comm) Dup() *Comm {
 // Every color and key is valid; the errors are those of the exchange of
 // colors and keys (ctx ending, a peer lost).
 func (c *Comm) Split(ctx context.Context, color, key int) (*Comm, error) {
+	if err := c.checkSplit(ctx); err != nil {
+		return nil, fmt.Errorf("comm: split: %w", err)
+	}
 	seq := c.childSeq.Add(1)
 	table, err := c.allgatherInts(ctx, []int{color, key})
 	if err != nil {
