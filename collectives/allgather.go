@@ -37,7 +37,7 @@ func Allgather[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, opt
 		}
 	}
 	if err != nil {
-		return wrap("Allgather", c, err)
+		return wrap("Allgather", c, checkBad(ctx, c, sys, kAllgather, err))
 	}
 	k := callOf(kAllgather, cfg)
 	k.count = n
@@ -87,7 +87,7 @@ func Allgatherv[T comm.Elem](ctx context.Context, c *comm.Comm, dst []T, counts,
 		}
 	}
 	if err != nil {
-		return wrap("Allgatherv", c, err)
+		return wrap("Allgatherv", c, checkBad(ctx, c, sys, kAllgatherv, err))
 	}
 	k := callOf(kAllgatherv, cfg)
 	k.counts = counts

@@ -92,6 +92,7 @@ type call struct {
 	hasOp  bool
 	alg    string // the forced algorithm ("": the selector's)
 	seg    int    // the segment size in bytes, where the algorithm uses one
+	bad    bool   // the rank's arguments failed its own checks
 }
 
 // callOf starts the description of a call of kind k with options cfg.
@@ -120,6 +121,7 @@ const (
 	wCommut
 	wAlg // a hash of the forced algorithm's name; 0 for none
 	wSeg
+	wBad
 	wOpName                           // opNameWords words: the op's name, cut
 	wAlgName  = wOpName + opNameWords // algNameWords words: the algorithm's name
 	recWords  = wAlgName + algNameWords
@@ -140,6 +142,17 @@ func check[T comm.Elem](ctx context.Context, c, sys *comm.Comm, k call) error {
 		return nil
 	}
 	return runCheck(ctx, c, sys, k, reflect.TypeFor[T]().Kind(), comm.SizeOf[T](), 0)
+}
+
+// checkBad is check for a call of kind k whose arguments failed this
+// rank's own checks with err: with checking on, the rank still takes part
+// in the check, marked so, and the other ranks' calls fail with
+// ErrMismatch instead of waiting for it. It returns err.
+func checkBad(ctx context.Context, c, sys *comm.Comm, k callKind, err error) error {
+	if c.Checking() && c.Size() > 1 {
+		runCheck(ctx, c, sys, call{kind: k, root: -1, count: -1, bad: true}, reflect.Invalid, 0, 0)
+	}
+	return err
 }
 
 // checkSplit is comm's SplitCheck: Split and Create take part in the check
@@ -184,6 +197,7 @@ func runCheck(ctx context.Context, c, sys *comm.Comm, k call, kind reflect.Kind,
 		me[wAlg] = hashString(k.alg)
 		putName(me[wAlgName:wAlgName+algNameWords], k.alg)
 	}
+	me[wBad] = b2i(k.bad)
 	if k.seg > 0 && usesSegments(k.kind, k.alg) {
 		me[wSeg] = int64(k.seg)
 	}
@@ -283,6 +297,17 @@ func compareRecords(recs []int64, p int, name string) error {
 		diffs = append([]string{d}, diffs...)
 		return fmt.Errorf("collective #%d on %s: %s: %w", head[wSeq], name, strings.Join(diffs, "; "), ErrMismatch)
 	}
+	if slices.ContainsFunc(bads(recs, p), func(b bool) bool { return b }) {
+		// A failed rank described its call no further.
+		b := bads(recs, p)
+		field(func(r int) string {
+			if b[r] {
+				return "failed"
+			}
+			return "passed"
+		}, "%s the argument checks", " (the failed ranks' errors say why)")
+		return fmt.Errorf("%s: %s: %w", where, strings.Join(diffs, "; "), ErrMismatch)
+	}
 	field(num(wRoot), "has root %s")
 	field(num(wCount), "has count %s")
 	field(func(r int) string {
@@ -323,6 +348,15 @@ func compareRecords(recs []int64, p int, name string) error {
 		return nil
 	}
 	return fmt.Errorf("%s: %s: %w", where, strings.Join(diffs, "; "), ErrMismatch)
+}
+
+// bads reports which records are marked as failing their argument checks.
+func bads(recs []int64, p int) []bool {
+	b := make([]bool, p)
+	for r := range b {
+		b[r] = recs[r*recWords+wBad] != 0
+	}
+	return b
 }
 
 // describe groups ranks by value(r) and, if there is more than one group,

@@ -42,7 +42,7 @@ func Gather[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, root i
 		}
 	}
 	if err != nil {
-		return wrap("Gather", c, err)
+		return wrap("Gather", c, checkBad(ctx, c, sys, kGather, err))
 	}
 	k := callOf(kGather, cfg)
 	k.root, k.count = root, n
@@ -97,7 +97,7 @@ func Gatherv[T comm.Elem](ctx context.Context, c *comm.Comm, dst []T, counts, di
 		}
 	}
 	if err != nil {
-		return wrap("Gatherv", c, err)
+		return wrap("Gatherv", c, checkBad(ctx, c, sys, kGatherv, err))
 	}
 	k := callOf(kGatherv, cfg)
 	k.root = root

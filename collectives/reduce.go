@@ -31,7 +31,7 @@ func Reduce[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op Op[
 		err = badRoot(c, root)
 	}
 	if err != nil {
-		return wrap("Reduce", c, err)
+		return wrap("Reduce", c, checkBad(ctx, c, sys, kReduce, err))
 	}
 	r, p := c.Rank(), c.Size()
 	n := len(src)
@@ -39,7 +39,7 @@ func Reduce[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op Op[
 		n = len(dst) // src may be nil (in place)
 	}
 	if err := op.valid("the length", n); err != nil {
-		return wrap("Reduce", c, err)
+		return wrap("Reduce", c, checkBad(ctx, c, sys, kReduce, err))
 	}
 	k := callOf(kReduce, cfg).withOp(op.Name, op.Width, op.Commutative)
 	k.root, k.count = root, n

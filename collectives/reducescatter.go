@@ -54,7 +54,7 @@ func ReduceScatter[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T,
 		}
 	}
 	if err != nil {
-		return wrap("ReduceScatter", c, err)
+		return wrap("ReduceScatter", c, checkBad(ctx, c, sys, kReduceScatter, err))
 	}
 	k := callOf(kReduceScatter, cfg).withOp(op.Name, op.Width, op.Commutative)
 	k.counts = counts
@@ -108,8 +108,8 @@ func ReduceScatterBlock[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src
 		n = len(dst) / p
 	}
 	if err != nil {
-		c.Collective() // the sequence number ReduceScatter would take
-		return wrap("ReduceScatterBlock", c, err)
+		sys, _ := c.Collective() // the sequence number ReduceScatter would take
+		return wrap("ReduceScatterBlock", c, checkBad(ctx, c, sys, kReduceScatter, err))
 	}
 	counts := make([]int, p)
 	for i := range counts {

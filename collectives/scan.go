@@ -27,7 +27,7 @@ func Scan[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op Op[T]
 		err = op.valid("len(dst)", len(dst))
 	}
 	if err != nil {
-		return wrap("Scan", c, err)
+		return wrap("Scan", c, checkBad(ctx, c, sys, kScan, err))
 	}
 	k := callOf(kScan, cfg).withOp(op.Name, op.Width, op.Commutative)
 	k.count = len(dst)
@@ -59,7 +59,7 @@ func Exscan[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op Op[
 		err = op.valid("len(dst)", len(dst))
 	}
 	if err != nil {
-		return wrap("Exscan", c, err)
+		return wrap("Exscan", c, checkBad(ctx, c, sys, kExscan, err))
 	}
 	k := callOf(kExscan, cfg).withOp(op.Name, op.Width, op.Commutative)
 	k.count = len(dst)

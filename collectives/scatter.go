@@ -43,7 +43,7 @@ func Scatter[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, root 
 		}
 	}
 	if err != nil {
-		return wrap("Scatter", c, err)
+		return wrap("Scatter", c, checkBad(ctx, c, sys, kScatter, err))
 	}
 	k := callOf(kScatter, cfg)
 	k.root, k.count = root, n
@@ -99,7 +99,7 @@ func Scatterv[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, coun
 		}
 	}
 	if err != nil {
-		return wrap("Scatterv", c, err)
+		return wrap("Scatterv", c, checkBad(ctx, c, sys, kScatterv, err))
 	}
 	k := callOf(kScatterv, cfg)
 	k.root = root

@@ -1,0 +1,75 @@
+package collectives
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestRankList(t *testing.T) {
+	for _, c := range []struct {
+		rs   []int
+		want string
+	}{
+		{[]int{3}, "3"}, {[]int{0, 1}, "0,1"}, {[]int{0, 1, 2, 4}, "0–2,4"}, {[]int{0, 2, 3, 4, 6, 7}, "0,2–4,6,7"},
+	} {
+		if got := rankList(c.rs); got != c.want {
+			t.Errorf("rankList(%v) = %q, want %q", c.rs, got, c.want)
+		}
+	}
+}
+
+// records builds p check records of a Bcast, then lets edit change them.
+func records(p int, edit func(r int, rec []int64)) []int64 {
+	recs := make([]int64, p*recWords)
+	for r := range p {
+		rec := recs[r*recWords : (r+1)*recWords]
+		rec[wMagic], rec[wKind], rec[wSeq], rec[wRoot], rec[wCount] = checkMark, int64(kBcast), 12, 0, 5
+		edit(r, rec)
+	}
+	return recs
+}
+
+// TestCompareRecords covers what the multi-rank tests cannot reach: a
+// sequence number that differs (a collective started without its check),
+// a missing record, a long op name.
+func TestCompareRecords(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		edit func(r int, rec []int64)
+		want string // "" for no error
+	}{
+		{"agree", func(int, []int64) {}, ""},
+		{"seq", func(r int, rec []int64) {
+			if r == 3 {
+				rec[wSeq] = 13
+			}
+		}, "Bcast on world #12: rank 3 is at collective #13, ranks 0–2,4 are at collective #12 on world (a rank skipped"},
+		{"root and count", func(r int, rec []int64) {
+			if r == 3 {
+				rec[wRoot], rec[wCount] = 1, 6
+			}
+		}, "Bcast on world #12: rank 3 has root 1, ranks 0–2,4 have root 0; rank 3 has count 6, ranks 0–2,4 have count 5"},
+		{"no record", func(r int, rec []int64) {
+			if r == 2 {
+				rec[wMagic] = 0
+			}
+		}, "rank 2 sent no check record"},
+		{"long op names", func(r int, rec []int64) {
+			name := "a-very-long-operation-name"
+			if r == 4 {
+				name += "2"
+			}
+			rec[wOp], rec[wWidth], rec[wCommut] = hashString(name), 1, 1
+			putName(rec[wOpName:wOpName+opNameWords], name)
+		}, `rank 4 has op "a-very-long-operation-na" #`},
+	} {
+		err := compareRecords(records(5, c.edit), 5, "world")
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s: %v", c.name, err)
+		case c.want != "" && (!errors.Is(err, ErrMismatch) || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%s: got %v, want %q", c.name, err, c.want)
+		}
+	}
+}
