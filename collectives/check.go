@@ -20,13 +20,13 @@ import (
 // segment size, or in the communicator's sequence of collectives.
 var ErrMismatch = errors.New("collectives: ranks disagree on a collective call")
 
-// checkTag is the base tag of the check exchange on a communicator's
-// collective view: above every base tag comm.Collective hands out (at most
-// (2^20-1)·StepsPerCollective + StepsPerCollective-1 < 2^30), so a check
-// message can match only another check. It is the same for every call:
-// the checks of one communicator pair up in call order (comm's
-// non-overtaking rule), whatever the sequence numbers, which is what lets
-// a rank that is one collective ahead be told so instead of hanging.
+// checkTag is where the tags of the check exchanges on a communicator's
+// collective view start: above every tag comm.Collective hands out (at
+// most (2^20-1)·StepsPerCollective + StepsPerCollective-1 < 2^30), so a
+// check message can match only another check. The check of the call with
+// sequence number s uses checkTag + (s mod 2^20)·StepsPerCollective on, as
+// the calls themselves do below 2^30: a check abandoned on one rank (its
+// ctx ended) leaves nothing that a later check could take for its own.
 const checkTag = 1 << 30
 
 // callKind names the collective a check describes.
@@ -168,11 +168,15 @@ func checkSplit(ctx context.Context, c, sys *comm.Comm) error {
 func init() { comm.SetSplitCheck(checkSplit) }
 
 // runCheck exchanges the records (a Bruck allgather on the collective
-// view, at checkTag) and compares them. seqAhead is added to c's sequence
+// view, at the call's tags above checkTag) and compares them. seqAhead is added to c's sequence
 // number, for a call that has not taken it yet.
 func runCheck(ctx context.Context, c, sys *comm.Comm, k call, kind reflect.Kind, size int, seqAhead uint32) error {
 	st := c.CheckState()
 	st.Seq += seqAhead
+	if err := ctx.Err(); err != nil {
+		// Nothing is sent for a call that cannot run anyway.
+		return fmt.Errorf("checking %s on %s #%d: %w", k.kind, st.Name, st.Seq, err)
+	}
 	p, r := c.Size(), c.Rank()
 	recs := make([]int64, p*recWords)
 	me := recs[r*recWords : (r+1)*recWords]
@@ -201,7 +205,8 @@ func runCheck(ctx context.Context, c, sys *comm.Comm, k call, kind reflect.Kind,
 	if k.seg > 0 && usesSegments(k.kind, k.alg) {
 		me[wSeg] = int64(k.seg)
 	}
-	if err := allgatherBruck(ctx, sys, checkTag, recs, recWords); err != nil {
+	base := checkTag + int(st.Seq%(1<<20))*comm.StepsPerCollective
+	if err := allgatherBruck(ctx, sys, base, recs, recWords); err != nil {
 		return fmt.Errorf("checking %s on %s #%d with the other ranks: %w", k.kind, st.Name, st.Seq, err)
 	}
 	return compareRecords(recs, p, st.Name)

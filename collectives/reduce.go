@@ -41,6 +41,12 @@ func Reduce[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op Op[
 	if err := op.valid("the length", n); err != nil {
 		return wrap("Reduce", c, checkBad(ctx, c, sys, kReduce, err))
 	}
+	var rootIn []T // root's contribution
+	if r == root {
+		if rootIn, err = input(cfg, dst, src); err != nil {
+			return wrap("Reduce", c, checkBad(ctx, c, sys, kReduce, err))
+		}
+	}
 	k := callOf(kReduce, cfg).withOp(op.Name, op.Width, op.Commutative)
 	k.root, k.count = root, n
 	if err = check[T](ctx, c, sys, k); err != nil {
@@ -52,10 +58,7 @@ func Reduce[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op Op[
 	var acc, in []T
 	switch {
 	case r == root:
-		if in, err = input(cfg, dst, src); err != nil {
-			return wrap("Reduce", c, err)
-		}
-		acc = dst
+		acc, in = dst, rootIn
 	case alg == "binomial" && binomialLeaf(p, r, root, op.Commutative):
 		acc, in = src, src // a leaf of the tree only sends its contribution
 	default:
