@@ -125,7 +125,7 @@ const (
 	wOpName                           // opNameWords words: the op's name, cut
 	wAlgName  = wOpName + opNameWords // algNameWords words: the algorithm's name
 	recWords  = wAlgName + algNameWords
-	checkMark = 0x676f72756e63686b // "goruncheck"
+	checkMark = 0x676f72756e63686b // "gorunchk"
 
 	opNameWords  = 3
 	algNameWords = 3
@@ -135,8 +135,8 @@ const (
 // than one rank): every rank's description of its call, with T its element
 // type, is gathered on every rank, and any difference is an error wrapping
 // ErrMismatch that names the ranks and the field, the same on every rank.
-// With checking off it costs one load and a branch.
 // sys is c's collective view (from c.Collective, which the call has made).
+// With checking off it costs one load and a branch.
 func check[T comm.Elem](ctx context.Context, c, sys *comm.Comm, k call) error {
 	if !c.Checking() || c.Size() == 1 {
 		return nil
@@ -168,8 +168,8 @@ func checkSplit(ctx context.Context, c, sys *comm.Comm) error {
 func init() { comm.SetSplitCheck(checkSplit) }
 
 // runCheck exchanges the records (a Bruck allgather on the collective
-// view, at the call's tags above checkTag) and compares them. seqAhead is added to c's sequence
-// number, for a call that has not taken it yet.
+// view, at the call's tags above checkTag) and compares them. seqAhead is
+// added to c's sequence number, for a call that has not taken it yet.
 func runCheck(ctx context.Context, c, sys *comm.Comm, k call, kind reflect.Kind, size int, seqAhead uint32) error {
 	st := c.CheckState()
 	st.Seq += seqAhead
@@ -202,7 +202,7 @@ func runCheck(ctx context.Context, c, sys *comm.Comm, k call, kind reflect.Kind,
 		putName(me[wAlgName:wAlgName+algNameWords], k.alg)
 	}
 	me[wBad] = b2i(k.bad)
-	if k.seg > 0 && usesSegments(k.kind, k.alg) {
+	if k.seg > 0 && usesSegments(k.kind) {
 		me[wSeg] = int64(k.seg)
 	}
 	base := checkTag + int(st.Seq%(1<<20))*comm.StepsPerCollective
@@ -212,11 +212,11 @@ func runCheck(ctx context.Context, c, sys *comm.Comm, k call, kind reflect.Kind,
 	return compareRecords(recs, p, st.Name)
 }
 
-// usesSegments reports whether a call of kind k with forced algorithm alg
-// may depend on the segment size, so that ranks must agree on it. The
-// selector may pick a segmented algorithm for Bcast, Allreduce,
-// Allgather(v) and ReduceScatter.
-func usesSegments(k callKind, alg string) bool {
+// usesSegments reports whether a call of kind k may depend on the segment
+// size, so that ranks must agree on it: the selector may pick (or the
+// caller force) a segmented algorithm for Bcast, Allreduce, Allgather(v)
+// and ReduceScatter.
+func usesSegments(k callKind) bool {
 	switch k {
 	case kBcast, kAllreduce, kAllgather, kAllgatherv, kReduceScatter:
 		return true

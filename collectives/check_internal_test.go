@@ -73,3 +73,28 @@ func TestCompareRecords(t *testing.T) {
 		}
 	}
 }
+
+// FuzzCompareRecords: whatever the records a peer sends, comparing them
+// returns nil or an error, never panics.
+func FuzzCompareRecords(f *testing.F) {
+	f.Add(uint8(3), []byte{})
+	f.Add(uint8(5), make([]byte, 5*recWords*8))
+	f.Fuzz(func(t *testing.T, np uint8, data []byte) {
+		p := int(np%9) + 1
+		recs := records(p, func(r int, rec []int64) {
+			for w := range rec {
+				if i := (r*recWords + w) * 8; i+8 <= len(data) {
+					var x int64
+					for j := range 8 {
+						x |= int64(data[i+j]) << (8 * j)
+					}
+					rec[w] = x
+				}
+			}
+		})
+		err := compareRecords(recs, p, "world")
+		if err != nil && !errors.Is(err, ErrMismatch) {
+			t.Fatalf("error without ErrMismatch: %v", err)
+		}
+	})
+}

@@ -118,7 +118,8 @@ type Config struct {
 	Logf func(format string, args ...any)
 	// Check turns on full collective checking (package collectives): the
 	// ranks agree on each collective call before it runs. Zero means
-	// automatic: on when GORUN_CHECK=1 (gorun --check). See check.go.
+	// automatic: on when GORUN_CHECK=1 (gorun --check). Every rank of a
+	// job must have the same setting.
 	Check Toggle
 }
 
