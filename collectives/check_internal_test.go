@@ -1,9 +1,14 @@
 package collectives
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/gorun-hpc/gorun/comm"
+	"github.com/gorun-hpc/gorun/comm/commtest"
 )
 
 func TestRankList(t *testing.T) {
@@ -97,4 +102,40 @@ func FuzzCompareRecords(f *testing.F) {
 			t.Fatalf("error without ErrMismatch: %v", err)
 		}
 	})
+}
+
+// BenchmarkCheckOff is what every collective pays for checking when it is
+// off: the call's description and the test of the setting.
+func BenchmarkCheckOff(b *testing.B) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	w, err := commtest.Start(ctx, 2, comm.Config{Check: comm.Off})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		w.Store.Set(context.Background(), "abort", []byte("done"))
+		w.Close()
+	}()
+	c := w.Comms[0]
+	cfg, _ := setup("bcast", nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		k := callOf(kBcast, cfg)
+		k.root, k.count = 0, 8
+		if err := check[float32](ctx, c, c, k); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkCheckOffBaseline(b *testing.B) {
+	cfg, _ := setup("bcast", nil)
+	var n int
+	for b.Loop() {
+		k := callOf(kBcast, cfg)
+		k.root, k.count = 0, 8
+		n += k.count
+	}
+	_ = n
 }
