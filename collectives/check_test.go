@@ -61,6 +61,19 @@ var checkCases = []checkCase{
 		on:   []string{"Allreduce on comm ", "rank %k has count 10, ranks %o have count 20"},
 		free: true,
 	},
+	{name: "iallreduce-counts",
+		// A non-blocking call is checked on its own goroutine.
+		run: func(ctx context.Context, c *comm.Comm, k int) error {
+			n := 6
+			if c.Rank() == k {
+				n = 5
+			}
+			_, err := collectives.Iallreduce(ctx, c, make([]int32, n), make([]int32, n), collectives.Sum[int32]()).Wait(ctx)
+			return err
+		},
+		on:   []string{"Allreduce on comm ", "rank %k has count 5, ranks %o have count 6"},
+		free: true,
+	},
 	{name: "float64-vs-int64",
 		run: func(ctx context.Context, c *comm.Comm, k int) error {
 			if c.Rank() == k {
@@ -165,7 +178,7 @@ var checkCases = []checkCase{
 }
 
 // rankPrefix is the part of a collective's error that names the rank.
-var rankPrefix = regexp.MustCompile(`^(collectives: \w+ on rank \d+ of \d+|comm: split): `)
+var rankPrefix = regexp.MustCompile(`^(collectives: I\w+: )?(collectives: \w+ on rank \d+ of \d+|comm: split): `)
 
 // TestCheckedCollectives runs each mismatch with checking on (Config.Check)
 // and off, at np 2, 3, 5, 8, on a communicator of its own (a Dup of the
