@@ -37,6 +37,11 @@ func Allgather[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, opt
 		}
 	}
 	if err != nil {
+		return wrap("Allgather", c, checkBad(ctx, c, sys, kAllgather, err))
+	}
+	k := callOf(kAllgather, cfg)
+	k.count = n
+	if err = check[T](ctx, c, sys, k); err != nil {
 		return wrap("Allgather", c, err)
 	}
 	if !cfg.inPlace {
@@ -82,6 +87,11 @@ func Allgatherv[T comm.Elem](ctx context.Context, c *comm.Comm, dst []T, counts,
 		}
 	}
 	if err != nil {
+		return wrap("Allgatherv", c, checkBad(ctx, c, sys, kAllgatherv, err))
+	}
+	k := callOf(kAllgatherv, cfg)
+	k.counts = counts
+	if err = check[T](ctx, c, sys, k); err != nil {
 		return wrap("Allgatherv", c, err)
 	}
 	if !cfg.inPlace {

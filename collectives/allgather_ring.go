@@ -29,7 +29,7 @@ func ringAllgather[T comm.Elem](ctx context.Context, c *comm.Comm, base, off int
 			recvs[j] = comm.Irecv(c, buf[sg.lo:sg.hi], left, tag(base, off+s))
 		}
 		for j, sg := range segs {
-			if err := waitAll(ctx, recvs[j]); err != nil {
+			if err := waitSeg(ctx, recvs[j], buf[sg.lo:sg.hi], left); err != nil {
 				drain(recvs)
 				drain(sends)
 				return err

@@ -29,7 +29,7 @@ func Allreduce[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op 
 	sys, base := c.Collective()
 	cfg, err := setup("allreduce", opts)
 	if err != nil {
-		return wrap("Allreduce", c, err)
+		return wrap("Allreduce", c, checkBad(ctx, c, sys, kAllreduce, err))
 	}
 	// in is the rank's contribution, read by the algorithm's first step.
 	in, err := input(cfg, dst, src)
@@ -37,6 +37,11 @@ func Allreduce[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op 
 		err = op.valid("len(dst)", len(dst))
 	}
 	if err != nil {
+		return wrap("Allreduce", c, checkBad(ctx, c, sys, kAllreduce, err))
+	}
+	k := callOf(kAllreduce, cfg).withOp(op.Name, op.Width, op.Commutative)
+	k.count = len(dst)
+	if err = check[T](ctx, c, sys, k); err != nil {
 		return wrap("Allreduce", c, err)
 	}
 	p := c.Size()

@@ -32,6 +32,11 @@ func Alltoall[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, opts
 		src, err = input(cfg, dst, src)
 	}
 	if err != nil {
+		return wrap("Alltoall", c, checkBad(ctx, c, sys, kAlltoall, err))
+	}
+	k := callOf(kAlltoall, cfg)
+	k.count = len(dst) / p
+	if err = check[T](ctx, c, sys, k); err != nil {
 		return wrap("Alltoall", c, err)
 	}
 	if sameStart(dst, src) {
@@ -93,6 +98,9 @@ func Alltoallv[T comm.Elem](ctx context.Context, c *comm.Comm, dst []T, rcounts,
 		}
 	}
 	if err != nil {
+		return wrap("Alltoallv", c, checkBad(ctx, c, sys, kAlltoallv, err))
+	}
+	if err = check[T](ctx, c, sys, callOf(kAlltoallv, cfg)); err != nil {
 		return wrap("Alltoallv", c, err)
 	}
 	if cfg.inPlace || sameStart(dst, src) {

@@ -19,6 +19,9 @@ func Barrier(ctx context.Context, c *comm.Comm, opts ...Option) error {
 	sys, base := c.Collective()
 	cfg, err := setup("barrier", opts)
 	if err != nil {
+		return wrap("Barrier", c, checkBad(ctx, c, sys, kBarrier, err))
+	}
+	if err = check[byte](ctx, c, sys, callOf(kBarrier, cfg)); err != nil {
 		return wrap("Barrier", c, err)
 	}
 	switch selectBarrier(cfg, c.Size()) {

@@ -26,6 +26,11 @@ func Bcast[T comm.Elem](ctx context.Context, c *comm.Comm, buf []T, root int, op
 		err = badRoot(c, root)
 	}
 	if err != nil {
+		return wrap("Bcast", c, checkBad(ctx, c, sys, kBcast, err))
+	}
+	k := callOf(kBcast, cfg)
+	k.root, k.count = root, len(buf)
+	if err = check[T](ctx, c, sys, k); err != nil {
 		return wrap("Bcast", c, err)
 	}
 	p := c.Size()

@@ -23,7 +23,7 @@ func bcastPipeline[T comm.Elem](ctx context.Context, c *comm.Comm, base int, buf
 	}
 	for j, sg := range segs {
 		if vr > 0 {
-			if err := waitAll(ctx, recvs[j]); err != nil {
+			if err := waitSeg(ctx, recvs[j], buf[sg.lo:sg.hi], prev); err != nil {
 				drain(recvs)
 				drain(sends)
 				return err

@@ -54,6 +54,9 @@ func SparseExchange[T comm.Elem](ctx context.Context, c *comm.Comm, dests []int,
 		}
 	}
 	sys, base := c.Collective()
+	if err := check[T](ctx, c, sys, call{kind: kSparseExchange, root: -1, count: -1}); err != nil {
+		return nil, wrap("SparseExchange", c, err)
+	}
 	tg := tag(base, 0)
 	sends := make([]*comm.Request, len(dests))
 	for i, d := range dests {

@@ -42,6 +42,11 @@ func Gather[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, root i
 		}
 	}
 	if err != nil {
+		return wrap("Gather", c, checkBad(ctx, c, sys, kGather, err))
+	}
+	k := callOf(kGather, cfg)
+	k.root, k.count = root, n
+	if err = check[T](ctx, c, sys, k); err != nil {
 		return wrap("Gather", c, err)
 	}
 	if r == root && !cfg.inPlace {
@@ -92,6 +97,11 @@ func Gatherv[T comm.Elem](ctx context.Context, c *comm.Comm, dst []T, counts, di
 		}
 	}
 	if err != nil {
+		return wrap("Gatherv", c, checkBad(ctx, c, sys, kGatherv, err))
+	}
+	k := callOf(kGatherv, cfg)
+	k.root = root
+	if err = check[T](ctx, c, sys, k); err != nil {
 		return wrap("Gatherv", c, err)
 	}
 	if r == root && !cfg.inPlace {

@@ -96,6 +96,9 @@ func vblocks(coll, what string, n int, counts, displs []int, k int) ([]span, err
 // dst[rblk[k]] from sources[k], skipping ProcNull.
 func neighborExchange[T comm.Elem](ctx context.Context, coll string, nb neighbors, dst []T, rblk []span, src []T, sblk []span) error {
 	sys, base := nb.c.Collective()
+	if err := check[T](ctx, nb.c, sys, call{kind: kindNamed(coll), root: -1, count: -1}); err != nil {
+		return wrap(coll, nb.c, err)
+	}
 	reqs := make([]*comm.Request, 0, len(rblk)+len(sblk))
 	type posted struct {
 		r   *comm.Request

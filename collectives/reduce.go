@@ -31,7 +31,7 @@ func Reduce[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op Op[
 		err = badRoot(c, root)
 	}
 	if err != nil {
-		return wrap("Reduce", c, err)
+		return wrap("Reduce", c, checkBad(ctx, c, sys, kReduce, err))
 	}
 	r, p := c.Rank(), c.Size()
 	n := len(src)
@@ -39,6 +39,17 @@ func Reduce[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op Op[
 		n = len(dst) // src may be nil (in place)
 	}
 	if err := op.valid("the length", n); err != nil {
+		return wrap("Reduce", c, checkBad(ctx, c, sys, kReduce, err))
+	}
+	var rootIn []T // root's contribution
+	if r == root {
+		if rootIn, err = input(cfg, dst, src); err != nil {
+			return wrap("Reduce", c, checkBad(ctx, c, sys, kReduce, err))
+		}
+	}
+	k := callOf(kReduce, cfg).withOp(op.Name, op.Width, op.Commutative)
+	k.root, k.count = root, n
+	if err = check[T](ctx, c, sys, k); err != nil {
 		return wrap("Reduce", c, err)
 	}
 	alg := selectReduce(cfg, p, n*comm.SizeOf[T]())
@@ -47,10 +58,7 @@ func Reduce[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op Op[
 	var acc, in []T
 	switch {
 	case r == root:
-		if in, err = input(cfg, dst, src); err != nil {
-			return wrap("Reduce", c, err)
-		}
-		acc = dst
+		acc, in = dst, rootIn
 	case alg == "binomial" && binomialLeaf(p, r, root, op.Commutative):
 		acc, in = src, src // a leaf of the tree only sends its contribution
 	default:

@@ -114,6 +114,9 @@ const (
 func reduceValueTree[V any](ctx context.Context, c *comm.Comm, src V, fold func(a, b V) V, root int) (V, error) {
 	var zero V
 	sys, base := c.Collective()
+	if err := check[byte](ctx, c, sys, call{kind: kReduceValue, root: root, count: -1}); err != nil {
+		return zero, err
+	}
 	r, p := c.Rank(), c.Size()
 	acc := src
 	var bad error // errFold once the partial result is lost

@@ -54,6 +54,11 @@ func ReduceScatter[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T,
 		}
 	}
 	if err != nil {
+		return wrap("ReduceScatter", c, checkBad(ctx, c, sys, kReduceScatter, err))
+	}
+	k := callOf(kReduceScatter, cfg).withOp(op.Name, op.Width, op.Commutative)
+	k.counts = counts
+	if err = check[T](ctx, c, sys, k); err != nil {
 		return wrap("ReduceScatter", c, err)
 	}
 	var work []T
@@ -103,8 +108,8 @@ func ReduceScatterBlock[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src
 		n = len(dst) / p
 	}
 	if err != nil {
-		c.Collective() // the sequence number ReduceScatter would take
-		return wrap("ReduceScatterBlock", c, err)
+		sys, _ := c.Collective() // the sequence number ReduceScatter would take
+		return wrap("ReduceScatterBlock", c, checkBad(ctx, c, sys, kReduceScatter, err))
 	}
 	counts := make([]int, p)
 	for i := range counts {

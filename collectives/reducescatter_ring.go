@@ -54,7 +54,7 @@ func ringReduceScatter[T comm.Elem](ctx context.Context, c *comm.Comm, base int,
 		b := blk[mod(r-2-s, p)]
 		t := bufs[s%2]
 		for j, sg := range segs {
-			if err := waitAll(ctx, recvs[j]); err != nil {
+			if err := waitSeg(ctx, recvs[j], t[sg.lo-b.lo:sg.hi-b.lo], left); err != nil {
 				drain(recvs)
 				drain(nrecvs)
 				drain(sends)

@@ -27,6 +27,11 @@ func Scan[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op Op[T]
 		err = op.valid("len(dst)", len(dst))
 	}
 	if err != nil {
+		return wrap("Scan", c, checkBad(ctx, c, sys, kScan, err))
+	}
+	k := callOf(kScan, cfg).withOp(op.Name, op.Width, op.Commutative)
+	k.count = len(dst)
+	if err = check[T](ctx, c, sys, k); err != nil {
 		return wrap("Scan", c, err)
 	}
 	copy(dst, in)
@@ -54,6 +59,11 @@ func Exscan[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op Op[
 		err = op.valid("len(dst)", len(dst))
 	}
 	if err != nil {
+		return wrap("Exscan", c, checkBad(ctx, c, sys, kExscan, err))
+	}
+	k := callOf(kExscan, cfg).withOp(op.Name, op.Width, op.Commutative)
+	k.count = len(dst)
+	if err = check[T](ctx, c, sys, k); err != nil {
 		return wrap("Exscan", c, err)
 	}
 	err = exscanRecDoubling(ctx, sys, base, dst, in, op)

@@ -43,6 +43,11 @@ func Scatter[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, root 
 		}
 	}
 	if err != nil {
+		return wrap("Scatter", c, checkBad(ctx, c, sys, kScatter, err))
+	}
+	k := callOf(kScatter, cfg)
+	k.root, k.count = root, n
+	if err = check[T](ctx, c, sys, k); err != nil {
 		return wrap("Scatter", c, err)
 	}
 	if p > 1 {
@@ -94,6 +99,11 @@ func Scatterv[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, coun
 		}
 	}
 	if err != nil {
+		return wrap("Scatterv", c, checkBad(ctx, c, sys, kScatterv, err))
+	}
+	k := callOf(kScatterv, cfg)
+	k.root = root
+	if err = check[T](ctx, c, sys, k); err != nil {
 		return wrap("Scatterv", c, err)
 	}
 	err = scattervLinear(ctx, sys, base, dst, src, blk, root)

@@ -2,6 +2,7 @@ package collectives
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -23,6 +24,7 @@ func waitAll(ctx context.Context, reqs ...*comm.Request) error {
 	err := comm.WaitAll(ctx, reqs...)
 	if err != nil {
 		drain(reqs)
+		err = mismatched(err)
 	}
 	return err
 }
@@ -109,6 +111,17 @@ func waitRecv[T comm.Elem](ctx context.Context, r *comm.Request, buf []T, src in
 	return err
 }
 
+// waitSeg waits for r, one of several receives into buf from src (a
+// segment of a pipelined algorithm), and checks that the message filled
+// buf (checkSize). It does not free r: the caller drains its requests
+// together when one fails.
+func waitSeg[T comm.Elem](ctx context.Context, r *comm.Request, buf []T, src int) error {
+	if err := waitAll(ctx, r); err != nil {
+		return err
+	}
+	return checkSize(r, buf, src)
+}
+
 // waitBlocks waits for reqs, receives into the blocks blk of buf from
 // the ranks of the same index, except rank skip (no request); it checks
 // that each message filled its block (checkSize) and frees the requests.
@@ -141,10 +154,19 @@ func waitBlocks[T comm.Elem](ctx context.Context, reqs []*comm.Request, buf []T,
 func checkSize[T comm.Elem](r *comm.Request, buf []T, src int) error {
 	_, st, _ := r.Test()
 	if st.Bytes != len(buf)*comm.SizeOf[T]() {
-		return fmt.Errorf("from rank %d: got %d bytes, want %d (ranks disagree on the buffer size): %w",
-			src, st.Bytes, len(buf)*comm.SizeOf[T](), comm.ErrTruncate)
+		return fmt.Errorf("from rank %d: got %d bytes, want %d (ranks disagree on the buffer size): %w: %w",
+			src, st.Bytes, len(buf)*comm.SizeOf[T](), ErrMismatch, comm.ErrTruncate)
 	}
 	return nil
+}
+
+// mismatched marks a receive that failed because its message was longer
+// than the buffer (comm.ErrTruncate) as a mismatch between the ranks.
+func mismatched(err error) error {
+	if errors.Is(err, comm.ErrTruncate) && !errors.Is(err, ErrMismatch) {
+		return fmt.Errorf("%w: %w", ErrMismatch, err)
+	}
+	return err
 }
 
 // wrap gives a fault the collective's name and the calling rank.

@@ -186,6 +186,9 @@ func (c *Comm) Dup() *Comm {
 // Every color and key is valid; the errors are those of the exchange of
 // colors and keys (ctx ending, a peer lost).
 func (c *Comm) Split(ctx context.Context, color, key int) (*Comm, error) {
+	if err := c.checkSplit(ctx); err != nil {
+		return nil, fmt.Errorf("comm: split: %w", err)
+	}
 	seq := c.childSeq.Add(1)
 	table, err := c.allgatherInts(ctx, []int{color, key})
 	if err != nil {

@@ -95,6 +95,11 @@ type Config struct {
 	// Logf receives the communicator's log lines (refused connections,
 	// malformed frames). Default: standard error.
 	Logf func(format string, args ...any)
+	// Check turns on full collective checking (package collectives): the
+	// ranks agree on each collective call before it runs. Zero means off;
+	// Init reads GORUN_CHECK=1 (gorun --check). Every rank of a job must
+	// have the same setting.
+	Check Toggle
 }
 
 // TCPConfig holds the settings of the TCP transport. The zero value works.
@@ -233,6 +238,9 @@ func (c *Config) applyEnv(getenv func(string) string) {
 		c.TCP.Congestion = getenv("GORUN_TCP_CC")
 	}
 	toggle("GORUN_SHM_CMA", &c.Shm.CMA)
+	if c.Check == 0 && getenv("GORUN_CHECK") == "1" {
+		c.Check = On
+	}
 	if c.Shm.Dir == "" {
 		c.Shm.Dir = getenv("GORUN_SHM_DIR")
 	}

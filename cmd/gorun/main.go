@@ -47,6 +47,8 @@ Flags (mpirun's names; -flag and --flag are the same):
                          gorun then exits 124
   -x VAR | -x VAR=VALUE  set VAR in every rank's environment (repeatable)
   --oversubscribe        allow more ranks than CPUs (always allowed locally; see below)
+  --check                check every collective call: the ranks agree on its kind, root,
+                         count, type and op first (sets GORUN_CHECK=1; see package collectives)
   --bind-to UNIT         core | core:overload-allowed | hwthread | l3 | numa | package | none
                          (default: core when the ranks fit on the cores; when they
                          outnumber them by a whole factor, core:overload-allowed, which
@@ -186,6 +188,7 @@ func run(args []string) int {
 	var envs multiFlag
 	fs.Var(&envs, "x", "")
 	oversub := fs.Bool("oversubscribe", false, "")
+	check := fs.Bool("check", false, "")
 	var ro remoteFlags
 	ro.register(fs)
 	bindTo := fs.String("bind-to", "", "")
@@ -245,6 +248,9 @@ func run(args []string) int {
 			val = v
 		}
 		env = append(env, name+"="+val)
+	}
+	if *check {
+		env = append(env, "GORUN_CHECK=1")
 	}
 	tmp, err := os.MkdirTemp(buildDir(plan), ".gorun-")
 	if err != nil {

@@ -60,9 +60,16 @@ func Build(t testing.TB) *Launcher {
 // whole process group).
 func (l *Launcher) Run(t testing.TB, limit time.Duration, np int, args ...string) (string, int) {
 	t.Helper()
+	return l.RunFlags(t, limit, np, nil, args...)
+}
+
+// RunFlags is Run with gorun flags (such as --check) before the program.
+func (l *Launcher) RunFlags(t testing.TB, limit time.Duration, np int, flags []string, args ...string) (string, int) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, l.Gorun, append([]string{"-np", fmt.Sprint(np), l.Prog}, args...)...)
+	gargs := append(append([]string{"-np", fmt.Sprint(np)}, flags...), l.Prog)
+	cmd := exec.CommandContext(ctx, l.Gorun, append(gargs, args...)...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
