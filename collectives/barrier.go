@@ -17,11 +17,13 @@ import (
 // communication.
 func Barrier(ctx context.Context, c *comm.Comm, opts ...Option) error {
 	sys, base := c.Collective()
+	sp := c.BeginCollective("Barrier", -1, base) // observe: stall reports, --stats
+	defer sp.End()
 	cfg, err := setup("barrier", opts)
 	if err != nil {
 		return wrap("Barrier", c, err)
 	}
-	switch selectBarrier(cfg, c.Size()) {
+	switch sp.Algorithm(selectBarrier(cfg, c.Size()), 0) {
 	case "tree":
 		err = barrierTree(ctx, sys, base)
 	default:

@@ -54,6 +54,8 @@ func SparseExchange[T comm.Elem](ctx context.Context, c *comm.Comm, dests []int,
 		}
 	}
 	sys, base := c.Collective()
+	sp := c.BeginCollective("SparseExchange", -1, base) // observe: stall reports, --stats
+	defer sp.End()
 	tg := tag(base, 0)
 	sends := make([]*comm.Request, len(dests))
 	for i, d := range dests {

@@ -62,10 +62,15 @@ func (c *Comm) Mprobe(ctx context.Context, source, tag int) (*Message, error) {
 		return &Message{c: c, st: procNullStatus}, nil
 	}
 	var start time.Time
+	var obs obsToken = -2 // observe.go: recorded once the probe waits
 	for i := 0; ; i++ {
 		msg, ch, err := c.e.mprobe(c, src, t)
 		if msg != nil || err != nil {
+			obsDone(obs)
 			return msg, opError("probe", source, tag, err)
+		}
+		if obs == -2 {
+			obs = c.obsProbe("Mprobe", src, source, tag)
 		}
 		if c.e.yieldPoll && (i == 0 || time.Since(start) < c.e.cfg.Spin) {
 			// As Wait does: with one P the link readers run only when
@@ -84,6 +89,7 @@ func (c *Comm) Mprobe(ctx context.Context, source, tag int) (*Message, error) {
 		select {
 		case <-ch:
 		case <-ctx.Done():
+			obsDone(obs)
 			return nil, opError("probe", source, tag, ctx.Err())
 		}
 	}

@@ -20,7 +20,7 @@ var procNullStatus = Status{Source: ProcNull, Tag: AnyTag}
 // starts only a request that is not complete.
 func (c *Comm) newSend(call string, buf []byte, dest, tag int) *Request {
 	r := c.e.newRequest(c, kindSend)
-	r.userPeer, r.userTag = dest, tag
+	r.userPeer, r.userTag, r.call = dest, tag, call
 	peer, err := c.peerOf(call, dest, false)
 	var t int32
 	if err == nil {
@@ -42,7 +42,7 @@ func (c *Comm) newSend(call string, buf []byte, dest, tag int) *Request {
 // with an empty Status whose Source is ProcNull and Tag AnyTag.
 func (c *Comm) newRecv(call string, buf []byte, source, tag int, alloc bool) *Request {
 	r := c.e.newRequest(c, kindRecv)
-	r.userPeer, r.userTag = source, tag
+	r.userPeer, r.userTag, r.call = source, tag, call
 	peer, err := c.peerOf(call, source, true)
 	var t int32
 	if err == nil {
@@ -277,14 +277,20 @@ func (c *Comm) Probe(ctx context.Context, source, tag int) (Status, error) {
 	if src == ProcNull {
 		return procNullStatus, nil
 	}
+	var obs obsToken = -2 // observe.go: recorded once the probe waits
 	for {
 		st, ok, ch, err := c.e.probe(c, c.ctx, src, t)
 		if ok || err != nil {
+			obsDone(obs)
 			return st, opError("probe", source, tag, err)
+		}
+		if obs == -2 {
+			obs = c.obsProbe("Probe", src, source, tag)
 		}
 		select {
 		case <-ch:
 		case <-ctx.Done():
+			obsDone(obs)
 			return Status{}, opError("probe", source, tag, ctx.Err())
 		}
 	}

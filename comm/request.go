@@ -70,8 +70,9 @@ type Request struct {
 	wdone       chan struct{}
 	withdrawn   bool
 	withdrawErr error
-	userTag     int // the tag as asked for, for errors
-	userPeer    int // the comm rank as asked for, for errors
+	userTag     int    // the tag as asked for, for errors
+	userPeer    int    // the comm rank as asked for, for errors
+	call        string // the call that made it ("Recv", "Isend", ...), for reports (observe.go)
 }
 
 func (r *Request) finish(st Status, err error) {
@@ -82,6 +83,7 @@ func (r *Request) finish(st Status, err error) {
 	}
 	r.status, r.err = st, err
 	r.fin.Store(true)
+	obsProgress.Add(1)
 	if r.done != nil {
 		close(r.done)
 	}
@@ -101,6 +103,7 @@ func (r *Request) finishPrivate(err error) {
 	r.err = err
 	r.private = true
 	r.fin.Store(true)
+	obsProgress.Add(1)
 }
 
 // doneChan returns the channel closed at completion, making it if needed.
@@ -149,6 +152,7 @@ func (r *Request) Wait(ctx context.Context) (Status, error) {
 	}
 	r.e.waiting.Add(1)
 	defer r.e.waiting.Add(-1)
+	defer obsExit(obsWait(r)) // observe.go: what this rank is blocked in
 	if r.e.yieldPoll {
 		// One P: the link readers run only when this goroutine yields.
 		// Yield-polling lets the reader that completes the request hand

@@ -2,8 +2,10 @@ package rendezvous
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -15,6 +17,15 @@ import (
 // interval of HeartbeatEnv while it runs, and LinkClosed when Close has
 // finished; the agent may say LinkAbort (ARG: the reason) while the rank
 // is in Init. Programs that never use comm say nothing.
+//
+// Queries (gorun's stall and deadlock reports): the agent may say
+// "query ID" or "query ID stacks" at any time (ID: decimal digits); a rank
+// that understands it answers, from a goroutine of its own whatever the
+// program does, with "stack ID LINE" for each line of its goroutines'
+// stacks when asked for them, then "state ID JSON", a RankState on one
+// line. A rank never says stack or state unasked, so an older agent never
+// sees them; an older rank ignores the query, and gorun treats the silence
+// as "no answer".
 const (
 	// AgentFDEnv names the environment variable that holds the file
 	// descriptor of a rank's end of its agent link.
@@ -36,7 +47,76 @@ const (
 	LinkBeat   LinkKind = "beat"   // rank → agent: still alive
 	LinkClosed LinkKind = "closed" // rank → agent: Close finished
 	LinkAbort  LinkKind = "abort"  // agent → rank: the job is aborted; ARG is why
+	LinkQuery  LinkKind = "query"  // agent → rank: what are you blocked in? ARG: "ID" or "ID stacks"
+	LinkState  LinkKind = "state"  // rank → agent: the answer to query ID; ARG: "ID JSON" (RankState)
+	LinkStack  LinkKind = "stack"  // rank → agent: one line of its stacks for query ID; ARG: "ID" or "ID LINE"
 )
+
+// RankState is a rank's answer to a query: what its goroutines are
+// blocked in. A goroutine outside every call (computing, or waiting for
+// something that is not a message) is not listed.
+type RankState struct {
+	// Progress counts the requests the rank has completed; it changes
+	// whenever a message is matched or delivered.
+	Progress uint64 `json:"p"`
+	// CPU is the process's CPU time (user and system), in nanoseconds.
+	CPU int64 `json:"cpu"`
+	// Calls are the calls in progress, in no order.
+	Calls []CallState `json:"c,omitempty"`
+	// More counts calls in progress that are not listed (the line's
+	// length, or more at once than the rank records).
+	More int `json:"m,omitempty"`
+}
+
+// CallState is one call in progress on a rank.
+type CallState struct {
+	// Call is the call's name: "Recv", "Send", "Irecv" (for a Wait on
+	// its request), "Probe", "Allreduce", ...
+	Call string `json:"k"`
+	// Coll marks a collective (Seq and Root mean something); Inner marks a
+	// point-to-point wait inside a collective (on its communicator's
+	// collective context); Wait a Wait on the request of a non-blocking
+	// call; Probe a probe.
+	Coll  bool `json:"co,omitempty"`
+	Inner bool `json:"in,omitempty"`
+	Wait  bool `json:"w,omitempty"`
+	Probe bool `json:"pr,omitempty"`
+	// Peer is the world rank waited for (-1: any source), or a
+	// collective's root (-1: none); CommPeer is the same rank in Comm.
+	Peer     int `json:"pe"`
+	CommPeer int `json:"cp"`
+	// Tag is the message tag (-1: any, or none for a collective).
+	Tag int `json:"t"`
+	// Comm names the communicator: "world", or "comm 0x…".
+	Comm string `json:"cm"`
+	// Seq is a collective's sequence number on its communicator.
+	Seq int `json:"s,omitempty"`
+	// Alg is a collective's algorithm, once chosen.
+	Alg string `json:"a,omitempty"`
+	// Bytes is the call's payload on this rank.
+	Bytes int `json:"b,omitempty"`
+	// For is how long the call has been waiting, in nanoseconds.
+	For int64 `json:"d"`
+}
+
+// ParseAnswer splits the argument of a state or stack message into its
+// query ID and the rest. For a state message, it decodes the RankState
+// into st (when st is not nil). A malformed argument is an error wrapping
+// ErrBadLink.
+func ParseAnswer(kind LinkKind, arg string, st *RankState) (uint64, string, error) {
+	id, rest, _ := strings.Cut(arg, " ")
+	n, err := strconv.ParseUint(id, 10, 64)
+	if err != nil || id == "" || id[0] == '+' {
+		return 0, "", fmt.Errorf("%w: %s wants a query id, got %.32q", ErrBadLink, kind, id)
+	}
+	if kind == LinkState && st != nil {
+		*st = RankState{}
+		if err := json.Unmarshal([]byte(rest), st); err != nil {
+			return 0, "", fmt.Errorf("%w: state: %v", ErrBadLink, err)
+		}
+	}
+	return n, rest, nil
+}
 
 // ErrBadLink is wrapped by ParseLink for a malformed message.
 var ErrBadLink = errors.New("rendezvous: malformed agent link message")
@@ -85,6 +165,16 @@ func ParseLink(line []byte) (LinkKind, string, error) {
 			return "", "", fmt.Errorf("%w: init wants a process id, got %q", ErrBadLink, arg)
 		}
 	case LinkAbort:
+	case LinkQuery:
+		id, flag, _ := strings.Cut(arg, " ")
+		if id == "" || strings.Trim(id, "0123456789") != "" || len(id) > 19 || (flag != "" && flag != "stacks") {
+			return "", "", fmt.Errorf("%w: query wants an id and optionally stacks, got %.32q", ErrBadLink, arg)
+		}
+	case LinkState, LinkStack:
+		id, rest, _ := strings.Cut(arg, " ")
+		if id == "" || strings.Trim(id, "0123456789") != "" || len(id) > 19 || (kind == LinkState && rest == "") {
+			return "", "", fmt.Errorf("%w: %s wants an id and its text, got %.32q", ErrBadLink, kind, arg)
+		}
 	case LinkReady, LinkBeat, LinkClosed:
 		if hasArg {
 			return "", "", fmt.Errorf("%w: %s takes no argument", ErrBadLink, kind)
