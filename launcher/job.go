@@ -61,8 +61,11 @@ type Job struct {
 	Stdin          io.Reader // to rank 0; nil: none
 	Stdout, Stderr io.Writer // default os.Stdout, os.Stderr
 	// HandleSignals makes Run forward SIGINT and SIGTERM to every rank
-	// (exit code 128+signal; a second one sends SIGKILL).
+	// (exit code 128+signal; a second one sends SIGKILL), and print a
+	// report of what every rank is blocked in on SIGQUIT.
 	HandleSignals bool
+	// Observe configures stall and deadlock reports (stall.go).
+	Observe Observe
 }
 
 // DefaultHeartbeatTimeout is the default of Job.HeartbeatTimeout and of
@@ -130,6 +133,8 @@ type head struct {
 	preInit []failure
 	remote  *Remote  // nil in local mode
 	reapers []func() // wait for (or end) agent processes at the end
+	obs     *observer
+	obsOnce sync.Once
 }
 
 type agentLink struct {
@@ -252,6 +257,8 @@ func (h *head) serveAgent(al *agentLink, spec *launchSpec) {
 			}
 		case msgPhase:
 			h.phaseMsg(m)
+		case msgStates:
+			h.observer().states(m) // stall.go
 		case msgLost:
 			// Its exit is counted when it is reported.
 			h.failSoon(m.At, m.Rank, fmt.Sprintf("gorun: rank %d (pid %d)%s %s", m.Rank, m.Pid, h.where(m.Host), m.Err), ExitFailure, false)
@@ -533,6 +540,7 @@ func (h *head) wait(ctx context.Context) int {
 	if h.job.Stdin != nil {
 		go h.forwardStdin()
 	}
+	defer h.observer().start()() // stall.go: stall and deadlock reports, SIGQUIT
 	interrupted := 0
 	for {
 		h.mu.Lock()
@@ -554,6 +562,7 @@ func (h *head) wait(ctx context.Context) int {
 			h.mu.Unlock()
 			if first {
 				h.logf("gorun: the job exceeded its time limit of %v; terminating %d running rank(s)", h.job.Timeout, left)
+				h.observer().report("gorun: what the ranks were doing at the time limit:", h.job.Observe.Stacks)
 				reason := "the job exceeded its time limit of " + h.job.Timeout.String()
 				h.store.Store().Set(context.Background(), "abort", []byte(reason))
 				h.tellAgents(&message{Kind: msgAbort, Err: reason})

@@ -54,6 +54,15 @@ Flags (mpirun's names; -flag and --flag are the same):
                          each host from its own topology
   --map-by POLICY        slot | core | numa | package (default slot)
   --report-bindings      print each rank's CPU binding
+  --stall-report D[,stacks]
+                         when some rank waits in a gorun call and no message has moved
+                         for D, print what every rank is blocked in (grouped by call,
+                         with any wait-for cycle); ",stacks" adds the goroutines' stacks.
+                         SIGQUIT to gorun prints the same report at any time, and
+                         --timeout prints it before ending the job
+  --deadlock-timeout D   end the job as deadlocked (exit 125, with the report) when every
+                         running rank has been blocked in a gorun call for D with no
+                         message moving and no CPU used (default 20s; 0 turns it off)
 
 Several hosts (one agent per host, started in parallel; it forks the host's ranks):
   -H, --host LIST        hosts and slots: host1:4,host2:4 (a repeated host adds a slot)
@@ -93,8 +102,8 @@ otherwise.
 Exit status: 0 when every rank exits 0; otherwise the first failing rank's
 exit code (128+N if killed by signal N; 1 when a rank that uses comm stops
 heartbeating, exits without Close, or exits before Init while others wait
-for it), 124 on --timeout, 128+N when gorun itself gets signal N, 2 for a
-usage error.
+for it), 124 on --timeout, 125 for a deadlock (--deadlock-timeout), 128+N
+when gorun itself gets signal N, 2 for a usage error.
 
 Without -H, --hostfile or a Slurm allocation, the hostfile named by
 OMPI_MCA_orte_default_hostfile or HYDRA_HOST_FILE is used (as mpirun does
@@ -157,6 +166,30 @@ func (f *durationFlag) Set(v string) error {
 	return nil
 }
 
+// stallFlag is --stall-report D[,stacks].
+type stallFlag struct {
+	d      time.Duration
+	stacks bool
+}
+
+func (f *stallFlag) String() string { return f.d.String() }
+func (f *stallFlag) Set(v string) error {
+	d, rest, _ := strings.Cut(v, ",")
+	switch rest {
+	case "":
+	case "stacks":
+		f.stacks = true
+	default:
+		return fmt.Errorf("%q: expected a duration, optionally followed by ,stacks", v)
+	}
+	var df durationFlag
+	if err := df.Set(d); err != nil {
+		return err
+	}
+	f.d = df.d
+	return nil
+}
+
 // usageError ends gorun with status 2 and a one-line message.
 func usageError(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "gorun: "+format+" (see gorun --help)\n", args...)
@@ -191,6 +224,10 @@ func run(args []string) int {
 	bindTo := fs.String("bind-to", "", "")
 	mapBy := fs.String("map-by", "", "")
 	report := fs.Bool("report-bindings", false, "")
+	var stall stallFlag
+	fs.Var(&stall, "stall-report", "")
+	deadlock := durationFlag{allowZero: true}
+	fs.Var(&deadlock, "deadlock-timeout", "")
 	version := fs.Bool("version", false, "")
 	fs.BoolVar(version, "V", false, "")
 	help := fs.Bool("help", false, "")
@@ -272,6 +309,10 @@ func run(args []string) int {
 		MapBy: *mapBy, BindTo: *bindTo,
 		Stdin: os.Stdin, HandleSignals: true,
 		HeartbeatTimeout: ro.hbTimeout.d,
+		Observe:          launcher.Observe{StallReport: stall.d, Stacks: stall.stacks, DeadlockTimeout: deadlock.d},
+	}
+	if set["deadlock-timeout"] && deadlock.d == 0 {
+		job.Observe.DeadlockTimeout = -1 // off
 	}
 	if set["heartbeat-timeout"] && ro.hbTimeout.d == 0 {
 		job.HeartbeatTimeout = -1 // off: for a debugger that stops a rank
