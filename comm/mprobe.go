@@ -69,9 +69,6 @@ func (c *Comm) Mprobe(ctx context.Context, source, tag int) (*Message, error) {
 			obsDone(obs)
 			return msg, opError("probe", source, tag, err)
 		}
-		if obs == -2 {
-			obs = c.obsProbe("Mprobe", src, source, tag)
-		}
 		if c.e.yieldPoll && (i == 0 || time.Since(start) < c.e.cfg.Spin) {
 			// As Wait does: with one P the link readers run only when
 			// this goroutine yields, and a message may still sit in the
@@ -85,6 +82,9 @@ func (c *Comm) Mprobe(ctx context.Context, source, tag int) (*Message, error) {
 			}
 			runtime.Gosched()
 			continue
+		}
+		if obs == -2 {
+			obs = c.obsProbe("Mprobe", src, source, tag)
 		}
 		select {
 		case <-ch:

@@ -50,18 +50,15 @@ const (
 type obsSlot struct {
 	state atomic.Uint64 // use count << 2 | phase
 	e     atomic.Pointer[engine]
-	name  atomic.Pointer[byte] // the call's name (string data; len in nlen)
-	nlen  atomic.Int32
-	flags atomic.Int32
-	peer  atomic.Int64 // world rank << 32 | uint32(comm rank); or a collective's root
-	tag   atomic.Int64
+	name  atomic.Pointer[byte] // the call's name (string data)
+	alg   atomic.Pointer[byte] // a collective's algorithm (string data)
+	meta  atomic.Uint64        // len(name) | flags << 16 | len(alg) << 32
+	peer  atomic.Int64         // world rank << 32 | uint32(comm rank); or a collective's root
+	tag   atomic.Int64         // tag << 32 | uint32(collective sequence number)
 	ctx   atomic.Uint64
-	seq   atomic.Int64
 	bytes atomic.Int64
-	start atomic.Int64         // obsNow() at entry
-	alg   atomic.Pointer[byte] // a collective's algorithm (string data; len in alen)
-	alen  atomic.Int32
-	_     [4]byte // one slot per 128 bytes: goroutines claiming slots do not share lines
+	start atomic.Int64 // obsNow() at entry
+	_     [48]byte     // one slot per 128 bytes: goroutines claiming slots do not share lines
 }
 
 var (
@@ -88,15 +85,12 @@ func obsEnter(e *engine, name string, flags int32, worldPeer, commPeer, tag int,
 		}
 		s.e.Store(e)
 		s.name.Store(unsafe.StringData(name))
-		s.nlen.Store(int32(len(name)))
-		s.flags.Store(flags)
+		s.meta.Store(uint64(uint16(len(name))) | uint64(uint8(flags))<<16)
 		s.peer.Store(int64(worldPeer)<<32 | int64(uint32(int32(commPeer))))
-		s.tag.Store(int64(tag))
+		s.tag.Store(int64(tag)<<32 | int64(uint32(seq)))
 		s.ctx.Store(ctx)
-		s.seq.Store(int64(seq))
 		s.bytes.Store(int64(bytes))
 		s.start.Store(obsNow())
-		s.alen.Store(0)
 		s.state.Store(st&^3 | slotLive)
 		return obsToken(i)
 	}
@@ -165,7 +159,7 @@ func (s Span) Algorithm(alg string, bytes int) string {
 	if s.t >= 2 {
 		sl := &obsTable[s.t-2]
 		sl.alg.Store(unsafe.StringData(alg))
-		sl.alen.Store(int32(len(alg)))
+		sl.meta.Store(sl.meta.Load()&0xffffffff | uint64(uint16(len(alg)))<<32)
 		sl.bytes.Store(int64(bytes))
 	}
 	return alg
@@ -210,16 +204,17 @@ func observeState(e *engine) rendezvous.RankState {
 			continue
 		}
 		se := s.e.Load()
-		name := unsafe.String(s.name.Load(), int(s.nlen.Load()))
-		flags := s.flags.Load()
+		meta := s.meta.Load()
+		name := unsafe.String(s.name.Load(), int(uint16(meta)))
+		flags := int32(uint8(meta >> 16))
 		peer := s.peer.Load()
-		tag := s.tag.Load()
+		tagseq := s.tag.Load()
+		tag, seq := tagseq>>32, int64(uint32(tagseq))
 		ctx := s.ctx.Load()
-		seq := s.seq.Load()
 		bytes := s.bytes.Load()
 		start := s.start.Load()
 		var alg string
-		if n := s.alen.Load(); n > 0 {
+		if n := uint16(meta >> 32); n > 0 {
 			alg = unsafe.String(s.alg.Load(), int(n))
 		}
 		if s.state.Load() != s1 || (e != nil && se != e) {

@@ -152,7 +152,6 @@ func (r *Request) Wait(ctx context.Context) (Status, error) {
 	}
 	r.e.waiting.Add(1)
 	defer r.e.waiting.Add(-1)
-	defer obsExit(obsWait(r)) // observe.go: what this rank is blocked in
 	if r.e.yieldPoll {
 		// One P: the link readers run only when this goroutine yields.
 		// Yield-polling lets the reader that completes the request hand
@@ -188,6 +187,7 @@ func (r *Request) Wait(ctx context.Context) (Status, error) {
 			}
 		}
 	}
+	defer obsExit(obsWait(r)) // observe.go: what this rank is blocked in (only calls that park)
 	r.mu.Lock()
 	if r.fin.Load() {
 		r.mu.Unlock()
