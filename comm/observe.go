@@ -285,7 +285,91 @@ func (l *agentLink) answer(arg string) {
 			}
 		}
 	}
-	l.send(rendezvous.LinkState, encodeState(id+" ", observeState(e)))
+	st := observeState(e)
+	if flag == "check" {
+		st.Checked, st.Busy = true, busyGoroutines(allStacks())
+	}
+	l.send(rendezvous.LinkState, encodeState(id+" ", st))
+}
+
+// allStacks is runtime.Stack of every goroutine.
+func allStacks() string {
+	buf := make([]byte, 1<<16)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) || len(buf) >= 64<<20 {
+			return string(buf[:n])
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+}
+
+// startedByComm reports whether the goroutine of stack g is one comm
+// started for itself (a link reader, the heartbeat, the agent link's
+// reader that answers queries), not one of the program's (package comm's
+// own tests and examples are the program's).
+func startedByComm(g string) bool {
+	const pfx = "\ncreated by github.com/gorun-hpc/gorun/comm."
+	i := strings.Index(g, pfx)
+	if i < 0 {
+		return false
+	}
+	rest := g[i+len(pfx):]
+	for _, p := range []string{"Test", "Example", "Benchmark", "Fuzz"} {
+		if strings.HasPrefix(rest, p) {
+			return false
+		}
+	}
+	return true
+}
+
+// waitStates are the goroutine states of a goroutine that waits for
+// another goroutine of its process.
+var waitStates = []string{"chan receive", "chan send", "select", "semacquire", "sync.Cond.Wait",
+	"sync.Mutex.Lock", "sync.RWMutex.Lock", "sync.RWMutex.RLock", "sync.WaitGroup.Wait"}
+
+// blockingFrames are the frames of a goroutine blocked in a gorun call.
+var blockingFrames = []string{"github.com/gorun-hpc/gorun/comm.(*Request).Wait(",
+	"github.com/gorun-hpc/gorun/comm.(*Comm).Probe(", "github.com/gorun-hpc/gorun/comm.(*Comm).Mprobe("}
+
+// busyGoroutines counts the goroutines of dump (runtime.Stack's text)
+// that belong to the program (not started by comm itself) and are
+// neither in a gorun call nor waiting for another goroutine.
+func busyGoroutines(dump string) int {
+	busy := 0
+	for _, g := range strings.Split(dump, "\n\n") {
+		head, _, _ := strings.Cut(g, "\n")
+		if !strings.HasPrefix(head, "goroutine ") || startedByComm(g) {
+			continue
+		}
+		blocked := false
+		for _, f := range blockingFrames {
+			if strings.Contains(g, f) {
+				blocked = true
+				break
+			}
+		}
+		if blocked || strings.Contains(g, "\nos/signal.signal_recv(") {
+			continue // in a gorun call, or os/signal's loop waiting for a signal
+		}
+		state := head
+		if i := strings.IndexByte(state, '['); i >= 0 {
+			state = state[i+1:]
+		}
+		state, _, _ = strings.Cut(state, "]")
+		state, _, _ = strings.Cut(state, ",") // ", 2 minutes", ", locked to thread"
+		waiting := false
+		for _, w := range waitStates {
+			if strings.HasPrefix(state, w) {
+				waiting = true
+				break
+			}
+		}
+		if !waiting {
+			busy++
+		}
+	}
+	return busy
 }
 
 // maxStackLines bounds the stack lines one rank sends for a query.
@@ -295,18 +379,9 @@ const maxStackLines = 400
 // limit lines: every goroutine but those comm started for itself (link
 // readers, heartbeats, this one).
 func programStacks(limit int) []string {
-	buf := make([]byte, 1<<16)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) || len(buf) >= 8<<20 {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
 	var out []string
-	for _, g := range strings.Split(string(buf), "\n\n") {
-		if strings.Contains(g, "created by github.com/gorun-hpc/gorun/comm.") || strings.Contains(g, "comm.programStacks(") {
+	for _, g := range strings.Split(allStacks(), "\n\n") {
+		if startedByComm(g) {
 			continue
 		}
 		for _, line := range strings.Split(strings.TrimRight(g, "\n"), "\n") {

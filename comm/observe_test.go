@@ -2,7 +2,10 @@ package comm_test
 
 import (
 	"context"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -191,5 +194,64 @@ func TestEncodeStateFits(t *testing.T) {
 		if c.Seq < 40-len(got.Calls) {
 			t.Errorf("kept a short wait (seq %d) over longer ones", c.Seq)
 		}
+	}
+}
+
+// TestBusyGoroutines checks the deadlock check's look at goroutines: one
+// asleep or computing counts as busy; one waiting on a channel, or
+// blocked in a gorun call, does not.
+func TestBusyGoroutines(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	w, err := commtest.Start(ctx, 2, comm.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	// count polls until the count settles at want (goroutines take a
+	// moment to reach their waits).
+	count := func(want int) {
+		t.Helper()
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			got := comm.BusyGoroutines()
+			if got == want {
+				return
+			}
+			select {
+			case <-ctx.Done():
+				t.Fatalf("busy goroutines: %d, want %d; stacks:\n%s", got, want, comm.AllStacks())
+			case <-tick.C:
+			}
+		}
+	}
+	base := comm.BusyGoroutines() // this goroutine, running, among them
+	stop := make(chan struct{})
+	go func() { <-stop }()
+	count(base)
+	done := make(chan error, 1)
+	go func() { _, err := comm.Recv(ctx, w.Comms[0], make([]byte, 1), 1, 3); done <- err }()
+	waitCalls(ctx, t, w.Comms[0], func(cs []rendezvous.CallState) bool { return len(cs) == 1 })
+	count(base)
+	go func() {
+		select {
+		case <-time.After(time.Minute):
+		case <-stop:
+		}
+	}()
+	count(base)
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGUSR2) // os/signal's loop waits in a system call: not busy
+	defer signal.Stop(sig)
+	count(base)
+	go func() { time.Sleep(time.Hour) }()
+	count(base + 1)
+	close(stop)
+	if err := comm.Send(ctx, w.Comms[1], []byte{1}, 0, 3); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

@@ -31,7 +31,7 @@ const ExitDeadlock = 125
 // message moving anywhere and every rank's process idle, before the job
 // is declared deadlocked. The README's "Stall and deadlock reports" gives
 // the measurements behind it.
-const DefaultDeadlockTimeout = 20 * time.Second
+const DefaultDeadlockTimeout = 10 * time.Second
 
 // Observe configures what gorun reports about a job's ranks while it runs.
 // The zero value reports deadlocks after DefaultDeadlockTimeout, and
@@ -47,7 +47,9 @@ type Observe struct {
 	Stacks bool
 	// DeadlockTimeout: a job whose every running rank has been blocked
 	// in a gorun call for this long, with no progress and its process
-	// using no CPU, is reported as deadlocked and ends with
+	// using no CPU, and whose goroutines are all either in a gorun call
+	// or waiting for another goroutine (none asleep, in a system call or
+	// waiting for I/O), is reported as deadlocked and ends with
 	// ExitDeadlock. 0 means DefaultDeadlockTimeout; negative turns the
 	// check off.
 	DeadlockTimeout time.Duration
@@ -92,8 +94,8 @@ func (a *agent) query(m *message) {
 	id := uint64(m.Code)
 	q := &agentQuery{answers: map[int]*rankAnswer{}, done: make(chan struct{})}
 	arg := strconv.FormatUint(id, 10)
-	if string(m.Data) == "stacks" {
-		arg += " stacks"
+	if f := string(m.Data); f == "stacks" || f == "check" {
+		arg += " " + f
 	}
 	line := rendezvous.FormatLink(rendezvous.LinkQuery, arg)
 	var ask []*rankProc
@@ -215,7 +217,7 @@ func (o *observer) states(m *message) {
 
 // query asks every agent what its ranks are blocked in and returns the
 // answers that came within queryWait (plus a margin for the agents').
-func (o *observer) query(stacks bool, stop <-chan struct{}) map[int]rankAnswer {
+func (o *observer) query(flag string, stop <-chan struct{}) map[int]rankAnswer {
 	h := o.h
 	h.mu.Lock()
 	want := len(h.agents) - h.doneAgts
@@ -229,10 +231,7 @@ func (o *observer) query(stacks bool, stop <-chan struct{}) map[int]rankAnswer {
 	if want <= 0 {
 		close(q.done)
 	}
-	m := &message{Kind: msgQuery, Code: int(id)}
-	if stacks {
-		m.Data = []byte("stacks")
-	}
+	m := &message{Kind: msgQuery, Code: int(id), Data: []byte(flag)}
 	h.tellAgents(m)
 	t := time.NewTimer(queryWait + 500*time.Millisecond)
 	defer t.Stop()
@@ -251,7 +250,7 @@ func (o *observer) query(stacks bool, stop <-chan struct{}) map[int]rankAnswer {
 
 // report asks the ranks and prints what they are blocked in under title.
 func (o *observer) report(title string, stacks bool) {
-	as := o.query(stacks, nil)
+	as := o.query(stacksFlag(stacks), nil)
 	o.h.logf("%s", formatReport(title, as, o.h.job.NP))
 }
 
@@ -295,9 +294,9 @@ func (o *observer) watch(stop <-chan struct{}) {
 		case <-stop:
 			return
 		case <-quit:
-			o.h.logf("%s", formatReport("gorun: SIGQUIT: what every rank is doing", o.query(obs.Stacks, stop), o.h.job.NP))
+			o.h.logf("%s", formatReport("gorun: SIGQUIT: what every rank is doing", o.query(stacksFlag(obs.Stacks), stop), o.h.job.NP))
 		case <-tick:
-			as := o.query(false, stop)
+			as := o.query("", stop)
 			now := time.Now()
 			select {
 			case <-stop:
@@ -308,10 +307,17 @@ func (o *observer) watch(stop <-chan struct{}) {
 				return
 			}
 			stalled, deadlocked := w.update(now, as, obs.StallReport, dl)
+			if deadlocked && !w.confirm(o.query("check", stop)) {
+				// Some goroutine may still make progress on its own
+				// (asleep, in a system call, waiting for I/O): look
+				// again after another timeout.
+				w.blockedFrom = now
+				deadlocked = false
+			}
 			if deadlocked {
 				title := fmt.Sprintf("gorun: deadlock: every running rank has been blocked in a gorun call for %v, and no message moved", dl)
 				if obs.Stacks {
-					as = o.query(true, stop)
+					as = o.query("stacks", stop)
 				}
 				o.h.logf("%s", formatReport(title, as, o.h.job.NP))
 				o.h.failSoon(now.UnixNano(), -1, fmt.Sprintf("gorun: the job is deadlocked (no progress for %v); ending it", dl), ExitDeadlock, false)
@@ -320,7 +326,7 @@ func (o *observer) watch(stop <-chan struct{}) {
 			if stalled {
 				title := fmt.Sprintf("gorun: stall: no progress for %v", obs.StallReport)
 				if obs.Stacks {
-					as = o.query(true, stop)
+					as = o.query("stacks", stop)
 				}
 				o.h.logf("%s", formatReport(title, as, o.h.job.NP))
 			}
@@ -394,6 +400,28 @@ func (w *stallWatch) update(now time.Time, as map[int]rankAnswer, stall, deadloc
 		}
 	}
 	return stalled, span >= deadlock
+}
+
+// confirm checks a suspected deadlock with every rank's own look at its
+// goroutines: none may be busy, and nothing may have moved since.
+func (w *stallWatch) confirm(as map[int]rankAnswer) bool {
+	if len(as) != len(w.progress) {
+		return false
+	}
+	for r, a := range as {
+		if !a.Answered || !a.State.Checked || a.State.Busy > 0 || a.State.Progress != w.progress[r] {
+			return false
+		}
+	}
+	return true
+}
+
+// stacksFlag is the query flag that asks for stacks, or none.
+func stacksFlag(stacks bool) string {
+	if stacks {
+		return "stacks"
+	}
+	return ""
 }
 
 func sameProgress(a, b map[int]uint64) bool {

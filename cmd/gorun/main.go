@@ -62,7 +62,8 @@ Flags (mpirun's names; -flag and --flag are the same):
                          --timeout prints it before ending the job
   --deadlock-timeout D   end the job as deadlocked (exit 125, with the report) when every
                          running rank has been blocked in a gorun call for D with no
-                         message moving and no CPU used (default 20s; 0 turns it off)
+                         message moving, no CPU used and no goroutine asleep, in a system
+                         call or waiting for I/O (default 10s; 0 turns it off)
 
 Several hosts (one agent per host, started in parallel; it forks the host's ranks):
   -H, --host LIST        hosts and slots: host1:4,host2:4 (a repeated host adds a slot)

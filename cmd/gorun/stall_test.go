@@ -75,6 +75,17 @@ func TestDeadlockReport(t *testing.T) {
 	}
 }
 
+// TestDeadlockDefault checks that the deadlock check is on by default: a
+// Recv cycle ends with ExitDeadlock after DefaultDeadlockTimeout (10s),
+// without any flag.
+func TestDeadlockDefault(t *testing.T) {
+	prog := stallProg(t)
+	res := gorun(t, time.Minute, "", "-np", "2", prog, "-mode", "cycle")
+	if res.code != 125 || !strings.Contains(res.out, "blocked in a gorun call for 10s") {
+		t.Fatalf("exit code %d, want 125 with the report; output:\n%s", res.code, res.out)
+	}
+}
+
 // TestNoDeadlockWhileComputing checks the false positives the deadlock
 // check must not have: ranks waiting in a Barrier for a rank that
 // computes (or sleeps) for longer than the deadlock timeout finish

@@ -19,7 +19,8 @@ import (
 // is in Init. Programs that never use comm say nothing.
 //
 // Queries (gorun's stall and deadlock reports): the agent may say
-// "query ID" or "query ID stacks" at any time (ID: decimal digits); a rank
+// "query ID", "query ID stacks" or "query ID check" at any time (ID:
+// decimal digits; check asks for RankState.Checked and Busy); a rank
 // that understands it answers, from a goroutine of its own whatever the
 // program does, with "stack ID LINE" for each line of its goroutines'
 // stacks when asked for them, then "state ID JSON", a RankState on one
@@ -47,7 +48,7 @@ const (
 	LinkBeat   LinkKind = "beat"   // rank → agent: still alive
 	LinkClosed LinkKind = "closed" // rank → agent: Close finished
 	LinkAbort  LinkKind = "abort"  // agent → rank: the job is aborted; ARG is why
-	LinkQuery  LinkKind = "query"  // agent → rank: what are you blocked in? ARG: "ID" or "ID stacks"
+	LinkQuery  LinkKind = "query"  // agent → rank: what are you blocked in? ARG: "ID", "ID stacks" or "ID check"
 	LinkState  LinkKind = "state"  // rank → agent: the answer to query ID; ARG: "ID JSON" (RankState)
 	LinkStack  LinkKind = "stack"  // rank → agent: one line of its stacks for query ID; ARG: "ID" or "ID LINE"
 )
@@ -66,6 +67,14 @@ type RankState struct {
 	// More counts calls in progress that are not listed (the line's
 	// length, or more at once than the rank records).
 	More int `json:"m,omitempty"`
+	// Checked says that the rank looked at every goroutine of the
+	// program (a query with check); Busy then counts those that are
+	// neither in a gorun call nor waiting for another goroutine (a
+	// channel, a lock): running, runnable, asleep, in a system call or
+	// waiting for I/O. A rank with Busy > 0 may still make progress on
+	// its own.
+	Checked bool `json:"ck,omitempty"`
+	Busy    int  `json:"busy,omitempty"`
 }
 
 // CallState is one call in progress on a rank.
@@ -167,7 +176,7 @@ func ParseLink(line []byte) (LinkKind, string, error) {
 	case LinkAbort:
 	case LinkQuery:
 		id, flag, _ := strings.Cut(arg, " ")
-		if id == "" || strings.Trim(id, "0123456789") != "" || len(id) > 19 || (flag != "" && flag != "stacks") {
+		if id == "" || strings.Trim(id, "0123456789") != "" || len(id) > 19 || (flag != "" && flag != "stacks" && flag != "check") {
 			return "", "", fmt.Errorf("%w: query wants an id and optionally stacks, got %.32q", ErrBadLink, arg)
 		}
 	case LinkState, LinkStack:
