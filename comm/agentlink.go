@@ -164,6 +164,7 @@ func (l *agentLink) started(ctx context.Context, rank int, w *Comm, err error) e
 	l.mu.Lock()
 	l.world = w
 	l.mu.Unlock()
+	statsBegin.Store(obsNow()) // observe_stats.go: a rank's wall time starts here
 	l.send(rendezvous.LinkReady, "")
 	return nil
 }
@@ -182,6 +183,7 @@ func (l *agentLink) closed(w *Comm) {
 	}
 	l.stopOnce.Do(func() {
 		close(l.stop)
+		l.sendStats() // observe_stats.go: with gorun --stats
 		l.send(rendezvous.LinkClosed, "")
 	})
 }

@@ -54,6 +54,9 @@ func (c *Comm) Improbe(source, tag int) (msg *Message, ok bool, err error) {
 // AnyTag) and takes it out of the matching queues (MPI_Mprobe), for Mrecv
 // to receive. If ctx ends first it returns ctx's error and takes nothing.
 func (c *Comm) Mprobe(ctx context.Context, source, tag int) (*Message, error) {
+	if t0 := statsStart(); t0 != 0 {
+		defer statsCall(c, "Mprobe", 0, t0) // observe_stats.go: gorun --stats
+	}
 	src, t, err := c.probeArgs("Mprobe", source, tag)
 	if err != nil {
 		return nil, err
@@ -177,8 +180,11 @@ func Imrecv[T Elem](m *Message, buf []T) *Request { return m.ImrecvBytes(Bytes(b
 // arriving, Mrecv waits for the transfer to end (buf must not change after
 // it returns), and returns its result.
 func Mrecv[T Elem](ctx context.Context, m *Message, buf []T) (Status, error) {
+	t0 := statsStart() // observe_stats.go: gorun --stats
 	r := Imrecv(m, buf)
-	return waitOrCancel(ctx, r)
+	st, err := waitOrCancel(ctx, r)
+	statsCall(m.c, "Mrecv", st.Bytes, t0)
+	return st, err
 }
 
 // RecvAlloc receives exactly the message msg into a new buffer of its

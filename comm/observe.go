@@ -168,6 +168,9 @@ func (s Span) Algorithm(alg string, bytes int) string {
 // End marks the span's call as returned. Call it once per span.
 func (s Span) End() {
 	if s.t != 0 {
+		if s.t >= 2 && statsOn.Load() {
+			statsSpan(obsToken(s.t - 2)) // observe_stats.go
+		}
 		obsExit(obsToken(s.t - 2))
 	}
 }
@@ -277,6 +280,9 @@ func (l *agentLink) answer(arg string) {
 	var e *engine
 	if w != nil {
 		e = w.e
+	}
+	if flag == "stats" {
+		l.sendStats() // observe_stats.go
 	}
 	if flag == "stacks" {
 		for _, line := range programStacks(maxStackLines) {

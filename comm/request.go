@@ -147,6 +147,9 @@ func (r *Request) Test() (bool, Status, error) {
 // Wait returns ctx's error and the request stays pending: wait again, or
 // Cancel it.
 func (r *Request) Wait(ctx context.Context) (Status, error) {
+	if t0 := statsStart(); t0 != 0 {
+		defer statsWait(r, t0) // observe_stats.go: gorun --stats
+	}
 	if r.fin.Load() {
 		return r.result()
 	}

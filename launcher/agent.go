@@ -670,7 +670,7 @@ func (a *agent) readLink(rp *rankProc) {
 			}
 			continue
 		}
-		if kind == rendezvous.LinkState || kind == rendezvous.LinkStack {
+		if kind == rendezvous.LinkState || kind == rendezvous.LinkStack || kind == rendezvous.LinkStats {
 			a.answered(rp, kind, arg) // stall.go
 			continue
 		}

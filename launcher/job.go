@@ -215,7 +215,7 @@ func (h *head) rankEnv() []string {
 		"GORUN_SECRET=" + hex.EncodeToString(h.secret),
 		"GORUN_ADDR=" + h.job.Addr,
 	}
-	return append(env, h.job.Env...)
+	return append(append(env, h.job.Env...), h.job.Observe.env()...)
 }
 
 // addAgent starts serving an agent reached over rw and sends it its ranks.
@@ -257,8 +257,8 @@ func (h *head) serveAgent(al *agentLink, spec *launchSpec) {
 			}
 		case msgPhase:
 			h.phaseMsg(m)
-		case msgStates:
-			h.observer().states(m) // stall.go
+		case msgStates, msgStats:
+			h.observer().states(m) // stall.go, stats.go
 		case msgLost:
 			// Its exit is counted when it is reported.
 			h.failSoon(m.At, m.Rank, fmt.Sprintf("gorun: rank %d (pid %d)%s %s", m.Rank, m.Pid, h.where(m.Host), m.Err), ExitFailure, false)
@@ -562,7 +562,7 @@ func (h *head) wait(ctx context.Context) int {
 			h.mu.Unlock()
 			if first {
 				h.logf("gorun: the job exceeded its time limit of %v; terminating %d running rank(s)", h.job.Timeout, left)
-				h.observer().report("gorun: what the ranks were doing at the time limit:", h.job.Observe.Stacks)
+				h.observer().timedOut() // stall.go, stats.go: the report, the statistics
 				reason := "the job exceeded its time limit of " + h.job.Timeout.String()
 				h.store.Store().Set(context.Background(), "abort", []byte(reason))
 				h.tellAgents(&message{Kind: msgAbort, Err: reason})

@@ -45,6 +45,9 @@ type Observe struct {
 	// Stacks adds the stacks of each rank's program goroutines to
 	// every report.
 	Stacks bool
+	// Stats turns call statistics on: "text" prints a table at the end
+	// of the job (stats.go), "json:FILE" writes it to FILE as JSON.
+	Stats string
 	// DeadlockTimeout: a job whose every running rank has been blocked
 	// in a gorun call for this long, with no progress and its process
 	// using no CPU, and whose goroutines are all either in a gorun call
@@ -145,8 +148,17 @@ func (a *agent) query(m *message) {
 	}()
 }
 
-// answered takes a rank's state or stack line for a pending query.
+// answered takes a rank's state or stack line for a pending query, or a
+// row of its statistics (forwarded at once).
 func (a *agent) answered(rp *rankProc, kind rendezvous.LinkKind, arg string) {
+	if kind == rendezvous.LinkStats {
+		if _, err := rendezvous.ParseStats(arg); err != nil {
+			a.complain(rp, err)
+			return
+		}
+		a.c.send(&message{Kind: msgStats, Rank: rp.rank, Data: []byte(arg), Host: a.host})
+		return
+	}
 	var st rendezvous.RankState
 	id, rest, err := rendezvous.ParseAnswer(kind, arg, &st)
 	if err != nil {
@@ -176,10 +188,11 @@ func (a *agent) answered(rp *rankProc, kind rendezvous.LinkKind, arg string) {
 // observer is the head's side: queries in flight, the stall and deadlock
 // watch, SIGQUIT.
 type observer struct {
-	h  *head
-	mu sync.Mutex
-	id uint64
-	qs map[uint64]*headQuery
+	h     *head
+	mu    sync.Mutex
+	id    uint64
+	qs    map[uint64]*headQuery
+	stats map[int]*statsRank // stats.go
 }
 
 type headQuery struct {
@@ -194,8 +207,12 @@ func (h *head) observer() *observer {
 	return h.obs
 }
 
-// states takes an agent's answers to a query.
+// states takes an agent's answers to a query (or a row of statistics).
 func (o *observer) states(m *message) {
+	if m.Kind == msgStats {
+		o.statsRow(m)
+		return
+	}
 	var as []rankAnswer
 	if json.Unmarshal(m.Data, &as) != nil {
 		o.h.logf("gorun: ignoring a malformed answer from the agent on %s", m.Host)
@@ -258,8 +275,13 @@ func (o *observer) report(title string, stacks bool) {
 func (o *observer) start() func() {
 	stop := make(chan struct{})
 	done := make(chan struct{})
+	t0 := time.Now()
 	go func() { defer close(done); o.watch(stop) }()
-	return func() { close(stop); <-done }
+	return func() {
+		close(stop)
+		<-done
+		o.printStats(time.Since(t0)) // stats.go
+	}
 }
 
 // watch runs the stall and deadlock checks and serves SIGQUIT until stop

@@ -64,6 +64,11 @@ Flags (mpirun's names; -flag and --flag are the same):
                          running rank has been blocked in a gorun call for D with no
                          message moving, no CPU used and no goroutine asleep, in a system
                          call or waiting for I/O (default 10s; 0 turns it off)
+  --stats                at the end of the job (also when it fails), print a table of the
+                         ranks' gorun calls: per call (and collective algorithm) the count,
+                         bytes, total and longest time and share of the wall time, and per
+                         rank the time inside calls and outside
+  --stats=json:FILE      write the same as JSON to FILE
 
 Several hosts (one agent per host, started in parallel; it forks the host's ranks):
   -H, --host LIST        hosts and slots: host1:4,host2:4 (a repeated host adds a slot)
@@ -191,6 +196,26 @@ func (f *stallFlag) Set(v string) error {
 	return nil
 }
 
+// statsFlag is --stats (a table at the end of the job: "text") or
+// --stats=json:FILE.
+type statsFlag string
+
+func (f *statsFlag) String() string   { return string(*f) }
+func (f *statsFlag) IsBoolFlag() bool { return true }
+func (f *statsFlag) Set(v string) error {
+	switch {
+	case v == "true":
+		*f = "text"
+	case v == "false":
+		*f = ""
+	case strings.HasPrefix(v, "json:") && len(v) > len("json:"):
+		*f = statsFlag(v)
+	default:
+		return fmt.Errorf("%q: expected --stats or --stats=json:FILE", v)
+	}
+	return nil
+}
+
 // usageError ends gorun with status 2 and a one-line message.
 func usageError(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "gorun: "+format+" (see gorun --help)\n", args...)
@@ -229,6 +254,8 @@ func run(args []string) int {
 	fs.Var(&stall, "stall-report", "")
 	deadlock := durationFlag{allowZero: true}
 	fs.Var(&deadlock, "deadlock-timeout", "")
+	var stats statsFlag
+	fs.Var(&stats, "stats", "")
 	version := fs.Bool("version", false, "")
 	fs.BoolVar(version, "V", false, "")
 	help := fs.Bool("help", false, "")
@@ -310,7 +337,7 @@ func run(args []string) int {
 		MapBy: *mapBy, BindTo: *bindTo,
 		Stdin: os.Stdin, HandleSignals: true,
 		HeartbeatTimeout: ro.hbTimeout.d,
-		Observe:          launcher.Observe{StallReport: stall.d, Stacks: stall.stacks, DeadlockTimeout: deadlock.d},
+		Observe:          launcher.Observe{StallReport: stall.d, Stacks: stall.stacks, DeadlockTimeout: deadlock.d, Stats: string(stats)},
 	}
 	if set["deadlock-timeout"] && deadlock.d == 0 {
 		job.Observe.DeadlockTimeout = -1 // off

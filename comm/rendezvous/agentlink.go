@@ -19,8 +19,9 @@ import (
 // is in Init. Programs that never use comm say nothing.
 //
 // Queries (gorun's stall and deadlock reports): the agent may say
-// "query ID", "query ID stacks" or "query ID check" at any time (ID:
-// decimal digits; check asks for RankState.Checked and Busy); a rank
+// "query ID", "query ID stacks", "query ID check" or "query ID stats" at
+// any time (ID: decimal digits; check asks for RankState.Checked and
+// Busy, stats for the rank's statistics first); a rank
 // that understands it answers, from a goroutine of its own whatever the
 // program does, with "stack ID LINE" for each line of its goroutines'
 // stacks when asked for them, then "state ID JSON", a RankState on one
@@ -51,7 +52,29 @@ const (
 	LinkQuery  LinkKind = "query"  // agent → rank: what are you blocked in? ARG: "ID", "ID stacks" or "ID check"
 	LinkState  LinkKind = "state"  // rank → agent: the answer to query ID; ARG: "ID JSON" (RankState)
 	LinkStack  LinkKind = "stack"  // rank → agent: one line of its stacks for query ID; ARG: "ID" or "ID LINE"
+	LinkStats  LinkKind = "stats"  // rank → agent: one row of its call statistics; ARG: JSON (CallStats)
 )
+
+// StatsEnv names the environment variable that turns a rank's call
+// statistics on ("1"): the rank then says LinkStats, one line per call
+// and algorithm and a last line of totals (Call ""), before LinkClosed,
+// or before its answer to a "query ID stats" (a job that fails). Only an
+// agent that sets it hears stats lines.
+const StatsEnv = "GORUN_STATS"
+
+// CallStats is one row of a rank's call statistics: Count calls of Call
+// (with algorithm Alg, for a collective) moved Bytes and took Total
+// nanoseconds, the longest Max. The totals row has Call "": Total is the
+// time inside every counted call, Wall the time since Init returned.
+type CallStats struct {
+	Call  string `json:"k"`
+	Alg   string `json:"a,omitempty"`
+	Count int64  `json:"n"`
+	Bytes int64  `json:"b"`
+	Total int64  `json:"t"`
+	Max   int64  `json:"x"`
+	Wall  int64  `json:"w,omitempty"`
+}
 
 // RankState is a rank's answer to a query: what its goroutines are
 // blocked in. A goroutine outside every call (computing, or waiting for
@@ -127,6 +150,19 @@ func ParseAnswer(kind LinkKind, arg string, st *RankState) (uint64, string, erro
 	return n, rest, nil
 }
 
+// ParseStats decodes the argument of a stats message. A malformed one is
+// an error wrapping ErrBadLink.
+func ParseStats(arg string) (CallStats, error) {
+	var s CallStats
+	if err := json.Unmarshal([]byte(arg), &s); err != nil {
+		return CallStats{}, fmt.Errorf("%w: stats: %v", ErrBadLink, err)
+	}
+	if s.Count < 0 || s.Bytes < 0 || s.Total < 0 || s.Max < 0 || s.Wall < 0 {
+		return CallStats{}, fmt.Errorf("%w: stats: a negative count, size or time", ErrBadLink)
+	}
+	return s, nil
+}
+
 // ErrBadLink is wrapped by ParseLink for a malformed message.
 var ErrBadLink = errors.New("rendezvous: malformed agent link message")
 
@@ -176,13 +212,17 @@ func ParseLink(line []byte) (LinkKind, string, error) {
 	case LinkAbort:
 	case LinkQuery:
 		id, flag, _ := strings.Cut(arg, " ")
-		if id == "" || strings.Trim(id, "0123456789") != "" || len(id) > 19 || (flag != "" && flag != "stacks" && flag != "check") {
+		if id == "" || strings.Trim(id, "0123456789") != "" || len(id) > 19 || (flag != "" && flag != "stacks" && flag != "check" && flag != "stats") {
 			return "", "", fmt.Errorf("%w: query wants an id and optionally stacks, got %.32q", ErrBadLink, arg)
 		}
 	case LinkState, LinkStack:
 		id, rest, _ := strings.Cut(arg, " ")
 		if id == "" || strings.Trim(id, "0123456789") != "" || len(id) > 19 || (kind == LinkState && rest == "") {
 			return "", "", fmt.Errorf("%w: %s wants an id and its text, got %.32q", ErrBadLink, kind, arg)
+		}
+	case LinkStats:
+		if !strings.HasPrefix(arg, "{") {
+			return "", "", fmt.Errorf("%w: stats wants a JSON object, got %.32q", ErrBadLink, arg)
 		}
 	case LinkReady, LinkBeat, LinkClosed:
 		if hasArg {

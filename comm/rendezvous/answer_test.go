@@ -40,3 +40,23 @@ func FuzzParseAnswer(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseStats decodes arbitrary stats arguments: an error wraps
+// ErrBadLink, never a panic, and what decodes has no negative field.
+func FuzzParseStats(f *testing.F) {
+	for _, s := range []string{`{"k":"Send","n":5,"b":320,"t":100,"x":40}`, `{"k":"","t":5,"w":9}`, `{`, `{"n":-1}`, `[]`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, arg string) {
+		s, err := ParseStats(arg)
+		if err != nil {
+			if !errors.Is(err, ErrBadLink) {
+				t.Fatalf("error %v does not wrap ErrBadLink", err)
+			}
+			return
+		}
+		if s.Count < 0 || s.Bytes < 0 || s.Total < 0 || s.Max < 0 || s.Wall < 0 {
+			t.Fatalf("%q decoded with a negative field: %+v", arg, s)
+		}
+	})
+}

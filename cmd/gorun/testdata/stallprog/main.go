@@ -14,7 +14,7 @@ import (
 )
 
 var (
-	mode = flag.String("mode", "cycle", "cycle | skipbarrier | roots | compute | sleep")
+	mode = flag.String("mode", "cycle", "cycle | skipbarrier | roots | compute | sleep | counts | countsfail")
 	dur  = flag.Duration("for", 2*time.Second, "compute, sleep: how long rank 0 works before joining")
 )
 
@@ -27,7 +27,7 @@ func main() {
 	}
 	ctx := context.Background()
 	r, n := c.Rank(), c.Size()
-	buf := make([]int64, 4)
+	buf := make([]int64, 8)
 	switch *mode {
 	case "cycle":
 		// Every rank receives from the next one first: a cycle of Recvs.
@@ -67,6 +67,37 @@ func main() {
 			}
 		}
 		err = collectives.Barrier(ctx, c)
+	case "counts", "countsfail":
+		// Known counts for --stats: per rank 5 Sends and 5 Recvs of 64
+		// bytes around a ring, 3 Allreduces of 32 bytes (recursive
+		// doubling), 2 Barriers, 4 Isends and 4 Irecvs of 64 bytes and 8
+		// Waits on them. countsfail: then rank 1 exits 3 while the
+		// others wait for it.
+		next, prev := (r+1)%n, (r+n-1)%n
+		for i := 0; i < 5 && err == nil; i++ {
+			if err = comm.Send(ctx, c, buf[:8], next, 1); err == nil {
+				_, err = comm.Recv(ctx, c, buf[:8], prev, 1)
+			}
+		}
+		red := make([]float64, 4)
+		for i := 0; i < 3 && err == nil; i++ {
+			err = collectives.Allreduce(ctx, c, red, []float64{1, 2, 3, 4}, collectives.Sum[float64](), collectives.WithAlgorithm("recdoubling"))
+		}
+		for i := 0; i < 2 && err == nil; i++ {
+			err = collectives.Barrier(ctx, c)
+		}
+		in := make([]int64, 8)
+		for i := 0; i < 4 && err == nil; i++ {
+			rr := comm.Irecv(c, in, prev, 2)
+			sr := comm.Isend(c, buf[:8], next, 2)
+			err = comm.WaitAll(ctx, rr, sr)
+		}
+		if err == nil && *mode == "countsfail" {
+			if r == 1 {
+				os.Exit(3)
+			}
+			_, err = comm.Recv(ctx, c, buf[:1], 1, 99)
+		}
 	default:
 		err = fmt.Errorf("unknown -mode %q", *mode)
 	}
