@@ -55,7 +55,7 @@ func (c *Comm) Improbe(source, tag int) (msg *Message, ok bool, err error) {
 // to receive. If ctx ends first it returns ctx's error and takes nothing.
 func (c *Comm) Mprobe(ctx context.Context, source, tag int) (*Message, error) {
 	if t0 := statsStart(); t0 != 0 {
-		defer statsCall(c, "Mprobe", 0, t0) // observe_stats.go: gorun --stats
+		defer statsCall(c, "Mprobe", 0, t0) // observe_stats.go: --stats, --trace
 	}
 	src, t, err := c.probeArgs("Mprobe", source, tag)
 	if err != nil {
@@ -180,10 +180,10 @@ func Imrecv[T Elem](m *Message, buf []T) *Request { return m.ImrecvBytes(Bytes(b
 // arriving, Mrecv waits for the transfer to end (buf must not change after
 // it returns), and returns its result.
 func Mrecv[T Elem](ctx context.Context, m *Message, buf []T) (Status, error) {
-	t0 := statsStart() // observe_stats.go: gorun --stats
+	t0 := statsStart() // observe_stats.go: --stats, --trace
 	r := Imrecv(m, buf)
 	st, err := waitOrCancel(ctx, r)
-	statsCall(m.c, "Mrecv", st.Bytes, t0)
+	statsRecvd(m.c, "Mrecv", t0, st, err)
 	return st, err
 }
 

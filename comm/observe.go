@@ -168,7 +168,7 @@ func (s Span) Algorithm(alg string, bytes int) string {
 // End marks the span's call as returned. Call it once per span.
 func (s Span) End() {
 	if s.t != 0 {
-		if s.t >= 2 && statsOn.Load() {
+		if s.t >= 2 && countOn.Load() {
 			statsSpan(obsToken(s.t - 2)) // observe_stats.go
 		}
 		obsExit(obsToken(s.t - 2))

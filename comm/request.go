@@ -148,7 +148,7 @@ func (r *Request) Test() (bool, Status, error) {
 // Cancel it.
 func (r *Request) Wait(ctx context.Context) (Status, error) {
 	if t0 := statsStart(); t0 != 0 {
-		defer statsWait(r, t0) // observe_stats.go: gorun --stats
+		defer statsWait(r, t0) // observe_stats.go: --stats, --trace
 	}
 	if r.fin.Load() {
 		return r.result()

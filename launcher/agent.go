@@ -290,8 +290,8 @@ func (a *agent) handle(m *message) {
 		a.launch(m.Launch)
 	case msgSignal:
 		a.signalAll(syscall.Signal(m.Sig))
-	case msgQuery:
-		a.query(m) // stall.go
+	case msgQuery, msgClock:
+		a.query(m) // stall.go, trace.go
 	case msgAbort:
 		// Ranks still in Init hear it on their agent links (the others
 		// watch the store).
@@ -670,7 +670,7 @@ func (a *agent) readLink(rp *rankProc) {
 			}
 			continue
 		}
-		if kind == rendezvous.LinkState || kind == rendezvous.LinkStack || kind == rendezvous.LinkStats {
+		if kind == rendezvous.LinkState || kind == rendezvous.LinkStack || kind == rendezvous.LinkStats || kind == rendezvous.LinkTrace {
 			a.answered(rp, kind, arg) // stall.go
 			continue
 		}

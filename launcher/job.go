@@ -257,8 +257,8 @@ func (h *head) serveAgent(al *agentLink, spec *launchSpec) {
 			}
 		case msgPhase:
 			h.phaseMsg(m)
-		case msgStates, msgStats:
-			h.observer().states(m) // stall.go, stats.go
+		case msgStates, msgStats, msgTrace, msgClock:
+			h.observer().states(m) // stall.go, stats.go, trace.go
 		case msgLost:
 			// Its exit is counted when it is reported.
 			h.failSoon(m.At, m.Rank, fmt.Sprintf("gorun: rank %d (pid %d)%s %s", m.Rank, m.Pid, h.where(m.Host), m.Err), ExitFailure, false)

@@ -48,6 +48,9 @@ type Observe struct {
 	// Stats turns call statistics on: "text" prints a table at the end
 	// of the job (stats.go), "json:FILE" writes it to FILE as JSON.
 	Stats string
+	// Trace, if not empty, names the file the job's trace is written to
+	// (trace.go).
+	Trace string
 	// DeadlockTimeout: a job whose every running rank has been blocked
 	// in a gorun call for this long, with no progress and its process
 	// using no CPU, and whose goroutines are all either in a gorun call
@@ -94,6 +97,10 @@ type agentQuery struct {
 // query asks every rank of the agent that uses comm what it is blocked in
 // and sends the answers to the head.
 func (a *agent) query(m *message) {
+	if m.Kind == msgClock {
+		a.c.send(&message{Kind: msgClock, At: time.Now().UnixNano(), Host: a.host})
+		return
+	}
 	id := uint64(m.Code)
 	q := &agentQuery{answers: map[int]*rankAnswer{}, done: make(chan struct{})}
 	arg := strconv.FormatUint(id, 10)
@@ -159,6 +166,14 @@ func (a *agent) answered(rp *rankProc, kind rendezvous.LinkKind, arg string) {
 		a.c.send(&message{Kind: msgStats, Rank: rp.rank, Data: []byte(arg), Host: a.host})
 		return
 	}
+	if kind == rendezvous.LinkTrace {
+		if _, err := rendezvous.ParseTrace(arg); err != nil {
+			a.complain(rp, err)
+			return
+		}
+		a.c.send(&message{Kind: msgTrace, Rank: rp.rank, Data: []byte(arg), Host: a.host})
+		return
+	}
 	var st rendezvous.RankState
 	id, rest, err := rendezvous.ParseAnswer(kind, arg, &st)
 	if err != nil {
@@ -193,6 +208,10 @@ type observer struct {
 	id    uint64
 	qs    map[uint64]*headQuery
 	stats map[int]*statsRank // stats.go
+	// trace.go
+	traces  map[int]*traceRank
+	offsets map[string]int64 // each host's clock minus the head's, ns
+	clocks  chan *message
 }
 
 type headQuery struct {
@@ -203,14 +222,21 @@ type headQuery struct {
 }
 
 func (h *head) observer() *observer {
-	h.obsOnce.Do(func() { h.obs = &observer{h: h, qs: map[uint64]*headQuery{}} })
+	h.obsOnce.Do(func() { h.obs = &observer{h: h, qs: map[uint64]*headQuery{}, clocks: make(chan *message, 4)} })
 	return h.obs
 }
 
 // states takes an agent's answers to a query (or a row of statistics).
 func (o *observer) states(m *message) {
-	if m.Kind == msgStats {
+	switch m.Kind {
+	case msgStats:
 		o.statsRow(m)
+		return
+	case msgTrace:
+		o.traceChunk(m)
+		return
+	case msgClock:
+		o.clockReply(m)
 		return
 	}
 	var as []rankAnswer
@@ -276,11 +302,18 @@ func (o *observer) start() func() {
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	t0 := time.Now()
-	go func() { defer close(done); o.watch(stop) }()
+	go func() {
+		defer close(done)
+		if o.h.job.Observe.Trace != "" {
+			o.measureClocks(stop) // trace.go
+		}
+		o.watch(stop)
+	}()
 	return func() {
 		close(stop)
 		<-done
 		o.printStats(time.Since(t0)) // stats.go
+		o.writeTrace()               // trace.go
 	}
 }
 

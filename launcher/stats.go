@@ -30,10 +30,14 @@ type statsRank struct {
 
 // statsEnv is what Observe adds to each rank's environment.
 func (o Observe) env() []string {
-	if o.Stats == "" {
-		return nil
+	var env []string
+	if o.Stats != "" {
+		env = append(env, rendezvous.StatsEnv+"=1")
 	}
-	return []string{rendezvous.StatsEnv + "=1"}
+	if o.Trace != "" {
+		env = append(env, rendezvous.TraceEnv+"=1")
+	}
+	return env
 }
 
 // statsRow takes one row of a rank's statistics from its agent.
@@ -67,7 +71,7 @@ func (o *observer) statsRow(m *message) {
 // ending) and waits for their answers. It must not be called from a
 // goroutine that reads an agent's messages.
 func (o *observer) askStats() {
-	if o.h.job.Observe.Stats != "" {
+	if o.h.job.Observe.Stats != "" || o.h.job.Observe.Trace != "" {
 		o.query("stats", nil)
 	}
 }

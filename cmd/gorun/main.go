@@ -69,6 +69,10 @@ Flags (mpirun's names; -flag and --flag are the same):
                          bytes, total and longest time and share of the wall time, and per
                          rank the time inside calls and outside
   --stats=json:FILE      write the same as JSON to FILE
+  --trace FILE.json      write a timeline of the ranks' gorun calls in the Chrome trace-event
+                         format (open it in ui.perfetto.dev or chrome://tracing): a track
+                         per rank, a slice per call, an arrow from each send to its receive;
+                         each rank keeps its last 65536 calls
 
 Several hosts (one agent per host, started in parallel; it forks the host's ranks):
   -H, --host LIST        hosts and slots: host1:4,host2:4 (a repeated host adds a slot)
@@ -256,6 +260,7 @@ func run(args []string) int {
 	fs.Var(&deadlock, "deadlock-timeout", "")
 	var stats statsFlag
 	fs.Var(&stats, "stats", "")
+	traceFile := fs.String("trace", "", "")
 	version := fs.Bool("version", false, "")
 	fs.BoolVar(version, "V", false, "")
 	help := fs.Bool("help", false, "")
@@ -337,7 +342,7 @@ func run(args []string) int {
 		MapBy: *mapBy, BindTo: *bindTo,
 		Stdin: os.Stdin, HandleSignals: true,
 		HeartbeatTimeout: ro.hbTimeout.d,
-		Observe:          launcher.Observe{StallReport: stall.d, Stacks: stall.stacks, DeadlockTimeout: deadlock.d, Stats: string(stats)},
+		Observe:          launcher.Observe{StallReport: stall.d, Stacks: stall.stacks, DeadlockTimeout: deadlock.d, Stats: string(stats), Trace: *traceFile},
 	}
 	if set["deadlock-timeout"] && deadlock.d == 0 {
 		job.Observe.DeadlockTimeout = -1 // off

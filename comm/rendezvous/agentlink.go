@@ -53,7 +53,64 @@ const (
 	LinkState  LinkKind = "state"  // rank → agent: the answer to query ID; ARG: "ID JSON" (RankState)
 	LinkStack  LinkKind = "stack"  // rank → agent: one line of its stacks for query ID; ARG: "ID" or "ID LINE"
 	LinkStats  LinkKind = "stats"  // rank → agent: one row of its call statistics; ARG: JSON (CallStats)
+	LinkTrace  LinkKind = "trace"  // rank → agent: events of its trace; ARG: JSON (TraceChunk)
 )
+
+// TraceEnv names the environment variable that turns a rank's trace on
+// ("1"): the rank then says LinkTrace, its recorded events in chunks and a
+// last chunk with End set, when it would send its statistics (StatsEnv).
+const TraceEnv = "GORUN_TRACE"
+
+// TraceEvent is one call in a rank's trace: Call (with Alg, for a
+// collective) started at Start (Unix ns, the rank's clock) and took Dur
+// ns, with Peer (a world rank, or a collective's root; -2 none), Tag, its
+// payload Bytes, its communicator and, for a collective, its sequence
+// number. FlowOut names the message a send started, FlowIn the one a
+// receive got: the same id on both ranks.
+type TraceEvent struct {
+	Call    string `json:"k"`
+	Alg     string `json:"a,omitempty"`
+	Start   int64  `json:"t"`
+	Dur     int64  `json:"d"`
+	Peer    int    `json:"p"`
+	Tag     int    `json:"g"`
+	Bytes   int64  `json:"b,omitempty"`
+	Comm    string `json:"cm,omitempty"`
+	Coll    bool   `json:"co,omitempty"`
+	Seq     int    `json:"s,omitempty"`
+	FlowOut string `json:"fo,omitempty"`
+	FlowIn  string `json:"fi,omitempty"`
+}
+
+// TraceChunk is the argument of a trace message: Events, or (End) the
+// last chunk: Recorded events in all, the oldest Dropped of them not sent
+// (the ring holds Ring), and the rank's clock Now (Unix ns).
+type TraceChunk struct {
+	Events   []TraceEvent `json:"e,omitempty"`
+	End      bool         `json:"end,omitempty"`
+	Recorded int64        `json:"n,omitempty"`
+	Dropped  int64        `json:"dropped,omitempty"`
+	Ring     int          `json:"ring,omitempty"`
+	Now      int64        `json:"now,omitempty"`
+}
+
+// ParseTrace decodes the argument of a trace message. A malformed one is
+// an error wrapping ErrBadLink.
+func ParseTrace(arg string) (TraceChunk, error) {
+	var c TraceChunk
+	if err := json.Unmarshal([]byte(arg), &c); err != nil {
+		return TraceChunk{}, fmt.Errorf("%w: trace: %v", ErrBadLink, err)
+	}
+	if c.Recorded < 0 || c.Dropped < 0 || c.Dropped > c.Recorded {
+		return TraceChunk{}, fmt.Errorf("%w: trace: bad counts", ErrBadLink)
+	}
+	for _, e := range c.Events {
+		if e.Dur < 0 {
+			return TraceChunk{}, fmt.Errorf("%w: trace: a negative duration", ErrBadLink)
+		}
+	}
+	return c, nil
+}
 
 // StatsEnv names the environment variable that turns a rank's call
 // statistics on ("1"): the rank then says LinkStats, one line per call
@@ -220,9 +277,9 @@ func ParseLink(line []byte) (LinkKind, string, error) {
 		if id == "" || strings.Trim(id, "0123456789") != "" || len(id) > 19 || (kind == LinkState && rest == "") {
 			return "", "", fmt.Errorf("%w: %s wants an id and its text, got %.32q", ErrBadLink, kind, arg)
 		}
-	case LinkStats:
+	case LinkStats, LinkTrace:
 		if !strings.HasPrefix(arg, "{") {
-			return "", "", fmt.Errorf("%w: stats wants a JSON object, got %.32q", ErrBadLink, arg)
+			return "", "", fmt.Errorf("%w: %s wants a JSON object, got %.32q", ErrBadLink, kind, arg)
 		}
 	case LinkReady, LinkBeat, LinkClosed:
 		if hasArg {

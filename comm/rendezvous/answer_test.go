@@ -60,3 +60,23 @@ func FuzzParseStats(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseTrace decodes arbitrary trace arguments: an error wraps
+// ErrBadLink, never a panic, and what decodes has sane counts.
+func FuzzParseTrace(f *testing.F) {
+	for _, s := range []string{`{"e":[{"k":"Send","t":1,"d":2,"p":1,"g":3,"fo":"ab"}]}`, `{"end":true,"n":5,"dropped":2,"ring":3}`, `{"e":[{"d":-1}]}`, `{`, `{"n":1,"dropped":2}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, arg string) {
+		c, err := ParseTrace(arg)
+		if err != nil {
+			if !errors.Is(err, ErrBadLink) {
+				t.Fatalf("error %v does not wrap ErrBadLink", err)
+			}
+			return
+		}
+		if c.Dropped < 0 || c.Dropped > c.Recorded {
+			t.Fatalf("%q decoded with bad counts: %+v", arg, c)
+		}
+	})
+}
