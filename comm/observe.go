@@ -124,7 +124,11 @@ func obsWait(r *Request) obsToken {
 	if len(r.call) > 1 && r.call[0] == 'I' {
 		flags = slotWait
 	}
-	return obsEnter(r.e, r.call, flags, r.peer, r.userPeer, r.userTag, r.ctx, 0, len(r.buf))
+	bytes := 0
+	if !r.alloc { // an allocating receive's buffer is made by the engine at the match
+		bytes = len(r.buf)
+	}
+	return obsEnter(r.e, r.call, flags, r.peer, r.userPeer, r.userTag, r.ctx, 0, bytes)
 }
 
 // obsProbe records a goroutine blocking in a probe of c.
