@@ -210,3 +210,27 @@ func TestSIGQUITReport(t *testing.T) {
 	}
 	noStallStragglers(t)
 }
+
+// TestObserveUsageErrors checks the new flags' bad values: exit 2 with
+// one line.
+func TestObserveUsageErrors(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--stall-report", "soon", "true"}, "is not a duration"},
+		{[]string{"--stall-report", "1s,heaps", "true"}, "optionally followed by ,stacks"},
+		{[]string{"--stall-report", "0", "true"}, "must be positive"},
+		{[]string{"--deadlock-timeout", "-1", "true"}, "must be positive"},
+		{[]string{"--deadlock-timeout", "NaN", "true"}, "is not a duration"},
+		{[]string{"--stats=xml", "true"}, "expected --stats or --stats=json:FILE"},
+		{[]string{"--stats=json:", "true"}, "expected --stats or --stats=json:FILE"},
+		{[]string{"--trace"}, "flag needs an argument"},
+	} {
+		r := gorun(t, 30*time.Second, "", tt.args...)
+		lines := strings.Split(strings.TrimSpace(r.out), "\n")
+		if r.code != 2 || len(lines) != 1 || !strings.HasPrefix(lines[0], "gorun: ") || !strings.Contains(lines[0], tt.want) {
+			t.Errorf("gorun %q: exit %d, output %.300q; want exit 2 and one line with %q", tt.args, r.code, r.out, tt.want)
+		}
+	}
+}
