@@ -22,6 +22,8 @@ import (
 // dst; a bad option.
 func Allgather[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, opts ...Option) error {
 	sys, base := c.Collective()
+	sp := c.BeginCollective("Allgather", -1, base) // observe: stall reports, --stats
+	defer sp.End()
 	cfg, err := setup("allgather", opts)
 	p, r := c.Size(), c.Rank()
 	n := len(src)
@@ -50,7 +52,7 @@ func Allgather[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, opt
 	if p == 1 {
 		return nil
 	}
-	switch selectAllgather(cfg, p, len(dst)*comm.SizeOf[T]()) {
+	switch sp.Algorithm(selectAllgather(cfg, p, len(dst)*comm.SizeOf[T]()), len(dst)*comm.SizeOf[T]()) {
 	case "recdoubling":
 		err = allgatherRecDoubling(ctx, sys, base, dst, n)
 	case "bruck":
@@ -73,6 +75,8 @@ func Allgather[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, opt
 // InPlace, a bad option.
 func Allgatherv[T comm.Elem](ctx context.Context, c *comm.Comm, dst []T, counts, displs []int, src []T, opts ...Option) error {
 	sys, base := c.Collective()
+	sp := c.BeginCollective("Allgatherv", -1, base) // observe: stall reports, --stats
+	defer sp.End()
 	cfg, err := setup("allgatherv", opts)
 	p, r := c.Size(), c.Rank()
 	var blk []span

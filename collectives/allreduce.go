@@ -27,6 +27,8 @@ import (
 // of op's Width, an op without Fn, a bad option.
 func Allreduce[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op Op[T], opts ...Option) error {
 	sys, base := c.Collective()
+	sp := c.BeginCollective("Allreduce", -1, base) // observe: stall reports, --stats
+	defer sp.End()
 	cfg, err := setup("allreduce", opts)
 	if err != nil {
 		return wrap("Allreduce", c, checkBad(ctx, c, sys, kAllreduce, err))
@@ -47,7 +49,7 @@ func Allreduce[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op 
 	p := c.Size()
 	alg := "copy"
 	if p > 1 {
-		alg = selectAllreduce(cfg, p, len(dst)*comm.SizeOf[T](), op.Commutative)
+		alg = sp.Algorithm(selectAllreduce(cfg, p, len(dst)*comm.SizeOf[T](), op.Commutative), len(dst)*comm.SizeOf[T]())
 	}
 	switch alg {
 	case "copy":

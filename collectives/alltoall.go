@@ -23,6 +23,8 @@ import (
 // dst with InPlace, a bad option.
 func Alltoall[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, opts ...Option) (err error) {
 	sys, base := c.Collective()
+	sp := c.BeginCollective("Alltoall", -1, base) // observe: stall reports, --stats
+	defer sp.End()
 	cfg, err := setup("alltoall", opts)
 	p := c.Size()
 	if err == nil {
@@ -49,7 +51,7 @@ func Alltoall[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, opts
 		}()
 	}
 	n := len(dst) / p
-	switch selectAlltoall(cfg, p, n*comm.SizeOf[T]()) {
+	switch sp.Algorithm(selectAlltoall(cfg, p, n*comm.SizeOf[T]()), n*comm.SizeOf[T]()) {
 	case "bruck":
 		err = alltoallBruck(ctx, sys, base, dst, src, n)
 	case "pairwise":
@@ -79,6 +81,8 @@ func Alltoall[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, opts
 // scounts is an empty contribution.
 func Alltoallv[T comm.Elem](ctx context.Context, c *comm.Comm, dst []T, rcounts, rdispls []int, src []T, scounts, sdispls []int, opts ...Option) (err error) {
 	sys, base := c.Collective()
+	sp := c.BeginCollective("Alltoallv", -1, base) // observe: stall reports, --stats
+	defer sp.End()
 	cfg, err := setup("alltoallv", opts)
 	p, r := c.Size(), c.Rank()
 	var rb, sb []span

@@ -17,6 +17,8 @@ import (
 // communication.
 func Barrier(ctx context.Context, c *comm.Comm, opts ...Option) error {
 	sys, base := c.Collective()
+	sp := c.BeginCollective("Barrier", -1, base) // observe: stall reports, --stats
+	defer sp.End()
 	cfg, err := setup("barrier", opts)
 	if err != nil {
 		return wrap("Barrier", c, checkBad(ctx, c, sys, kBarrier, err))
@@ -24,7 +26,7 @@ func Barrier(ctx context.Context, c *comm.Comm, opts ...Option) error {
 	if err = check[byte](ctx, c, sys, callOf(kBarrier, cfg)); err != nil {
 		return wrap("Barrier", c, err)
 	}
-	switch selectBarrier(cfg, c.Size()) {
+	switch sp.Algorithm(selectBarrier(cfg, c.Size()), 0) {
 	case "tree":
 		err = barrierTree(ctx, sys, base)
 	default:

@@ -21,6 +21,8 @@ import (
 // bad option one wrapping comm.ErrInvalidArgument.
 func Bcast[T comm.Elem](ctx context.Context, c *comm.Comm, buf []T, root int, opts ...Option) error {
 	sys, base := c.Collective()
+	sp := c.BeginCollective("Bcast", root, base) // observe: stall reports, --stats
+	defer sp.End()
 	cfg, err := setup("bcast", opts)
 	if err == nil {
 		err = badRoot(c, root)
@@ -37,7 +39,7 @@ func Bcast[T comm.Elem](ctx context.Context, c *comm.Comm, buf []T, root int, op
 	if p == 1 {
 		return nil
 	}
-	switch selectBcast(cfg, p, len(buf)*comm.SizeOf[T]()) {
+	switch sp.Algorithm(selectBcast(cfg, p, len(buf)*comm.SizeOf[T]()), len(buf)*comm.SizeOf[T]()) {
 	case "binomial":
 		err = bcastBinomial(ctx, sys, base, buf, root)
 	case "scatter_allgather":

@@ -54,6 +54,8 @@ func SparseExchange[T comm.Elem](ctx context.Context, c *comm.Comm, dests []int,
 		}
 	}
 	sys, base := c.Collective()
+	sp := c.BeginCollective("SparseExchange", -1, base) // observe: stall reports, --stats
+	defer sp.End()
 	if err := check[T](ctx, c, sys, call{kind: kSparseExchange, root: -1, count: -1}); err != nil {
 		return nil, wrap("SparseExchange", c, err)
 	}

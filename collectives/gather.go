@@ -24,6 +24,8 @@ import (
 // see root's mistake and wait for root until their ctx ends.
 func Gather[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, root int, opts ...Option) error {
 	sys, base := c.Collective()
+	sp := c.BeginCollective("Gather", root, base) // observe: stall reports, --stats
+	defer sp.End()
 	cfg, err := setup("gather", opts)
 	if err == nil {
 		err = badRoot(c, root)
@@ -55,7 +57,7 @@ func Gather[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, root i
 	if p == 1 {
 		return nil
 	}
-	switch selectGather(cfg, p, n*comm.SizeOf[T]()) {
+	switch sp.Algorithm(selectGather(cfg, p, n*comm.SizeOf[T]()), n*comm.SizeOf[T]()) {
 	case "binomial":
 		err = gatherBinomial(ctx, sys, base, dst, src, root, n)
 	case "linear":
@@ -80,6 +82,8 @@ func Gather[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, root i
 // see root's mistake and wait for root until their ctx ends.
 func Gatherv[T comm.Elem](ctx context.Context, c *comm.Comm, dst []T, counts, displs []int, src []T, root int, opts ...Option) error {
 	sys, base := c.Collective()
+	sp := c.BeginCollective("Gatherv", root, base) // observe: stall reports, --stats
+	defer sp.End()
 	cfg, err := setup("gatherv", opts)
 	if err == nil {
 		err = badRoot(c, root)

@@ -96,6 +96,8 @@ func vblocks(coll, what string, n int, counts, displs []int, k int) ([]span, err
 // dst[rblk[k]] from sources[k], skipping ProcNull.
 func neighborExchange[T comm.Elem](ctx context.Context, coll string, nb neighbors, dst []T, rblk []span, src []T, sblk []span) error {
 	sys, base := nb.c.Collective()
+	sp := nb.c.BeginCollective(coll, -1, base) // observe: stall reports, --stats
+	defer sp.End()
 	if err := check[T](ctx, nb.c, sys, call{kind: kindNamed(coll), root: -1, count: -1}); err != nil {
 		return wrap(coll, nb.c, err)
 	}

@@ -26,6 +26,8 @@ import (
 // until their ctx ends.
 func Reduce[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op Op[T], root int, opts ...Option) (err error) {
 	sys, base := c.Collective()
+	sp := c.BeginCollective("Reduce", root, base) // observe: stall reports, --stats
+	defer sp.End()
 	cfg, err := setup("reduce", opts)
 	if err == nil {
 		err = badRoot(c, root)
@@ -52,7 +54,7 @@ func Reduce[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op Op[
 	if err = check[T](ctx, c, sys, k); err != nil {
 		return wrap("Reduce", c, err)
 	}
-	alg := selectReduce(cfg, p, n*comm.SizeOf[T]())
+	alg := sp.Algorithm(selectReduce(cfg, p, n*comm.SizeOf[T]()), n*comm.SizeOf[T]())
 	// acc receives the rank's partial result; the algorithms read the
 	// rank's contribution from in, so acc needs no copy of it.
 	var acc, in []T

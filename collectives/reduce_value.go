@@ -114,6 +114,8 @@ const (
 func reduceValueTree[V any](ctx context.Context, c *comm.Comm, src V, fold func(a, b V) V, root int) (V, error) {
 	var zero V
 	sys, base := c.Collective()
+	sp := c.BeginCollective("ReduceValue", root, base) // observe: stall reports, --stats
+	defer sp.End()
 	if err := check[byte](ctx, c, sys, call{kind: kReduceValue, root: root, count: -1}); err != nil {
 		return zero, err
 	}

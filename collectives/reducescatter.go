@@ -27,6 +27,8 @@ import (
 // neither nil nor dst with InPlace, an op without Fn, a bad option.
 func ReduceScatter[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, counts []int, op Op[T], opts ...Option) (err error) {
 	sys, base := c.Collective()
+	sp := c.BeginCollective("ReduceScatter", -1, base) // observe: stall reports, --stats
+	defer sp.End()
 	cfg, err := setup("reducescatter", opts)
 	p, r := c.Size(), c.Rank()
 	var blk []span
@@ -74,7 +76,7 @@ func ReduceScatter[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T,
 		}()
 	}
 	displs := packedDispls(counts)
-	switch selectReduceScatter(cfg, p, total*comm.SizeOf[T](), op.Commutative) {
+	switch sp.Algorithm(selectReduceScatter(cfg, p, total*comm.SizeOf[T](), op.Commutative), total*comm.SizeOf[T]()) {
 	case "ring":
 		err = ringReduceScatter(ctx, sys, base, work, blk, op, cfg.segElems(comm.SizeOf[T]()))
 		if err == nil {

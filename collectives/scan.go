@@ -18,6 +18,8 @@ import (
 // of op's Width, an op without Fn, a bad option.
 func Scan[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op Op[T], opts ...Option) error {
 	sys, base := c.Collective()
+	sp := c.BeginCollective("Scan", -1, base) // observe: stall reports, --stats
+	defer sp.End()
 	cfg, err := setup("scan", opts)
 	var in []T
 	if err == nil {
@@ -50,6 +52,8 @@ func Scan[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op Op[T]
 // Bad arguments: as for Scan.
 func Exscan[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op Op[T], opts ...Option) error {
 	sys, base := c.Collective()
+	sp := c.BeginCollective("Exscan", -1, base) // observe: stall reports, --stats
+	defer sp.End()
 	cfg, err := setup("exscan", opts)
 	var in []T
 	if err == nil {

@@ -25,6 +25,8 @@ import (
 // see root's mistake and wait for root until their ctx ends.
 func Scatter[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, root int, opts ...Option) error {
 	sys, base := c.Collective()
+	sp := c.BeginCollective("Scatter", root, base) // observe: stall reports, --stats
+	defer sp.End()
 	cfg, err := setup("scatter", opts)
 	if err == nil {
 		err = badRoot(c, root)
@@ -51,7 +53,7 @@ func Scatter[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, root 
 		return wrap("Scatter", c, err)
 	}
 	if p > 1 {
-		switch selectScatter(cfg, p, n*comm.SizeOf[T]()) {
+		switch sp.Algorithm(selectScatter(cfg, p, n*comm.SizeOf[T]()), n*comm.SizeOf[T]()) {
 		case "binomial":
 			err = scatterBinomial(ctx, sys, base, dst, src, root, n)
 		case "linear":
@@ -82,6 +84,8 @@ func Scatter[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, root 
 // comm.ErrTruncate.
 func Scatterv[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, counts, displs []int, root int, opts ...Option) error {
 	sys, base := c.Collective()
+	sp := c.BeginCollective("Scatterv", root, base) // observe: stall reports, --stats
+	defer sp.End()
 	cfg, err := setup("scatterv", opts)
 	if err == nil {
 		err = badRoot(c, root)

@@ -104,12 +104,17 @@ func (l *agentLink) beat() {
 	}
 }
 
-// read serves what the agent says: an abort fails a pending Init.
+// read serves what the agent says: an abort fails a pending Init; a query
+// is answered with what the rank is blocked in.
 func (l *agentLink) read() {
 	sc := bufio.NewScanner(l.f)
 	sc.Buffer(make([]byte, 0, 256), rendezvous.MaxLinkLine)
 	for sc.Scan() {
 		kind, arg, err := rendezvous.ParseLink(sc.Bytes())
+		if err == nil && kind == rendezvous.LinkQuery {
+			l.answer(arg) // observe.go
+			continue
+		}
 		if err != nil || kind != rendezvous.LinkAbort {
 			continue // nothing else is meant for a rank
 		}
@@ -159,6 +164,7 @@ func (l *agentLink) started(ctx context.Context, rank int, w *Comm, err error) e
 	l.mu.Lock()
 	l.world = w
 	l.mu.Unlock()
+	statsBegin.Store(obsNow()) // observe_stats.go: a rank's wall time starts here
 	l.send(rendezvous.LinkReady, "")
 	return nil
 }
@@ -177,6 +183,7 @@ func (l *agentLink) closed(w *Comm) {
 	}
 	l.stopOnce.Do(func() {
 		close(l.stop)
+		l.sendStats() // observe_stats.go: with gorun --stats
 		l.send(rendezvous.LinkClosed, "")
 	})
 }

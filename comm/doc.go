@@ -79,6 +79,16 @@
 // promptly while computing can call runtime.Gosched now and then, or raise
 // GOMAXPROCS.
 //
+// # What a rank is doing
+//
+// Each process keeps a small record of the calls its goroutines are
+// blocked in (a slot per waiting goroutine, taken once a wait parks, and
+// per collective of package collectives through BeginCollective) and a
+// count of completed requests; gorun's stall and deadlock reports ask for
+// it over the agent link (observe.go). Under gorun --stats and --trace,
+// the calls are also counted and recorded (observe_stats.go,
+// observe_trace.go); otherwise that costs one atomic load per call.
+//
 // # Concurrency
 //
 // A Comm may be used from many goroutines: point-to-point calls, probes and

@@ -52,6 +52,9 @@ func (c *Comm) Improbe(source, tag int) (msg *Message, ok bool, err error) {
 // AnyTag) and takes it out of the matching queues (MPI_Mprobe), for Mrecv
 // to receive. If ctx ends first it returns ctx's error and takes nothing.
 func (c *Comm) Mprobe(ctx context.Context, source, tag int) (*Message, error) {
+	if t0 := statsStart(); t0 != 0 {
+		defer statsCall(c, "Mprobe", 0, t0) // observe_stats.go: --stats, --trace
+	}
 	src, t, err := c.probeArgs("Mprobe", source, tag)
 	if err != nil {
 		return nil, err
@@ -62,17 +65,23 @@ func (c *Comm) Mprobe(ctx context.Context, source, tag int) (*Message, error) {
 	var peer atomic.Int32
 	peer.Store(int32(src))
 	w := c.e.startPoll(&peer) // wait.go
+	var obs obsToken = -2     // observe.go: recorded once the probe waits
 	for {
 		msg, ch, err := c.e.mprobe(c, src, t)
 		if msg != nil || err != nil {
+			obsDone(obs)
 			return msg, opError("probe", source, tag, err)
 		}
 		if w.next() {
 			continue
 		}
+		if obs == -2 {
+			obs = c.obsProbe("Mprobe", src, source, tag)
+		}
 		select {
 		case <-ch:
 		case <-ctx.Done():
+			obsDone(obs)
 			return nil, opError("probe", source, tag, ctx.Err())
 		}
 	}
@@ -160,8 +169,11 @@ func Imrecv[T Elem](m *Message, buf []T) *Request { return m.ImrecvBytes(Bytes(b
 // arriving, Mrecv waits for the transfer to end (buf must not change after
 // it returns), and returns its result.
 func Mrecv[T Elem](ctx context.Context, m *Message, buf []T) (Status, error) {
+	t0 := statsStart() // observe_stats.go: --stats, --trace
 	r := Imrecv(m, buf)
-	return waitOrCancel(ctx, r)
+	st, err := waitOrCancel(ctx, r)
+	statsRecvd(m.c, "Mrecv", t0, st, err)
+	return st, err
 }
 
 // RecvAlloc receives exactly the message msg into a new buffer of its

@@ -20,7 +20,7 @@ var procNullStatus = Status{Source: ProcNull, Tag: AnyTag}
 // starts only a request that is not complete.
 func (c *Comm) newSend(call string, buf []byte, dest, tag int) *Request {
 	r := c.e.newRequest(c, kindSend)
-	r.userPeer, r.userTag = dest, tag
+	r.userPeer, r.userTag, r.call = dest, tag, call
 	peer, err := c.peerOf(call, dest, false)
 	var t int32
 	if err == nil {
@@ -42,7 +42,7 @@ func (c *Comm) newSend(call string, buf []byte, dest, tag int) *Request {
 // with an empty Status whose Source is ProcNull and Tag AnyTag.
 func (c *Comm) newRecv(call string, buf []byte, source, tag int, alloc bool) *Request {
 	r := c.e.newRequest(c, kindRecv)
-	r.userPeer, r.userTag = source, tag
+	r.userPeer, r.userTag, r.call = source, tag, call
 	peer, err := c.peerOf(call, source, true)
 	var t int32
 	if err == nil {
@@ -66,6 +66,9 @@ func (c *Comm) newRecv(call string, buf []byte, source, tag int, alloc bool) *Re
 
 func (c *Comm) isend(call string, buf []byte, dest, tag int) *Request {
 	r := c.newSend(call, buf, dest, tag)
+	if call[0] == 'I' && countOn.Load() {
+		statsSent(c, call, len(buf), obsNow(), dest, tag, r.err) // observe_stats.go: --stats, --trace (r is still private)
+	}
 	if !r.fin.Load() {
 		c.e.isend(r)
 	}
@@ -73,6 +76,9 @@ func (c *Comm) isend(call string, buf []byte, dest, tag int) *Request {
 }
 
 func (c *Comm) irecv(call string, buf []byte, source, tag int, alloc bool) *Request {
+	if call[0] == 'I' && countOn.Load() {
+		statsCall(c, call, len(buf), obsNow()) // observe_stats.go: --stats, --trace
+	}
 	r := c.newRecv(call, buf, source, tag, alloc)
 	if !r.fin.Load() {
 		c.e.irecv(r)
@@ -143,8 +149,10 @@ func (c *Comm) RecvAlloc(ctx context.Context, source, tag int) ([]byte, Status, 
 }
 
 func (c *Comm) recvAlloc(ctx context.Context, call string, source, tag int) ([]byte, Status, error) {
+	t0 := statsStart() // observe_stats.go: --stats, --trace
 	r := c.irecv(call, nil, source, tag, true)
 	st, err := waitOrCancel(ctx, r)
+	statsRecvd(c, call, t0, st, err)
 	if r.buf == nil && err == nil {
 		return []byte{}, st, nil
 	}
@@ -200,6 +208,13 @@ func Send[T Elem](ctx context.Context, c *Comm, buf []T, dest, tag int) error {
 }
 
 func (c *Comm) send(ctx context.Context, call string, buf []byte, dest, tag int) error {
+	t0 := statsStart() // observe_stats.go: --stats, --trace
+	err := c.send1(ctx, call, buf, dest, tag)
+	statsSent(c, call, len(buf), t0, dest, tag, err)
+	return err
+}
+
+func (c *Comm) send1(ctx context.Context, call string, buf []byte, dest, tag int) error {
 	if done, err := c.trySend(call, buf, dest, tag); done {
 		return err
 	}
@@ -215,9 +230,11 @@ func (c *Comm) send(ctx context.Context, call string, buf []byte, dest, tag int)
 // empty Status whose Source is ProcNull; a bad rank or tag is an error
 // wrapping ErrInvalidRank or ErrInvalidTag.
 func Recv[T Elem](ctx context.Context, c *Comm, buf []T, source, tag int) (Status, error) {
+	t0 := statsStart() // observe_stats.go: --stats, --trace
 	r := c.irecv("Recv", Bytes(buf), source, tag, false)
 	st, err := waitOrCancel(ctx, r)
 	release(r)
+	statsRecvd(c, "Recv", t0, st, err)
 	return st, err
 }
 
@@ -227,12 +244,14 @@ func Recv[T Elem](ctx context.Context, c *Comm, buf []T, source, tag int) (Statu
 // or tag on either side is an error wrapping ErrInvalidRank or
 // ErrInvalidTag (the receive's first).
 func Sendrecv[T, U Elem](ctx context.Context, c *Comm, sendbuf []T, dest, sendtag int, recvbuf []U, source, recvtag int) (Status, error) {
+	t0 := statsStart() // observe_stats.go: --stats, --trace
 	rr := c.irecv("Sendrecv", Bytes(recvbuf), source, recvtag, false)
 	sr := c.isend("Sendrecv", Bytes(sendbuf), dest, sendtag)
 	st, err := waitOrCancel(ctx, rr)
 	if _, serr := waitOrCancel(ctx, sr); err == nil {
 		err = serr
 	}
+	statsSendrecv(c, t0, len(sendbuf)*SizeOf[T](), dest, sendtag, st, err)
 	return st, err
 }
 
@@ -270,6 +289,9 @@ func (c *Comm) Iprobe(source, tag int) (Status, bool, error) {
 // empty Status whose Source is ProcNull; a bad rank or tag is an error
 // wrapping ErrInvalidRank or ErrInvalidTag.
 func (c *Comm) Probe(ctx context.Context, source, tag int) (Status, error) {
+	if t0 := statsStart(); t0 != 0 {
+		defer statsCall(c, "Probe", 0, t0) // observe_stats.go: --stats, --trace
+	}
 	src, t, err := c.probeArgs("Probe", source, tag)
 	if err != nil {
 		return Status{}, err
@@ -277,14 +299,20 @@ func (c *Comm) Probe(ctx context.Context, source, tag int) (Status, error) {
 	if src == ProcNull {
 		return procNullStatus, nil
 	}
+	var obs obsToken = -2 // observe.go: recorded once the probe waits
 	for {
 		st, ok, ch, err := c.e.probe(c, c.ctx, src, t)
 		if ok || err != nil {
+			obsDone(obs)
 			return st, opError("probe", source, tag, err)
+		}
+		if obs == -2 {
+			obs = c.obsProbe("Probe", src, source, tag)
 		}
 		select {
 		case <-ch:
 		case <-ctx.Done():
+			obsDone(obs)
 			return Status{}, opError("probe", source, tag, ctx.Err())
 		}
 	}

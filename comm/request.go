@@ -68,8 +68,9 @@ type Request struct {
 	wdone       chan struct{}
 	withdrawn   bool
 	withdrawErr error
-	userTag     int // the tag as asked for, for errors
-	userPeer    int // the comm rank as asked for, for errors
+	userTag     int    // the tag as asked for, for errors
+	userPeer    int    // the comm rank as asked for, for errors
+	call        string // the call that made it ("Recv", "Isend", ...), for reports (observe.go)
 }
 
 func (r *Request) finish(st Status, err error) {
@@ -80,6 +81,7 @@ func (r *Request) finish(st Status, err error) {
 	}
 	r.status, r.err = st, err
 	r.fin.Store(true)
+	obsProgress.Add(1)
 	if r.done != nil {
 		close(r.done)
 	}
@@ -99,6 +101,7 @@ func (r *Request) finishPrivate(err error) {
 	r.err = err
 	r.private = true
 	r.fin.Store(true)
+	obsProgress.Add(1)
 }
 
 // doneChan returns the channel closed at completion, making it if needed.
@@ -142,6 +145,9 @@ func (r *Request) Test() (bool, Status, error) {
 // Wait returns ctx's error and the request stays pending: wait again, or
 // Cancel it.
 func (r *Request) Wait(ctx context.Context) (Status, error) {
+	if t0 := statsStart(); t0 != 0 {
+		defer statsWait(r, t0) // observe_stats.go: --stats, --trace
+	}
 	if r.fin.Load() {
 		return r.result()
 	}
@@ -152,6 +158,7 @@ func (r *Request) Wait(ctx context.Context) (Status, error) {
 			return r.result()
 		}
 	}
+	defer obsExit(obsWait(r)) // observe.go: what this rank is blocked in (only calls that park)
 	r.mu.Lock()
 	if r.fin.Load() {
 		r.mu.Unlock()

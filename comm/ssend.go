@@ -23,7 +23,15 @@ const kindSsend reqKind = 0x81
 // a bad rank or tag, wrapping ErrInvalidRank or ErrInvalidTag) are
 // reported by the request. Safe for concurrent use.
 func (c *Comm) IssendBytes(buf []byte, dest, tag int) *Request {
-	r := c.newSend("Issend", buf, dest, tag)
+	r := c.issend("Issend", buf, dest, tag)
+	if countOn.Load() {
+		statsSent(c, "Issend", len(buf), obsNow(), dest, tag, nil) // observe_stats.go: --stats, --trace
+	}
+	return r
+}
+
+func (c *Comm) issend(call string, buf []byte, dest, tag int) *Request {
+	r := c.newSend(call, buf, dest, tag)
 	r.kind = kindSsend
 	if !r.fin.Load() {
 		c.e.isend(r)
@@ -41,7 +49,9 @@ func Issend[T Elem](c *Comm, buf []T, dest, tag int) *Request {
 // completes on buffering alone. If ctx ends first and the receiver has
 // not matched the message, the send is withdrawn.
 func Ssend[T Elem](ctx context.Context, c *Comm, buf []T, dest, tag int) error {
-	r := Issend(c, buf, dest, tag)
+	t0 := statsStart() // observe_stats.go: --stats, --trace
+	r := c.issend("Ssend", Bytes(buf), dest, tag)
 	_, err := waitOrCancel(ctx, r)
+	statsSent(c, "Ssend", len(buf)*SizeOf[T](), t0, dest, tag, err)
 	return err
 }

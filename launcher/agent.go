@@ -83,6 +83,7 @@ type agent struct {
 	started  bool
 	keeper   *keeper
 	finished chan struct{} // closed when every rank is reported and msgDone sent
+	queries  agentQueries  // stall.go
 }
 
 // Phases of a rank that uses comm, as its agent link tells them.
@@ -269,6 +270,8 @@ func (a *agent) handle(m *message) {
 		a.launch(m.Launch)
 	case msgSignal:
 		a.signalAll(syscall.Signal(m.Sig))
+	case msgQuery, msgClock:
+		a.query(m) // stall.go, trace.go
 	case msgAbort:
 		// Ranks still in Init hear it on their agent links (the others
 		// watch the store).
@@ -672,6 +675,10 @@ func (a *agent) readLink(rp *rankProc) {
 				complained = true
 				a.complain(rp, perr)
 			}
+			continue
+		}
+		if kind == rendezvous.LinkState || kind == rendezvous.LinkStack || kind == rendezvous.LinkStats || kind == rendezvous.LinkTrace {
+			a.answered(rp, kind, arg) // stall.go
 			continue
 		}
 		now := time.Now()

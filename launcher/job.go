@@ -60,8 +60,11 @@ type Job struct {
 	Stdin          io.Reader // to rank 0; nil: none
 	Stdout, Stderr io.Writer // default os.Stdout, os.Stderr
 	// HandleSignals makes Run forward SIGINT and SIGTERM to every rank
-	// (exit code 128+signal; a second one sends SIGKILL).
+	// (exit code 128+signal; a second one sends SIGKILL), and print a
+	// report of what every rank is blocked in on SIGQUIT.
 	HandleSignals bool
+	// Observe configures stall and deadlock reports (stall.go).
+	Observe Observe
 }
 
 // DefaultHeartbeatTimeout is the default of Job.HeartbeatTimeout and of
@@ -127,6 +130,8 @@ type head struct {
 	preInit []failure
 	remote  *Remote  // nil in local mode
 	reapers []func() // wait for (or end) agent processes at the end
+	obs     *observer
+	obsOnce sync.Once
 }
 
 type agentLink struct {
@@ -213,7 +218,7 @@ func (h *head) rankEnv() []string {
 		"GORUN_SECRET=" + hex.EncodeToString(h.secret),
 		"GORUN_ADDR=" + h.job.Addr,
 	}
-	return append(env, h.job.Env...)
+	return append(append(env, h.job.Env...), h.job.Observe.env()...)
 }
 
 // addAgent starts serving an agent reached over rw and sends it its ranks.
@@ -255,6 +260,8 @@ func (h *head) serveAgent(al *agentLink, spec *launchSpec) {
 			}
 		case msgPhase:
 			h.phaseMsg(m)
+		case msgStates, msgStats, msgTrace, msgClock:
+			h.observer().states(m) // stall.go, stats.go, trace.go
 		case msgLost:
 			// Its exit is counted when it is reported.
 			h.failSoon(failure{at: m.At, rank: m.Rank, line: fmt.Sprintf("gorun: rank %d (pid %d)%s %s", m.Rank, m.Pid, h.where(m.Host), m.Err), code: ExitFailure}, false)
@@ -495,6 +502,7 @@ func (h *head) wait(ctx context.Context) int {
 	if h.job.Stdin != nil {
 		go h.forwardStdin()
 	}
+	defer h.observer().start()() // stall.go: stall and deadlock reports, SIGQUIT
 	interrupted := 0
 	for {
 		h.mu.Lock()
@@ -515,6 +523,7 @@ func (h *head) wait(ctx context.Context) int {
 				cause: "the job exceeded its time limit of " + h.job.Timeout.String()}
 			if h.verdict.impose(f) {
 				h.logf("%s", f.line)
+				h.observer().timedOut() // stall.go, stats.go: the report, the statistics
 				h.abort(f.abortCause(), termThenKill(0, h.job.Grace))
 			}
 		case s := <-sigs:

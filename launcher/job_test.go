@@ -90,9 +90,16 @@ func TestRunVerdict(t *testing.T) {
 			})
 			t.Run("timeout", func(t *testing.T) {
 				code, out := runJob(t, context.Background(), Job{NP: np, Program: "sleep", Args: []string{"30"}, Timeout: 200 * time.Millisecond, Grace: 50 * time.Millisecond})
+				// The verdict line first; the stall report of what the
+				// ranks were doing follows it (stall.go).
 				ls := gorunLines(out)
-				if code != ExitTimeout || len(ls) != 1 || !strings.Contains(ls[0], "exceeded its time limit of 200ms") {
-					t.Fatalf("code %d, want %d and one line:\n%s", code, ExitTimeout, out)
+				if code != ExitTimeout || len(ls) < 1 || !strings.Contains(ls[0], "exceeded its time limit of 200ms") {
+					t.Fatalf("code %d, want %d and the time-limit line first:\n%s", code, ExitTimeout, out)
+				}
+				for _, l := range ls[1:] {
+					if !strings.HasPrefix(l, "gorun: what the ranks were doing") {
+						t.Fatalf("unexpected line after the verdict: %q\n%s", l, out)
+					}
 				}
 			})
 			t.Run("context", func(t *testing.T) {

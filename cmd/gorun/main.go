@@ -56,6 +56,25 @@ Flags (mpirun's names; -flag and --flag are the same):
                          each host from its own topology
   --map-by POLICY        slot | core | numa | package (default slot)
   --report-bindings      print each rank's CPU binding
+  --stall-report D[,stacks]
+                         when some rank waits in a gorun call and no message has moved
+                         for D, print what every rank is blocked in (grouped by call,
+                         with any wait-for cycle); ",stacks" adds the goroutines' stacks.
+                         SIGQUIT to gorun prints the same report at any time, and
+                         --timeout prints it before ending the job
+  --deadlock-timeout D   end the job as deadlocked (exit 125, with the report) when every
+                         running rank has been blocked in a gorun call for D with no
+                         message moving, no CPU used and no goroutine asleep, in a system
+                         call or waiting for I/O (default 10s; 0 turns it off)
+  --stats                at the end of the job (also when it fails), print a table of the
+                         ranks' gorun calls: per call (and collective algorithm) the count,
+                         bytes, total and longest time and share of the wall time, and per
+                         rank the time inside calls and outside
+  --stats=json:FILE      write the same as JSON to FILE
+  --trace FILE.json      write a timeline of the ranks' gorun calls in the Chrome trace-event
+                         format (open it in ui.perfetto.dev or chrome://tracing): a track
+                         per rank, a slice per call, an arrow from each send to its receive;
+                         each rank keeps its last 65536 calls
 
 Several hosts (one agent per host, started in parallel; it forks the host's ranks):
   -H, --host LIST        hosts and slots: host1:4,host2:4 (a repeated host adds a slot)
@@ -95,8 +114,8 @@ otherwise.
 Exit status: 0 when every rank exits 0; otherwise the first failing rank's
 exit code (128+N if killed by signal N; 1 when a rank that uses comm stops
 heartbeating, exits without Close, or exits before Init while others wait
-for it), 124 on --timeout, 128+N when gorun itself gets signal N, 2 for a
-usage error.
+for it), 124 on --timeout, 125 for a deadlock (--deadlock-timeout), 128+N
+when gorun itself gets signal N, 2 for a usage error.
 
 Without -H, --hostfile or a Slurm allocation, the hostfile named by
 OMPI_MCA_orte_default_hostfile or HYDRA_HOST_FILE is used (as mpirun does
@@ -159,6 +178,50 @@ func (f *durationFlag) Set(v string) error {
 	return nil
 }
 
+// stallFlag is --stall-report D[,stacks].
+type stallFlag struct {
+	d      time.Duration
+	stacks bool
+}
+
+func (f *stallFlag) String() string { return f.d.String() }
+func (f *stallFlag) Set(v string) error {
+	d, rest, _ := strings.Cut(v, ",")
+	switch rest {
+	case "":
+	case "stacks":
+		f.stacks = true
+	default:
+		return fmt.Errorf("%q: expected a duration, optionally followed by ,stacks", v)
+	}
+	var df durationFlag
+	if err := df.Set(d); err != nil {
+		return err
+	}
+	f.d = df.d
+	return nil
+}
+
+// statsFlag is --stats (a table at the end of the job: "text") or
+// --stats=json:FILE.
+type statsFlag string
+
+func (f *statsFlag) String() string   { return string(*f) }
+func (f *statsFlag) IsBoolFlag() bool { return true }
+func (f *statsFlag) Set(v string) error {
+	switch {
+	case v == "true":
+		*f = "text"
+	case v == "false":
+		*f = ""
+	case strings.HasPrefix(v, "json:") && len(v) > len("json:"):
+		*f = statsFlag(v)
+	default:
+		return fmt.Errorf("%q: expected --stats or --stats=json:FILE", v)
+	}
+	return nil
+}
+
 // usageError ends gorun with status 2 and a one-line message.
 func usageError(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "gorun: "+format+" (see gorun --help)\n", args...)
@@ -194,6 +257,13 @@ func run(args []string) int {
 	bindTo := fs.String("bind-to", "", "")
 	mapBy := fs.String("map-by", "", "")
 	report := fs.Bool("report-bindings", false, "")
+	var stall stallFlag
+	fs.Var(&stall, "stall-report", "")
+	deadlock := durationFlag{allowZero: true}
+	fs.Var(&deadlock, "deadlock-timeout", "")
+	var stats statsFlag
+	fs.Var(&stats, "stats", "")
+	traceFile := fs.String("trace", "", "")
 	version := fs.Bool("version", false, "")
 	fs.BoolVar(version, "V", false, "")
 	help := fs.Bool("help", false, "")
@@ -278,6 +348,10 @@ func run(args []string) int {
 		MapBy: *mapBy, BindTo: *bindTo,
 		Stdin: os.Stdin, HandleSignals: true,
 		HeartbeatTimeout: ro.hbTimeout.d,
+		Observe:          launcher.Observe{StallReport: stall.d, Stacks: stall.stacks, DeadlockTimeout: deadlock.d, Stats: string(stats), Trace: *traceFile},
+	}
+	if set["deadlock-timeout"] && deadlock.d == 0 {
+		job.Observe.DeadlockTimeout = -1 // off
 	}
 	if set["heartbeat-timeout"] && ro.hbTimeout.d == 0 {
 		job.HeartbeatTimeout = -1 // off: for a debugger that stops a rank
