@@ -42,10 +42,16 @@ func newShmTransport(e *engine, o Options) *shmTransport {
 	if t.host == "" {
 		t.host = hostIdentity()
 	}
+	// A wait inside the channel (for ring space, for the next chunk of a
+	// message, for a single-copy acknowledgement) polls without giving up
+	// its P: it polls briefly whatever Config.Spin, then sleeps on the
+	// futex, so that the rank's other goroutines (and, in one process, the
+	// other ranks) get the P.
+	spin := min(e.cfg.Spin, shmSpin)
 	t.opts = shm.Options{
 		RingSize: e.cfg.Shm.RingSize,
 		Dir:      e.cfg.Shm.Dir,
-		Spin:     e.cfg.Spin,
+		Spin:     spin,
 		Yield:    e.osYield,
 		NoCMA:    e.cfg.Shm.CMA == Off,
 	}
@@ -54,6 +60,9 @@ func newShmTransport(e *engine, o Options) *shmTransport {
 	}
 	return t
 }
+
+// shmSpin bounds the polling of a wait inside a shared-memory channel.
+const shmSpin = 50 * time.Microsecond
 
 // shmCMAMin, if positive, replaces the package's threshold for
 // single-copy payloads (tests: exercise the path with small messages).
@@ -127,7 +136,7 @@ func (t *shmTransport) setup(ctx context.Context, peer int, c *net.TCPConn, lowe
 	}
 	if err != nil {
 		if errors.Is(err, errFallback) && t.mode == TransportShm {
-			return fmt.Errorf("transport shm is forced: %w", err)
+			return fmt.Errorf("transport shm is forced: %v", err) // not errFallback any more
 		}
 		return err
 	}
@@ -448,11 +457,7 @@ func (l *shmLink) readLoop() {
 		if ended {
 			return
 		}
-		if g := l.e.pollGate(); g != nil {
-			select {
-			case <-g:
-			case <-l.closed:
-			}
+		if l.e.awaitNoPollers(l.isClosed) {
 			continue
 		}
 		if err := l.ch.WaitReady(context.Background()); err != nil {
@@ -502,10 +507,20 @@ func (l *shmLink) watchConn() {
 func (l *shmLink) close() error {
 	l.closeOnce.Do(func() {
 		close(l.closed)
+		l.e.wakePollerWaits()
 		l.ch.Close()
 		l.conn.Close()
 	})
 	return nil
+}
+
+func (l *shmLink) isClosed() bool {
+	select {
+	case <-l.closed:
+		return true
+	default:
+		return false
+	}
 }
 
 func (l *shmLink) awaitClosed() {
