@@ -81,7 +81,7 @@ func hostIdentity() string {
 func (t *shmTransport) name() string { return TransportShm }
 
 func (t *shmTransport) publish(ctx context.Context) error {
-	if err := t.store.Set(ctx, "host/"+strconv.Itoa(t.e.rank), []byte(t.mode+" "+t.host)); err != nil {
+	if err := t.store.Set(ctx, "host/"+strconv.Itoa(t.e.rank), []byte(t.mode+" "+t.host)); err != nil { // see parseHostEntry
 		return fmt.Errorf("publishing host: %w", err)
 	}
 	return nil
@@ -95,9 +95,9 @@ func (t *shmTransport) serves(ctx context.Context, peer int) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("reading rank %d's host: %w", peer, err)
 	}
-	mode, host, ok := strings.Cut(string(v), " ")
-	if !ok {
-		return false, fmt.Errorf("%w: rank %d's host entry %q", ErrProtocol, peer, v)
+	mode, host, err := parseHostEntry(v)
+	if err != nil {
+		return false, fmt.Errorf("rank %d: %w", peer, err)
 	}
 	forced := t.mode == TransportShm || mode == TransportShm
 	switch {
@@ -113,6 +113,20 @@ func (t *shmTransport) serves(ctx context.Context, peer int) (bool, error) {
 		return false, nil
 	}
 	return true, nil
+}
+
+// parseHostEntry decodes a host/<rank> value: "<transport> <identity>",
+// the transport one of auto, shm, tcp and the identity non-empty. Anything
+// else is an error wrapping ErrProtocol.
+func parseHostEntry(v []byte) (mode, host string, err error) {
+	mode, host, ok := strings.Cut(string(v), " ")
+	switch {
+	case !ok || host == "":
+		return "", "", fmt.Errorf("%w: host entry %q: want \"<transport> <host>\"", ErrProtocol, v)
+	case mode != TransportAuto && mode != TransportShm && mode != TransportTCP:
+		return "", "", fmt.Errorf("%w: host entry %q: unknown transport", ErrProtocol, v)
+	}
+	return mode, host, nil
 }
 
 // shmStatus answers: the opener mapped the segment, or did not.
