@@ -107,6 +107,18 @@ type engine struct {
 
 	waiting atomic.Int32 // goroutines blocked in Wait: readers may poll
 
+	// passive links (wait.go): their readers sleep while waiters poll,
+	// and every polling waiter polls them. Set by Connect once every link
+	// is in place; immutable after.
+	passive  []link
+	pollSpin time.Duration // how long a waiter polls (see findPassive)
+	// pollers counts the waiters polling (under gateMu); gateCond (on
+	// gateMu) is broadcast when the count drops to zero and when a
+	// passive link closes.
+	gateMu   sync.Mutex
+	pollers  int
+	gateCond *sync.Cond
+
 	// Eager flow control (see Config.EagerWindow). eagerOut[p] (under mu)
 	// is what this rank's eager messages to p cost that p has not credited
 	// back; owed[p] (atomic) is what p's eager messages delivered here
@@ -123,7 +135,7 @@ type engine struct {
 func (e *engine) now() int64 { return int64(time.Since(e.start)) }
 
 func newEngine(rank, size int, cfg Config) *engine {
-	return &engine{
+	e := &engine{
 		rank: rank, size: size, cfg: cfg,
 		rsends:     map[uint64]*Request{},
 		rrecvs:     map[uint64]*Request{},
@@ -139,6 +151,8 @@ func newEngine(rank, size int, cfg Config) *engine {
 		eagerOut: make([]int64, size),
 		owed:     make([]atomic.Int64, size),
 	}
+	e.gateCond = sync.NewCond(&e.gateMu)
+	return e
 }
 
 // requests recycles the requests of blocking calls (see release).

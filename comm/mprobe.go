@@ -70,6 +70,7 @@ func (c *Comm) Mprobe(ctx context.Context, source, tag int) (*Message, error) {
 		msg, ch, err := c.e.mprobe(c, src, t)
 		if msg != nil || err != nil {
 			obsDone(obs)
+			w.stop()
 			return msg, opError("probe", source, tag, err)
 		}
 		if w.next() {
