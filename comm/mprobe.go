@@ -74,6 +74,11 @@ func (c *Comm) Mprobe(ctx context.Context, source, tag int) (*Message, error) {
 			if i == 0 {
 				start = time.Now()
 			}
+			select {
+			case <-ctx.Done(): // a caller may end the probe early
+				return nil, opError("probe", source, tag, ctx.Err())
+			default:
+			}
 			c.e.pollAll()
 			if c.e.osYield {
 				schedYield()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -220,4 +221,30 @@ func ExampleComm_Mprobe() {
 	<-done
 	fmt.Println(st.Source, st.Tag, buf)
 	// Output: 1 5 [1 2 3]
+}
+
+// TestMprobeCancelWhileSpinning: with one P (Mprobe then yield-polls for
+// Config.Spin before parking) Mprobe returns ctx's error as soon as ctx
+// ends, not only once the spin is over: package collectives' sparse
+// exchange cancels a probe when its own sends complete.
+func TestMprobeCancelWhileSpinning(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	commtest.Run(t, 2, comm.Config{Spin: time.Hour}, func(ctx context.Context, c *comm.Comm) error {
+		short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+		defer cancel()
+		done := make(chan error, 1)
+		go func() {
+			_, err := c.Mprobe(short, comm.AnySource, 5) // nobody sends tag 5
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if !errors.Is(err, context.DeadlineExceeded) {
+				return fmt.Errorf("Mprobe: %v, want a deadline error", err)
+			}
+			return nil
+		case <-time.After(20 * time.Second):
+			return errors.New("Mprobe still spinning 20s after its ctx ended")
+		}
+	})
 }

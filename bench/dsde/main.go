@@ -154,7 +154,7 @@ func run(ctx context.Context, c *comm.Comm, n, iters, reps, k int) error {
 				}
 			}
 			el := []float64{float64(time.Since(t0).Microseconds()) / float64(iters)}
-			if err := collectives.Allreduce(ctx, c, el, nil, collectives.Max[float64]()); err != nil {
+			if err := collectives.Allreduce(ctx, c, el, nil, collectives.Max[float64](), collectives.InPlace()); err != nil {
 				return err
 			}
 			times[mi] = append(times[mi], el[0])
