@@ -9,7 +9,7 @@ import (
 )
 
 // SparseMessage is one message SparseExchange received: who sent it and
-// what.
+// what (MPI_Status's source and the received buffer).
 type SparseMessage[T comm.Elem] struct {
 	Source int
 	Data   []T
