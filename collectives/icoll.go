@@ -48,28 +48,40 @@ import (
 // goroutine of each rank, or in an order the program fixes.
 
 // start runs fn on a duplicate of c, on its own goroutine, and returns the
-// request that fn's result completes.
+// request that fn's result completes. On one rank, where every collective
+// is a local copy that cannot wait for anyone, fn runs at once on c
+// itself and the request is complete on return.
 func start(ctx context.Context, c *comm.Comm, name string, fn func(ctx context.Context, d *comm.Comm) error) *comm.Request {
+	if c.Size() == 1 {
+		r, complete := comm.StartRequest(c)
+		run(ctx, c, name, fn, complete)
+		return r
+	}
 	d := c.Dup() // the operation's own context, taken in call order
 	r, complete := comm.StartRequest(c)
-	go func() {
-		var err error
-		defer func() {
-			if v := recover(); v != nil {
-				s, ok := v.(string)
-				if !ok || !strings.HasPrefix(s, "collectives: ") {
-					panic(v) // a bug, not an argument
-				}
-				err = fmt.Errorf("%w: %s", comm.ErrInvalidArgument, strings.TrimPrefix(s, "collectives: "))
-			}
-			if err != nil && !strings.Contains(err.Error(), name) {
-				err = fmt.Errorf("collectives: %s: %w", name, err)
-			}
-			complete(err)
-		}()
-		err = fn(ctx, d)
-	}()
+	go run(ctx, d, name, fn, complete)
 	return r
+}
+
+// run runs fn on d and completes the request with its error, turning a
+// "collectives: " panic (a bad argument found deep in an algorithm) into
+// an error wrapping comm.ErrInvalidArgument.
+func run(ctx context.Context, d *comm.Comm, name string, fn func(ctx context.Context, d *comm.Comm) error, complete func(error)) {
+	var err error
+	defer func() {
+		if v := recover(); v != nil {
+			s, ok := v.(string)
+			if !ok || !strings.HasPrefix(s, "collectives: ") {
+				panic(v) // a bug, not an argument
+			}
+			err = fmt.Errorf("%w: %s", comm.ErrInvalidArgument, strings.TrimPrefix(s, "collectives: "))
+		}
+		if err != nil && !strings.Contains(err.Error(), name) {
+			err = fmt.Errorf("collectives: %s: %w", name, err)
+		}
+		complete(err)
+	}()
+	err = fn(ctx, d)
 }
 
 // Ibarrier starts a Barrier (MPI_Ibarrier): its request completes once
