@@ -23,6 +23,9 @@ func Compare(ctx context.Context, c *comm.Comm, p Params, reps int, out io.Write
 		name    string
 		overlap bool
 	}{{"blocking Allreduce (fused)", false}, {"overlapped Iallreduce per layer", true}}
+	if p.Bucket > 0 {
+		modes[1].name = fmt.Sprintf("overlapped Iallreduce, >= %d B", p.Bucket)
+	}
 	times := make([][]float64, len(modes))
 	waits := make([][]float64, len(modes)) // in Allreduce, or starting and waiting for the Iallreduces
 	pass := true

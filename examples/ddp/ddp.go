@@ -24,6 +24,7 @@ type Params struct {
 	Seed                      uint64
 	Fuse                      bool
 	Overlap                   bool // start each layer's Iallreduce as soon as its backward is done
+	Bucket                    int  // under Overlap, the least bytes of gradients of one Iallreduce (0: one per layer)
 	CheckSerial               bool
 	TargetLoss                float64
 }
@@ -291,15 +292,20 @@ func train(p Params, s *shard, red reducer) (*model, int, error) {
 		bufs = append(append(bufs, g.tensor...), gflat[len(m.flat):])
 	}
 	L := m.layers()
+	// Under Overlap, the layers' gradients are sent off in buckets, from
+	// the output layer down: a bucket is started once it holds at least
+	// p.Bucket bytes (0: every layer on its own) and at the input layer.
+	hi := len(gflat) // the bucket being filled is gflat[m.off[l]:hi]; the output layer's travels with the loss
 	layerDone := func(l int) error {
-		if !p.Overlap {
+		if !p.Overlap || (8*(hi-m.off[l]) < p.Bucket && l > 0) {
 			return nil
 		}
-		hi := m.off[l+1]
-		if l == L-1 {
-			hi = len(gflat) // the output layer's travels with the loss
+		err := red.startSum(gflat[m.off[l]:hi])
+		hi = m.off[l]
+		if l == 0 {
+			hi = len(gflat)
 		}
-		return red.startSum(gflat[m.off[l]:hi])
+		return err
 	}
 	for range p.Epochs {
 		for b := range perEpoch {

@@ -62,6 +62,7 @@ func main() {
 	flag.Uint64Var(&p.Seed, "seed", p.Seed, "seed of the data and of the initial weights")
 	flag.BoolVar(&p.Fuse, "fuse", p.Fuse, "reduce all gradients in one fused Allreduce per step")
 	flag.BoolVar(&p.Overlap, "overlap", p.Overlap, "start each layer's gradient Iallreduce as soon as its backward pass is done")
+	flag.IntVar(&p.Bucket, "bucket", p.Bucket, "with -overlap, fuse consecutive layers' gradients into Iallreduces of at least this many bytes (0: one per layer)")
 	compare := flag.Int("compare", 0, "time this many runs each of blocking and overlapped training, alternating, and print both")
 	flag.BoolVar(&p.CheckSerial, "check-serial", p.CheckSerial, "rank 0 also trains alone and compares")
 	flag.Float64Var(&p.TargetLoss, "target-loss", p.TargetLoss, "the training loss must fall to this value")
