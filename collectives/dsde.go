@@ -43,9 +43,18 @@ type SparseMessage[T comm.Elem] struct {
 //     or log p rounds whatever the number of targets) and one latency.
 //
 // The consensus algorithms' cost grows with the number of targets and
-// log p, the Alltoall's with p; the selector picks "alltoall" up to 8
-// ranks and "nbx_ack" from 9 (see the package documentation for the
-// figures). WithAlgorithm forces one (GORUN_COLL_SPARSEEXCHANGE).
+// log p (2k messages and ceil(log2 p) barrier rounds a rank), the
+// Alltoall's with p (its rounds carry p counts in all, and every rank
+// looks at p of them): NBX is built to win for many ranks on a network,
+// each with few targets. On one host it does not: bench/dsde (64 int64s
+// to 3 random ranks, 2-core VM, loaded) measured "alltoall" fastest at
+// every np tried, 2 to 16, and the gap to nbx_ack not closing (µs per
+// exchange, nbx / nbx_ack / alltoall: np 2 758/589/269, np 4
+// 1204/1299/675, np 8 3731/3036/2046, np 16 7503/7343/3125; the
+// Alltoall of counts + Alltoallv way took 264/749/2865/7992). So the
+// selector picks "alltoall" at every np; force "nbx_ack" (or "nbx") with
+// WithAlgorithm or GORUN_COLL_SPARSEEXCHANGE for a job of many ranks
+// over a network.
 //
 // A rank may appear in dests several times, and may be the calling rank.
 // Waiting is blocking (no polling loop of its own): the rank waits in
@@ -88,20 +97,14 @@ func SparseExchange[T comm.Elem](ctx context.Context, c *comm.Comm, dests []int,
 	return got, nil
 }
 
-// sparseCrossover is the smallest rank count at which the selector picks
-// a consensus algorithm (nbx_ack) over alltoall.
-const sparseCrossover = 9
-
-// selectSparseExchange is SparseExchange's selector: the forced algorithm,
-// else alltoall below sparseCrossover ranks and nbx_ack from it.
+// selectSparseExchange is SparseExchange's selector: the forced
+// algorithm, else alltoall, whatever p (see SparseExchange for the
+// measurements).
 func selectSparseExchange(cfg config, p int) string {
 	if cfg.alg != "" {
 		return cfg.alg
 	}
-	if p < sparseCrossover {
-		return string(algAlltoall)
-	}
-	return string(algNBXAck)
+	return string(algAlltoall)
 }
 
 // The algorithms of SparseExchange (their own files: dsde_nbx.go,
