@@ -98,13 +98,10 @@ func SparseExchange[T comm.Elem](ctx context.Context, c *comm.Comm, dests []int,
 }
 
 // selectSparseExchange is SparseExchange's selector: the forced
-// algorithm, else alltoall, whatever p (see SparseExchange for the
-// measurements).
+// algorithm, else the policy's, alltoall whatever p (see SparseExchange
+// for the measurements).
 func selectSparseExchange(cfg config, p int) string {
-	if cfg.alg != "" {
-		return cfg.alg
-	}
-	return string(algAlltoall)
+	return string(chooseAlgorithm("sparseexchange", cfg, p, 0, true))
 }
 
 // The algorithms of SparseExchange (their own files: dsde_nbx.go,
@@ -115,9 +112,12 @@ const (
 	algAlltoall algorithm = "alltoall"
 )
 
-// SparseExchange's entry in the list of names (select.go's algorithms),
-// kept here with its selector, which is not one of select.go's tables.
-func init() { algorithms["sparseexchange"] = []algorithm{algNBX, algNBXAck, algAlltoall} }
+// SparseExchange's entries in select.go's list of names and policy table,
+// kept here with its algorithms.
+func init() {
+	algorithms["sparseexchange"] = []algorithm{algNBX, algNBXAck, algAlltoall}
+	policy["sparseexchange"] = []rule{when(anyRanks, anySize, algAlltoall)}
+}
 
 // sparseReceiver takes messages of tag tg on sys and starts receiving each
 // into a buffer of its size.
