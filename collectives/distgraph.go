@@ -44,14 +44,16 @@ func DistGraphCreateAdjacent(c *comm.Comm, sources, destinations []int) (*DistGr
 	return &DistGraph{c: c.Dup(), sources: slices.Clone(sources), dests: slices.Clone(destinations)}, nil
 }
 
-// Comm returns the graph's communicator (its own context, c's ranks).
+// Comm returns the graph's communicator (its own context, c's ranks; the
+// MPI_Comm that MPI_Dist_graph_create_adjacent returns).
 func (g *DistGraph) Comm() *comm.Comm { return g.c }
 
 // Sources returns the ranks this rank receives from, in order (a copy;
 // MPI_Dist_graph_neighbors).
 func (g *DistGraph) Sources() []int { return slices.Clone(g.sources) }
 
-// Destinations returns the ranks this rank sends to, in order (a copy).
+// Destinations returns the ranks this rank sends to, in order (a copy;
+// MPI_Dist_graph_neighbors' destinations).
 func (g *DistGraph) Destinations() []int { return slices.Clone(g.dests) }
 
 func (g *DistGraph) neighborhood() neighbors {

@@ -135,6 +135,8 @@
 //	               then ring (reduce_scatterv for non-commutative ops)
 //	Allgatherv ring; Alltoallv pairwise; Gatherv, Scatterv linear;
 //	Scan, Exscan recdoubling
+//	SparseExchange alltoall (np 2-16 measured with bench/dsde; the NBX
+//	               algorithms are for many ranks on a network, forced)
 //
 // Ring Allreduce, scatter_allgather Bcast, Rabenseifner Reduce and
 // pipeline Bcast never won on that machine, where the CPU and not a

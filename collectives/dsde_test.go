@@ -34,47 +34,58 @@ func sparsePayload(r, k, i int) []int32 {
 }
 
 // TestSparseExchange: over several rounds, every rank receives exactly the
-// messages sent to it, by source and in sending order, np 1-16.
+// messages sent to it, by source and in sending order, np 1-16, with the
+// selector's choice and each algorithm forced.
 func TestSparseExchange(t *testing.T) {
-	for _, np := range nps(t) {
-		t.Run(fmt.Sprintf("np=%d", np), func(t *testing.T) {
-			commtest.Run(t, np, testCfg, func(ctx context.Context, c *comm.Comm) error {
-				p, r := c.Size(), c.Rank()
-				for k := range 4 {
-					dests := sparsePlan(p, r, k)
-					data := make([][]int32, len(dests))
-					for i := range data {
-						data[i] = sparsePayload(r, k, i)
-					}
-					got, err := collectives.SparseExchange(ctx, c, dests, data)
-					if err != nil {
-						return fmt.Errorf("round %d: %w", k, err)
-					}
-					var want []collectives.SparseMessage[int32]
-					for s := range p {
-						for i, d := range sparsePlan(p, s, k) {
-							if d == r {
-								want = append(want, collectives.SparseMessage[int32]{Source: s, Data: sparsePayload(s, k, i)})
-							}
-						}
-					}
-					if len(got) != len(want) {
-						return fmt.Errorf("round %d: %d messages, want %d", k, len(got), len(want))
-					}
-					for i := range want {
-						if got[i].Source != want[i].Source {
-							return fmt.Errorf("round %d message %d from %d, want %d", k, i, got[i].Source, want[i].Source)
-						}
-						if err := compare(got[i].Data, want[i].Data, 0); err != nil {
-							return fmt.Errorf("round %d message %d: %w", k, i, err)
-						}
+	for _, alg := range append([]string{"auto"}, collectives.Algorithms("sparseexchange")...) {
+		for _, np := range nps(t) {
+			t.Run(fmt.Sprintf("%s/np=%d", alg, np), func(t *testing.T) {
+				testSparseExchange(t, np, alg)
+			})
+		}
+	}
+}
+
+func testSparseExchange(t *testing.T, np int, alg string) {
+	var opts []collectives.Option
+	if alg != "auto" {
+		opts = append(opts, collectives.WithAlgorithm(alg))
+	}
+	commtest.Run(t, np, testCfg, func(ctx context.Context, c *comm.Comm) error {
+		p, r := c.Size(), c.Rank()
+		for k := range 4 {
+			dests := sparsePlan(p, r, k)
+			data := make([][]int32, len(dests))
+			for i := range data {
+				data[i] = sparsePayload(r, k, i)
+			}
+			got, err := collectives.SparseExchange(ctx, c, dests, data, opts...)
+			if err != nil {
+				return fmt.Errorf("round %d: %w", k, err)
+			}
+			var want []collectives.SparseMessage[int32]
+			for s := range p {
+				for i, d := range sparsePlan(p, s, k) {
+					if d == r {
+						want = append(want, collectives.SparseMessage[int32]{Source: s, Data: sparsePayload(s, k, i)})
 					}
 				}
-				// Blocking collectives still line up afterwards.
-				return collectives.Barrier(ctx, c)
-			})
-		})
-	}
+			}
+			if len(got) != len(want) {
+				return fmt.Errorf("round %d: %d messages, want %d", k, len(got), len(want))
+			}
+			for i := range want {
+				if got[i].Source != want[i].Source {
+					return fmt.Errorf("round %d message %d from %d, want %d", k, i, got[i].Source, want[i].Source)
+				}
+				if err := compare(got[i].Data, want[i].Data, 0); err != nil {
+					return fmt.Errorf("round %d message %d: %w", k, i, err)
+				}
+			}
+		}
+		// Blocking collectives still line up afterwards.
+		return collectives.Barrier(ctx, c)
+	})
 }
 
 func TestSparseExchangeBadArguments(t *testing.T) {
@@ -84,6 +95,9 @@ func TestSparseExchangeBadArguments(t *testing.T) {
 		}
 		if _, err := collectives.SparseExchange(ctx, c, []int{2}, [][]int{{1}}); !errors.Is(err, comm.ErrInvalidRank) {
 			return fmt.Errorf("rank: %v", err)
+		}
+		if _, err := collectives.SparseExchange(ctx, c, []int{0}, [][]int{{1}}, collectives.WithAlgorithm("no-such")); !errors.Is(err, comm.ErrInvalidArgument) {
+			return fmt.Errorf("algorithm: %v", err)
 		}
 		return nil
 	})

@@ -47,7 +47,8 @@ func ReduceValue[V any](ctx context.Context, c *comm.Comm, dst *V, src V, fold f
 }
 
 // AllreduceValue is ReduceValue with the result on every rank
-// (mpi4py's comm.allreduce with a function): the rank-order fold of every
+// (mpi4py's comm.allreduce with a function; MPI_Allreduce with a
+// user-defined MPI_Op on serialised values): the rank-order fold of every
 // rank's src, reduced to rank 0 and broadcast from there, so every rank
 // gets the same value. dst must not be nil.
 func AllreduceValue[V any](ctx context.Context, c *comm.Comm, dst *V, src V, fold func(a, b V) V) error {

@@ -50,3 +50,38 @@ func TestStartRequest(t *testing.T) {
 		return nil
 	})
 }
+
+// ExampleStartRequest: an operation run by the program itself (here a
+// goroutine that sums) gets a Request that is waited on together with a
+// point-to-point receive.
+func ExampleStartRequest() {
+	lines, err := commtest.Lines(2, comm.Config{}, time.Minute, func(ctx context.Context, c *comm.Comm) (string, error) {
+		r := c.Rank()
+		sum := 0
+		req, complete := comm.StartRequest(c)
+		go func() {
+			for i := range 101 {
+				sum += i
+			}
+			complete(nil)
+		}()
+		other := []int{0}
+		recv := comm.Irecv(c, other, 1-r, 0)
+		if err := comm.Send(ctx, c, []int{10 * r}, 1-r, 0); err != nil {
+			return "", err
+		}
+		if err := comm.WaitAll(ctx, req, recv); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("rank %d: sum %d, other %d", r, sum, other[0]), nil
+	})
+	if err != nil {
+		panic(err)
+	}
+	for _, l := range lines {
+		fmt.Println(l)
+	}
+	// Output:
+	// rank 0: sum 5050, other 10
+	// rank 1: sum 5050, other 0
+}

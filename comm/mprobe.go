@@ -27,7 +27,8 @@ type Message struct {
 	taken atomic.Bool
 }
 
-// Status returns the message's source, tag and size.
+// Status returns the message's source, tag and size (the MPI_Status
+// that MPI_Mprobe fills in).
 func (m *Message) Status() Status { return m.st }
 
 // Improbe looks for a message from source (or AnySource) with tag (or
@@ -73,7 +74,7 @@ func (c *Comm) Mprobe(ctx context.Context, source, tag int) (*Message, error) {
 			w.stop()
 			return msg, opError("probe", source, tag, err)
 		}
-		if w.next() {
+		if ctx.Err() == nil && w.next() { // a caller may end the probe early
 			continue
 		}
 		if obs == -2 {
@@ -83,6 +84,7 @@ func (c *Comm) Mprobe(ctx context.Context, source, tag int) (*Message, error) {
 		case <-ch:
 		case <-ctx.Done():
 			obsDone(obs)
+			w.stop()
 			return nil, opError("probe", source, tag, ctx.Err())
 		}
 	}
@@ -161,7 +163,7 @@ func (e *engine) recvMessage(r *Request, mm *inMsg) {
 	e.sendCTS(l, r, &cts)
 }
 
-// Imrecv is ImrecvBytes on a typed slice.
+// Imrecv is ImrecvBytes on a typed slice (MPI_Imrecv).
 func Imrecv[T Elem](m *Message, buf []T) *Request { return m.ImrecvBytes(Bytes(buf)) }
 
 // Mrecv receives exactly the message msg into buf and returns its status
@@ -178,7 +180,8 @@ func Mrecv[T Elem](ctx context.Context, m *Message, buf []T) (Status, error) {
 }
 
 // RecvAlloc receives exactly the message msg into a new buffer of its
-// size.
+// size (MPI_Mrecv into a buffer of MPI_Get_count's size). The errors are
+// Mrecv's.
 func (m *Message) RecvAlloc(ctx context.Context) ([]byte, Status, error) {
 	r := m.irecv(nil, true)
 	st, err := waitOrCancel(ctx, r)

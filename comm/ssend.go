@@ -39,7 +39,7 @@ func (c *Comm) issend(call string, buf []byte, dest, tag int) *Request {
 	return r
 }
 
-// Issend is IssendBytes on a typed slice, without encoding.
+// Issend is IssendBytes on a typed slice, without encoding (MPI_Issend).
 func Issend[T Elem](c *Comm, buf []T, dest, tag int) *Request {
 	return c.IssendBytes(Bytes(buf), dest, tag)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -88,7 +89,7 @@ func TestSsendCancel(t *testing.T) {
 // AnySource likewise.
 func TestMprobeConcurrent(t *testing.T) {
 	const msgs, workers = 60, 4
-	for _, np := range []int{2, 3, 5} {
+	for _, np := range []int{1, 2, 3, 5, 8} {
 		t.Run(fmt.Sprintf("np=%d", np), func(t *testing.T) {
 			commtest.Run(t, np, comm.Config{EagerLimit: 1 << 10}, func(ctx context.Context, c *comm.Comm) error {
 				p, r := c.Size(), c.Rank()
@@ -220,4 +221,112 @@ func ExampleComm_Mprobe() {
 	<-done
 	fmt.Println(st.Source, st.Tag, buf)
 	// Output: 1 5 [1 2 3]
+}
+
+// TestMprobeCancelWhileSpinning: with one P (Mprobe then yield-polls for
+// Config.Spin before parking) Mprobe returns ctx's error as soon as ctx
+// ends, not only once the spin is over: package collectives' sparse
+// exchange cancels a probe when its own sends complete.
+func TestMprobeCancelWhileSpinning(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	commtest.Run(t, 2, comm.Config{Spin: time.Hour}, func(ctx context.Context, c *comm.Comm) error {
+		short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+		defer cancel()
+		done := make(chan error, 1)
+		go func() {
+			_, err := c.Mprobe(short, comm.AnySource, 5) // nobody sends tag 5
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if !errors.Is(err, context.DeadlineExceeded) {
+				return fmt.Errorf("Mprobe: %v, want a deadline error", err)
+			}
+			return nil
+		case <-time.After(20 * time.Second):
+			return errors.New("Mprobe still spinning 20s after its ctx ended")
+		}
+	})
+}
+
+// TestSsendRing: every rank synchronously sends to the next around a ring
+// (to itself at np 1) and receives from the previous, for messages on
+// both sides of the eager limit; each Issend completes once matched.
+func TestSsendRing(t *testing.T) {
+	for _, np := range []int{1, 2, 3, 5, 8} {
+		for _, n := range []int{0, 100, 3000} {
+			t.Run(fmt.Sprintf("np=%d/n=%d", np, n), func(t *testing.T) {
+				commtest.Run(t, np, comm.Config{EagerLimit: 1 << 10}, func(ctx context.Context, c *comm.Comm) error {
+					p, r := c.Size(), c.Rank()
+					out := make([]int32, n)
+					for i := range out {
+						out[i] = int32(r*100000 + i)
+					}
+					s := comm.Issend(c, out, (r+1)%p, 4)
+					in := make([]int32, n)
+					st, err := comm.Recv(ctx, c, in, (r+p-1)%p, 4)
+					if err != nil {
+						return err
+					}
+					if _, err := s.Wait(ctx); err != nil {
+						return err
+					}
+					from := (r + p - 1) % p
+					if st.Source != from || st.Bytes != 4*n {
+						return fmt.Errorf("status %+v, want source %d and %d bytes", st, from, 4*n)
+					}
+					for i, v := range in {
+						if v != int32(from*100000+i) {
+							return fmt.Errorf("element %d = %d", i, v)
+						}
+					}
+					// Blocking Ssend to the next, in rank order around the
+					// ring so that nobody waits for itself (at np 1 an
+					// Ssend to itself before its receive would, as in MPI).
+					if p == 1 {
+						return nil
+					}
+					if r == 0 {
+						if err := comm.Ssend(ctx, c, out, (r+1)%p, 5); err != nil {
+							return err
+						}
+					}
+					if _, err := comm.Recv(ctx, c, in, (r+p-1)%p, 5); err != nil {
+						return err
+					}
+					if r != 0 {
+						return comm.Ssend(ctx, c, out, (r+1)%p, 5)
+					}
+					return nil
+				})
+			})
+		}
+	}
+}
+
+// ExampleSsend: a synchronous send returns only once the receiver has
+// matched it, so on return the sender knows the message has been taken.
+func ExampleSsend() {
+	lines, err := commtest.Lines(2, comm.Config{}, time.Minute, func(ctx context.Context, c *comm.Comm) (string, error) {
+		if c.Rank() == 0 {
+			if err := comm.Ssend(ctx, c, []float64{2.5}, 1, 0); err != nil {
+				return "", err
+			}
+			return "rank 0: rank 1 has matched the message", nil
+		}
+		x := []float64{0}
+		if _, err := comm.Recv(ctx, c, x, 0, 0); err != nil {
+			return "", err
+		}
+		return fmt.Sprint("rank 1: got ", x[0]), nil
+	})
+	if err != nil {
+		panic(err)
+	}
+	for _, l := range lines {
+		fmt.Println(l)
+	}
+	// Output:
+	// rank 0: rank 1 has matched the message
+	// rank 1: got 2.5
 }

@@ -464,6 +464,17 @@ func (b *bench) op(name string, n int, opts []collectives.Option) func(context.C
 		return func(ctx context.Context) error {
 			return collectives.Alltoallv(ctx, c, dst, counts, nil, src, counts, nil, opts...)
 		}
+	case "sparseexchange":
+		// n elements to each of the next 3 ranks (fewer when p < 4).
+		var dests []int
+		var data [][]elem
+		for k := 1; k <= min(3, p-1); k++ {
+			dests, data = append(dests, (r+k)%p), append(data, buf(n))
+		}
+		return func(ctx context.Context) error {
+			_, err := collectives.SparseExchange(ctx, c, dests, data, opts...)
+			return err
+		}
 	case "reducescatter":
 		src, dst := buf(p*n), buf(n)
 		return func(ctx context.Context) error { return collectives.ReduceScatterBlock(ctx, c, dst, src, sum, opts...) }

@@ -73,21 +73,24 @@ func run(ctx context.Context, c *comm.Comm, n, iters, reps, k int) error {
 		return out
 	}
 	// One exchange each way, returning what arrived ordered by source.
-	sparse := func(it int) ([][]int64, error) {
-		dests := targets(p, r, it, k)
-		data := make([][]int64, len(dests))
-		for i, d := range dests {
-			data[i] = payload(it, d)
+	sparse := func(alg string) func(it int) ([][]int64, error) {
+		opts := []collectives.Option{collectives.WithAlgorithm(alg)}
+		return func(it int) ([][]int64, error) {
+			dests := targets(p, r, it, k)
+			data := make([][]int64, len(dests))
+			for i, d := range dests {
+				data[i] = payload(it, d)
+			}
+			got, err := collectives.SparseExchange(ctx, c, dests, data, opts...)
+			if err != nil {
+				return nil, err
+			}
+			out := make([][]int64, 0, len(got))
+			for _, m := range got {
+				out = append(out, m.Data)
+			}
+			return out, nil
 		}
-		got, err := collectives.SparseExchange(ctx, c, dests, data)
-		if err != nil {
-			return nil, err
-		}
-		out := make([][]int64, 0, len(got))
-		for _, m := range got {
-			out = append(out, m.Data)
-		}
-		return out, nil
 	}
 	scounts, rcounts := make([]int, p), make([]int, p)
 	dense := func(it int) ([][]int64, error) {
@@ -123,24 +126,32 @@ func run(ctx context.Context, c *comm.Comm, n, iters, reps, k int) error {
 		}
 		return out, nil
 	}
-	// Check once that both give the same data.
-	for it := range 3 {
-		a, err := sparse(it)
-		if err != nil {
-			return err
-		}
-		b, err := dense(it)
-		if err != nil {
-			return err
-		}
-		if !slices.EqualFunc(a, b, slices.Equal[[]int64]) {
-			return fmt.Errorf("iteration %d: SparseExchange and Alltoall+Alltoallv received different data", it)
-		}
-	}
 	methods := []struct {
 		name string
 		f    func(int) ([][]int64, error)
-	}{{"sparse (Issend+Mprobe+Ibarrier)", sparse}, {"alltoall counts + alltoallv", dense}}
+	}{{"alltoall counts + alltoallv", dense}}
+	for _, a := range collectives.Algorithms("sparseexchange") {
+		methods = append(methods, struct {
+			name string
+			f    func(int) ([][]int64, error)
+		}{"SparseExchange " + a, sparse(a)})
+	}
+	// Check once that all give the same data.
+	for it := range 3 {
+		want, err := dense(it)
+		if err != nil {
+			return err
+		}
+		for _, m := range methods[1:] {
+			got, err := m.f(it)
+			if err != nil {
+				return err
+			}
+			if !slices.EqualFunc(got, want, slices.Equal[[]int64]) {
+				return fmt.Errorf("iteration %d: %s and Alltoall+Alltoallv received different data", it, m.name)
+			}
+		}
+	}
 	times := make([][]float64, len(methods))
 	for rep := range reps {
 		for mi, m := range methods {
@@ -154,7 +165,7 @@ func run(ctx context.Context, c *comm.Comm, n, iters, reps, k int) error {
 				}
 			}
 			el := []float64{float64(time.Since(t0).Microseconds()) / float64(iters)}
-			if err := collectives.Allreduce(ctx, c, el, nil, collectives.Max[float64]()); err != nil {
+			if err := collectives.Allreduce(ctx, c, el, nil, collectives.Max[float64](), collectives.InPlace()); err != nil {
 				return err
 			}
 			times[mi] = append(times[mi], el[0])

@@ -13,7 +13,9 @@ import (
 // Compare trains reps times each way, alternating, with blocking fused
 // Allreduce and with per-layer Iallreduce overlapped with the hidden
 // layer's backward pass (-compare), and prints the median time per step
-// of each (the slowest rank's); every run must pass its checks (the
+// of each (the slowest rank's) and the time of it spent in the reduction
+// calls (Allreduce; or starting the Iallreduces and waiting for them:
+// the communication the overlap did not hide); every run must pass its checks (the
 // serial comparison only in the first round). It reports whether all
 // runs passed.
 func Compare(ctx context.Context, c *comm.Comm, p Params, reps int, out io.Writer) (bool, error) {
@@ -21,7 +23,11 @@ func Compare(ctx context.Context, c *comm.Comm, p Params, reps int, out io.Write
 		name    string
 		overlap bool
 	}{{"blocking Allreduce (fused)", false}, {"overlapped Iallreduce per layer", true}}
+	if p.Bucket > 0 {
+		modes[1].name = fmt.Sprintf("overlapped Iallreduce, >= %d B", p.Bucket)
+	}
 	times := make([][]float64, len(modes))
+	waits := make([][]float64, len(modes)) // in Allreduce, or starting and waiting for the Iallreduces
 	pass := true
 	for rep := range reps {
 		for i, m := range modes {
@@ -33,18 +39,22 @@ func Compare(ctx context.Context, c *comm.Comm, p Params, reps int, out io.Write
 				return false, err
 			}
 			pass = pass && res.Pass
-			step := []float64{res.Elapsed.Seconds() * 1e6 / float64(max(res.Steps, 1))}
+			steps := float64(max(res.Steps, 1))
+			step := []float64{res.Elapsed.Seconds() * 1e6 / steps, res.AllreduceSeconds * 1e6 / steps}
 			if err := collectives.Allreduce(ctx, c, step, step, collectives.Max[float64]()); err != nil {
 				return false, err
 			}
 			times[i] = append(times[i], step[0])
+			waits[i] = append(waits[i], step[1])
 		}
 	}
-	fmt.Fprintf(out, "ddp -compare: np %d, MLP %d-%d-1, batch %d, %d epochs, median of %d runs each (slowest rank)\n",
-		c.Size(), p.Features, p.Hidden, p.Batch, p.Epochs, reps)
+	fmt.Fprintf(out, "ddp -compare: np %d, MLP %s, batch %d, %d epochs, median of %d runs each (slowest rank)\n",
+		c.Size(), arch(p), p.Batch, p.Epochs, reps)
 	for i, m := range modes {
 		slices.Sort(times[i])
-		fmt.Fprintf(out, "%-34s %9.1f µs/step\n", m.name, times[i][len(times[i])/2])
+		slices.Sort(waits[i])
+		fmt.Fprintf(out, "%-34s %9.1f µs/step, of which %9.1f µs in the reduction calls\n",
+			m.name, times[i][len(times[i])/2], waits[i][len(waits[i])/2])
 	}
 	if pass {
 		fmt.Fprintln(out, "VERDICT PASS: every run reached the target loss and matched one-rank training")

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"gonum.org/v1/gonum/mat"
@@ -17,11 +18,13 @@ import (
 // Params of a run.
 type Params struct {
 	Samples, Features, Hidden int
+	Layers                    int // hidden layers of Hidden units (at least 1)
 	Batch, Epochs             int
 	LR, Momentum              float64
 	Seed                      uint64
 	Fuse                      bool
 	Overlap                   bool // start each layer's Iallreduce as soon as its backward is done
+	Bucket                    int  // under Overlap, the least bytes of gradients of one Iallreduce (0: one per layer)
 	CheckSerial               bool
 	TargetLoss                float64
 }
@@ -34,7 +37,7 @@ const (
 
 // DefaultParams returns the flags' defaults.
 func DefaultParams() Params {
-	return Params{Samples: 4096, Features: 8, Hidden: 16, Batch: 128, Epochs: 20,
+	return Params{Samples: 4096, Features: 8, Hidden: 16, Layers: 1, Batch: 128, Epochs: 20,
 		LR: 0.3, Momentum: 0.9, Seed: 3, Fuse: true, CheckSerial: true, TargetLoss: 0.15}
 }
 
@@ -79,38 +82,64 @@ func makeShard(p Params, rank, size int) *shard {
 	return s
 }
 
-// model is an MLP whose parameters are views of one flat buffer.
+// model is an MLP whose parameters are views of one flat buffer: layer l
+// (0-based, Layers hidden tanh layers and then the sigmoid output layer)
+// has weights w[l] (width[l+1]×width[l]) and biases b[l], stored W then b,
+// layer after layer.
 type model struct {
-	d, h   int
+	width  []int // d, h, ..., h, 1
 	flat   []float64
-	w1     *mat.Dense  // h×d
-	b1     []float64   // h
-	w2     *mat.Dense  // 1×h
-	b2     []float64   // 1
-	tensor [][]float64 // the four tensors as slices of flat, in order
+	w      []*mat.Dense // per layer
+	b      [][]float64  // per layer
+	off    []int        // where layer l's parameters start in flat; off[L+1] = len(flat)
+	tensor [][]float64  // W0, b0, W1, b1, ... as slices of flat
 }
 
-func size(d, h int) int { return h*d + h + h + 1 }
+// widths returns the layer widths of p's model.
+func widths(p Params) []int {
+	w := []int{p.Features}
+	for range max(p.Layers, 1) {
+		w = append(w, p.Hidden)
+	}
+	return append(w, 1)
+}
 
-func newModel(d, h int, flat []float64) *model {
-	m := &model{d: d, h: h, flat: flat}
+// size is the number of parameters of a model of these widths.
+func size(width []int) int {
+	n := 0
+	for l := 0; l+1 < len(width); l++ {
+		n += width[l+1]*width[l] + width[l+1]
+	}
+	return n
+}
+
+func newModel(width []int, flat []float64) *model {
+	m := &model{width: width, flat: flat}
 	o := 0
 	next := func(n int) []float64 { s := flat[o : o+n : o+n]; o += n; return s }
-	w1, b1, w2, b2 := next(h*d), next(h), next(h), next(1)
-	m.w1, m.b1, m.w2, m.b2 = mat.NewDense(h, d, w1), b1, mat.NewDense(1, h, w2), b2
-	m.tensor = [][]float64{w1, b1, w2, b2}
+	for l := 0; l+1 < len(width); l++ {
+		m.off = append(m.off, o)
+		in, out := width[l], width[l+1]
+		w, b := next(out*in), next(out)
+		m.w, m.b = append(m.w, mat.NewDense(out, in, w)), append(m.b, b)
+		m.tensor = append(m.tensor, w, b)
+	}
+	m.off = append(m.off, o)
 	return m
 }
 
+// layers is the number of weight layers (hidden layers + the output).
+func (m *model) layers() int { return len(m.w) }
+
 // initModel draws the initial weights (the same on every rank).
 func initModel(p Params) *model {
-	m := newModel(p.Features, p.Hidden, make([]float64, size(p.Features, p.Hidden)))
+	width := widths(p)
+	m := newModel(width, make([]float64, size(width)))
 	rng := rand.New(rand.NewPCG(p.Seed, 0x77656967687473))
-	for i := range m.w1.RawMatrix().Data {
-		m.w1.RawMatrix().Data[i] = rng.NormFloat64() / math.Sqrt(float64(p.Features))
-	}
-	for i := range m.w2.RawMatrix().Data {
-		m.w2.RawMatrix().Data[i] = rng.NormFloat64() / math.Sqrt(float64(p.Hidden))
+	for l, w := range m.w {
+		for i := range w.RawMatrix().Data {
+			w.RawMatrix().Data[i] = rng.NormFloat64() / math.Sqrt(float64(width[l]))
+		}
 	}
 	return m
 }
@@ -123,36 +152,48 @@ func softplus(z float64) float64 {
 	return math.Log1p(math.Exp(z))
 }
 
-// work is scratch space for a batch of up to rows samples.
+// work is scratch space for a batch of up to rows samples: a[l] is the
+// input of layer l (a[0] the samples, a[L+1] the output logits) and dz[l]
+// the error at layer l's output.
 type work struct {
-	x, a1, dz1 *mat.Dense
-	z2, dz2    *mat.Dense
-	y          []float64
+	a, dz []*mat.Dense
+	y     []float64
 }
 
-func newWork(rows, d, h int) *work {
+func newWork(rows int, width []int) *work {
 	rows = max(rows, 1)
-	return &work{x: mat.NewDense(rows, d, nil), a1: mat.NewDense(rows, h, nil), dz1: mat.NewDense(rows, h, nil),
-		z2: mat.NewDense(rows, 1, nil), dz2: mat.NewDense(rows, 1, nil), y: make([]float64, rows)}
+	w := &work{y: make([]float64, rows)}
+	for _, n := range width {
+		w.a = append(w.a, mat.NewDense(rows, n, nil))
+		w.dz = append(w.dz, mat.NewDense(rows, n, nil))
+	}
+	return w
 }
+
+// x is the batch's sample matrix (its first rows are filled by the caller).
+func (w *work) x() *mat.Dense { return w.a[0] }
 
 // forward computes the output logits of the first n rows of w.x and returns
 // the summed loss and number of correct predictions.
 func (m *model) forward(w *work, n int) (loss float64, correct int) {
-	x := w.x.Slice(0, n, 0, m.d)
-	a1 := w.a1.Slice(0, n, 0, m.h).(*mat.Dense)
-	z2 := w.z2.Slice(0, n, 0, 1).(*mat.Dense)
-	a1.Mul(x, m.w1.T())
-	for r := range n {
-		row := a1.RawRowView(r)
-		for k := range row {
-			row[k] = math.Tanh(row[k] + m.b1[k])
+	L := m.layers()
+	for l := range L {
+		in := w.a[l].Slice(0, n, 0, m.width[l])
+		out := w.a[l+1].Slice(0, n, 0, m.width[l+1]).(*mat.Dense)
+		out.Mul(in, m.w[l].T())
+		for r := range n {
+			row := out.RawRowView(r)
+			for k := range row {
+				row[k] += m.b[l][k]
+				if l < L-1 {
+					row[k] = math.Tanh(row[k])
+				}
+			}
 		}
 	}
-	z2.Mul(a1, m.w2.T())
+	z2 := w.a[L]
 	for r := range n {
-		z := z2.At(r, 0) + m.b2[0]
-		z2.Set(r, 0, z)
+		z := z2.At(r, 0)
 		// BCE with logits: y ? softplus(-z) : softplus(z)
 		if w.y[r] == 1 {
 			loss += softplus(-z)
@@ -166,51 +207,45 @@ func (m *model) forward(w *work, n int) (loss float64, correct int) {
 	return loss, correct
 }
 
-// backward adds to g the gradient of (summed loss)/scale over the first n rows,
-// after forward.
-func (m *model) backward(w *work, n int, g *model, scale float64) {
-	m.backwardOut(w, n, g, scale)
-	m.backwardHidden(w, n, g)
-}
-
-// backwardOut is the output layer's part of backward: it adds the
-// gradients of W2 and b2 to g and leaves the hidden layer's error in w.dz1.
-func (m *model) backwardOut(w *work, n int, g *model, scale float64) {
-	a1 := w.a1.Slice(0, n, 0, m.h).(*mat.Dense)
-	dz2 := w.dz2.Slice(0, n, 0, 1).(*mat.Dense)
-	dz1 := w.dz1.Slice(0, n, 0, m.h).(*mat.Dense)
+// backward adds to g the gradient of (summed loss)/scale over the first n
+// rows, after forward, from the output layer down. After layer l's
+// gradients (g.w[l], g.b[l]) are complete it calls done(l), which may send
+// them off: backward does not touch them again.
+func (m *model) backward(w *work, n int, g *model, scale float64, done func(l int) error) error {
+	L := m.layers()
+	dz := w.dz[L].Slice(0, n, 0, 1).(*mat.Dense)
 	for r := range n {
-		pr := 1 / (1 + math.Exp(-w.z2.At(r, 0)))
-		d := (pr - w.y[r]) / scale
-		dz2.Set(r, 0, d)
-		g.b2[0] += d
+		pr := 1 / (1 + math.Exp(-w.a[L].At(r, 0)))
+		dz.Set(r, 0, (pr-w.y[r])/scale)
 	}
-	var t mat.Dense
-	t.Mul(dz2.T(), a1) // 1×h
-	g.w2.Add(g.w2, &t)
-	dz1.Mul(dz2, m.w2) // n×h
-	for r := range n {
-		drow, arow := dz1.RawRowView(r), a1.RawRowView(r)
-		for k := range drow {
-			drow[k] *= 1 - arow[k]*arow[k]
+	for l := L - 1; l >= 0; l-- {
+		in := w.a[l].Slice(0, n, 0, m.width[l]).(*mat.Dense)
+		dz := w.dz[l+1].Slice(0, n, 0, m.width[l+1]).(*mat.Dense)
+		for r := range n {
+			for k, d := range dz.RawRowView(r) {
+				g.b[l][k] += d
+			}
+		}
+		var t mat.Dense
+		t.Mul(dz.T(), in) // width[l+1]×width[l]
+		g.w[l].Add(g.w[l], &t)
+		if err := done(l); err != nil {
+			return err
+		}
+		if l == 0 {
+			break
+		}
+		// The error at the layer below: through W then tanh'.
+		prev := w.dz[l].Slice(0, n, 0, m.width[l]).(*mat.Dense)
+		prev.Mul(dz, m.w[l])
+		for r := range n {
+			drow, arow := prev.RawRowView(r), in.RawRowView(r)
+			for k := range drow {
+				drow[k] *= 1 - arow[k]*arow[k]
+			}
 		}
 	}
-}
-
-// backwardHidden is the hidden layer's part of backward, after
-// backwardOut: it adds the gradients of W1 and b1 to g. It reads neither
-// g.w2 nor g.b2, which may meanwhile be on their way to the other ranks.
-func (m *model) backwardHidden(w *work, n int, g *model) {
-	x := w.x.Slice(0, n, 0, m.d)
-	dz1 := w.dz1.Slice(0, n, 0, m.h).(*mat.Dense)
-	for r := range n {
-		for k, d := range dz1.RawRowView(r) {
-			g.b1[k] += d
-		}
-	}
-	var t1 mat.Dense
-	t1.Mul(dz1.T(), x) // h×d
-	g.w1.Add(g.w1, &t1)
+	return nil
 }
 
 // reducer sums gradient buffers over the ranks: start begins the sum of
@@ -237,26 +272,40 @@ func (r reducer) waitSums() error {
 
 // train runs the whole training on one shard, with red summing the
 // gradient buffers over the ranks. The last element of the gradient
-// buffer is the batch's loss. With p.Overlap the output layer's gradients
-// (W2, b2 and the loss, the tail of the buffer) are sent off as soon as
-// they are computed, and the hidden layer's (W1, b1) when they are, with
-// both waited for before the update.
+// buffer is the batch's loss. With p.Overlap each layer's gradients (the
+// output layer's with the loss) are sent off as soon as backward has
+// computed them, while the layers below are computed, and all are waited
+// for before the update; otherwise one fused buffer (p.Fuse) or each
+// tensor and the loss in turn are summed after the whole backward pass.
 func train(p Params, s *shard, red reducer) (*model, int, error) {
 	m := initModel(p)
 	gflat := make([]float64, len(m.flat)+1) // gradients, then the batch loss
-	g := newModel(p.Features, p.Hidden, gflat[:len(m.flat)])
+	g := newModel(m.width, gflat[:len(m.flat)])
 	vel := make([]float64, len(m.flat))
-	w := newWork(p.Batch/s.size+1, p.Features, p.Hidden)
+	w := newWork(p.Batch/s.size+1, m.width)
 	perEpoch := p.Samples / p.Batch
 	steps := 0
 	var bufs [][]float64
-	split := p.Features*p.Hidden + p.Hidden // W1 and b1 before, W2, b2 and the loss from here
-	if p.Overlap {
-		bufs = [][]float64{gflat[:split], gflat[split:]}
-	} else if p.Fuse {
+	if p.Fuse {
 		bufs = [][]float64{gflat}
 	} else {
 		bufs = append(append(bufs, g.tensor...), gflat[len(m.flat):])
+	}
+	L := m.layers()
+	// Under Overlap, the layers' gradients are sent off in buckets, from
+	// the output layer down: a bucket is started once it holds at least
+	// p.Bucket bytes (0: every layer on its own) and at the input layer.
+	hi := len(gflat) // the bucket being filled is gflat[m.off[l]:hi]; the output layer's travels with the loss
+	layerDone := func(l int) error {
+		if !p.Overlap || (8*(hi-m.off[l]) < p.Bucket && l > 0) {
+			return nil
+		}
+		err := red.startSum(gflat[m.off[l]:hi])
+		hi = m.off[l]
+		if l == 0 {
+			hi = len(gflat)
+		}
+		return err
 	}
 	for range p.Epochs {
 		for b := range perEpoch {
@@ -264,35 +313,30 @@ func train(p Params, s *shard, red reducer) (*model, int, error) {
 			// This rank's samples of [lo, lo+Batch): i ≡ rank (mod size).
 			n := 0
 			for i := lo + ((s.rank-lo)%s.size+s.size)%s.size; i < lo+p.Batch; i += s.size {
-				copy(w.x.RawRowView(n), s.x.RawRowView(i/s.size))
+				copy(w.x().RawRowView(n), s.x.RawRowView(i/s.size))
 				w.y[n] = s.y[i/s.size]
 				n++
 			}
 			clear(gflat)
-			loss := 0.0
 			if n > 0 {
-				loss, _ = m.forward(w, n)
-				m.backwardOut(w, n, g, float64(p.Batch))
-			}
-			gflat[len(gflat)-1] = loss
-			if p.Overlap {
-				// The output layer's sum travels while the hidden layer's
-				// gradient is computed.
-				if err := red.startSum(bufs[1]); err != nil {
+				loss, _ := m.forward(w, n)
+				gflat[len(gflat)-1] = loss
+				if err := m.backward(w, n, g, float64(p.Batch), layerDone); err != nil {
 					return nil, steps, err
 				}
-				bufs = bufs[:1]
-			}
-			if n > 0 {
-				m.backwardHidden(w, n, g)
-			}
-			for _, b := range bufs {
-				if err := red.startSum(b); err != nil {
-					return nil, steps, err
+			} else {
+				for l := L - 1; l >= 0; l-- {
+					if err := layerDone(l); err != nil {
+						return nil, steps, err
+					}
 				}
 			}
-			if p.Overlap {
-				bufs = [][]float64{gflat[:split], gflat[split:]}
+			if !p.Overlap {
+				for _, b := range bufs {
+					if err := red.startSum(b); err != nil {
+						return nil, steps, err
+					}
+				}
 			}
 			if err := red.waitSums(); err != nil {
 				return nil, steps, err
@@ -310,13 +354,13 @@ func train(p Params, s *shard, red reducer) (*model, int, error) {
 // evaluate returns the summed loss and correct count over the shard.
 func evaluate(m *model, s *shard, p Params) (float64, int) {
 	const chunk = 512
-	w := newWork(chunk, p.Features, p.Hidden)
+	w := newWork(chunk, widths(p))
 	var loss float64
 	var correct int
 	for lo := 0; lo < len(s.y); lo += chunk {
 		n := min(chunk, len(s.y)-lo)
 		for r := range n {
-			copy(w.x.RawRowView(r), s.x.RawRowView(lo+r))
+			copy(w.x().RawRowView(r), s.x.RawRowView(lo+r))
 			w.y[r] = s.y[lo+r]
 		}
 		l, c := m.forward(w, n)
@@ -326,15 +370,27 @@ func evaluate(m *model, s *shard, p Params) (float64, int) {
 	return loss, correct
 }
 
+// arch spells the model's layer widths, "8-16-1".
+func arch(p Params) string {
+	var b strings.Builder
+	for i, w := range widths(p) {
+		if i > 0 {
+			b.WriteByte('-')
+		}
+		fmt.Fprint(&b, w)
+	}
+	return b.String()
+}
+
 // Run trains on c and reports to out (pass io.Discard on all ranks but one).
 func Run(ctx context.Context, c *comm.Comm, p Params, out io.Writer) (Result, error) {
 	var res Result
-	if p.Features < 5 || p.Hidden < 1 || p.Batch < c.Size() || p.Samples%p.Batch != 0 || p.Epochs < 0 {
-		return res, fmt.Errorf("bad parameters (need -d >= 5, -batch >= ranks = %d, -batch dividing -m): %+v", c.Size(), p)
+	if p.Features < 5 || p.Hidden < 1 || p.Layers < 1 || p.Batch < c.Size() || p.Samples%p.Batch != 0 || p.Epochs < 0 {
+		return res, fmt.Errorf("bad parameters (need -d >= 5, -hidden, -layers >= 1, -batch >= ranks = %d, -batch dividing -m): %+v", c.Size(), p)
 	}
 	s := makeShard(p, c.Rank(), c.Size())
-	fmt.Fprintf(out, "ddp: MLP %d-%d-1 (%d parameters), %d samples in shards over %d ranks, batch %d, %d epochs, fused allreduce %v, overlapped %v\n",
-		p.Features, p.Hidden, size(p.Features, p.Hidden), p.Samples, c.Size(), p.Batch, p.Epochs, p.Fuse && !p.Overlap, p.Overlap)
+	fmt.Fprintf(out, "ddp: MLP %s (%d parameters), %d samples in shards over %d ranks, batch %d, %d epochs, fused allreduce %v, overlapped %v\n",
+		arch(p), size(widths(p)), p.Samples, c.Size(), p.Batch, p.Epochs, p.Fuse && !p.Overlap, p.Overlap)
 	if err := collectives.Barrier(ctx, c); err != nil {
 		return res, err
 	}

@@ -106,6 +106,25 @@ func TestOverlapMatchesSerial(t *testing.T) {
 	}
 }
 
+// A deeper model (3 hidden layers), overlapped with one Iallreduce per
+// layer, with buckets of several layers and with everything in one
+// bucket, matches one-rank training on 1, 2, 3 and 5 ranks.
+func TestOverlapDeepBuckets(t *testing.T) {
+	for _, n := range []int{1, 2, 3, 5} {
+		for _, bucket := range []int{0, 2500, 1 << 20} {
+			t.Run(fmt.Sprintf("np%d/bucket%d", n, bucket), func(t *testing.T) {
+				p := small()
+				p.Layers, p.LR, p.Epochs, p.TargetLoss = 3, 0.1, 4, 0.69
+				p.Overlap, p.Bucket = true, bucket
+				r, out := trainOn(t, n, p)
+				if !r.Pass || !strings.Contains(out, "matches one-rank training") || !strings.Contains(out, "MLP 8-16-16-16-1") {
+					t.Fatalf("overlapped training failed:\n%s", out)
+				}
+			})
+		}
+	}
+}
+
 func TestFailsAboveTarget(t *testing.T) {
 	p := small()
 	p.TargetLoss, p.Epochs = 0.01, 2

@@ -5,17 +5,21 @@
 // the gradients with one Allreduce, and every rank applies the same update,
 // so the replicas stay identical.
 //
-// Model: a multilayer perceptron D → H (tanh) → 1 (sigmoid) for binary
-// classification, with mean binary cross-entropy loss, written with gonum's
-// mat package. All parameters live in one flat buffer (W1, b1, W2, b2 are
-// mat.Dense views of it) and so do the gradients: the four small gradient
-// tensors and the batch loss are fused into a single buffer and reduced by
-// a single Allreduce per step (-fuse=false reduces them one tensor at a time,
-// for comparison). With -overlap each layer's gradients are reduced by a
-// non-blocking collectives.Iallreduce started as soon as that layer's
-// backward pass is done (the output layer's while the hidden layer's is
-// computed), and both are waited for before the update; -compare N times
-// N runs each way, alternating, and prints the time per step of both.
+// Model: a multilayer perceptron D → H (tanh) → ... → H (tanh) → 1
+// (sigmoid), -layers hidden layers of -hidden units (default one), for
+// binary classification, with mean binary cross-entropy loss, written with
+// gonum's mat package. All parameters live in one flat buffer (each
+// layer's W and b are mat.Dense views of it) and so do the gradients: the
+// gradient tensors and the batch loss are fused into a single buffer and
+// reduced by a single Allreduce per step (-fuse=false reduces them one
+// tensor at a time, for comparison). With -overlap each layer's gradients
+// are reduced by a non-blocking collectives.Iallreduce started as soon as
+// that layer's backward pass is done (the output layer's while the layers
+// below are computed), or, with -bucket B, consecutive layers' together
+// once they hold B bytes, and all are waited for before the update;
+// -compare N times N runs each way, alternating, and prints the median
+// time per step of both and the part of it spent in the reduction calls
+// (bench/ddp runs it at np 2 and 4).
 // Optimiser: SGD with momentum.
 //
 // Data: M synthetic samples, x ~ N(0, I_D), label 1 when
@@ -37,6 +41,7 @@
 //	go run ./cmd/gorun -np 2 ./examples/ddp -hidden 64 -epochs 40 -check-serial=false
 //	go run ./cmd/gorun -np 4 ./examples/ddp -overlap
 //	go run ./cmd/gorun -np 4 ./examples/ddp -compare 5 -hidden 256
+//	go run ./cmd/gorun -np 2 ./examples/ddp -compare 7 -layers 8 -hidden 64 -m 8192 -epochs 1 -lr 0.05 -target-loss 0.69
 package main
 
 import (
@@ -53,7 +58,8 @@ func main() {
 	p := DefaultParams()
 	flag.IntVar(&p.Samples, "m", p.Samples, "training samples in all")
 	flag.IntVar(&p.Features, "d", p.Features, "input features (at least 5)")
-	flag.IntVar(&p.Hidden, "hidden", p.Hidden, "hidden units")
+	flag.IntVar(&p.Hidden, "hidden", p.Hidden, "hidden units per hidden layer")
+	flag.IntVar(&p.Layers, "layers", p.Layers, "hidden layers")
 	flag.IntVar(&p.Batch, "batch", p.Batch, "global mini-batch size (divides -m)")
 	flag.IntVar(&p.Epochs, "epochs", p.Epochs, "passes over the data")
 	flag.Float64Var(&p.LR, "lr", p.LR, "learning rate")
@@ -61,6 +67,7 @@ func main() {
 	flag.Uint64Var(&p.Seed, "seed", p.Seed, "seed of the data and of the initial weights")
 	flag.BoolVar(&p.Fuse, "fuse", p.Fuse, "reduce all gradients in one fused Allreduce per step")
 	flag.BoolVar(&p.Overlap, "overlap", p.Overlap, "start each layer's gradient Iallreduce as soon as its backward pass is done")
+	flag.IntVar(&p.Bucket, "bucket", p.Bucket, "with -overlap, fuse consecutive layers' gradients into Iallreduces of at least this many bytes (0: one per layer)")
 	compare := flag.Int("compare", 0, "time this many runs each of blocking and overlapped training, alternating, and print both")
 	flag.BoolVar(&p.CheckSerial, "check-serial", p.CheckSerial, "rank 0 also trains alone and compares")
 	flag.Float64Var(&p.TargetLoss, "target-loss", p.TargetLoss, "the training loss must fall to this value")
