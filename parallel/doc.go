@@ -28,7 +28,9 @@
 // ShuffleStream does it in bounded memory (at most 2·size·batch records
 // per rank in flight); GroupBy aggregates by key with a map-side combiner
 // (Sum, Count, Mean or a user Fold), without one (NoCombine), and salts
-// skewed keys (Salt); Collect brings a partitioned result to one rank.
+// skewed keys (Salt); GroupByColumns does it over a key and a value
+// column, where the built-in aggregations fold integer keys in one tight
+// loop; Collect brings a partitioned result to one rank.
 //
 // Concurrency: like collectives, the collective calls of this package on
 // one communicator must be made in the same order on every rank and must
