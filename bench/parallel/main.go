@@ -31,6 +31,7 @@ import (
 	"os"
 	"runtime/pprof"
 	"slices"
+	"syscall"
 	"time"
 
 	"github.com/gorun-hpc/gorun/collectives"
@@ -48,6 +49,7 @@ func main() {
 	skew := flag.Float64("skew", 0.3, "groupby: fraction of the rows in the hot year 1996")
 	reps := flag.Int("reps", 1, "repetitions (latency: round trips)")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of each rank to this path with the rank appended")
+	usage := flag.Bool("rusage", false, "print each rank's CPU time and context switches to standard error at the end")
 	flag.Parse()
 	if *profile != "" {
 		f, err := os.Create(*profile + "." + os.Getenv("GORUN_RANK"))
@@ -76,6 +78,13 @@ func main() {
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "rank %d: %v\n", c.Rank(), err)
 		os.Exit(1)
+	}
+	if *usage {
+		var ru syscall.Rusage
+		if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+			fmt.Fprintf(os.Stderr, "RUSAGE rank=%d user=%.3fs sys=%.3fs voluntary=%d involuntary=%d\n", c.Rank(),
+				time.Duration(ru.Utime.Nano()).Seconds(), time.Duration(ru.Stime.Nano()).Seconds(), ru.Nvcsw, ru.Nivcsw)
+		}
 	}
 	if err := c.Close(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
