@@ -5,7 +5,8 @@
 //	map      parallel.Map of x*x + 2x + 1 over 10^6 int64 held by rank 0,
 //	         dynamic chunks of -chunk elements (Pool.map's chunksize)
 //	tasks    -tasks tiny tasks (x*x + 1) through parallel.MapTasks on an
-//	         executor: rank 0 submits, the other ranks serve
+//	         executor: rank 0 submits, the other ranks serve, -inflight
+//	         tasks in flight per worker, run as batches (-batches)
 //	latency  one task's round trip: Submit then Wait, -reps times
 //	groupby  the mean age per year of a generated table of -rows rows
 //	         (year, age; a fraction -skew of the rows in 1996), already
@@ -30,6 +31,7 @@ import (
 	"math"
 	"os"
 	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"syscall"
 	"time"
@@ -44,11 +46,13 @@ func main() {
 	n := flag.Int("n", 1_000_000, "map: number of integers")
 	chunk := flag.Int("chunk", 10_000, "map: chunk size (0: static blocks)")
 	tasks := flag.Int("tasks", 100_000, "tasks: number of tasks")
-	inFlight := flag.Int("inflight", 64, "tasks, latency: tasks in flight per worker")
+	inFlight := flag.Int("inflight", 1024, "tasks, latency: tasks in flight per worker")
+	batches := flag.Bool("batches", true, "tasks, latency: workers run each message's tasks as one batch (ExecutorConfig.Batches)")
 	rows := flag.Int("rows", 10_000_000, "groupby: rows in all")
 	skew := flag.Float64("skew", 0.3, "groupby: fraction of the rows in the hot year 1996")
 	reps := flag.Int("reps", 1, "repetitions (latency: round trips)")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of each rank to this path with the rank appended")
+	tracePath := flag.String("trace", "", "write an execution trace of each rank to this path with the rank appended")
 	usage := flag.Bool("rusage", false, "print each rank's CPU time and context switches to standard error at the end")
 	flag.Parse()
 	if *profile != "" {
@@ -59,6 +63,13 @@ func main() {
 		}
 	}
 
+	if *tracePath != "" {
+		f, err := os.Create(*tracePath + "." + os.Getenv("GORUN_RANK"))
+		if err == nil {
+			trace.Start(f)
+			defer trace.Stop()
+		}
+	}
 	c, err := comm.Init()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -69,7 +80,7 @@ func main() {
 	case "map":
 		err = benchMap(ctx, c, *n, *chunk, *reps)
 	case "tasks", "latency":
-		err = benchTasks(ctx, c, *workload, *tasks, *inFlight, *reps)
+		err = benchTasks(ctx, c, *workload, *tasks, parallel.ExecutorConfig{InFlight: *inFlight, Batches: *batches}, *reps)
 	case "groupby":
 		err = benchGroupBy(ctx, c, *rows, *skew, *reps)
 	default:
@@ -91,6 +102,7 @@ func main() {
 		os.Exit(1)
 	}
 	pprof.StopCPUProfile()
+	trace.Stop()
 }
 
 func report(c *comm.Comm, workload string, seconds float64, items int, extra string) {
@@ -133,10 +145,10 @@ func benchMap(ctx context.Context, c *comm.Comm, n, chunk, reps int) error {
 	return nil
 }
 
-func benchTasks(ctx context.Context, c *comm.Comm, workload string, tasks, inFlight, reps int) error {
+func benchTasks(ctx context.Context, c *comm.Comm, workload string, tasks int, cfg parallel.ExecutorConfig, reps int) error {
 	reg := parallel.NewRegistry()
 	tiny := parallel.Register(reg, "tiny", func(_ context.Context, x int) (int, error) { return x*x + 1, nil })
-	ex, err := parallel.NewExecutor(ctx, c, reg, parallel.ExecutorConfig{InFlight: inFlight})
+	ex, err := parallel.NewExecutor(ctx, c, reg, cfg)
 	if err != nil {
 		return err
 	}
