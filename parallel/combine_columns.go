@@ -51,36 +51,48 @@ func denseSum[I signed, V Number](ks []I, vs []V, lo int64, acc []V, cnt []int64
 }
 
 // denseAdd adds each row's value, converted to S, into acc[key−lo] and
-// counts the row in cnt[key−lo].
+// counts the row in cnt[key−lo]. A lane keeps each key's sum and count
+// side by side, so a row touches one slot (one bounds check).
 func denseAdd[I signed, V, S Number](ks []I, vs []V, lo int64, acc []S, cnt []int64) {
+	type slot struct {
+		s S
+		c int64
+	}
 	n := len(acc)
 	vs = vs[:len(ks)]
-	i := 0
+	lanes := 1
 	if n <= laneKeys && len(ks) >= 64*n {
-		s := make([]S, 4*n)
-		c := make([]int64, 4*n)
-		s0, s1, s2, s3 := s[:n], s[n:2*n], s[2*n:3*n], s[3*n:]
-		c0, c1, c2, c3 := c[:n], c[n:2*n], c[2*n:3*n], c[3*n:]
+		lanes = 4
+	}
+	t := make([]slot, lanes*n)
+	i := 0
+	if lanes == 4 {
+		t0, t1, t2, t3 := t[:n], t[n:2*n], t[2*n:3*n], t[3*n:]
 		for ; i+4 <= len(ks); i += 4 {
-			a, b, d, e := int(int64(ks[i])-lo), int(int64(ks[i+1])-lo), int(int64(ks[i+2])-lo), int(int64(ks[i+3])-lo)
-			s0[a] += S(vs[i])
-			c0[a]++
-			s1[b] += S(vs[i+1])
-			c1[b]++
-			s2[d] += S(vs[i+2])
-			c2[d]++
-			s3[e] += S(vs[i+3])
-			c3[e]++
+			a, b, d, e := &t0[int64(ks[i])-lo], &t1[int64(ks[i+1])-lo], &t2[int64(ks[i+2])-lo], &t3[int64(ks[i+3])-lo]
+			a.s += S(vs[i])
+			a.c++
+			b.s += S(vs[i+1])
+			b.c++
+			d.s += S(vs[i+2])
+			d.c++
+			e.s += S(vs[i+3])
+			e.c++
 		}
 		for j := range n {
-			acc[j] += s0[j] + s1[j] + s2[j] + s3[j]
-			cnt[j] += c0[j] + c1[j] + c2[j] + c3[j]
+			t0[j].s += t1[j].s + t2[j].s + t3[j].s
+			t0[j].c += t1[j].c + t2[j].c + t3[j].c
 		}
 	}
+	t0 := t[:n]
 	for ; i < len(ks); i++ {
-		a := int(int64(ks[i]) - lo)
-		acc[a] += S(vs[i])
-		cnt[a]++
+		a := &t0[int64(ks[i])-lo]
+		a.s += S(vs[i])
+		a.c++
+	}
+	for j := range n {
+		acc[j] += t0[j].s
+		cnt[j] += t0[j].c
 	}
 }
 
