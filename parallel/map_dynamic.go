@@ -3,6 +3,7 @@ package parallel
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"runtime"
 
 	"github.com/gorun-hpc/gorun/collectives"
@@ -251,12 +252,12 @@ func mapRoot[T, R any](ctx context.Context, d *comm.Comm, src []T, ranged bool, 
 			if err != nil {
 				return err
 			}
-			if len(b) < 8 || binary.LittleEndian.Uint64(b) >= uint64(hi-lo) {
-				return errMalformedf("map failure message of %d bytes for chunk [%d, %d) from rank %d", len(b), lo, hi, w)
+			off, text, err := decodeMapFailure(b, hi-lo)
+			if err != nil {
+				return fmt.Errorf("%w (chunk [%d, %d) from rank %d)", err, lo, hi, w)
 			}
-			off := int(binary.LittleEndian.Uint64(b))
 			if idx := lo + off; !fl.Failed || idx < fl.Index {
-				fl = failure{Failed: true, Index: idx, Rank: w, Msg: string(b[8:]), Key: seq*cfg.chunk + off}
+				fl = failure{Failed: true, Index: idx, Rank: w, Msg: text, Key: seq*cfg.chunk + off}
 			}
 		}
 		return give(w)
@@ -431,9 +432,7 @@ func mapWorker[T, R any](ctx context.Context, d *comm.Comm, ranged bool, n int,
 				errs = map[int]error{}
 			}
 			errs[i*cfg.chunk+off] = ferr
-			text := ferr.Error()
-			b := binary.LittleEndian.AppendUint64(nil, uint64(off))
-			sends[j] = append(sends[j], d.IsendBytes(append(b, text[:min(len(text), maxErrText)]...), root, tagMapFail))
+			sends[j] = append(sends[j], d.IsendBytes(encodeMapFailure(off, ferr.Error()), root, tagMapFail))
 			continue
 		}
 		for q := range numPieces(k, outPe) {
@@ -448,6 +447,28 @@ func mapWorker[T, R any](ctx context.Context, d *comm.Comm, ranged bool, n int,
 			sends[j] = append(sends[j], r)
 		}
 	}
+}
+
+// encodeMapFailure is a worker's failure message: the offset of the
+// failing element in its chunk, then the error's text (at most
+// maxErrText bytes of it).
+func encodeMapFailure(off int, text string) []byte {
+	b := binary.LittleEndian.AppendUint64(make([]byte, 0, 8+min(len(text), maxErrText)), uint64(off))
+	return append(b, text[:min(len(text), maxErrText)]...)
+}
+
+// decodeMapFailure parses a failure message for a chunk of k elements,
+// refusing (ErrMalformed) one too short, with an offset outside the chunk
+// or a text longer than maxErrText.
+func decodeMapFailure(b []byte, k int) (off int, text string, err error) {
+	if len(b) < 8 || len(b) > 8+maxErrText {
+		return 0, "", errMalformedf("map failure message of %d bytes", len(b))
+	}
+	o := binary.LittleEndian.Uint64(b)
+	if k <= 0 || o >= uint64(k) {
+		return 0, "", errMalformedf("map failure at offset %d of a chunk of %d", o, k)
+	}
+	return int(o), string(b[8:]), nil
 }
 
 // settle waits for the requests in rs (nil entries are skipped); after a
