@@ -19,7 +19,8 @@
 // returns a Future (Wait, Done), AsCompleted yields futures as they
 // finish, MapTasks keeps argument order. Each worker has a bounded number
 // of tasks in flight (ExecutorConfig.InFlight), which is Submit's
-// back-pressure. Shutdown drains or cancels. A lost worker's tasks run
+// back-pressure; ExecutorConfig.Batches (or Pool, a kernels.Pool) runs
+// each message's tasks as one batch, for many short tasks. Shutdown drains or cancels. A lost worker's tasks run
 // again on the others; a job-wide fault fails every pending future.
 //
 // Partitioned data (Dask dataframes, Spark RDDs): HashPartition and

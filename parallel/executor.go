@@ -84,7 +84,9 @@ type ExecutorConfig struct {
 	// kernels.Pool (ParallelFor over the batch), and answer the whole
 	// batch in one message from the serving goroutine: no goroutine and
 	// no hand-off per task, which suits many short tasks. A task that
-	// blocks holds up the rest of its batch. Setting Pool implies
+	// blocks holds up the rest of its batch, and Shutdown with Cancel
+	// reaches a worker (cancelling its tasks' context) only once its
+	// running batch has ended. Setting Pool implies
 	// Batches. The pool is only used, not closed, and must not be running
 	// another operation for long (its operations run one at a time).
 	Batches bool
