@@ -331,3 +331,79 @@ func TestHashIsStable(t *testing.T) {
 		t.Errorf("Hash(1) = %#x, a different function than before", got)
 	}
 }
+
+// GroupByColumns gives what GroupBy gives over the same table as rows,
+// with the combiner and without.
+func TestGroupByColumns(t *testing.T) {
+	for _, np := range nps {
+		for _, mode := range []string{"combine", "nocombine"} {
+			t.Run(fmt.Sprintf("np=%d/%s", np, mode), func(t *testing.T) {
+				commtest.Run(t, np, comm.Config{}, func(ctx context.Context, c *comm.Comm) error {
+					var opts []parallel.GroupOption
+					if mode == "nocombine" {
+						opts = append(opts, parallel.NoCombine())
+					}
+					rows := rowsOf(c.Rank(), 3000+c.Rank(), 0.4)
+					years, ages := make([]int32, len(rows)), make([]int32, len(rows))
+					for i, r := range rows {
+						years[i], ages[i] = r.Year, r.Age
+					}
+					want, err := parallel.GroupBy(ctx, c, rows, func(r row) int32 { return r.Year }, func(r row) int32 { return r.Age },
+						parallel.Mean[int32](), opts...)
+					if err != nil {
+						return err
+					}
+					got, err := parallel.GroupByColumns(ctx, c, years, ages, parallel.Mean[int32](), opts...)
+					if err != nil {
+						return err
+					}
+					sums, err := parallel.GroupByColumns(ctx, c, years, ages, parallel.Sum[int32](), opts...)
+					if err != nil {
+						return err
+					}
+					if len(got) != len(want) || len(sums) != len(want) {
+						return fmt.Errorf("%d and %d keys, want %d", len(got), len(sums), len(want))
+					}
+					for k, w := range want {
+						g := got[k]
+						if g.N != w.N || math.Abs(g.Sum-w.Sum) > 1e-9*math.Abs(w.Sum) || float64(sums[k]) != w.Sum {
+							return fmt.Errorf("year %d: %+v and sum %d, want %+v", k, g, sums[k], w)
+						}
+						if parallel.HashPartition(k, np) != c.Rank() {
+							return fmt.Errorf("key %d on rank %d", k, c.Rank())
+						}
+					}
+					return nil
+				})
+			})
+		}
+	}
+}
+
+// Columns of different lengths on one rank fail the call on every rank
+// with ErrInvalidArgument, and the communicator stays usable.
+func TestGroupByColumnsBadLengths(t *testing.T) {
+	for _, np := range []int{1, 3} {
+		commtest.Run(t, np, comm.Config{}, func(ctx context.Context, c *comm.Comm) error {
+			keys, vals := []int32{1, 2, 3}, []int32{1, 2, 3}
+			if c.Rank() == np-1 {
+				vals = vals[:2]
+			}
+			if _, err := parallel.GroupByColumns(ctx, c, keys, vals, parallel.Sum[int32]()); !errors.Is(err, comm.ErrInvalidArgument) {
+				return fmt.Errorf("want ErrInvalidArgument on every rank, got %v", err)
+			}
+			got, err := parallel.GroupByColumns(ctx, c, keys, keys, parallel.Count[int32]())
+			if err != nil {
+				return err
+			}
+			all, err := parallel.Collect(ctx, c, got, 0)
+			if err != nil {
+				return err
+			}
+			if c.Rank() == 0 && (len(all) != 3 || all[1] != int64(np)) {
+				return fmt.Errorf("after the failure: %v", all)
+			}
+			return nil
+		})
+	}
+}

@@ -19,7 +19,8 @@
 // returns a Future (Wait, Done), AsCompleted yields futures as they
 // finish, MapTasks keeps argument order. Each worker has a bounded number
 // of tasks in flight (ExecutorConfig.InFlight), which is Submit's
-// back-pressure. Shutdown drains or cancels. A lost worker's tasks run
+// back-pressure; ExecutorConfig.Batches (or Pool, a kernels.Pool) runs
+// each message's tasks as one batch, for many short tasks. Shutdown drains or cancels. A lost worker's tasks run
 // again on the others; a job-wide fault fails every pending future.
 //
 // Partitioned data (Dask dataframes, Spark RDDs): HashPartition and
@@ -28,7 +29,9 @@
 // ShuffleStream does it in bounded memory (at most 2·size·batch records
 // per rank in flight); GroupBy aggregates by key with a map-side combiner
 // (Sum, Count, Mean or a user Fold), without one (NoCombine), and salts
-// skewed keys (Salt); Collect brings a partitioned result to one rank.
+// skewed keys (Salt); GroupByColumns does it over a key and a value
+// column, where the built-in aggregations fold integer keys in one tight
+// loop; Collect brings a partitioned result to one rank.
 //
 // Concurrency: like collectives, the collective calls of this package on
 // one communicator must be made in the same order on every rank and must

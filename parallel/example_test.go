@@ -114,3 +114,26 @@ func ExampleGroupBy() {
 	// 1996: mean age 25.50 over 6
 	// 2000: mean age 26.00 over 3
 }
+
+// A table held as columns, like a dataframe: the combiner is one loop over
+// the key and value columns.
+func ExampleGroupByColumns() {
+	world(2, func(ctx context.Context, c *comm.Comm) error {
+		years := []int32{1996, 1996, 2000}
+		ages := []int32{20 + int32(c.Rank()), 30, 25}
+		means, err := parallel.GroupByColumns(ctx, c, years, ages, parallel.Mean[int32]())
+		if err != nil {
+			return err
+		}
+		all, err := parallel.Collect(ctx, c, means, 0)
+		if c.Rank() == 0 {
+			for _, y := range []int32{1996, 2000} {
+				fmt.Printf("%d: mean age %.2f over %d\n", y, all[y].Value(), all[y].N)
+			}
+		}
+		return err
+	})
+	// Output:
+	// 1996: mean age 25.25 over 4
+	// 2000: mean age 25.00 over 2
+}

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/gorun-hpc/gorun/comm"
+	"github.com/gorun-hpc/gorun/kernels"
 	"github.com/vmihailenco/msgpack/v5"
 )
 
@@ -75,8 +76,21 @@ type ExecutorConfig struct {
 	// InFlight bounds the tasks sent to one worker and not yet answered
 	// (0: 8). Submit blocks while every worker has that many: this is the
 	// executor's back-pressure. A worker runs its in-flight tasks
-	// concurrently, each in its own goroutine.
+	// concurrently, each in its own goroutine (see Batches).
 	InFlight int
+	// Batches makes a worker run the tasks of each message it receives
+	// (the tasks the client had queued for it) as one batch, on the
+	// serving goroutine, or with Pool across the pinned threads of a
+	// kernels.Pool (ParallelFor over the batch), and answer the whole
+	// batch in one message from the serving goroutine: no goroutine and
+	// no hand-off per task, which suits many short tasks. A task that
+	// blocks holds up the rest of its batch, and Shutdown with Cancel
+	// reaches a worker (cancelling its tasks' context) only once its
+	// running batch has ended. Setting Pool implies
+	// Batches. The pool is only used, not closed, and must not be running
+	// another operation for long (its operations run one at a time).
+	Batches bool
+	Pool    *kernels.Pool
 }
 
 // ShutdownMode says what Shutdown does with unfinished tasks.
@@ -109,6 +123,8 @@ type Executor struct {
 	reg      *Registry
 	client   int
 	inFlight int
+	batches  bool
+	pool     *kernels.Pool
 	isClient bool
 	runCtx   context.Context
 	stopRun  context.CancelFunc
@@ -191,6 +207,7 @@ func NewExecutor(ctx context.Context, c *comm.Comm, reg *Registry, cfg ExecutorC
 	}
 	run, stop := context.WithCancel(ctx)
 	ex := &Executor{c: c.Dup(), reg: reg, client: cfg.Client, inFlight: cfg.InFlight,
+		batches: cfg.Batches || cfg.Pool != nil, pool: cfg.Pool,
 		isClient: c.Rank() == cfg.Client, runCtx: run, stopRun: stop, freed: make(chan struct{})}
 	if !ex.isClient {
 		ex.served = make(chan struct{})
@@ -577,6 +594,10 @@ func (ex *Executor) serve() {
 		errMu.Unlock()
 	}
 	out := newOutbox(ex.runCtx, ex.c, ex.client, fail)
+	if ex.batches {
+		ex.serveBatches(taskCtx, cancelTasks, out, fail)
+		return
+	}
 	var running sync.WaitGroup
 	for {
 		b, _, err := ex.c.RecvAlloc(ex.runCtx, ex.client, tagExec)
@@ -624,6 +645,76 @@ func (ex *Executor) serve() {
 		// Let the tasks (and the outbox) run before polling for more: a
 		// rank bound to one CPU has one P.
 		runtime.Gosched()
+	}
+}
+
+// serveBatches is serve with ExecutorConfig.Batches: the tasks of each
+// message run together (on the pool, if any), and their results go back
+// in one message sent from this goroutine; the outbox only says bye.
+func (ex *Executor) serveBatches(taskCtx context.Context, cancelTasks context.CancelFunc, out *outbox, fail func(error)) {
+	var tasks, results []frame
+	var buf, scratch []byte
+	run := func() error {
+		if len(tasks) == 0 {
+			return nil
+		}
+		results = grow(results, len(tasks))
+		ex.pool.ParallelFor(len(tasks), kernels.Schedule{}, func(lo, hi, _ int) {
+			for i := lo; i < hi; i++ {
+				f := &tasks[i]
+				res := frame{kind: kindResult, id: f.id, status: resultOK}
+				if fn := ex.reg.lookup(f.name); fn == nil {
+					res.status = resultUnknown
+				} else if r, err := fn(taskCtx, f.payload); err != nil {
+					res.status, res.payload = resultErr, []byte(err.Error())
+				} else {
+					res.payload = r
+				}
+				results[i] = res
+			}
+		})
+		buf = buf[:0]
+		for i := range results {
+			buf, scratch = appendFramed(buf, scratch, &results[i])
+		}
+		tasks = tasks[:0]
+		return comm.Send(ex.runCtx, ex.c, buf, ex.client, tagExec)
+	}
+	for {
+		b, _, err := ex.c.RecvAlloc(ex.runCtx, ex.client, tagExec)
+		if err != nil {
+			cancelTasks()
+			fail(err)
+			return
+		}
+		fs, err := decodeBatch(b)
+		if err != nil {
+			log.Printf("parallel: executor worker %d: refused a message: %v", ex.c.Rank(), err)
+			continue
+		}
+		for _, f := range fs {
+			switch f.kind {
+			case kindTask:
+				tasks = append(tasks, f)
+			case kindStop:
+				if ShutdownMode(f.mode) == Cancel {
+					cancelTasks()
+				}
+				if err := run(); err != nil {
+					fail(err)
+					return
+				}
+				out.put(&frame{kind: kindBye}, true)
+				<-out.done
+				return
+			default:
+				log.Printf("parallel: executor worker %d: refused a frame of kind %#x", ex.c.Rank(), f.kind)
+			}
+		}
+		if err := run(); err != nil {
+			fail(err)
+			return
+		}
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gorun-hpc/gorun/comm"
 	"github.com/gorun-hpc/gorun/comm/commtest"
+	"github.com/gorun-hpc/gorun/kernels"
 	"github.com/gorun-hpc/gorun/parallel"
 )
 
@@ -60,37 +61,51 @@ func newFuncs() *testFuncs {
 
 func TestExecutor(t *testing.T) {
 	for _, np := range nps {
-		t.Run(fmt.Sprint("np=", np), func(t *testing.T) {
-			var mu sync.Mutex
-			maxBusy := map[int]int32{}
-			commtest.Run(t, np, comm.Config{}, func(ctx context.Context, c *comm.Comm) error {
-				f := newFuncs()
-				ex, err := parallel.NewExecutor(ctx, c, f.reg, parallel.ExecutorConfig{InFlight: 2})
-				if err != nil {
-					return err
-				}
-				if c.Rank() == 0 {
-					if err := drive(ctx, ex, f); err != nil {
-						ex.Shutdown(ctx, parallel.Cancel)
+		for _, mode := range []string{"goroutines", "batches", "pool"} {
+			t.Run(fmt.Sprintf("np=%d/%s", np, mode), func(t *testing.T) {
+				var mu sync.Mutex
+				maxBusy := map[int]int32{}
+				commtest.Run(t, np, comm.Config{}, func(ctx context.Context, c *comm.Comm) error {
+					f := newFuncs()
+					cfg := parallel.ExecutorConfig{InFlight: 2}
+					switch mode {
+					case "batches":
+						cfg.Batches = true
+					case "pool":
+						pool, err := kernels.NewPool(kernels.Config{Workers: 2, NoPin: true})
+						if err != nil {
+							return err
+						}
+						defer pool.Close()
+						cfg.Pool = pool
+					}
+					ex, err := parallel.NewExecutor(ctx, c, f.reg, cfg)
+					if err != nil {
 						return err
 					}
-				} else if _, err := parallel.Submit(ctx, ex, f.add, [2]int{1, 2}); !errors.Is(err, parallel.ErrNotClient) {
-					return fmt.Errorf("Submit on a worker: %v", err)
+					if c.Rank() == 0 {
+						if err := drive(ctx, ex, f); err != nil {
+							ex.Shutdown(ctx, parallel.Cancel)
+							return err
+						}
+					} else if _, err := parallel.Submit(ctx, ex, f.add, [2]int{1, 2}); !errors.Is(err, parallel.ErrNotClient) {
+						return fmt.Errorf("Submit on a worker: %v", err)
+					}
+					if err := ex.Shutdown(ctx, parallel.Drain); err != nil {
+						return err
+					}
+					mu.Lock()
+					maxBusy[c.Rank()] = f.maxBusy.Load()
+					mu.Unlock()
+					return nil
+				})
+				for r, m := range maxBusy {
+					if m > 2 {
+						t.Errorf("rank %d ran %d tasks at once, InFlight is 2", r, m)
+					}
 				}
-				if err := ex.Shutdown(ctx, parallel.Drain); err != nil {
-					return err
-				}
-				mu.Lock()
-				maxBusy[c.Rank()] = f.maxBusy.Load()
-				mu.Unlock()
-				return nil
 			})
-			for r, m := range maxBusy {
-				if m > 2 {
-					t.Errorf("rank %d ran %d tasks at once, InFlight is 2", r, m)
-				}
-			}
-		})
+		}
 	}
 }
 

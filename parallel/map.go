@@ -3,7 +3,6 @@ package parallel
 import (
 	"context"
 	"math"
-	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -142,6 +141,11 @@ type failure struct {
 	Index  int
 	Rank   int
 	Msg    string
+	// Key names the failure on its rank when that rank cannot tell the
+	// global index (a dynamic map's worker): the number of the chunk
+	// among those the worker received, times the chunk size, plus the
+	// offset in the chunk.
+	Key int
 }
 
 func (fl failure) err(self int, local error, localIdx int) error {
@@ -215,171 +219,6 @@ func mapCore[T, R any](ctx context.Context, c *comm.Comm, call string, src []T, 
 		return nil, fl.err(rank, badErr, bad)
 	}
 	return out.gather(ctx, c, res, counts, cfg.root, cfg.all)
-}
-
-// Tags of the dynamic map, on a Dup of the caller's communicator.
-const (
-	tagMapReq  = 1 // worker → root: {chunk, status, index}, then results or the error text
-	tagMapData = 2
-	tagMapWork = 3 // root → worker: {chunk, lo, hi} (chunk -1: stop), then the input
-)
-
-func mapDynamic[T, R any](ctx context.Context, c *comm.Comm, src []T, ranged bool, n int,
-	in mover[T], out mover[R], f func(int, T) (R, error), cfg mapConfig) ([]R, error) {
-	d := c.Dup()
-	rank, root := c.Rank(), cfg.root
-	chunks := (n + cfg.chunk - 1) / cfg.chunk
-	span := func(k int) (int, int) { return k * cfg.chunk, min(n, (k+1)*cfg.chunk) }
-	var dst []R
-	var fl failure
-	var localErr error
-	localIdx := -1
-	if rank == root {
-		dst = make([]R, n)
-		next, running := 0, c.Size()-1
-		hdr := make([]int64, 3)
-		// serve answers one request of a worker: store its result, hand it
-		// the next chunk or tell it to stop.
-		serve := func(source int) error {
-			st, err := comm.Recv(ctx, d, hdr, source, tagMapReq)
-			if err != nil {
-				return err
-			}
-			w := st.Source
-			k, status, idx := int(hdr[0]), hdr[1], int(hdr[2])
-			switch {
-			case k >= chunks || (k < 0 && status != 0):
-				return errMalformedf("request for chunk %d status %d from rank %d", k, status, w)
-			case k >= 0 && status == 0:
-				lo, hi := span(k)
-				if err := out.recvInto(ctx, d, dst[lo:hi], w, tagMapData); err != nil {
-					return err
-				}
-			case k >= 0:
-				b, _, err := d.RecvAlloc(ctx, w, tagMapData)
-				if err != nil {
-					return err
-				}
-				if !fl.Failed || idx < fl.Index {
-					fl = failure{Failed: true, Index: idx, Rank: w, Msg: string(b)}
-				}
-			}
-			work := []int64{-1, 0, 0}
-			if next < chunks && !fl.Failed {
-				lo, hi := span(next)
-				work = []int64{int64(next), int64(lo), int64(hi)}
-				next++
-			} else {
-				running--
-			}
-			if err := comm.Send(ctx, d, work, w, tagMapWork); err != nil {
-				return err
-			}
-			if work[0] >= 0 && !ranged {
-				return in.send(ctx, d, src[work[1]:work[2]], w, tagMapWork)
-			}
-			return nil
-		}
-		for {
-			// Serve every request that has arrived, then work on one chunk.
-			for running > 0 {
-				runtime.Gosched()
-				if _, ok, err := d.Iprobe(comm.AnySource, tagMapReq); err != nil {
-					return nil, err
-				} else if !ok {
-					break
-				}
-				if err := serve(comm.AnySource); err != nil {
-					return nil, err
-				}
-			}
-			if next < chunks && !fl.Failed {
-				k := next
-				next++
-				lo, hi := span(k)
-				var part []T
-				if !ranged {
-					part = src[lo:hi]
-				}
-				if bad, err := apply(cfg.pool, lo, part, dst[lo:hi], f); bad >= 0 {
-					if !fl.Failed || bad < fl.Index {
-						fl = failure{Failed: true, Index: bad, Rank: rank, Msg: err.Error()}
-						localErr, localIdx = err, bad
-					}
-				}
-				continue
-			}
-			if running == 0 {
-				break
-			}
-			if err := serve(comm.AnySource); err != nil {
-				return nil, err
-			}
-		}
-	} else {
-		hdr := []int64{-1, 0, 0}
-		var extra []byte
-		var res []R
-		var part []T
-		work := make([]int64, 3)
-		for {
-			if err := comm.Send(ctx, d, hdr, root, tagMapReq); err != nil {
-				return nil, err
-			}
-			if hdr[0] >= 0 {
-				var err error
-				if hdr[1] == 0 {
-					err = out.send(ctx, d, res, root, tagMapData)
-				} else {
-					err = comm.Send(ctx, d, extra, root, tagMapData)
-				}
-				if err != nil {
-					return nil, err
-				}
-			}
-			if _, err := comm.Recv(ctx, d, work, root, tagMapWork); err != nil {
-				return nil, err
-			}
-			if work[0] < 0 {
-				break
-			}
-			lo, hi := int(work[1]), int(work[2])
-			if lo < 0 || hi < lo || hi > n {
-				return nil, errMalformedf("chunk [%d, %d) of %d elements", lo, hi, n)
-			}
-			if !ranged {
-				part = grow(part, hi-lo)
-				if err := in.recvInto(ctx, d, part, root, tagMapWork); err != nil {
-					return nil, err
-				}
-			}
-			res = grow(res, hi-lo)
-			bad, err := apply(cfg.pool, lo, part, res, f)
-			hdr = []int64{work[0], 0, 0}
-			if bad >= 0 {
-				hdr[1], hdr[2] = 1, int64(bad)
-				extra = []byte(err.Error())
-				if localIdx < 0 || bad < localIdx {
-					localErr, localIdx = err, bad
-				}
-			}
-		}
-	}
-	if err := collectives.BcastValue(ctx, c, &fl, root); err != nil {
-		return nil, err
-	}
-	if fl.Failed {
-		return nil, fl.err(rank, localErr, localIdx)
-	}
-	if cfg.all {
-		if rank != root {
-			dst = make([]R, n)
-		}
-		if err := out.bcast(ctx, c, dst, root); err != nil {
-			return nil, err
-		}
-	}
-	return dst, nil
 }
 
 // grow returns s resliced (or reallocated) to length n.

@@ -127,33 +127,51 @@ var errOdd = errors.New("odd element")
 // *ElementError: the smallest failing index.
 func TestMapErrorEndsEverywhere(t *testing.T) {
 	for _, np := range nps {
-		for _, chunk := range []int{0, 2} {
-			t.Run(fmt.Sprintf("np=%d/chunk=%d", np, chunk), func(t *testing.T) {
-				commtest.Run(t, np, comm.Config{}, func(ctx context.Context, c *comm.Comm) error {
-					_, err := parallel.MapRange(ctx, c, 50, func(i int) (int32, error) {
-						if i == 17 || i == 40 {
-							return 0, fmt.Errorf("element %d: %w", i, errOdd)
+		for _, chunk := range []int{0, 2, 3} {
+			for _, call := range []string{"MapRange", "Map", "MapValue"} {
+				t.Run(fmt.Sprintf("np=%d/chunk=%d/%s", np, chunk, call), func(t *testing.T) {
+					commtest.Run(t, np, comm.Config{}, func(ctx context.Context, c *comm.Comm) error {
+						fail := func(i int) (int32, error) {
+							if i == 17 || i == 40 {
+								return 0, fmt.Errorf("element %d: %w", i, errOdd)
+							}
+							return int32(i), nil
 						}
-						return int32(i), nil
-					}, parallel.Chunk(chunk))
-					var ee *parallel.ElementError
-					if !errors.As(err, &ee) {
-						return fmt.Errorf("want *ElementError, got %v", err)
-					}
-					if ee.Index != 17 {
-						return fmt.Errorf("error names element %d, want 17: %v", ee.Index, err)
-					}
-					if ee.Rank == c.Rank() && !errors.Is(err, errOdd) {
-						return fmt.Errorf("the failing rank lost the cause: %v", err)
-					}
-					// The communicator is still usable: the map ended cleanly.
-					ys, err := parallel.MapRange(ctx, c, 5, func(i int) (int32, error) { return int32(i), nil }, parallel.ToAll())
-					if err != nil || len(ys) != 5 {
-						return fmt.Errorf("map after a failed map: %v %v", ys, err)
-					}
-					return nil
+						var xs []int
+						if c.Rank() == 0 {
+							xs = make([]int, 50)
+							for i := range xs {
+								xs[i] = i
+							}
+						}
+						var err error
+						switch call {
+						case "MapRange":
+							_, err = parallel.MapRange(ctx, c, 50, fail, parallel.Chunk(chunk))
+						case "Map":
+							_, err = parallel.Map(ctx, c, xs, fail, parallel.Chunk(chunk))
+						case "MapValue":
+							_, err = parallel.MapValue(ctx, c, xs, fail, parallel.Chunk(chunk))
+						}
+						var ee *parallel.ElementError
+						if !errors.As(err, &ee) {
+							return fmt.Errorf("want *ElementError, got %v", err)
+						}
+						if ee.Index != 17 {
+							return fmt.Errorf("error names element %d, want 17: %v", ee.Index, err)
+						}
+						if ee.Rank == c.Rank() && !errors.Is(err, errOdd) {
+							return fmt.Errorf("the failing rank lost the cause: %v", err)
+						}
+						// The communicator is still usable: the map ended cleanly.
+						ys, err := parallel.MapRange(ctx, c, 5, func(i int) (int32, error) { return int32(i), nil }, parallel.ToAll())
+						if err != nil || len(ys) != 5 {
+							return fmt.Errorf("map after a failed map: %v %v", ys, err)
+						}
+						return nil
+					})
 				})
-			})
+			}
 		}
 	}
 }
@@ -170,4 +188,48 @@ func TestMapBadRoot(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// Chunks larger than one message piece (32 KiB of raw elements) travel
+// as several messages, a short last chunk with empty trailing pieces.
+func TestMapPieces(t *testing.T) {
+	for _, np := range nps {
+		for _, c := range []struct{ n, chunk int }{{9000, 4097}, {20001, 9000}, {4100, 8192}, {70000, 70000}} {
+			t.Run(fmt.Sprintf("np=%d/n=%d/chunk=%d", np, c.n, c.chunk), func(t *testing.T) {
+				commtest.Run(t, np, comm.Config{}, func(ctx context.Context, cm *comm.Comm) error {
+					var xs []int64
+					if cm.Rank() == 0 {
+						xs = make([]int64, c.n)
+						for i := range xs {
+							xs[i] = int64(i)
+						}
+					}
+					ys, err := parallel.Map(ctx, cm, xs, square, parallel.Chunk(c.chunk), parallel.ToAll())
+					if err != nil {
+						return err
+					}
+					bs, err := parallel.MapRange(ctx, cm, c.n, func(i int) (int8, error) { return int8(i), nil }, parallel.Chunk(c.chunk))
+					if err != nil {
+						return err
+					}
+					if len(ys) != c.n {
+						return fmt.Errorf("%d results, want %d", len(ys), c.n)
+					}
+					for i, y := range ys {
+						if want, _ := square(int64(i)); y != want {
+							return fmt.Errorf("ys[%d] = %d, want %d", i, y, want)
+						}
+					}
+					if cm.Rank() == 0 {
+						for i, b := range bs {
+							if b != int8(i) {
+								return fmt.Errorf("bs[%d] = %d", i, b)
+							}
+						}
+					}
+					return nil
+				})
+			})
+		}
+	}
 }

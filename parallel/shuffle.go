@@ -48,7 +48,18 @@ func rawBytes[T any](s []T) []byte {
 const (
 	flagMore   = 1 // the sender has more records after this round
 	flagFailed = 2 // the sender failed: every rank ends the shuffle
+	flagBadArg = 4 // with flagFailed: the sender's failure was a bad argument of the caller
 )
+
+// failShuffle takes part in a Shuffle as a rank whose caller passed a bad
+// argument (err): the others end their Shuffle with an error wrapping
+// comm.ErrInvalidArgument; it returns err (or the fault of the exchange).
+func failShuffle[T any](ctx context.Context, c *comm.Comm, err error) error {
+	if _, _, _, xerr := exchange(ctx, c, []T{}, make([]int, c.Size()), flagFailed|flagBadArg); xerr != nil {
+		return xerr
+	}
+	return err
+}
 
 // exchange moves send (grouped by destination, counts[r] records for rank
 // r) to the destinations and returns what this rank received, grouped by
@@ -155,6 +166,9 @@ func Shuffle[T any](ctx context.Context, c *comm.Comm, recs []T, dest func(i int
 	recv, _, flags, err := exchange(ctx, c, send, counts, 0)
 	if err != nil {
 		return nil, err
+	}
+	if flags&flagBadArg != 0 {
+		return nil, fmt.Errorf("parallel: Shuffle: %w: another rank's call had a bad argument", comm.ErrInvalidArgument)
 	}
 	if flags&flagFailed != 0 {
 		return nil, fmt.Errorf("parallel: Shuffle: %w: another rank chose a destination out of range", comm.ErrInvalidRank)

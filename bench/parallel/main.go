@@ -5,7 +5,8 @@
 //	map      parallel.Map of x*x + 2x + 1 over 10^6 int64 held by rank 0,
 //	         dynamic chunks of -chunk elements (Pool.map's chunksize)
 //	tasks    -tasks tiny tasks (x*x + 1) through parallel.MapTasks on an
-//	         executor: rank 0 submits, the other ranks serve
+//	         executor: rank 0 submits, the other ranks serve, -inflight
+//	         tasks in flight per worker, run as batches (-batches)
 //	latency  one task's round trip: Submit then Wait, -reps times
 //	groupby  the mean age per year of a generated table of -rows rows
 //	         (year, age; a fraction -skew of the rows in 1996), already
@@ -28,10 +29,11 @@ import (
 	"flag"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"os"
 	"runtime/pprof"
+	"runtime/trace"
 	"slices"
+	"syscall"
 	"time"
 
 	"github.com/gorun-hpc/gorun/collectives"
@@ -44,11 +46,14 @@ func main() {
 	n := flag.Int("n", 1_000_000, "map: number of integers")
 	chunk := flag.Int("chunk", 10_000, "map: chunk size (0: static blocks)")
 	tasks := flag.Int("tasks", 100_000, "tasks: number of tasks")
-	inFlight := flag.Int("inflight", 64, "tasks, latency: tasks in flight per worker")
+	inFlight := flag.Int("inflight", 1024, "tasks, latency: tasks in flight per worker")
+	batches := flag.Bool("batches", true, "tasks, latency: workers run each message's tasks as one batch (ExecutorConfig.Batches)")
 	rows := flag.Int("rows", 10_000_000, "groupby: rows in all")
 	skew := flag.Float64("skew", 0.3, "groupby: fraction of the rows in the hot year 1996")
 	reps := flag.Int("reps", 1, "repetitions (latency: round trips)")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of each rank to this path with the rank appended")
+	tracePath := flag.String("trace", "", "write an execution trace of each rank to this path with the rank appended")
+	usage := flag.Bool("rusage", false, "print each rank's CPU time and context switches to standard error at the end")
 	flag.Parse()
 	if *profile != "" {
 		f, err := os.Create(*profile + "." + os.Getenv("GORUN_RANK"))
@@ -58,6 +63,13 @@ func main() {
 		}
 	}
 
+	if *tracePath != "" {
+		f, err := os.Create(*tracePath + "." + os.Getenv("GORUN_RANK"))
+		if err == nil {
+			trace.Start(f)
+			defer trace.Stop()
+		}
+	}
 	c, err := comm.Init()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -68,7 +80,7 @@ func main() {
 	case "map":
 		err = benchMap(ctx, c, *n, *chunk, *reps)
 	case "tasks", "latency":
-		err = benchTasks(ctx, c, *workload, *tasks, *inFlight, *reps)
+		err = benchTasks(ctx, c, *workload, *tasks, parallel.ExecutorConfig{InFlight: *inFlight, Batches: *batches}, *reps)
 	case "groupby":
 		err = benchGroupBy(ctx, c, *rows, *skew, *reps)
 	default:
@@ -78,16 +90,24 @@ func main() {
 		fmt.Fprintf(os.Stderr, "rank %d: %v\n", c.Rank(), err)
 		os.Exit(1)
 	}
+	if *usage {
+		var ru syscall.Rusage
+		if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+			fmt.Fprintf(os.Stderr, "RUSAGE rank=%d user=%.3fs sys=%.3fs voluntary=%d involuntary=%d\n", c.Rank(),
+				time.Duration(ru.Utime.Nano()).Seconds(), time.Duration(ru.Stime.Nano()).Seconds(), ru.Nvcsw, ru.Nivcsw)
+		}
+	}
 	if err := c.Close(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	pprof.StopCPUProfile()
+	trace.Stop()
 }
 
-func report(c *comm.Comm, workload string, seconds float64, items int) {
+func report(c *comm.Comm, workload string, seconds float64, items int, extra string) {
 	if c.Rank() == 0 {
-		fmt.Printf("RESULT workload=%s np=%d seconds=%.6g items=%d rate=%.4g\n", workload, c.Size(), seconds, items, float64(items)/seconds)
+		fmt.Printf("RESULT workload=%s np=%d seconds=%.6g items=%d rate=%.4g%s\n", workload, c.Size(), seconds, items, float64(items)/seconds, extra)
 	}
 }
 
@@ -100,7 +120,8 @@ func benchMap(ctx context.Context, c *comm.Comm, n, chunk, reps int) error {
 		}
 	}
 	f := func(x int64) (int64, error) { return x*x + 2*x + 1, nil }
-	for range reps {
+	// One untimed round first, as the peers warm up their pools.
+	for rep := range reps + 1 {
 		if err := collectives.Barrier(ctx, c); err != nil {
 			return err
 		}
@@ -117,15 +138,17 @@ func benchMap(ctx context.Context, c *comm.Comm, n, chunk, reps int) error {
 				}
 			}
 		}
-		report(c, "map", el, n)
+		if rep > 0 {
+			report(c, "map", el, n, "")
+		}
 	}
 	return nil
 }
 
-func benchTasks(ctx context.Context, c *comm.Comm, workload string, tasks, inFlight, reps int) error {
+func benchTasks(ctx context.Context, c *comm.Comm, workload string, tasks int, cfg parallel.ExecutorConfig, reps int) error {
 	reg := parallel.NewRegistry()
 	tiny := parallel.Register(reg, "tiny", func(_ context.Context, x int) (int, error) { return x*x + 1, nil })
-	ex, err := parallel.NewExecutor(ctx, c, reg, parallel.ExecutorConfig{InFlight: inFlight})
+	ex, err := parallel.NewExecutor(ctx, c, reg, cfg)
 	if err != nil {
 		return err
 	}
@@ -168,7 +191,8 @@ func clientTasks(ctx context.Context, c *comm.Comm, ex *parallel.Executor, tiny 
 	for i := range args {
 		args[i] = i
 	}
-	for range reps {
+	// One untimed round first, as the peers warm up their pools.
+	for rep := range reps + 1 {
 		t := time.Now()
 		out, err := parallel.MapTasks(ctx, ex, tiny, args)
 		if err != nil {
@@ -180,54 +204,63 @@ func clientTasks(ctx context.Context, c *comm.Comm, ex *parallel.Executor, tiny 
 				return fmt.Errorf("tasks: task %d gave %d", i, v)
 			}
 		}
-		report(c, "tasks", el, tasks)
+		if rep > 0 {
+			report(c, "tasks", el, tasks, "")
+		}
 	}
 	return nil
 }
 
-type athlete struct {
-	Year int32
-	Age  int32
+// The table: row i (of rows, numbered across the ranks) has
+// h = splitmix64(i), year 1896 + 4·(h mod 31), or 1996 when bits 32..47
+// of h fall below skew·65536, and age 14 + (h>>48) mod 50.
+// scripts/python/peers.py generates the same table with numpy, so both
+// sides group the same rows.
+func splitmix64(x uint64) uint64 {
+	z := x + 0x9e3779b97f4a7c15
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	return z ^ z>>31
 }
 
-// table is rank r's share of the generated table (the same rows for a
-// given rank count and seed).
-func table(rank, size, rows int, skew float64) []athlete {
+// table is rank r's share of the table, as columns: rows
+// [rows·r/size, rows·(r+1)/size).
+func table(rank, size, rows int, skew float64) (years, ages []int32) {
 	lo, hi := rows*rank/size, rows*(rank+1)/size
-	rng := rand.New(rand.NewPCG(uint64(rank), 2026))
-	out := make([]athlete, hi-lo)
-	for i := range out {
-		y := int32(1896 + 4*rng.IntN(31))
-		if rng.Float64() < skew {
-			y = 1996
+	years, ages = make([]int32, hi-lo), make([]int32, hi-lo)
+	hot := uint64(skew * 65536)
+	for i := range years {
+		h := splitmix64(uint64(lo + i))
+		years[i] = int32(1896 + 4*(h%31))
+		if (h>>32)&0xffff < hot {
+			years[i] = 1996
 		}
-		out[i] = athlete{y, int32(14 + rng.IntN(50))}
+		ages[i] = int32(14 + (h>>48)%50)
 	}
-	return out
+	return years, ages
 }
 
 func benchGroupBy(ctx context.Context, c *comm.Comm, rows int, skew float64, reps int) error {
-	part := table(c.Rank(), c.Size(), rows, skew)
+	years, ages := table(c.Rank(), c.Size(), rows, skew)
 	// The reference: local sums reduced with one Allreduce (years 1896..2016).
-	const years = 31
-	local := make([]float64, 2*years)
-	for _, a := range part {
-		y := (a.Year - 1896) / 4
-		local[2*y] += float64(a.Age)
-		local[2*y+1]++
+	const nyears = 31
+	local := make([]float64, 2*nyears)
+	for i, y := range years {
+		j := (y - 1896) / 4
+		local[2*j] += float64(ages[i])
+		local[2*j+1]++
 	}
-	ref := make([]float64, 2*years)
+	ref := make([]float64, 2*nyears)
 	if err := collectives.Allreduce(ctx, c, ref, local, collectives.Sum[float64]()); err != nil {
 		return err
 	}
-	year := func(a athlete) int32 { return a.Year }
-	age := func(a athlete) int32 { return a.Age }
-	for range reps {
+	// One untimed round first, as the peers warm up.
+	for rep := range reps + 1 {
 		if err := collectives.Barrier(ctx, c); err != nil {
 			return err
 		}
 		t := time.Now()
-		means, err := parallel.GroupBy(ctx, c, part, year, age, parallel.Mean[int32]())
+		means, err := parallel.GroupByColumns(ctx, c, years, ages, parallel.Mean[int32]())
 		if err != nil {
 			return err
 		}
@@ -237,7 +270,7 @@ func benchGroupBy(ctx context.Context, c *comm.Comm, rows int, skew float64, rep
 		}
 		el := time.Since(t).Seconds()
 		if c.Rank() == 0 {
-			for y := range years {
+			for y := range nyears {
 				m, ok := all[int32(1896+4*y)]
 				if ref[2*y+1] == 0 {
 					continue
@@ -248,7 +281,9 @@ func benchGroupBy(ctx context.Context, c *comm.Comm, rows int, skew float64, rep
 				}
 			}
 		}
-		report(c, "groupby", el, rows)
+		if rep > 0 {
+			report(c, "groupby", el, rows, fmt.Sprintf(" mean1996=%.12g", all[1996].Value()))
+		}
 	}
 	return nil
 }
