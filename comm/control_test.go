@@ -22,7 +22,7 @@ func TestReaderNeverWaitsOnWrite(t *testing.T) {
 		size     = 1 << 20
 		inFlight = 3
 	)
-	cfg := comm.Config{SocketBuffer: 32 << 10, ChunkSize: 256 << 10}
+	cfg := comm.Config{TCP: comm.TCPConfig{SocketBuffer: 32 << 10}, ChunkSize: 256 << 10}
 	commtest.Run(t, 2, cfg, func(ctx context.Context, c *comm.Comm) error {
 		ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		defer cancel()

@@ -1,11 +1,9 @@
 package comm
 
 import (
-	"errors"
 	"net"
 
 	"github.com/gorun-hpc/gorun/comm/internal/wire"
-	"golang.org/x/sys/unix"
 )
 
 // KillLinks drops every connection of c's process without saying goodbye,
@@ -37,23 +35,6 @@ func QueuedEagerBytes(c *Comm, src int) int {
 	return n
 }
 
-// LinkCongestion is the TCP congestion control of c's process's link to
-// world rank peer.
-func LinkCongestion(c *Comm, peer int) (string, error) {
-	l, ok := c.e.links[peer].(*tcpLink)
-	if !ok {
-		return "", errors.New("no TCP link")
-	}
-	var cc string
-	var serr error
-	if err := l.rc.Control(func(fd uintptr) {
-		cc, serr = unix.GetsockoptString(int(fd), unix.IPPROTO_TCP, unix.TCP_CONGESTION)
-	}); err != nil {
-		return "", err
-	}
-	return cc, serr
-}
-
 // UnexpectedCount is the number of messages waiting for a receive in c's
 // process, by the engine's count and by its queues' lengths.
 func UnexpectedCount(c *Comm) (count, queued int) {
@@ -64,13 +45,6 @@ func UnexpectedCount(c *Comm) (count, queued int) {
 		queued += len(q)
 	}
 	return e.unexpCount, queued
-}
-
-// LinkPeeks reports whether reads on c's process's link to world rank peer
-// leave the bytes queued in the kernel (see rawSource.peek).
-func LinkPeeks(c *Comm, peer int) bool {
-	l, ok := c.e.links[peer].(*tcpLink)
-	return ok && l.src.peek
 }
 
 // SetListenerHook makes every rank connected from now on wrap its

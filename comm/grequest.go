@@ -21,7 +21,7 @@ const kindGeneral reqKind = 0x80
 // it may be Freed like the others.
 func StartRequest(c *Comm) (r *Request, complete func(error)) {
 	r = c.e.newRequest(c, kindGeneral)
-	r.pollPeer.Store(int32(c.e.rank)) // nothing to poll: pollFor returns at once
+	r.pollPeer.Store(int32(c.e.rank)) // nothing to poll: pollPeer returns at once
 	var once atomic.Bool
 	return r, func(err error) {
 		if once.CompareAndSwap(false, true) {

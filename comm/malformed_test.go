@@ -29,7 +29,7 @@ func linkPair(t *testing.T) (*engine, *Comm, net.Conn, func() []string) {
 	e := newEngine(0, 2, cfg)
 	c := newComm(e, 0, []int{0, 1}, 0)
 	e.worldComm = c
-	if err := e.startLink(1, near.(*net.TCPConn)); err != nil {
+	if err := e.startTCPLink(1, near.(*net.TCPConn)); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { far.Close(); e.closeLinks() })

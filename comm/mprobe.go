@@ -3,9 +3,7 @@ package comm
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"sync/atomic"
-	"time"
 )
 
 // Matched probes (MPI_Mprobe, MPI_Improbe, MPI_Mrecv, MPI_Imrecv). A
@@ -61,24 +59,15 @@ func (c *Comm) Mprobe(ctx context.Context, source, tag int) (*Message, error) {
 	if src == ProcNull {
 		return &Message{c: c, st: procNullStatus}, nil
 	}
-	var start time.Time
-	for i := 0; ; i++ {
+	var peer atomic.Int32
+	peer.Store(int32(src))
+	w := c.e.startPoll(&peer) // wait.go
+	for {
 		msg, ch, err := c.e.mprobe(c, src, t)
 		if msg != nil || err != nil {
 			return msg, opError("probe", source, tag, err)
 		}
-		if c.e.yieldPoll && (i == 0 || time.Since(start) < c.e.cfg.Spin) {
-			// As Wait does: with one P the link readers run only when
-			// this goroutine yields, and a message may still sit in the
-			// kernel; take it in and look again, for up to Spin.
-			if i == 0 {
-				start = time.Now()
-			}
-			c.e.pollAll()
-			if c.e.osYield {
-				schedYield()
-			}
-			runtime.Gosched()
+		if w.next() {
 			continue
 		}
 		select {

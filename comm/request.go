@@ -3,10 +3,8 @@ package comm
 import (
 	"context"
 	"reflect"
-	"runtime"
 	"sync"
 	"sync/atomic"
-	"time"
 )
 
 type reqKind uint8
@@ -57,7 +55,7 @@ type Request struct {
 	total    int          // receive: full message size
 	got      int          // receive: bytes that arrived so far (reader-owned)
 	from     int          // receive: world rank of the matched sender
-	pollPeer atomic.Int32 // the link a waiter polls (see engine.pollFor)
+	pollPeer atomic.Int32 // the link a waiter polls (see engine.startPoll)
 	// receiving: a data chunk is being read into buf; detached: the
 	// receive failed, later chunks are discarded (both under engine.mu).
 	receiving bool
@@ -149,39 +147,9 @@ func (r *Request) Wait(ctx context.Context) (Status, error) {
 	}
 	r.e.waiting.Add(1)
 	defer r.e.waiting.Add(-1)
-	if r.e.yieldPoll {
-		// One P: the link readers run only when this goroutine yields.
-		// Yield-polling lets the reader that completes the request hand
-		// over without a park and wake-up; after Spin, park. (The clock
-		// is first read after a few polls: most waits end before.)
-		var start time.Time
-		for i := 0; ; i++ {
-			r.e.pollFor(r)
-			if r.fin.Load() {
-				return r.result()
-			}
-			if r.e.osYield {
-				// Oversubscribed: let the rank this one waits for run
-				// (and every poll counts as eight), and now and then
-				// take in what other peers sent (see pollAll).
-				schedYield()
-				i |= 7
-				if i&31 == 31 {
-					r.e.pollAll()
-				}
-			}
-			if i&7 == 7 {
-				// Let the link readers (other links, control frames) run.
-				runtime.Gosched()
-				if r.fin.Load() {
-					return r.result()
-				}
-				if i == 7 {
-					start = time.Now()
-				} else if time.Since(start) > r.e.cfg.Spin {
-					break
-				}
-			}
+	for w := r.e.startPoll(&r.pollPeer); w.next(); { // wait.go
+		if r.fin.Load() {
+			return r.result()
 		}
 	}
 	r.mu.Lock()

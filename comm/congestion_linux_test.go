@@ -1,3 +1,5 @@
+//go:build linux && !gorun_portable
+
 package comm_test
 
 import (
@@ -13,7 +15,7 @@ import (
 )
 
 // TestLinkCongestion checks that links between ranks of one host get
-// Config.Congestion (reno by default), that "system" keeps the host's
+// Config.TCP.Congestion (reno by default), that "system" keeps the host's
 // default, and that a refused name leaves the default and logs one line.
 func TestLinkCongestion(t *testing.T) {
 	b, err := os.ReadFile("/proc/sys/net/ipv4/tcp_congestion_control")
@@ -28,10 +30,10 @@ func TestLinkCongestion(t *testing.T) {
 		logs bool
 	}{
 		{comm.Config{}, "reno", false},
-		{comm.Config{Congestion: "system"}, system, false},
-		{comm.Config{Congestion: "no-such-algorithm"}, system, true},
+		{comm.Config{TCP: comm.TCPConfig{Congestion: "system"}}, system, false},
+		{comm.Config{TCP: comm.TCPConfig{Congestion: "no-such-algorithm"}}, system, true},
 	} {
-		t.Run(tc.want+"/"+tc.cfg.Congestion, func(t *testing.T) {
+		t.Run(tc.want+"/"+tc.cfg.TCP.Congestion, func(t *testing.T) {
 			t.Setenv("GORUN_TCP_CC", "")
 			logged.Store(0)
 			cfg := tc.cfg

@@ -1,0 +1,122 @@
+package comm
+
+import (
+	"runtime"
+	"sync/atomic"
+	"time"
+)
+
+// The wait policy: how a goroutine that waits for a request (Wait) or a
+// message (Mprobe) makes progress before it parks. It is the one place
+// that decides when waiters poll, how long and how they yield; it asks
+// links to make progress only through link.poll, so a rank whose peers
+// are reached by different transports waits on all of them at once.
+//
+// Whether a waiter polls at all is decided at start-up (engine.yieldPoll):
+// with one P, a link's reader runs only when the waiter yields, so the
+// waiter polls its own link and the reader that completes the request
+// hands over without a park and wake-up; otherwise the links' readers
+// poll while goroutines wait (engine.waiting). After Config.Spin the
+// waiter parks on its request.
+
+// pollWait is the state of one waiter's polling. The zero value is not
+// used: see engine.startPoll.
+type pollWait struct {
+	e     *engine
+	peer  *atomic.Int32 // the world rank the wait depends on, or AnySource
+	i     int
+	start time.Time
+	on    bool
+}
+
+// startPoll starts a wait's polling: peer holds the world rank whose link
+// it depends on (it may change while the wait goes on: a receive from any
+// source that matched a large message then waits for its sender).
+func (e *engine) startPoll(peer *atomic.Int32) pollWait {
+	return pollWait{e: e, peer: peer, on: e.yieldPoll}
+}
+
+// next polls once more, after yielding as the policy says, and reports
+// whether the caller should look at its condition again; false means
+// park. The caller checks its condition between calls.
+//
+// Oversubscribed (Config.Yield), a waiter gives its CPU to other
+// processes between polls (the rank it waits for gets to run), counts
+// each poll as eight, and now and then polls every link (see pollAll).
+// Every eighth poll it lets the runtime run the link readers; the clock is
+// first read then, as most waits end before.
+func (w *pollWait) next() bool {
+	if !w.on {
+		return false
+	}
+	e := w.e
+	if w.i > 0 {
+		if e.osYield {
+			schedYield()
+			w.i |= 7
+			if w.i&31 == 31 {
+				e.pollAll()
+			}
+		}
+		if w.i&7 == 7 {
+			runtime.Gosched()
+			if w.i == 7 {
+				w.start = time.Now()
+			} else if time.Since(w.start) > e.cfg.Spin {
+				w.on = false
+				return false
+			}
+		}
+	}
+	w.i++
+	e.pollPeer(int(w.peer.Load()))
+	return true
+}
+
+// pollPeer makes progress on behalf of a waiter: it processes what has
+// arrived on the link to peer (every link for AnySource).
+func (e *engine) pollPeer(peer int) {
+	if peer == e.rank {
+		return
+	}
+	if peer != AnySource {
+		if l := e.links[peer]; l != nil {
+			l.poll()
+		}
+		return
+	}
+	e.pollAll()
+}
+
+// pollAll processes what has arrived on every link. With Config.Yield the
+// link readers park at once and a spinning waiter keeps the runtime from
+// waking them, so waiters poll every link now and then: control frames
+// from other peers (a CTS for one of this rank's sends, an RTS, credits)
+// must not wait for the waiter to give up.
+func (e *engine) pollAll() {
+	for p, l := range e.links {
+		if l != nil && p != e.rank {
+			l.poll()
+		}
+	}
+}
+
+// spinWait reports whether a poll loop inside a link that found nothing
+// should try again: for up to spin after its first call (which sets
+// *until), yielding the processor between tries.
+func spinWait(until *time.Time, spin time.Duration, yield bool) bool {
+	if spin <= 0 {
+		return false
+	}
+	now := time.Now()
+	if until.IsZero() {
+		*until = now.Add(spin)
+	} else if now.After(*until) {
+		return false
+	}
+	runtime.Gosched()
+	if yield {
+		schedYield()
+	}
+	return true
+}
