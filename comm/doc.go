@@ -69,7 +69,8 @@
 // calls, peeking reads and its own epoll parking; every other system, and
 // Linux built with -tags gorun_portable, gets a portable TCP link over
 // net.Conn and Go's network poller, with the same frames and failure
-// semantics (TCPConfig's PeekReads and Congestion do nothing there).
+// semantics (TCPConfig's PeekReads and Congestion do nothing there), and
+// no shared memory (ShmAvailable): every pair uses TCP.
 //
 // # Progress
 //

@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gorun-hpc/gorun/comm"
 )
 
 var gorunBin, jobBin string
@@ -172,6 +174,9 @@ func TestRankKilled(t *testing.T) {
 // /dev/shm (segments are memfds, which never have a name).
 func TestTransports(t *testing.T) {
 	for _, tr := range []string{"tcp", "shm", "auto"} {
+		if tr == "shm" && !comm.ShmAvailable {
+			continue // a build without shared memory (-tags gorun_portable)
+		}
 		t.Run(tr, func(t *testing.T) {
 			wantOK(t, gorun(t, 60*time.Second, "", "--transport", tr, "-np", "3", jobBin, "-mode", "ring"), 3)
 			wantOK(t, gorun(t, 60*time.Second, "", "--transport", tr, "-np", "2", jobBin, "-mode", "big", "-size", fmt.Sprint(40<<20)), 2)
