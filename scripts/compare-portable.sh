@@ -6,7 +6,9 @@
 # two builds alternately ROUNDS times (default 5), and prints per
 # benchmark and size the median over rounds of each, and their ratio
 # (portable / fast: above 1 the portable link is slower, for bandwidth
-# faster).
+# faster). Both run over TCP (--transport tcp): the portable build has no
+# shared memory, and the Linux build would otherwise link the ranks of one
+# host by it.
 #
 #   scripts/compare-portable.sh 5
 #   NPS="2 4" SIZES=8,64K,1M scripts/compare-portable.sh 3
@@ -29,12 +31,12 @@ out="$tmp/points" # lines: bench size variant value
 for r in $(seq "$rounds"); do
   echo "round $r of $rounds" >&2
   for v in fast portable; do
-    "$tmp/gorun" -np 2 "$tmp/p2p.$v" -test latency -min 8 -max 1048576 -reps 3 |
+    "$tmp/gorun" --transport tcp -np 2 "$tmp/p2p.$v" -test latency -min 8 -max 1048576 -reps 3 |
       awk -v v=$v '!/^#/ && NF == 2 && ($1 == 8 || $1 == 65536 || $1 == 1048576) { print "latency_np2", $1, v, $2 }' >>"$out"
-    "$tmp/gorun" -np 2 "$tmp/p2p.$v" -test bw -min 16384 -max 1048576 -reps 3 |
+    "$tmp/gorun" --transport tcp -np 2 "$tmp/p2p.$v" -test bw -min 16384 -max 1048576 -reps 3 |
       awk -v v=$v '!/^#/ && NF == 2 && ($1 == 16384 || $1 == 1048576) { print "bandwidth_np2", $1, v, $2 }' >>"$out"
     for np in $nps; do
-      "$tmp/gorun" -np "$np" "$tmp/coll.$v" -coll allreduce,bcast -alg auto -sizes "$sizes" -budget 20ms |
+      "$tmp/gorun" --transport tcp -np "$np" "$tmp/coll.$v" -coll allreduce,bcast -alg auto -sizes "$sizes" -budget 20ms |
         awk -v v=$v -v np=$np '/^## / { c = $2 } $1 ~ /^[0-9]+$/ && NF == 2 { print c "_np" np, $1, v, $2 }' >>"$out"
     done
   done
