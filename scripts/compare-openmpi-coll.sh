@@ -3,12 +3,16 @@
 # bench/coll (the selector's choice, column "auto") and bench/coll/ompi/
 # osu_coll.c (the same method written in C for MPI: warm-up, agreed
 # iteration count, timed back-to-back calls, average µs per call, maximum
-# over ranks), Open MPI over TCP (--mca pml ob1 --mca btl tcp,self). For
+# over ranks), in one of three modes (MODE): tcp (default): gorun
+# --transport tcp against Open MPI over TCP (--mca pml ob1 --mca btl
+# tcp,self); shm: gorun --transport shm against Open MPI's default (no
+# --mca: shared memory); vader: gorun --transport shm against --mca pml
+# ob1 --mca btl self,vader. For
 # each round and each np the two run one after the other, the first of the
 # pair alternating between rounds; the tables give the median over rounds
 # and the ratio gorun/Open MPI (lower is better, < 1 means gorun is faster).
 #
-#   scripts/compare-openmpi-coll.sh [ROUNDS]          # default 5
+#   MODE=tcp|shm|vader scripts/compare-openmpi-coll.sh [ROUNDS]          # default 5
 #
 # Environment: COLLS (comma list, default
 # allreduce,bcast,reduce,allgather,alltoall,barrier; "all" for every
@@ -28,6 +32,13 @@ NPS=${NPS:-2 4 8}
 MIN=${MIN:-4}
 MAX=${MAX:-4M}
 BUDGET=${BUDGET:-0.05}
+MODE=${MODE:-tcp}
+case $MODE in
+tcp) OMCA=(--mca pml ob1 --mca btl tcp,self); GT=tcp; LABEL="TCP: --mca pml ob1 --mca btl tcp,self" ;;
+shm) OMCA=(); GT=shm; LABEL="shared memory: Open MPI's default, no --mca" ;;
+vader) OMCA=(--mca pml ob1 --mca btl self,vader); GT=shm; LABEL="shared memory: --mca pml ob1 --mca btl self,vader" ;;
+*) echo "MODE=$MODE: expected tcp, shm or vader" >&2; exit 2 ;;
+esac
 MIN_ITERS=${MIN_ITERS:-5}
 GORUN_X=${GORUN_X:-}
 OSU=${OSU:-}
@@ -61,11 +72,11 @@ load_before=$(uptime)
 flatten() { awk '/^## / { c = $2; np = $4 + 0; next } c != "" && NF == 2 && $1 != "bytes" { print c, np, $1, $2 }'; }
 run_gorun() {
   # shellcheck disable=SC2086
-  "$work/gorun" -np "$1" $GORUN_X "$work/collbench" "${GARGS[@]}" \
+  "$work/gorun" --transport "$GT" -np "$1" $GORUN_X "$work/collbench" "${GARGS[@]}" \
     | tee -a "$work/gorun.raw" | flatten >> "$work/gorun.txt"
 }
 run_ompi() {
-  mpirun --allow-run-as-root --oversubscribe --mca pml ob1 --mca btl tcp,self -np "$1" \
+  mpirun --allow-run-as-root --oversubscribe ${OMCA[@]+"${OMCA[@]}"} -np "$1" \
     "$work/osu_coll" "${OARGS[@]}" 2>/dev/null | tee -a "$work/ompi.raw" | flatten >> "$work/ompi.txt"
 }
 for r in $(seq "$ROUNDS"); do
@@ -79,7 +90,7 @@ for r in $(seq "$ROUNDS"); do
   done
 done
 
-echo "# gorun vs Open MPI $(mpirun --version 2>/dev/null | head -1 | awk '{print $NF}') (TCP: --mca pml ob1 --mca btl tcp,self), $(nproc) cores"
+echo "# gorun vs Open MPI $(mpirun --version 2>/dev/null | head -1 | awk '{print $NF}') ($LABEL; gorun --transport $GT), $(nproc) cores"
 echo "# $ROUNDS rounds, median over rounds of the average µs per call (max over ranks); ratio = gorun/Open MPI (lower is better)"
 [ "$OSU" != 1 ] || echo "# OSU=1: OSU's method, each call timed alone with a barrier after it, average over ranks"
 echo "# load before: ${load_before#*load }"

@@ -2,11 +2,15 @@
 # Point-to-point comparison with Open MPI on this machine, in one run:
 # OSU-style ping-pong latency (µs) and windowed bandwidth (MB/s), gorun's
 # bench/p2p against the same method written in C for MPI (bench/p2p/ompi),
-# Open MPI over TCP (--mca pml ob1 --mca btl tcp,self). Runs alternate
-# between the two, ROUNDS times; each run reports per-size medians of REPS
-# measurements; the table shows the median over rounds and the ratio.
+# in one of three modes (MODE): tcp (default): gorun --transport tcp
+# against Open MPI over TCP (--mca pml ob1 --mca btl tcp,self); shm:
+# gorun --transport shm against Open MPI's default (mpirun with no --mca:
+# shared memory); vader: gorun --transport shm against --mca pml ob1
+# --mca btl self,vader. Runs alternate between the two, ROUNDS times; each
+# run reports per-size medians of REPS measurements; the table shows the
+# median over rounds and the ratio.
 #
-#   scripts/compare-openmpi.sh [ROUNDS] [REPS]
+#   MODE=tcp|shm|vader scripts/compare-openmpi.sh [ROUNDS] [REPS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-5}
@@ -19,11 +23,17 @@ trap 'rm -rf "$work"' EXIT
 go build -o "$work/gorun" ./cmd/gorun
 go build -o "$work/p2p" ./bench/p2p
 mpicc -O2 -o "$work/osu_p2p" bench/p2p/ompi/osu_p2p.c
-OMPI=(mpirun --allow-run-as-root --oversubscribe --mca pml ob1 --mca btl tcp,self -np $NP)
+MODE=${MODE:-tcp}
+case $MODE in
+tcp) OMPI=(mpirun --allow-run-as-root --oversubscribe --mca pml ob1 --mca btl tcp,self -np $NP); GT=tcp; LABEL="TCP" ;;
+shm) OMPI=(mpirun --allow-run-as-root --oversubscribe -np $NP); GT=shm; LABEL="shared memory (Open MPI's default)" ;;
+vader) OMPI=(mpirun --allow-run-as-root --oversubscribe --mca pml ob1 --mca btl self,vader -np $NP); GT=shm; LABEL="shared memory (--mca btl self,vader)" ;;
+*) echo "MODE=$MODE: expected tcp, shm or vader" >&2; exit 2 ;;
+esac
 
 run() { # test min max -> appends "size value" lines to $work/<impl>.<test>
   local t=$1 lo=$2 hi=$3
-  "$work/gorun" -np $NP "$work/p2p" -test "$t" -min "$lo" -max "$hi" -reps "$REPS" | grep -v '^#' >> "$work/gorun.$t"
+  "$work/gorun" --transport "$GT" -np $NP "$work/p2p" -test "$t" -min "$lo" -max "$hi" -reps "$REPS" | grep -v '^#' >> "$work/gorun.$t"
   "${OMPI[@]}" "$work/osu_p2p" "$t" "$lo" "$hi" "$REPS" 2>/dev/null | grep -v '^#' >> "$work/ompi.$t"
 }
 for r in $(seq "$ROUNDS"); do
@@ -35,7 +45,7 @@ done
 table() { # test unit better
   local t=$1 unit=$2 better=$3
   echo
-  echo "# $t ($unit), np $NP, TCP; medians of $ROUNDS rounds x $REPS measurements; ratio = gorun/Open MPI ($better is better)"
+  echo "# $t ($unit), np $NP, $LABEL; medians of $ROUNDS rounds x $REPS measurements; ratio = gorun/Open MPI ($better is better)"
   printf "%-10s %12s %12s %8s\n" size gorun "Open MPI" ratio
   awk -v t="$t" '
     function median(list,   n, a, i, j, x) {
