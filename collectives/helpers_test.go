@@ -57,7 +57,7 @@ func transportsFor(n int) []string {
 		return []string{""}
 	case n >= 3 && n <= 5:
 		return commtest.Transports
-	case n <= 8:
+	case n <= 8 && comm.ShmAvailable:
 		return []string{comm.TransportTCP, comm.TransportShm}
 	}
 	return []string{comm.TransportTCP}

@@ -73,7 +73,10 @@ type Config struct {
 	// uses both; "shm" links every pair by shared memory, and a pair on
 	// two hosts is an error at start-up; "tcp" links every pair by TCP.
 	// Under "auto", a pair whose segment cannot be made (a full tmpfs, a
-	// system without memfds) falls back to TCP with one log line.
+	// system without memfds) falls back to TCP with one log line. A build
+	// without shared memory (ShmAvailable false: not Linux, or -tags
+	// gorun_portable) links every pair by TCP under "auto", and Validate
+	// refuses "shm".
 	// Environment: GORUN_TRANSPORT (gorun --transport sets it).
 	Transport string
 	// TCP holds the TCP transport's settings.
@@ -317,6 +320,9 @@ func (c *Config) Validate() error {
 	case "", TransportAuto, TransportShm, TransportTCP:
 	default:
 		return fmt.Errorf("%w: Config: Transport %q: want auto, shm or tcp", ErrInvalidArgument, c.Transport)
+	}
+	if c.Transport == TransportShm && !ShmAvailable {
+		return fmt.Errorf("%w: Config: Transport shm: this build has no shared memory (Linux only, and not under -tags gorun_portable)", ErrInvalidArgument)
 	}
 	if n := c.Shm.RingSize; n != 0 && (n < 16<<10 || n > 1<<30 || n&(n-1) != 0) {
 		return fmt.Errorf("%w: Config: Shm.RingSize %d: want a power of two from 16 KiB to 1 GiB", ErrInvalidArgument, n)

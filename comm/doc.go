@@ -65,7 +65,12 @@
 // The engine (matching, requests, the rendezvous protocol) talks to peers
 // through a small link interface: one TCP connection per pair of ranks now,
 // shared memory between ranks of one host later. The wire format is in
-// PROTOCOL.md beside this file.
+// PROTOCOL.md beside this file. On Linux the TCP link uses raw system
+// calls, peeking reads and its own epoll parking; every other system, and
+// Linux built with -tags gorun_portable, gets a portable TCP link over
+// net.Conn and Go's network poller, with the same frames and failure
+// semantics (TCPConfig's PeekReads and Congestion do nothing there), and
+// no shared memory (ShmAvailable): every pair uses TCP.
 //
 // # Progress
 //

@@ -39,6 +39,11 @@ type shmTransport struct {
 
 func newShmTransport(e *engine, o Options) *shmTransport {
 	t := &shmTransport{e: e, store: o.Store, mode: e.cfg.Transport, host: o.Host}
+	if !ShmAvailable && t.mode != TransportShm {
+		// No shared memory in this build: say tcp, so that no peer
+		// offers it (Config.Validate refuses a forced shm).
+		t.mode = TransportTCP
+	}
 	if t.host == "" {
 		t.host = hostIdentity()
 	}

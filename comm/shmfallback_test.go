@@ -1,3 +1,5 @@
+//go:build linux && !gorun_portable
+
 package comm_test
 
 import (

@@ -51,7 +51,7 @@ func Connect(ctx context.Context, o Options) (*Comm, error) {
 	}
 	cfg.fill(o.LocalSize)
 	e := newEngine(o.Rank, o.Size, cfg)
-	e.yieldPoll = cfg.Spin > 0 && runtime.GOMAXPROCS(0) == 1
+	e.yieldPoll = cfg.Spin > 0 && runtime.GOMAXPROCS(0) == 1 && tcpLinksPoll
 	e.osYield = cfg.Yield == On
 	group := make([]int, o.Size)
 	for i := range group {

@@ -347,6 +347,10 @@ func (l *tcpLink) writeAttempt(fd uintptr) bool {
 	return true
 }
 
+// tcpLinksPoll reports whether a waiter's link.poll can make progress on
+// a TCP link: here it can (it reads the socket itself; see Connect).
+const tcpLinksPoll = true
+
 // startTCPLink makes the TCP link to peer over c, registers it and starts
 // its reader (see transport.go).
 func (e *engine) startTCPLink(peer int, c *net.TCPConn) error {

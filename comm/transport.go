@@ -59,7 +59,10 @@ var errFallback = errors.New("comm: transport falls back")
 //		nothing);
 //	func schedYield()
 //		gives the thread's CPU to another process, if any (may do
-//		nothing).
+//		nothing);
+//	const tcpLinksPoll bool
+//		whether a waiter's tcpLink.poll can make progress; when it
+//		cannot, waiters park at once instead of polling (Connect).
 //
 // Tests that look inside a tcpLink are *_linux_test.go files under the
 // same constraint.

@@ -6,8 +6,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/gorun-hpc/gorun/kernels/affinity"
 )
 
@@ -67,11 +65,24 @@ type panicValue struct{ v any }
 // NewPool starts the workers of a pool. It fails when the CPU set cannot be
 // determined or a worker cannot be pinned (for example a CPU outside the
 // process's allowed set). The caller must Close the pool.
-func NewPool(cfg Config) (*Pool, error) {
+func NewPool(cfg Config) (*Pool, error) { return newPoolOn(cfg, affinity.Supported) }
+
+// newPoolOn is NewPool with the answer of affinity.Supported as an argument,
+// so that tests on Linux cover the path of systems without binding.
+func newPoolOn(cfg Config, canPin bool) (*Pool, error) {
 	if cfg.Workers < 0 {
 		panic("kernels: negative worker count")
 	}
 	cpus := cfg.CPUs
+	if cpus.IsEmpty() && !canPin {
+		// No affinity to read or set (macOS, FreeBSD): one unpinned
+		// worker per CPU.
+		cpus = make(affinity.CPUSet, runtime.NumCPU())
+		for i := range cpus {
+			cpus[i] = i
+		}
+		cfg.NoPin = true
+	}
 	if cpus.IsEmpty() {
 		runtime.LockOSThread()
 		cur, err := affinity.Current()
@@ -120,7 +131,7 @@ func NewPool(cfg Config) (*Pool, error) {
 func (p *Pool) loop(id int, w *worker, cpu int, errs chan<- error) {
 	defer p.exited.Done()
 	runtime.LockOSThread()
-	w.tid = unix.Gettid()
+	w.tid = gettid()
 	if cpu >= 0 {
 		if err := affinity.ApplyThread(affinity.CPUSet{cpu}); err != nil {
 			errs <- fmt.Errorf("kernels: pin worker %d: %w", id, err)

@@ -16,8 +16,6 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/gorun-hpc/gorun/comm/rendezvous"
 	"github.com/gorun-hpc/gorun/kernels/affinity"
 	"github.com/gorun-hpc/gorun/kernels/topology"
@@ -326,10 +324,7 @@ func (a *agent) launch(spec *launchSpec) {
 		// Returning without UnlockOSThread ends this thread, which is fine:
 		// every child has exited by now.
 	}()
-	// Orphans of the ranks (a script's background jobs) become this
-	// process's children, not init's: reapGroups reaps them, so that a
-	// group of zombies is seen as empty even where init does not reap.
-	unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+	becomeSubreaper()
 	if k, err := startKeeper(); err == nil {
 		a.keeper = k
 	} else {
@@ -517,7 +512,7 @@ func (a *agent) start(spec *launchSpec, rs rankSpec, env []string) (err error) {
 	cmd := exec.Command(spec.Program, spec.Args...)
 	cmd.Env = env
 	cmd.Dir = spec.Dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = rankProcAttr()
 	// The rank's output goes to pipes of the agent's own (not exec's,
 	// whose Wait would wait for them): children that keep them open do
 	// not delay the rank's exit report, and what they print is still
@@ -540,7 +535,7 @@ func (a *agent) start(spec *launchSpec, rs rankSpec, env []string) (err error) {
 		return err
 	}
 	files = append(files, errR, errW)
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	fds, err := linkSocketpair()
 	if err != nil {
 		return err
 	}
@@ -595,20 +590,12 @@ func (a *agent) start(spec *launchSpec, rs rankSpec, env []string) (err error) {
 	exitAt := make(chan int64, 1)
 	go func() {
 		// Wait for the process itself, not for its pipes. A thread
-		// blocked in waitid (WNOWAIT: the zombie stays for cmd.Wait)
-		// also notes when it ended far more precisely than the order in
+		// blocked in waitExited (the zombie stays for cmd.Wait) also
+		// notes when it ended far more precisely than the order in
 		// which exits are reaped and reported: when several ranks fail
 		// at once (one dies, its peers then see their links drop), the
 		// head reports the one that ended first.
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		var info unix.Siginfo
-		for {
-			err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
-			if err != unix.EINTR {
-				break
-			}
-		}
+		waitExited(pid)
 		exitAt <- time.Now().UnixNano()
 	}()
 	go func() {
@@ -775,10 +762,18 @@ func (a *agent) prepare(spec *launchSpec) error {
 // planBindings gives each of this host's ranks its CPU set, with Open MPI's
 // meaning of --map-by and --bind-to, from this host's own topology. An
 // explicit --bind-to that cannot be honoured is an error; the default
-// (bind to cores when the ranks fit) quietly binds nothing if it cannot.
+// (bind to cores when the ranks fit) quietly binds nothing if it cannot,
+// as on a system without binding (affinity.Supported false: macOS,
+// FreeBSD), where an explicit one fails with affinity.ErrUnsupported.
 func (a *agent) planBindings(spec *launchSpec) error {
 	if spec.BindTo == affinity.BindNone || len(spec.Ranks) == 0 {
 		return nil
+	}
+	if !affinity.Supported {
+		if spec.BindTo == "" {
+			return nil
+		}
+		return fmt.Errorf("--bind-to %s on %s: %w", spec.BindTo, a.host, affinity.ErrUnsupported)
 	}
 	topo, err := topology.Detect()
 	if err == nil {

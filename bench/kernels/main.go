@@ -45,6 +45,13 @@ type point struct {
 func main() {
 	flag.Parse()
 	cpus, err := affinity.Current()
+	if !affinity.Supported {
+		// No affinity here (macOS, FreeBSD): every CPU, unpinned.
+		cpus, err = make(affinity.CPUSet, runtime.NumCPU()), nil
+		for i := range cpus {
+			cpus[i] = i
+		}
+	}
 	if err != nil {
 		fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorun-hpc/gorun/comm"
 	"github.com/gorun-hpc/gorun/launcher/launchtest"
 )
 
@@ -154,6 +155,9 @@ func TestRankKilled(t *testing.T) {
 // /dev/shm (segments are memfds, which never have a name).
 func TestTransports(t *testing.T) {
 	for _, tr := range []string{"tcp", "shm", "auto"} {
+		if tr == "shm" && !comm.ShmAvailable {
+			continue // a build without shared memory (-tags gorun_portable)
+		}
 		t.Run(tr, func(t *testing.T) {
 			wantOK(t, gorun(t, 60*time.Second, "", "--transport", tr, "-np", "3", jobBin, "-mode", "ring"), 3)
 			wantOK(t, gorun(t, 60*time.Second, "", "--transport", tr, "-np", "2", jobBin, "-mode", "big", "-size", fmt.Sprint(40<<20)), 2)

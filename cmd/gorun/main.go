@@ -388,7 +388,8 @@ func run(args []string) int {
 // checkBindings checks --map-by and --bind-to. Each host's agent plans
 // its ranks' CPU sets; locally the plan is made here first too, so that an
 // impossible one (more ranks than cores with --bind-to core) is a usage
-// error before anything starts. It returns the --map-by policy for binding
+// error before anything starts; so is binding on a system without it
+// (affinity.Supported false). It returns the --map-by policy for binding
 // ("node" only orders ranks over hosts).
 func checkBindings(np int, mapBy, bindTo string, local bool) (string, error) {
 	switch mapBy {
@@ -406,6 +407,9 @@ func checkBindings(np int, mapBy, bindTo string, local bool) (string, error) {
 	}
 	if !local || bindTo == "" || bindTo == "none" {
 		return mapBy, nil
+	}
+	if !affinity.Supported {
+		return "", fmt.Errorf("--bind-to %s: %w (use --bind-to none)", bindTo, affinity.ErrUnsupported)
 	}
 	topo, err := topology.Detect()
 	if err != nil {

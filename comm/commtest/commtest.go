@@ -49,8 +49,15 @@ type World struct {
 const Mixed = "mixed"
 
 // Transports are the transports a table test runs over: TCP for every
-// pair, shared memory for every pair, and a mix.
+// pair, shared memory for every pair, and a mix; TCP alone in a build
+// without shared memory (comm.ShmAvailable false).
 var Transports = []string{comm.TransportTCP, comm.TransportShm, Mixed}
+
+func init() {
+	if !comm.ShmAvailable {
+		Transports = []string{comm.TransportTCP}
+	}
+}
 
 // WithTransport returns cfg with Config.Transport set to transport (one
 // of Transports, or "auto").

@@ -4,15 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
-
-	"golang.org/x/sys/unix"
 )
 
 // SysfsRoot is the directory that [Detect] reads; a file system passed to
@@ -38,7 +35,8 @@ type Topology struct {
 	Packages    []Package  `json:"packages"`
 	NUMANodes   []NUMANode `json:"numa_nodes"`
 	Caches      []Cache    `json:"caches"`
-	// TotalMemory is the machine's MemTotal from /proc/meminfo (0 when
+	// TotalMemory is the machine's memory: MemTotal from /proc/meminfo
+	// on Linux, hw.memsize on macOS, hw.physmem on FreeBSD (0 when
 	// unknown, as for a replayed sysfs tree); see MemoryBytes.
 	TotalMemory uint64 `json:"total_memory_bytes,omitempty"`
 	ISA         ISA    `json:"isa"`
@@ -133,38 +131,6 @@ var (
 func Host() (*Topology, error) {
 	hostOnce.Do(func() { hostTopo, hostErr = Detect() })
 	return hostTopo, hostErr
-}
-
-// Detect reads the running machine's topology from [SysfsRoot], its allowed
-// CPU set from the scheduler affinity of the calling thread, and its ISA from
-// the CPUID instruction. Each call detects afresh; see [Host] for the cached
-// value.
-func Detect() (*Topology, error) {
-	var opt Options
-	var set unix.CPUSet
-	if err := unix.SchedGetaffinity(0, &set); err == nil {
-		for c := 0; c < len(set)*64; c++ {
-			if set.IsSet(c) {
-				opt.Allowed = append(opt.Allowed, c)
-			}
-		}
-	}
-	isa := DetectISA()
-	opt.ISA = &isa
-	opt.Source = SysfsRoot
-	t, err := DetectFS(os.DirFS(SysfsRoot), opt)
-	if err != nil {
-		return nil, err
-	}
-	// The nodes' meminfo can miss memory (hot-plugged memory in a virtual
-	// machine is often attributed to no node); the machine's total is in
-	// /proc/meminfo.
-	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
-		if m, err := ParseMemTotal(string(b)); err == nil {
-			t.TotalMemory = m
-		}
-	}
-	return t, nil
 }
 
 // ErrNoCPUs is returned by [DetectFS] when the file system describes no CPU.
