@@ -29,7 +29,11 @@ type Options struct {
 	Addr string
 	// LocalRank and LocalSize place the rank on its host.
 	LocalRank, LocalSize int
-	Config               Config
+	// Host, when set, is the rank's host identity for SplitType, Nodes
+	// and AllocateShared in place of the machine's boot id and host name
+	// (tests run several "hosts" in one process).
+	Host   string
+	Config Config
 }
 
 // Connect joins a job: it listens, publishes its address, connects to every
@@ -56,6 +60,7 @@ func Connect(ctx context.Context, o Options) (*Comm, error) {
 	e.worldComm = w
 	w.proc = &process{store: o.Store, watch: o.Watch, localRank: o.LocalRank, localSize: o.LocalSize}
 	if o.Size == 1 {
+		w.proc.hosts.publish(ctx, o)
 		return w, nil
 	}
 	if o.Store == nil {
@@ -63,6 +68,10 @@ func Connect(ctx context.Context, o Options) (*Comm, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
 	defer cancel()
+	// Before any link: once a peer is connected, its host is in the store.
+	if err := w.proc.hosts.publish(ctx, o); err != nil {
+		return nil, fmt.Errorf("comm: rank %d: start-up: %w", o.Rank, err)
+	}
 	// Watch for the launcher's abort notice before any link exists: a
 	// peer may die while this rank is still connecting to the others.
 	if o.Watch != nil {

@@ -5,7 +5,6 @@ package commtest
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"sync"
@@ -28,30 +27,7 @@ type World struct {
 
 // Start connects n ranks with cfg. The caller closes them (Close).
 func Start(ctx context.Context, n int, cfg comm.Config) (*World, error) {
-	secret := make([]byte, 32)
-	rand.Read(secret)
-	st := rendezvous.NewMem()
-	w := &World{Comms: make([]*comm.Comm, n), Store: st}
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for r := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			w.Comms[r], errs[r] = comm.Connect(ctx, comm.Options{
-				Rank: r, Size: n, Store: st, Watch: st, Secret: secret,
-				LocalRank: r, LocalSize: n, Config: cfg,
-			})
-		}()
-	}
-	wg.Wait()
-	for r, err := range errs {
-		if err != nil {
-			w.Close()
-			return nil, fmt.Errorf("commtest: rank %d: %w", r, err)
-		}
-	}
-	return w, nil
+	return StartHosts(ctx, make([]string, n), cfg)
 }
 
 // Close closes every rank's communicator concurrently (Close is collective).
@@ -80,7 +56,7 @@ func (w *World) Close() error {
 // of hanging) if the ranks do not finish in time.
 func Run(t testing.TB, n int, cfg comm.Config, f func(ctx context.Context, c *comm.Comm) error) {
 	t.Helper()
-	run(t, n, cfg, f, false)
+	run(t, make([]string, n), cfg, f, false)
 }
 
 // RunUnmatched is Run for tests that leave messages unmatched on purpose
@@ -89,14 +65,15 @@ func Run(t testing.TB, n int, cfg comm.Config, f func(ctx context.Context, c *co
 // Close error is.
 func RunUnmatched(t testing.TB, n int, cfg comm.Config, f func(ctx context.Context, c *comm.Comm) error) {
 	t.Helper()
-	run(t, n, cfg, f, true)
+	run(t, make([]string, n), cfg, f, true)
 }
 
-func run(t testing.TB, n int, cfg comm.Config, f func(ctx context.Context, c *comm.Comm) error, dropOK bool) {
+func run(t testing.TB, hosts []string, cfg comm.Config, f func(ctx context.Context, c *comm.Comm) error, dropOK bool) {
 	t.Helper()
+	n := len(hosts)
 	ctx, cancel := context.WithTimeout(context.Background(), DefaultTimeout)
 	defer cancel()
-	w, err := Start(ctx, n, cfg)
+	w, err := StartHosts(ctx, hosts, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
