@@ -53,3 +53,7 @@ func SetListenerHook(f func(net.Listener) net.Listener) (restore func()) {
 	listenerHook = f
 	return func() { listenerHook = nil }
 }
+
+// SetSharedDir backs the shared windows made from now on with unnamed
+// files in the tmpfs dir ("" for memfds again).
+func SetSharedDir(dir string) { sharedDir = dir }
