@@ -14,11 +14,12 @@ import (
 // A Region is a block of memory that several processes of one host map
 // at once, with no ring in it: the backing of comm's node-shared windows
 // (MPI_Win_allocate_shared). One process makes it (CreateRegion), passes
-// its RegionHandle to the others over connections that have passed the
-// job's authentication, and each of them maps it (OpenRegion); once all
+// its Handle (AppendRegionHandle) to the others over connections that
+// have passed the job's authentication, and each of them maps it
+// (OpenRegion); once all
 // have, the creator closes its descriptor (Region.Release), and the
 // memory lives only in the mappings, going away with the last of them.
-// The file is a memfd (or an O_TMPFILE file in Dir) exactly as for a
+// The file is a memfd (or an O_TMPFILE file in dir) exactly as for a
 // channel's segment: mode 0600, never a name in any directory, reserved
 // in full by fallocate (a full tmpfs or a memory limit is ErrNoSpace at
 // CreateRegion, never a SIGBUS later), sealed against shrinking.
