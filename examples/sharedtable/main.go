@@ -26,6 +26,8 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"os"
+	"syscall"
 	"time"
 
 	"github.com/gorun-hpc/gorun/collectives"
@@ -40,6 +42,10 @@ type Params struct {
 	Lookups int    // random lookups per rank
 	Seed    uint64 // each rank draws its lookups from the stream (Seed, rank)
 	Corrupt bool   // world rank 0 spoils one entry after the build
+	// Die, "abort" or "kill", ends the last world rank after the build
+	// (Abort(3), or SIGKILL of itself), to show that no segment outlives
+	// the job.
+	Die string
 }
 
 // Result of a run, the same on every rank but LocalSize.
@@ -57,6 +63,7 @@ func main() {
 	flag.IntVar(&p.Lookups, "lookups", 1_000_000, "random lookups per rank")
 	flag.Uint64Var(&p.Seed, "seed", 2026, "random seed of the lookups")
 	flag.BoolVar(&p.Corrupt, "corrupt", false, "spoil one entry after the build (the check must then fail)")
+	flag.StringVar(&p.Die, "die", "", "abort or kill: end the last rank after the build (the job fails; no segment is left)")
 	flag.Parse()
 	exmain.Main("sharedtable", func(ctx context.Context, c *comm.Comm, out io.Writer) (bool, error) {
 		r, err := Run(ctx, c, p, out)
@@ -72,6 +79,9 @@ func f(i int) float64 { return math.Sqrt(float64(i)) + math.Sin(float64(i)/1000)
 func Run(ctx context.Context, c *comm.Comm, p Params, out io.Writer) (Result, error) {
 	if p.Entries <= 0 || p.Lookups < 0 {
 		return Result{}, fmt.Errorf("-entries must be positive and -lookups not negative, got %d and %d", p.Entries, p.Lookups)
+	}
+	if p.Die != "" && p.Die != "abort" && p.Die != "kill" {
+		return Result{}, fmt.Errorf("-die must be abort or kill, got %q", p.Die)
 	}
 	start := time.Now()
 	node, err := c.SplitType(ctx, comm.TypeShared, 0)
@@ -103,6 +113,12 @@ func Run(ctx context.Context, c *comm.Comm, p Params, out io.Writer) (Result, er
 	}
 	if err := win.Fence(ctx); err != nil { // the table is complete on every rank of the host
 		return Result{}, err
+	}
+	if p.Die != "" && c.Rank() == c.Size()-1 {
+		if p.Die == "abort" {
+			c.Abort(3)
+		}
+		syscall.Kill(os.Getpid(), syscall.SIGKILL)
 	}
 	if p.Corrupt {
 		if c.Rank() == 0 {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -82,7 +84,36 @@ func TestGorun(t *testing.T) {
 			t.Fatalf("exit %d, output:\n%s", code, out)
 		}
 	})
+	// A rank that aborts or is killed after the build: the job fails, and
+	// no process maps a window afterwards (the memory is gone).
+	for _, die := range []string{"abort", "kill"} {
+		t.Run("die="+die, func(t *testing.T) {
+			out, code := l.Run(t, 60*time.Second, 3, "-entries", "200000", "-die", die)
+			if code == 0 || strings.Contains(out, "VERDICT") {
+				t.Fatalf("exit %d, output:\n%s", code, out)
+			}
+			if pids := mappingWindows(t); len(pids) > 0 {
+				t.Errorf("processes %v still map a window after the job", pids)
+			}
+		})
+	}
 	if after := shm(); after > before {
 		t.Errorf("/dev/shm has %d entries after the runs, %d before", after, before)
 	}
+}
+
+// mappingWindows lists the processes (of those this one may inspect)
+// whose mappings include a node-shared window, but this test's own.
+func mappingWindows(t *testing.T) []string {
+	t.Helper()
+	maps, _ := filepath.Glob("/proc/[0-9]*/maps")
+	var pids []string
+	for _, m := range maps {
+		b, err := os.ReadFile(m)
+		pid := filepath.Base(filepath.Dir(m))
+		if err == nil && pid != strconv.Itoa(os.Getpid()) && bytes.Contains(b, []byte("gorun-win-")) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }

@@ -53,6 +53,9 @@ func TestRegion(t *testing.T) {
 		if _, err := OpenRegion(h); err == nil {
 			t.Fatal("opened after Release")
 		}
+		if !regionMapped(t, h) {
+			t.Fatal("the region does not show in /proc/self/maps while mapped")
+		}
 		r.Close()
 		o.Close()
 		o.Close()
