@@ -293,3 +293,6 @@ func (w *SharedWindow) Free() error {
 	}
 	return nil
 }
+
+// Close is Free (for io.Closer and defer).
+func (w *SharedWindow) Close() error { return w.Free() }

@@ -166,7 +166,7 @@ func TestSharedWindowArguments(t *testing.T) {
 			}
 		}
 		w.Free()
-		w.Free()
+		w.Close()
 		if _, err := w.Shared(0); !errors.Is(err, comm.ErrClosed) {
 			return fmt.Errorf("Shared after Free: %v", err)
 		}
