@@ -17,8 +17,12 @@ import (
 // allgather; large, commutative ops only: with a non-commutative op it falls
 // back to "rabenseifner"), "reduce_bcast" (binomial Reduce to rank 0, then
 // binomial Bcast: fewest messages; medium and large at np > 2 on an
-// oversubscribed host; the package documentation says which one the
-// selector picks, as measured). recdoubling and rabenseifner fold the first
+// oversubscribed host), "hierarchical" (a Reduce within each host, an
+// Allreduce among the hosts' leaders, a Bcast within each host: for jobs
+// over several hosts; with a non-commutative op it keeps rank order when
+// each host's ranks are consecutive, and otherwise falls back to
+// "rabenseifner"); the package documentation says which one the selector
+// picks, as measured. recdoubling and rabenseifner fold the first
 // 2(p-2^k) ranks in pairs first, so any p works, and keep rank order.
 //
 // Bad arguments, reported before any communication as an error wrapping
@@ -48,8 +52,14 @@ func Allreduce[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op 
 	}
 	p := c.Size()
 	alg := "copy"
+	var nodes *comm.Nodes
 	if p > 1 {
-		alg = sp.Algorithm(selectAllreduce(cfg, p, len(dst)*comm.SizeOf[T](), op.Commutative), len(dst)*comm.SizeOf[T]())
+		lay, n, err := hostLayout(ctx, c, cfg)
+		if err != nil {
+			return wrap("Allreduce", c, err)
+		}
+		nodes = n
+		alg = sp.Algorithm(selectAllreduce(cfg, p, len(dst)*comm.SizeOf[T](), op.Commutative, lay), len(dst)*comm.SizeOf[T]())
 	}
 	switch alg {
 	case "copy":
@@ -63,6 +73,8 @@ func Allreduce[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op 
 	case "ring":
 		copy(dst, in)
 		err = allreduceRing(ctx, sys, base, dst, op, cfg)
+	case "hierarchical":
+		err = allreduceHierarchical(ctx, nodes, dst, in, op, cfg)
 	}
 	if err == nil {
 		op.finish(dst)

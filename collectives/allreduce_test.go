@@ -10,9 +10,14 @@ import (
 )
 
 func allreduceCase[T comm.Elem](ctx context.Context, c *comm.Comm, rc redCase[T]) error {
+	return allreduceCaseAlgs(ctx, c, rc, algs("allreduce"))
+}
+
+// allreduceCaseAlgs is allreduceCase with the algorithms of algm.
+func allreduceCaseAlgs[T comm.Elem](ctx context.Context, c *comm.Comm, rc redCase[T], algm map[string][]collectives.Option) error {
 	var ck checker
 	p, r := c.Size(), c.Rank()
-	for name, opts := range sorted(algs("allreduce")) {
+	for name, opts := range sorted(algm) {
 		for _, n0 := range counts {
 			n := evenCount(rc.op, n0)
 			want := rc.prefix(0, p, n)

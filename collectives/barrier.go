@@ -8,9 +8,11 @@ import (
 
 // Barrier returns once every rank of c has called it. Algorithms:
 // "dissemination" (ceil(log2 p) rounds of zero-byte messages, p of them
-// per round) and "tree" (a binomial fan-in to rank 0 and fan-out from it:
-// twice the rounds, 2(p-1) messages in all); the package documentation
-// says which one the selector picks.
+// per round), "tree" (a binomial fan-in to rank 0 and fan-out from it:
+// twice the rounds, 2(p-1) messages in all) and "hierarchical" (a fan-in
+// to each host's leader, a Barrier among the leaders, a fan-out: for jobs
+// over several hosts); the package documentation says which one the
+// selector picks.
 //
 // Bad arguments: a bad option (an unknown algorithm name, a negative
 // segment size) is an error wrapping comm.ErrInvalidArgument, before any
@@ -26,7 +28,13 @@ func Barrier(ctx context.Context, c *comm.Comm, opts ...Option) error {
 	if err = check[byte](ctx, c, sys, callOf(kBarrier, cfg)); err != nil {
 		return wrap("Barrier", c, err)
 	}
-	switch sp.Algorithm(selectBarrier(cfg, c.Size()), 0) {
+	lay, nodes, err := hostLayout(ctx, c, cfg)
+	if err != nil {
+		return wrap("Barrier", c, err)
+	}
+	switch sp.Algorithm(selectBarrier(cfg, c.Size(), lay), 0) {
+	case "hierarchical":
+		err = barrierHierarchical(ctx, nodes, cfg)
 	case "tree":
 		err = barrierTree(ctx, sys, base)
 	default:

@@ -15,6 +15,13 @@ import (
 // Allreduce). Rank 0 leaves first and the others in the fan-out's order,
 // which is also the order in which a Bcast from rank 0 reaches them.
 func barrierTree(ctx context.Context, c *comm.Comm, base int) error {
+	return barrierTreeAround(ctx, c, base, nil)
+}
+
+// barrierTreeAround is barrierTree with atRoot, if not nil, run on rank 0
+// between the fan-in and the fan-out (the hierarchical barrier's leaders'
+// step).
+func barrierTreeAround(ctx context.Context, c *comm.Comm, base int, atRoot func() error) error {
 	p, r := c.Size(), c.Rank()
 	var none []byte
 	var arr [bits.UintSize]*comm.Request
@@ -37,6 +44,10 @@ func barrierTree(ctx context.Context, c *comm.Comm, base int) error {
 			return err
 		}
 		if err := recv(ctx, c, none, parent, tag(base, 1)); err != nil {
+			return err
+		}
+	} else if atRoot != nil {
+		if err := atRoot(); err != nil {
 			return err
 		}
 	}

@@ -12,7 +12,9 @@ import (
 // Algorithms: "binomial" (small messages), "scatter_allgather" (van de
 // Geijn: binomial scatter of p blocks, then a ring allgather; medium),
 // "pipeline" (a chain through the ranks in segments; large), "linear" (the
-// root sends to every rank itself; small messages, few ranks). These are the
+// root sends to every rank itself; small messages, few ranks),
+// "hierarchical" (from root within its host, among the hosts' leaders,
+// within every other host: for jobs over several hosts). These are the
 // usual niches; the package documentation says which one the selector
 // picks, as measured. Bcast is always in place: InPlace changes nothing.
 //
@@ -39,7 +41,13 @@ func Bcast[T comm.Elem](ctx context.Context, c *comm.Comm, buf []T, root int, op
 	if p == 1 {
 		return nil
 	}
-	switch sp.Algorithm(selectBcast(cfg, p, len(buf)*comm.SizeOf[T]()), len(buf)*comm.SizeOf[T]()) {
+	lay, nodes, err := hostLayout(ctx, c, cfg)
+	if err != nil {
+		return wrap("Bcast", c, err)
+	}
+	switch sp.Algorithm(selectBcast(cfg, p, len(buf)*comm.SizeOf[T](), lay), len(buf)*comm.SizeOf[T]()) {
+	case "hierarchical":
+		err = bcastHierarchical(ctx, c, nodes, buf, root, cfg)
 	case "binomial":
 		err = bcastBinomial(ctx, sys, base, buf, root)
 	case "scatter_allgather":

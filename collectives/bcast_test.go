@@ -10,9 +10,14 @@ import (
 )
 
 func bcastCase[T comm.Elem](ctx context.Context, c *comm.Comm, gen func(int) T) error {
+	return bcastCaseAlgs(ctx, c, gen, algs("bcast"))
+}
+
+// bcastCaseAlgs is bcastCase with the algorithms of algm.
+func bcastCaseAlgs[T comm.Elem](ctx context.Context, c *comm.Comm, gen func(int) T, algm map[string][]collectives.Option) error {
 	var ck checker
 	p := c.Size()
-	for name, opts := range sorted(algs("bcast")) {
+	for name, opts := range sorted(algm) {
 		for _, n := range counts {
 			for _, root := range []int{0, p - 1, p / 2} {
 				buf := make([]T, n)

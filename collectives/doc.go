@@ -138,6 +138,26 @@
 //	SparseExchange alltoall (np 2-16 measured with bench/dsde; the NBX
 //	               algorithms are for many ranks on a network, forced)
 //
+// A job over several hosts with several ranks on some host (hosts as
+// comm.Comm.Nodes sees them: boot id and host name) takes "hierarchical"
+// for Barrier, Bcast and Allreduce at every size, before the rows above:
+// the call runs within each host, among the hosts' leaders (one rank per
+// host), and within each host again, each step with the algorithm the
+// selector picks for its communicator, so that only the leaders send
+// between hosts. A non-commutative Allreduce keeps rank order with it when
+// each host's ranks are consecutive (gorun's --map-by slot, the default),
+// and otherwise falls back to "rabenseifner". The host and leader
+// communicators are made, without communication, the first time a
+// communicator's collective needs them, and kept with it (see
+// comm.Comm.Nodes); a non-blocking collective's Dup makes its own. Forced,
+// "hierarchical" also runs on one host (or one rank per host), where one
+// of its steps has a single rank. As MPI leaves a communicator undefined
+// after a collective fails, so here: once a hierarchical call has failed
+// on some ranks only, the kept host and leader communicators may no longer
+// agree on their sequence, and later hierarchical calls on that
+// communicator can wait until their context ends; use a new communicator
+// (Dup) after such a failure.
+//
 // Ring Allreduce, scatter_allgather Bcast, Rabenseifner Reduce and
 // pipeline Bcast never won on that machine, where the CPU and not a
 // link is the limit; they run when forced, and on a real network may be

@@ -106,7 +106,7 @@ func SparseExchange[T comm.Elem](ctx context.Context, c *comm.Comm, dests []int,
 // algorithm, else the policy's, alltoall whatever p (see SparseExchange
 // for the measurements).
 func selectSparseExchange(cfg config, p int) string {
-	return string(chooseAlgorithm("sparseexchange", cfg, p, 0, true))
+	return string(chooseAlgorithm("sparseexchange", cfg, p, 0, true, layout{}))
 }
 
 // The algorithms of SparseExchange (their own files: dsde_nbx.go,

@@ -1,5 +1,35 @@
 package collectives
 
+import (
+	"context"
+	"fmt"
+
+	"github.com/gorun-hpc/gorun/comm"
+)
+
 // ReloadEnv makes the package read its GORUN_COLL_* environment variables
 // again, for tests that change them.
 func ReloadEnv() { loadEnv() }
+
+// ChosenAlgorithm is the algorithm the selector picks for a call of coll
+// ("allreduce", "bcast" or "barrier") of bytes on c, as the collective
+// would.
+func ChosenAlgorithm(ctx context.Context, c *comm.Comm, coll string, bytes int, commutative bool) (string, error) {
+	cfg, err := setup(coll, nil)
+	if err != nil {
+		return "", err
+	}
+	lay, _, err := hostLayout(ctx, c, cfg)
+	if err != nil {
+		return "", err
+	}
+	switch coll {
+	case "allreduce":
+		return selectAllreduce(cfg, c.Size(), bytes, commutative, lay), nil
+	case "bcast":
+		return selectBcast(cfg, c.Size(), bytes, lay), nil
+	case "barrier":
+		return selectBarrier(cfg, c.Size(), lay), nil
+	}
+	return "", fmt.Errorf("ChosenAlgorithm: %s", coll)
+}

@@ -67,16 +67,17 @@ const (
 	algPairwise         algorithm = "pairwise"
 	algDissemination    algorithm = "dissemination"
 	algTree             algorithm = "tree"
+	algHierarchical     algorithm = "hierarchical"
 )
 
 // algorithms is the one list of names: the algorithms of every collective,
 // keyed by the collective's name as used by Algorithms, WithAlgorithm's
 // environment variables (GORUN_COLL_ + upper-case name) and the benchmark.
 var algorithms = map[string][]algorithm{
-	"barrier":       {algDissemination, algTree},
-	"bcast":         {algBinomial, algScatterAllgather, algPipeline, algLinear},
+	"barrier":       {algDissemination, algTree, algHierarchical},
+	"bcast":         {algBinomial, algScatterAllgather, algPipeline, algLinear, algHierarchical},
 	"reduce":        {algBinomial, algRabenseifner},
-	"allreduce":     {algRecDoubling, algRabenseifner, algRing, algReduceBcast},
+	"allreduce":     {algRecDoubling, algRabenseifner, algRing, algReduceBcast, algHierarchical},
 	"allgather":     {algRecDoubling, algBruck, algRing},
 	"allgatherv":    {algRing},
 	"alltoall":      {algBruck, algPairwise, algLinear},
@@ -216,6 +217,23 @@ var (
 	anySize  = sizes{0, -1}
 )
 
+// layout is what the selector knows of how a call's ranks sit on hosts
+// (from comm.Nodes): the zero value is one host, or one rank per host.
+type layout struct {
+	multi   bool // more than one host, and more than one rank on some host
+	blocked bool // each host's ranks are consecutive ranks
+}
+
+// hostsCond is the layouts a rule holds for.
+type hostsCond int8
+
+const (
+	anyHosts   hostsCond = iota
+	multiHosts           // layout.multi
+)
+
+func (h hostsCond) has(l layout) bool { return h == anyHosts || l.multi }
+
 func ranksEq(p int) ranks                     { return ranks{min: p, max: p} }
 func ranksFrom(p int) ranks                   { return ranks{min: p} }
 func ranksUpTo(p int) ranks                   { return ranks{max: p} }
@@ -223,18 +241,24 @@ func sizeBelow(n int) sizes                   { return sizes{0, n} }
 func sizeFrom(n int) sizes                    { return sizes{n, -1} }
 func sizeIn(lo, hi int) sizes                 { return sizes{lo, hi} }
 func ranksPow2From(p int) ranks               { return ranks{min: p, pow2: true} }
-func when(r ranks, s sizes, a algorithm) rule { return rule{r, s, a} }
+func when(r ranks, s sizes, a algorithm) rule { return rule{r, s, anyHosts, a} }
 
-// rule: the algorithm for rank counts in ranks and sizes in sizes.
+// onHosts is a rule for jobs over several hosts with several ranks on
+// some host (see layout).
+func onHosts(r ranks, s sizes, a algorithm) rule { return rule{r, s, multiHosts, a} }
+
+// rule: the algorithm for rank counts in ranks, sizes in sizes and
+// layouts in hosts.
 type rule struct {
 	ranks ranks
 	sizes sizes
+	hosts hostsCond
 	alg   algorithm
 }
 
 // policy is the selector: for each collective, the first row whose rank
-// counts and sizes hold the call picks its algorithm; every list ends
-// with a row that holds every call. The size is, per collective:
+// counts, sizes and layout hold the call picks its algorithm; every list
+// ends with a row that holds every call. The size is, per collective:
 //
 //	bcast, reduce, allreduce   the buffer, in bytes
 //	allgather                  the whole result (p blocks)
@@ -245,18 +269,26 @@ type rule struct {
 // The thresholds were measured on a 2-core machine with every algorithm
 // forced at np 2 to 8; bench/coll/README.md gives the figures behind
 // each row and the command that measures them.
+//
+// A job over several hosts with several ranks on some host (layout.multi)
+// takes the hierarchical algorithms of Barrier, Bcast and Allreduce at
+// every size: within each host, between the hosts' leaders, within each
+// host again, so that only one rank per host sends between hosts.
 var policy = map[string][]rule{
 	"barrier": {
+		onHosts(anyRanks, anySize, algHierarchical),
 		when(ranksFrom(3), anySize, algTree),
 		when(anyRanks, anySize, algDissemination),
 	},
 	"bcast": {
+		onHosts(anyRanks, anySize, algHierarchical),
 		when(anyRanks, anySize, algBinomial),
 	},
 	"reduce": {
 		when(anyRanks, anySize, algBinomial),
 	},
 	"allreduce": {
+		onHosts(anyRanks, anySize, algHierarchical),
 		when(ranksUpTo(2), sizeBelow(1<<20), algRecDoubling),
 		when(ranksUpTo(4), sizeBelow(16<<10), algRecDoubling),
 		when(ranksPow2From(8), sizeIn(128<<10, 256<<10), algRabenseifner),
@@ -303,6 +335,7 @@ type algNeed int
 const (
 	needCommutative algNeed = iota // a commutative operation
 	needPow2                       // a power-of-two rank count
+	needRankOrder                  // a commutative operation, or each host's ranks consecutive (layout.blocked)
 )
 
 // fallback: when a call does not meet what alg needs, use runs instead,
@@ -314,36 +347,39 @@ type fallback struct {
 }
 
 var fallbacks = map[string][]fallback{
-	"allreduce":     {{algRing, needCommutative, algRabenseifner}},
+	"allreduce":     {{algRing, needCommutative, algRabenseifner}, {algHierarchical, needRankOrder, algRabenseifner}},
 	"allgather":     {{algRecDoubling, needPow2, algBruck}},
 	"reducescatter": {{algRing, needCommutative, algReduceScatterv}},
 }
 
 // chooseAlgorithm returns the algorithm of a call of coll at p ranks, of size
-// bytes (as policy measures it), with a commutative operation or not:
-// the forced one if any, else the policy's, then its fallback if the call
-// does not meet its needs. It panics for a collective without a policy,
-// which is a bug of this package (TestPolicyTable checks every list).
-func chooseAlgorithm(coll string, cfg config, p, size int, commutative bool) algorithm {
+// bytes (as policy measures it), with a commutative operation or not, on
+// hosts laid out as lay: the forced one if any, else the policy's, then
+// its fallback if the call does not meet its needs. It panics for a
+// collective without a policy, which is a bug of this package
+// (TestPolicyTable checks every list).
+func chooseAlgorithm(coll string, cfg config, p, size int, commutative bool, lay layout) algorithm {
 	alg := algorithm(cfg.alg)
 	if alg == "" {
-		alg = policyPick(coll, p, size)
+		alg = policyPick(coll, p, size, lay)
 	}
 	for _, f := range fallbacks[coll] {
 		if f.alg != alg {
 			continue
 		}
-		if f.need == needCommutative && !commutative || f.need == needPow2 && !isPow2(p) {
+		if f.need == needCommutative && !commutative || f.need == needPow2 && !isPow2(p) ||
+			f.need == needRankOrder && !commutative && !lay.blocked {
 			alg = f.use
 		}
 	}
 	return alg
 }
 
-// policyPick returns the policy's algorithm for coll at p ranks and size bytes.
-func policyPick(coll string, p, size int) algorithm {
+// policyPick returns the policy's algorithm for coll at p ranks and size
+// bytes on hosts laid out as lay.
+func policyPick(coll string, p, size int, lay layout) algorithm {
 	for _, c := range policy[coll] {
-		if c.ranks.has(p) && c.sizes.has(size) {
+		if c.ranks.has(p) && c.sizes.has(size) && c.hosts.has(lay) {
 			return c.alg
 		}
 	}
@@ -354,41 +390,41 @@ func policyPick(coll string, p, size int) algorithm {
 // the case label of the collective's dispatch (TestDispatchCoversAlgorithms
 // checks that every name has one).
 
-func selectBarrier(cfg config, p int) string {
-	return string(chooseAlgorithm("barrier", cfg, p, 0, true))
+func selectBarrier(cfg config, p int, lay layout) string {
+	return string(chooseAlgorithm("barrier", cfg, p, 0, true, lay))
 }
 
-func selectBcast(cfg config, p, bytes int) string {
-	return string(chooseAlgorithm("bcast", cfg, p, bytes, true))
+func selectBcast(cfg config, p, bytes int, lay layout) string {
+	return string(chooseAlgorithm("bcast", cfg, p, bytes, true, lay))
 }
 
 func selectReduce(cfg config, p, bytes int) string {
-	return string(chooseAlgorithm("reduce", cfg, p, bytes, true))
+	return string(chooseAlgorithm("reduce", cfg, p, bytes, true, layout{}))
 }
 
-func selectAllreduce(cfg config, p, bytes int, commutative bool) string {
-	return string(chooseAlgorithm("allreduce", cfg, p, bytes, commutative))
+func selectAllreduce(cfg config, p, bytes int, commutative bool, lay layout) string {
+	return string(chooseAlgorithm("allreduce", cfg, p, bytes, commutative, lay))
 }
 
 // selectAllgather takes the size of the whole result.
 func selectAllgather(cfg config, p, total int) string {
-	return string(chooseAlgorithm("allgather", cfg, p, total, true))
+	return string(chooseAlgorithm("allgather", cfg, p, total, true, layout{}))
 }
 
 func selectAlltoall(cfg config, p, blockBytes int) string {
-	return string(chooseAlgorithm("alltoall", cfg, p, blockBytes, true))
+	return string(chooseAlgorithm("alltoall", cfg, p, blockBytes, true, layout{}))
 }
 
 func selectGather(cfg config, p, blockBytes int) string {
-	return string(chooseAlgorithm("gather", cfg, p, blockBytes, true))
+	return string(chooseAlgorithm("gather", cfg, p, blockBytes, true, layout{}))
 }
 
 func selectScatter(cfg config, p, blockBytes int) string {
-	return string(chooseAlgorithm("scatter", cfg, p, blockBytes, true))
+	return string(chooseAlgorithm("scatter", cfg, p, blockBytes, true, layout{}))
 }
 
 // selectReduceScatter takes the size of the whole input; the policy reads
 // the average result block.
 func selectReduceScatter(cfg config, p, total int, commutative bool) string {
-	return string(chooseAlgorithm("reducescatter", cfg, p, total/max(p, 1), commutative))
+	return string(chooseAlgorithm("reducescatter", cfg, p, total/max(p, 1), commutative, layout{}))
 }

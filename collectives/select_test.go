@@ -20,16 +20,16 @@ import (
 var updateGolden = flag.Bool("update", false, "rewrite testdata/select.golden from the selector")
 
 // selectorChoice runs the selector of a collective as its collective does.
-func selectorChoice(coll string, cfg config, p, bytes int, commutative bool) string {
+func selectorChoice(coll string, cfg config, p, bytes int, commutative bool, lay layout) string {
 	switch coll {
 	case "barrier":
-		return selectBarrier(cfg, p)
+		return selectBarrier(cfg, p, lay)
 	case "bcast":
-		return selectBcast(cfg, p, bytes)
+		return selectBcast(cfg, p, bytes, lay)
 	case "reduce":
 		return selectReduce(cfg, p, bytes)
 	case "allreduce":
-		return selectAllreduce(cfg, p, bytes, commutative)
+		return selectAllreduce(cfg, p, bytes, commutative, lay)
 	case "allgather":
 		return selectAllgather(cfg, p, bytes)
 	case "alltoall":
@@ -49,7 +49,11 @@ func selectorChoice(coll string, cfg config, p, bytes int, commutative bool) str
 // 64 MiB, and their neighbours, and ReduceScatter's 16 KiB·p), for the automatic choice and for every
 // forced algorithm, with commutative and non-commutative operations: one
 // line per (collective, forced name, commutativity, rank count), the sizes
-// run-length encoded as "from:algorithm".
+// run-length encoded as "from:algorithm". These lines are for one host (or
+// one rank per host: the layout of a single host); then come the collectives that look at the hosts
+// (barrier, bcast, allreduce) for jobs over several hosts with several
+// ranks on some, with each host's ranks consecutive ("hosts=blocked") or
+// not ("hosts=scattered").
 func selectorGrid() string {
 	var sizes []int
 	seen := map[int]bool{}
@@ -79,29 +83,41 @@ func selectorGrid() string {
 	}
 	nps = append(nps, 24, 31, 32, 33, 64)
 	var b strings.Builder
-	for _, coll := range []string{"barrier", "bcast", "reduce", "allreduce", "allgather", "alltoall", "gather", "scatter", "reducescatter"} {
-		forced := append([]string{""}, Algorithms(coll)...)
-		for _, alg := range forced {
-			name := alg
-			if name == "" {
-				name = "auto"
+	grid := func(colls []string, lay layout, label string) {
+		for _, coll := range colls {
+			forced := append([]string{""}, Algorithms(coll)...)
+			if lay.multi { // a forced flat algorithm does not look at the hosts
+				forced = []string{"", string(algHierarchical)}
 			}
-			for _, commutative := range []bool{true, false} {
-				for _, p := range nps {
-					fmt.Fprintf(&b, "%s %s commutative=%v p=%d:", coll, name, commutative, p)
-					last := ""
-					for _, n := range sizes {
-						got := selectorChoice(coll, config{alg: alg}, p, n, commutative)
-						if got != last {
-							fmt.Fprintf(&b, " %d:%s", n, got)
-							last = got
+			for _, alg := range forced {
+				name := alg
+				if name == "" {
+					name = "auto"
+				}
+				for _, commutative := range []bool{true, false} {
+					for _, p := range nps {
+						if lay.multi && p < 3 { // several hosts, several ranks on one
+							continue
 						}
+						fmt.Fprintf(&b, "%s %s commutative=%v p=%d%s:", coll, name, commutative, p, label)
+						last := ""
+						for _, n := range sizes {
+							got := selectorChoice(coll, config{alg: alg}, p, n, commutative, lay)
+							if got != last {
+								fmt.Fprintf(&b, " %d:%s", n, got)
+								last = got
+							}
+						}
+						b.WriteByte('\n')
 					}
-					b.WriteByte('\n')
 				}
 			}
 		}
 	}
+	grid([]string{"barrier", "bcast", "reduce", "allreduce", "allgather", "alltoall", "gather", "scatter", "reducescatter"}, layout{blocked: true}, "")
+	hostColls := []string{"barrier", "bcast", "allreduce"}
+	grid(hostColls, layout{multi: true, blocked: true}, " hosts=blocked")
+	grid(hostColls, layout{multi: true}, " hosts=scattered")
 	return b.String()
 }
 
@@ -152,7 +168,7 @@ func TestPolicyTable(t *testing.T) {
 				t.Errorf("%s row %d: %q is not one of %v", coll, i, r.alg, algs)
 			}
 		}
-		if last := rows[len(rows)-1]; last.ranks != anyRanks || last.sizes != anySize {
+		if last := rows[len(rows)-1]; last.ranks != anyRanks || last.sizes != anySize || last.hosts != anyHosts {
 			t.Errorf("%s: the last row %+v does not hold every call", coll, last)
 		}
 		for _, f := range fallbacks[coll] {

@@ -30,6 +30,7 @@ type Comm struct {
 
 	collSeq  atomic.Uint32
 	childSeq atomic.Uint64
+	nodes    atomic.Pointer[Nodes] // made by the first Nodes call (nodes.go)
 
 	// world only
 	proc *process
@@ -45,6 +46,7 @@ type process struct {
 	closeErr  error
 	localRank int
 	localSize int
+	hosts     hostTable // which host each world rank is on (nodes.go)
 }
 
 // Rank returns the calling process's rank in c (0..Size-1).

@@ -60,6 +60,22 @@
 // from the parent's id and a per-parent sequence number, identically on
 // every member, with no communication.
 //
+// # Hosts and node-shared memory
+//
+// Ranks are on one host when their kernels' boot ids and their host names
+// agree (network namespaces of one machine are different hosts, as they
+// are to gorun). SplitType(ctx, TypeShared, key) is
+// MPI_Comm_split_type(MPI_COMM_TYPE_SHARED): the ranks of this rank's
+// host. Nodes describes how a communicator's ranks sit on hosts and keeps,
+// per communicator, the host and leader communicators of package
+// collectives' hierarchical algorithms, made without communication (each
+// rank publishes its host in the job's store at Connect). AllocateShared,
+// over a communicator of one host, is MPI_Win_allocate_shared: one memfd
+// segment per host that every rank of it maps, each rank's slice readable
+// and writable by all, synchronised by SharedWindow.Fence; it never has a
+// name in /dev/shm, and a segment the machine cannot hold is an error
+// (ErrNoSharedMemory) when it is made, never a SIGBUS.
+//
 // # Transports
 //
 // The engine (matching, requests, the rendezvous protocol) talks to peers

@@ -64,3 +64,7 @@ func LinkCMA(c *Comm, peer int) (cma, shm bool) {
 	}
 	return l.ch.CMA(), true
 }
+
+// SetSharedDir backs the shared windows made from now on with unnamed
+// files in the tmpfs dir ("" for memfds again).
+func SetSharedDir(dir string) { sharedDir = dir }

@@ -29,10 +29,11 @@ type Options struct {
 	Addr string
 	// LocalRank and LocalSize place the rank on its host.
 	LocalRank, LocalSize int
-	// Host identifies the rank's host for the choice of transports:
-	// under Config.Transport "auto", ranks with the same Host are linked
-	// by shared memory. Default: the boot id and the host name. (Tests
-	// give ranks of one machine different Hosts to model several.)
+	// Host identifies the rank's host: ranks with the same Host are on one
+	// host for the choice of transports (under Config.Transport "auto"
+	// they are linked by shared memory) and for SplitType, Nodes and
+	// AllocateShared. Default: the boot id and the host name. (Tests give
+	// ranks of one machine different Hosts to model several.)
 	Host   string
 	Config Config
 }
@@ -62,6 +63,7 @@ func Connect(ctx context.Context, o Options) (*Comm, error) {
 	e.worldComm = w
 	w.proc = &process{store: o.Store, watch: o.Watch, localRank: o.LocalRank, localSize: o.LocalSize}
 	if o.Size == 1 {
+		w.proc.hosts.publish(ctx, o)
 		return w, nil
 	}
 	if o.Store == nil {
@@ -69,6 +71,10 @@ func Connect(ctx context.Context, o Options) (*Comm, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
 	defer cancel()
+	// Before any link: once a peer is connected, its host is in the store.
+	if err := w.proc.hosts.publish(ctx, o); err != nil {
+		return nil, fmt.Errorf("comm: rank %d: start-up: %w", o.Rank, err)
+	}
 	// Watch for the launcher's abort notice before any link exists: a
 	// peer may die while this rank is still connecting to the others.
 	if o.Watch != nil {

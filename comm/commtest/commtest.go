@@ -20,11 +20,8 @@ package commtest
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
-	"os"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -73,47 +70,7 @@ const shmRingSize = 256 << 10
 
 // Start connects n ranks with cfg. The caller closes them (Close).
 func Start(ctx context.Context, n int, cfg comm.Config) (*World, error) {
-	if cfg.Transport == "" {
-		cfg.Transport = os.Getenv("GORUN_TEST_TRANSPORT")
-	}
-	if cfg.Transport == "" {
-		cfg.Transport = comm.TransportTCP
-	}
-	mixed := cfg.Transport == Mixed
-	if mixed {
-		cfg.Transport = comm.TransportAuto
-	}
-	if cfg.Shm.RingSize == 0 {
-		cfg.Shm.RingSize = shmRingSize
-	}
-	secret := make([]byte, 32)
-	rand.Read(secret)
-	st := rendezvous.NewMem()
-	w := &World{Comms: make([]*comm.Comm, n), Store: st}
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for r := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			o := comm.Options{
-				Rank: r, Size: n, Store: st, Watch: st, Secret: secret,
-				LocalRank: r, LocalSize: n, Config: cfg,
-			}
-			if mixed {
-				o.Host = "commtest-host-" + strconv.Itoa(r/2)
-			}
-			w.Comms[r], errs[r] = comm.Connect(ctx, o)
-		}()
-	}
-	wg.Wait()
-	for r, err := range errs {
-		if err != nil {
-			w.Close()
-			return nil, fmt.Errorf("commtest: rank %d: %w", r, err)
-		}
-	}
-	return w, nil
+	return StartHosts(ctx, make([]string, n), cfg)
 }
 
 // Close closes every rank's communicator concurrently (Close is collective).
@@ -142,7 +99,7 @@ func (w *World) Close() error {
 // of hanging) if the ranks do not finish in time.
 func Run(t testing.TB, n int, cfg comm.Config, f func(ctx context.Context, c *comm.Comm) error) {
 	t.Helper()
-	run(t, n, cfg, f, false)
+	run(t, make([]string, n), cfg, f, false)
 }
 
 // RunUnmatched is Run for tests that leave messages unmatched on purpose
@@ -151,14 +108,15 @@ func Run(t testing.TB, n int, cfg comm.Config, f func(ctx context.Context, c *co
 // Close error is.
 func RunUnmatched(t testing.TB, n int, cfg comm.Config, f func(ctx context.Context, c *comm.Comm) error) {
 	t.Helper()
-	run(t, n, cfg, f, true)
+	run(t, make([]string, n), cfg, f, true)
 }
 
-func run(t testing.TB, n int, cfg comm.Config, f func(ctx context.Context, c *comm.Comm) error, dropOK bool) {
+func run(t testing.TB, hosts []string, cfg comm.Config, f func(ctx context.Context, c *comm.Comm) error, dropOK bool) {
 	t.Helper()
+	n := len(hosts)
 	ctx, cancel := context.WithTimeout(context.Background(), DefaultTimeout)
 	defer cancel()
-	w, err := Start(ctx, n, cfg)
+	w, err := StartHosts(ctx, hosts, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

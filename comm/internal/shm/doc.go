@@ -108,6 +108,15 @@
 // flag and whether the peer's process is alive (a pidfd, immune to pid
 // reuse; kill(pid, 0) on kernels without pidfds).
 //
+// # Regions
+//
+// A Region (region.go) is the same kind of file without rings, mapped by
+// any number of processes of the host: the memory of comm's node-shared
+// windows (AllocateShared). One process creates it, the others open it
+// from its Handle (AppendRegionHandle, ParseRegionHandle) received over
+// the communicator, and the creator closes its descriptor once all have
+// mapped it.
+//
 // # The engine's contract
 //
 // This is how comm's shared-memory link is to use the package:
