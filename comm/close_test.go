@@ -33,38 +33,48 @@ func TestCloseDropsUnmatched(t *testing.T) {
 					recvs[r] = comm.Irecv(c, make([]byte, 8), comm.AnySource, 99)
 				}
 				errs := make(chan error, n)
-				for r, c := range w.Comms {
-					go func() { errs <- fmt.Errorf("rank %d: %w", r, c.Close()) }()
+				for _, c := range w.Comms {
+					go func() { errs <- c.Close() }()
 				}
+				closeErrs := make([]error, n)
 				for range n {
 					select {
-					case err := <-errs:
-						msg := err.Error()
-						large := size > 64<<10
-						switch {
-						case !errors.Is(err, comm.ErrDropped):
-							t.Errorf("Close: %v, want ErrDropped", err)
-						case !strings.Contains(msg, "1 receive still pending"):
-							t.Errorf("Close: %v: the pending receive is not counted", err)
-						case large && !strings.Contains(msg, "1 send that no receive matched"):
-							t.Errorf("Close: %v: the withdrawn send is not counted", err)
-						case !large && !strings.Contains(msg, "1 message that arrived but was never received"):
-							t.Errorf("Close: %v: the unreceived message is not counted", err)
-						}
+					case <-errs:
 					case <-ctx.Done():
 						t.Fatalf("Close did not return within the deadline")
 					}
 				}
+				for r, c := range w.Comms {
+					closeErrs[r] = c.Close() // Close returns the same error every time
+				}
+				large := size > 64<<10
 				for r := range n {
 					if _, err := recvs[r].Wait(ctx); !errors.Is(err, comm.ErrClosed) {
 						t.Errorf("rank %d: pending receive: %v, want ErrClosed", r, err)
 					}
-					_, err := sends[r].Wait(ctx)
-					if size > 64<<10 && !errors.Is(err, comm.ErrClosed) {
-						t.Errorf("rank %d: unmatched large send: %v, want ErrClosed", r, err)
+					_, serr := sends[r].Wait(ctx)
+					// A large send is withdrawn by Close, or fails with
+					// ErrPeerFinalized when its receiver finished closing
+					// before this rank's Close began (it then was no
+					// longer pending at Close).
+					finalized := large && n > 1 && errors.Is(serr, comm.ErrPeerFinalized)
+					if large && !errors.Is(serr, comm.ErrClosed) && !finalized {
+						t.Errorf("rank %d: unmatched large send: %v, want ErrClosed or ErrPeerFinalized", r, serr)
 					}
-					if size <= 64<<10 && err != nil {
-						t.Errorf("rank %d: eager send: %v", r, err)
+					if !large && serr != nil {
+						t.Errorf("rank %d: eager send: %v", r, serr)
+					}
+					err := closeErrs[r]
+					msg := fmt.Sprint(err)
+					switch {
+					case !errors.Is(err, comm.ErrDropped):
+						t.Errorf("rank %d: Close: %v, want ErrDropped", r, err)
+					case !strings.Contains(msg, "1 receive still pending"):
+						t.Errorf("rank %d: Close: %v: the pending receive is not counted", r, err)
+					case large && !finalized && !strings.Contains(msg, "1 send that no receive matched"):
+						t.Errorf("rank %d: Close: %v: the withdrawn send is not counted", r, err)
+					case !large && !strings.Contains(msg, "1 message that arrived but was never received"):
+						t.Errorf("rank %d: Close: %v: the unreceived message is not counted", r, err)
 					}
 				}
 			})

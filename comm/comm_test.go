@@ -27,76 +27,82 @@ func fill[T comm.Elem](n, seed int, f func(int) T) []T {
 	return s
 }
 
-func ringTest[T comm.Elem](t *testing.T, name string, gen func(int) T) {
-	for _, n := range sizes {
-		for _, count := range []int{0, 1, 7, 1000, 20000} {
-			t.Run(fmt.Sprintf("%s/np=%d/count=%d", name, n, count), func(t *testing.T) {
-				commtest.Run(t, n, testCfg, func(ctx context.Context, c *comm.Comm) error {
-					r, sz := c.Rank(), c.Size()
-					right, left := (r+1)%sz, (r+sz-1)%sz
-					send := fill(count, r, gen)
-					recv := make([]T, count)
-					st, err := comm.Sendrecv(ctx, c, send, right, 5, recv, left, 5)
-					if err != nil {
-						return err
-					}
-					if st.Source != left || st.Tag != 5 || st.Bytes != count*comm.SizeOf[T]() {
-						return fmt.Errorf("status %+v", st)
-					}
-					want := fill(count, left, gen)
-					for i := range want {
-						if recv[i] != want[i] {
-							return fmt.Errorf("recv[%d] = %v, want %v", i, recv[i], want[i])
+func ringTest[T comm.Elem](t *testing.T, name string, transports []string, gen func(int) T) {
+	for _, tr := range transports {
+		for _, n := range sizes {
+			for _, count := range []int{0, 1, 7, 1000, 20000} {
+				t.Run(fmt.Sprintf("%s/%s/np=%d/count=%d", name, tr, n, count), func(t *testing.T) {
+					commtest.Run(t, n, commtest.WithTransport(testCfg, tr), func(ctx context.Context, c *comm.Comm) error {
+						r, sz := c.Rank(), c.Size()
+						right, left := (r+1)%sz, (r+sz-1)%sz
+						send := fill(count, r, gen)
+						recv := make([]T, count)
+						st, err := comm.Sendrecv(ctx, c, send, right, 5, recv, left, 5)
+						if err != nil {
+							return err
 						}
+						if st.Source != left || st.Tag != 5 || st.Bytes != count*comm.SizeOf[T]() {
+							return fmt.Errorf("status %+v", st)
+						}
+						want := fill(count, left, gen)
+						for i := range want {
+							if recv[i] != want[i] {
+								return fmt.Errorf("recv[%d] = %v, want %v", i, recv[i], want[i])
+							}
+						}
+						return nil
+					})
+				})
+			}
+		}
+	}
+}
+
+// TestRingTypes runs a ring exchange over every transport (float64) and
+// the other element types over the default one.
+func TestRingTypes(t *testing.T) {
+	ringTest(t, "float64", commtest.Transports, func(i int) float64 { return float64(i) * 0.5 })
+	ringTest(t, "int32", []string{""}, func(i int) int32 { return int32(-i) })
+	ringTest(t, "complex128", []string{""}, func(i int) complex128 { return cmplx.Rect(float64(i), 1) })
+	ringTest(t, "byte", []string{""}, func(i int) byte { return byte(i) })
+}
+
+func TestWildcardsAndOrdering(t *testing.T) {
+	for _, tr := range commtest.Transports {
+		for _, n := range []int{2, 3, 5, 8} {
+			t.Run(fmt.Sprintf("%s/np=%d", tr, n), func(t *testing.T) {
+				const per = 60
+				commtest.Run(t, n, commtest.WithTransport(testCfg, tr), func(ctx context.Context, c *comm.Comm) error {
+					if c.Rank() != 0 {
+						// Mixed sizes: eager and rendezvous messages must stay in order.
+						var reqs []*comm.Request
+						for i := range per {
+							size := 1 + (i%3)*1500
+							buf := make([]int64, size)
+							buf[0] = int64(i)
+							reqs = append(reqs, comm.Isend(c, buf, 0, i%4))
+						}
+						return comm.WaitAll(ctx, reqs...)
+					}
+					next := make([]int64, c.Size())
+					buf := make([]int64, 5000)
+					for range per * (c.Size() - 1) {
+						st, err := comm.Recv(ctx, c, buf, comm.AnySource, comm.AnyTag)
+						if err != nil {
+							return err
+						}
+						if buf[0] != next[st.Source] {
+							return fmt.Errorf("from %d got message %d, want %d", st.Source, buf[0], next[st.Source])
+						}
+						if st.Tag != int(buf[0])%4 || st.Bytes != 8*(1+int(buf[0])%3*1500) {
+							return fmt.Errorf("status %+v for message %d", st, buf[0])
+						}
+						next[st.Source]++
 					}
 					return nil
 				})
 			})
 		}
-	}
-}
-
-func TestRingTypes(t *testing.T) {
-	ringTest(t, "float64", func(i int) float64 { return float64(i) * 0.5 })
-	ringTest(t, "int32", func(i int) int32 { return int32(-i) })
-	ringTest(t, "complex128", func(i int) complex128 { return cmplx.Rect(float64(i), 1) })
-	ringTest(t, "byte", func(i int) byte { return byte(i) })
-}
-
-func TestWildcardsAndOrdering(t *testing.T) {
-	for _, n := range []int{2, 3, 5, 8} {
-		t.Run(fmt.Sprintf("np=%d", n), func(t *testing.T) {
-			const per = 60
-			commtest.Run(t, n, testCfg, func(ctx context.Context, c *comm.Comm) error {
-				if c.Rank() != 0 {
-					// Mixed sizes: eager and rendezvous messages must stay in order.
-					var reqs []*comm.Request
-					for i := range per {
-						size := 1 + (i%3)*1500
-						buf := make([]int64, size)
-						buf[0] = int64(i)
-						reqs = append(reqs, comm.Isend(c, buf, 0, i%4))
-					}
-					return comm.WaitAll(ctx, reqs...)
-				}
-				next := make([]int64, c.Size())
-				buf := make([]int64, 5000)
-				for range per * (c.Size() - 1) {
-					st, err := comm.Recv(ctx, c, buf, comm.AnySource, comm.AnyTag)
-					if err != nil {
-						return err
-					}
-					if buf[0] != next[st.Source] {
-						return fmt.Errorf("from %d got message %d, want %d", st.Source, buf[0], next[st.Source])
-					}
-					if st.Tag != int(buf[0])%4 || st.Bytes != 8*(1+int(buf[0])%3*1500) {
-						return fmt.Errorf("status %+v for message %d", st, buf[0])
-					}
-					next[st.Source]++
-				}
-				return nil
-			})
-		})
 	}
 }
 
@@ -124,9 +130,24 @@ func TestTagSelection(t *testing.T) {
 	})
 }
 
+// TestLargeMessage sends 12 MiB over every transport; over shared memory
+// both ways of moving a large payload run: one copy from the sender's
+// memory (process_vm_readv, where the kernel allows it) and the ring's
+// pipelined chunks (Shm.CMA off).
 func TestLargeMessage(t *testing.T) {
 	const n = 12 << 20
-	commtest.Run(t, 2, comm.Config{}, func(ctx context.Context, c *comm.Comm) error {
+	cfgs := map[string]comm.Config{}
+	for _, tr := range commtest.Transports {
+		cfgs[tr] = commtest.WithTransport(comm.Config{}, tr)
+	}
+	cfgs["shm/ring"] = comm.Config{Transport: comm.TransportShm, Shm: comm.ShmConfig{CMA: comm.Off}}
+	for name, cfg := range cfgs {
+		t.Run(name, func(t *testing.T) { largeMessage(t, n, cfg) })
+	}
+}
+
+func largeMessage(t *testing.T, n int, cfg comm.Config) {
+	commtest.Run(t, 2, cfg, func(ctx context.Context, c *comm.Comm) error {
 		if c.Rank() == 0 {
 			buf := make([]byte, n)
 			for i := range buf {
@@ -229,69 +250,71 @@ func TestTimeoutAndCancel(t *testing.T) {
 }
 
 func TestSplitDupIsolation(t *testing.T) {
-	for _, n := range sizes {
-		t.Run(fmt.Sprintf("np=%d", n), func(t *testing.T) {
-			commtest.Run(t, n, testCfg, func(ctx context.Context, c *comm.Comm) error {
-				// Reverse order inside each parity class.
-				sub, err := c.Split(ctx, c.Rank()%2, -c.Rank())
-				if err != nil {
-					return err
-				}
-				members := (n + 1 - c.Rank()%2) / 2
-				if sub.Size() != members {
-					return fmt.Errorf("split size %d, want %d", sub.Size(), members)
-				}
-				if sub.WorldRank(0) < sub.WorldRank(sub.Size()-1) {
-					return fmt.Errorf("split not ordered by key")
-				}
-				dup := c.Dup()
-				// Same tag on three communicators: each receive must get its own.
-				peer := (c.Rank() + 1) % n
-				from := (c.Rank() + n - 1) % n
-				r1 := comm.Isend(c, []int{1}, peer, 0)
-				r2 := comm.Isend(dup, []int{2}, peer, 0)
-				sys, tag := c.Collective()
-				r3 := comm.Isend(sys, []int{3}, peer, tag)
-				got := []int{0}
-				if _, err := comm.Recv(ctx, dup, got, from, 0); err != nil || got[0] != 2 {
-					return fmt.Errorf("dup got %v %v", got, err)
-				}
-				if _, err := comm.Recv(ctx, sys, got, from, tag); err != nil || got[0] != 3 {
-					return fmt.Errorf("collective view got %v %v", got, err)
-				}
-				if _, err := comm.Recv(ctx, c, got, from, comm.AnyTag); err != nil || got[0] != 1 {
-					return fmt.Errorf("world got %v %v", got, err)
-				}
-				if err := comm.WaitAll(ctx, r1, r2, r3); err != nil {
-					return err
-				}
-				// Ring inside the sub-communicator.
-				sr, ss := sub.Rank(), sub.Size()
-				v := []int{sub.WorldRank(sr)}
-				if _, err := comm.Sendrecv(ctx, sub, v, (sr+1)%ss, 1, got, (sr+ss-1)%ss, 1); err != nil {
-					return err
-				}
-				if got[0] != sub.WorldRank((sr+ss-1)%ss) {
-					return fmt.Errorf("sub ring got %d", got[0])
-				}
-				// Create with a chosen subset.
-				pick := []int{n - 1, 0}
-				if n == 1 {
-					pick = pick[:1]
-				}
-				cr, err := c.Create(ctx, pick)
-				if err != nil {
-					return err
-				}
-				if in := c.Rank() == 0 || c.Rank() == n-1; in != (cr != nil) {
-					return fmt.Errorf("create membership wrong")
-				}
-				if cr != nil && n > 1 && cr.WorldRank(0) != n-1 {
-					return fmt.Errorf("create order wrong")
-				}
-				return nil
+	for _, tr := range commtest.Transports {
+		for _, n := range sizes {
+			t.Run(fmt.Sprintf("%s/np=%d", tr, n), func(t *testing.T) {
+				commtest.Run(t, n, commtest.WithTransport(testCfg, tr), func(ctx context.Context, c *comm.Comm) error {
+					// Reverse order inside each parity class.
+					sub, err := c.Split(ctx, c.Rank()%2, -c.Rank())
+					if err != nil {
+						return err
+					}
+					members := (n + 1 - c.Rank()%2) / 2
+					if sub.Size() != members {
+						return fmt.Errorf("split size %d, want %d", sub.Size(), members)
+					}
+					if sub.WorldRank(0) < sub.WorldRank(sub.Size()-1) {
+						return fmt.Errorf("split not ordered by key")
+					}
+					dup := c.Dup()
+					// Same tag on three communicators: each receive must get its own.
+					peer := (c.Rank() + 1) % n
+					from := (c.Rank() + n - 1) % n
+					r1 := comm.Isend(c, []int{1}, peer, 0)
+					r2 := comm.Isend(dup, []int{2}, peer, 0)
+					sys, tag := c.Collective()
+					r3 := comm.Isend(sys, []int{3}, peer, tag)
+					got := []int{0}
+					if _, err := comm.Recv(ctx, dup, got, from, 0); err != nil || got[0] != 2 {
+						return fmt.Errorf("dup got %v %v", got, err)
+					}
+					if _, err := comm.Recv(ctx, sys, got, from, tag); err != nil || got[0] != 3 {
+						return fmt.Errorf("collective view got %v %v", got, err)
+					}
+					if _, err := comm.Recv(ctx, c, got, from, comm.AnyTag); err != nil || got[0] != 1 {
+						return fmt.Errorf("world got %v %v", got, err)
+					}
+					if err := comm.WaitAll(ctx, r1, r2, r3); err != nil {
+						return err
+					}
+					// Ring inside the sub-communicator.
+					sr, ss := sub.Rank(), sub.Size()
+					v := []int{sub.WorldRank(sr)}
+					if _, err := comm.Sendrecv(ctx, sub, v, (sr+1)%ss, 1, got, (sr+ss-1)%ss, 1); err != nil {
+						return err
+					}
+					if got[0] != sub.WorldRank((sr+ss-1)%ss) {
+						return fmt.Errorf("sub ring got %d", got[0])
+					}
+					// Create with a chosen subset.
+					pick := []int{n - 1, 0}
+					if n == 1 {
+						pick = pick[:1]
+					}
+					cr, err := c.Create(ctx, pick)
+					if err != nil {
+						return err
+					}
+					if in := c.Rank() == 0 || c.Rank() == n-1; in != (cr != nil) {
+						return fmt.Errorf("create membership wrong")
+					}
+					if cr != nil && n > 1 && cr.WorldRank(0) != n-1 {
+						return fmt.Errorf("create order wrong")
+					}
+					return nil
+				})
 			})
-		})
+		}
 	}
 }
 
@@ -375,9 +398,15 @@ func TestAbortWakesBlockedRanks(t *testing.T) {
 }
 
 func TestPeerLostFailsPending(t *testing.T) {
+	for _, tr := range commtest.Transports {
+		t.Run(tr, func(t *testing.T) { peerLostFailsPending(t, commtest.WithTransport(testCfg, tr)) })
+	}
+}
+
+func peerLostFailsPending(t *testing.T, cfg comm.Config) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	w, err := commtest.Start(ctx, 3, testCfg)
+	w, err := commtest.Start(ctx, 3, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -431,11 +460,17 @@ func TestSingleton(t *testing.T) {
 // and the chunks still in flight are absorbed quietly (no protocol error,
 // no write into the caller's buffer after the error).
 func TestAbortDuringLargeTransfer(t *testing.T) {
+	for _, tr := range commtest.Transports {
+		t.Run(tr, func(t *testing.T) { abortDuringLargeTransfer(t, tr) })
+	}
+}
+
+func abortDuringLargeTransfer(t *testing.T, tr string) {
 	for range 5 {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		var logs []string
 		var mu sync.Mutex
-		cfg := comm.Config{ChunkSize: 64 << 10, Logf: func(f string, a ...any) {
+		cfg := comm.Config{Transport: tr, ChunkSize: 64 << 10, Logf: func(f string, a ...any) {
 			mu.Lock()
 			logs = append(logs, fmt.Sprintf(f, a...))
 			mu.Unlock()

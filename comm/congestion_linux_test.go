@@ -29,9 +29,9 @@ func TestLinkCongestion(t *testing.T) {
 		want string
 		logs bool
 	}{
-		{comm.Config{}, "reno", false},
-		{comm.Config{TCP: comm.TCPConfig{Congestion: "system"}}, system, false},
-		{comm.Config{TCP: comm.TCPConfig{Congestion: "no-such-algorithm"}}, system, true},
+		{comm.Config{Transport: comm.TransportTCP}, "reno", false},
+		{comm.Config{Transport: comm.TransportTCP, TCP: comm.TCPConfig{Congestion: "system"}}, system, false},
+		{comm.Config{Transport: comm.TransportTCP, TCP: comm.TCPConfig{Congestion: "no-such-algorithm"}}, system, true},
 	} {
 		t.Run(tc.want+"/"+tc.cfg.TCP.Congestion, func(t *testing.T) {
 			t.Setenv("GORUN_TCP_CC", "")

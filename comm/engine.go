@@ -107,6 +107,16 @@ type engine struct {
 
 	waiting atomic.Int32 // goroutines blocked in Wait: readers may poll
 
+	// passive links (wait.go): their readers sleep while waiters poll,
+	// and every polling waiter polls them. Set by Connect once every link
+	// is in place; immutable after.
+	passive []link
+	// pollers counts the waiters polling (under gateMu); gate is closed
+	// when the count drops to zero (nil while it is zero).
+	gateMu  sync.Mutex
+	pollers int
+	gate    chan struct{}
+
 	// Eager flow control (see Config.EagerWindow). eagerOut[p] (under mu)
 	// is what this rank's eager messages to p cost that p has not credited
 	// back; owed[p] (atomic) is what p's eager messages delivered here

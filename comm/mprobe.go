@@ -65,6 +65,7 @@ func (c *Comm) Mprobe(ctx context.Context, source, tag int) (*Message, error) {
 	for {
 		msg, ch, err := c.e.mprobe(c, src, t)
 		if msg != nil || err != nil {
+			w.stop()
 			return msg, opError("probe", source, tag, err)
 		}
 		if w.next() {

@@ -22,7 +22,7 @@ import (
 // default, waits poll and the threshold does the discarding.
 func TestPeekReads(t *testing.T) {
 	for _, spin := range []time.Duration{0, -1} {
-		cfg := comm.Config{Yield: comm.Off, Spin: spin, TCP: comm.TCPConfig{PeekReads: comm.On}}
+		cfg := comm.Config{Transport: comm.TransportTCP, Yield: comm.Off, Spin: spin, TCP: comm.TCPConfig{PeekReads: comm.On}}
 		name := "spin=default"
 		if spin < 0 {
 			name = "spin=off"
@@ -35,7 +35,7 @@ func TestPeekReads(t *testing.T) {
 		})
 	}
 	t.Run("off", func(t *testing.T) {
-		cfg := comm.Config{Yield: comm.Off, TCP: comm.TCPConfig{PeekReads: comm.Off}}
+		cfg := comm.Config{Transport: comm.TransportTCP, Yield: comm.Off, TCP: comm.TCPConfig{PeekReads: comm.Off}}
 		if linksPeek(t, cfg) {
 			t.Fatal("PeekReads off, but reads peek")
 		}
@@ -45,7 +45,7 @@ func TestPeekReads(t *testing.T) {
 	// (waitReadable), which would move the peek offset: its reads must
 	// not peek.
 	t.Run("yield", func(t *testing.T) {
-		cfg := comm.Config{Yield: comm.On, TCP: comm.TCPConfig{PeekReads: comm.On}}
+		cfg := comm.Config{Transport: comm.TransportTCP, Yield: comm.On, TCP: comm.TCPConfig{PeekReads: comm.On}}
 		if linksPeek(t, cfg) {
 			t.Fatal("Yield on, but reads peek")
 		}

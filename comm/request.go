@@ -147,8 +147,10 @@ func (r *Request) Wait(ctx context.Context) (Status, error) {
 	}
 	r.e.waiting.Add(1)
 	defer r.e.waiting.Add(-1)
-	for w := r.e.startPoll(&r.pollPeer); w.next(); { // wait.go
+	w := r.e.startPoll(&r.pollPeer) // wait.go
+	for w.next() {
 		if r.fin.Load() {
+			w.stop()
 			return r.result()
 		}
 	}

@@ -95,6 +95,9 @@ func (e *engine) onCTS(peer int, h *wire.Header) error {
 
 func (e *engine) writeData(l link, s *Request, recvID uint64) error {
 	chunk := e.cfg.ChunkSize
+	if c, ok := l.(interface{ dataChunk() int }); ok { // a link that chunks on its own (shmLink)
+		chunk = c.dataChunk()
+	}
 	for off := 0; off < len(s.buf); off += chunk {
 		end := min(off+chunk, len(s.buf))
 		h := wire.Header{Type: wire.Data, B: recvID, Len: uint64(end - off)}

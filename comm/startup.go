@@ -29,7 +29,12 @@ type Options struct {
 	Addr string
 	// LocalRank and LocalSize place the rank on its host.
 	LocalRank, LocalSize int
-	Config               Config
+	// Host identifies the rank's host for the choice of transports:
+	// under Config.Transport "auto", ranks with the same Host are linked
+	// by shared memory. Default: the boot id and the host name. (Tests
+	// give ranks of one machine different Hosts to model several.)
+	Host   string
+	Config Config
 }
 
 // Connect joins a job: it listens, publishes its address, connects to every
@@ -91,13 +96,17 @@ func (e *engine) connect(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	e.transports = []transport{tcp}
+	e.transports = []transport{newShmTransport(e, o), tcp}
 	for _, t := range e.transports {
 		if err := t.publish(ctx); err != nil {
 			return err
 		}
 	}
-	return tcp.connect(ctx)
+	if err := tcp.connect(ctx); err != nil {
+		return err
+	}
+	e.findPassive()
+	return nil
 }
 
 // Init returns the world communicator of a job started by gorun, from the

@@ -12,28 +12,39 @@ import (
 // links to make progress only through link.poll, so a rank whose peers
 // are reached by different transports waits on all of them at once.
 //
-// Whether a waiter polls at all is decided at start-up (engine.yieldPoll):
-// with one P, a link's reader runs only when the waiter yields, so the
-// waiter polls its own link and the reader that completes the request
-// hands over without a park and wake-up; otherwise the links' readers
-// poll while goroutines wait (engine.waiting). After Config.Spin the
-// waiter parks on its request.
+// A waiter polls when polling is on (Config.Spin > 0) and either the
+// process has one P (engine.yieldPoll: a link's reader runs only when the
+// waiter yields, so the waiter polls its own link and the reader that
+// completes the request hands over without a park and wake-up) or the
+// rank has passive links (shared memory: polling one costs a load from
+// the ring, and the waiter takes its message without a wake-up). It polls
+// the link its request depends on (every link for a receive from any
+// source) and every passive link, for up to Config.Spin, then parks on its
+// request. Otherwise it parks at once, and the links' readers poll while
+// goroutines wait (engine.waiting).
+//
+// A passive link's reader sleeps on its channel while nobody polls, so a
+// peer's message wakes it; while waiters poll (engine.pollers > 0) it
+// parks on engine.gate instead, and the peer's messages cost no wake-up.
+// The last waiter to stop polling closes the gate, and the readers go back
+// to sleeping on their channels.
 
-// pollWait is the state of one waiter's polling. The zero value is not
-// used: see engine.startPoll.
+// pollWait is the state of one waiter's polling (see engine.startPoll).
+// The caller calls stop when it is done, whatever the outcome.
 type pollWait struct {
 	e     *engine
 	peer  *atomic.Int32 // the world rank the wait depends on, or AnySource
 	i     int
 	start time.Time
 	on    bool
+	gated bool // counted in e.pollers
 }
 
 // startPoll starts a wait's polling: peer holds the world rank whose link
 // it depends on (it may change while the wait goes on: a receive from any
 // source that matched a large message then waits for its sender).
 func (e *engine) startPoll(peer *atomic.Int32) pollWait {
-	return pollWait{e: e, peer: peer, on: e.yieldPoll}
+	return pollWait{e: e, peer: peer, on: e.cfg.Spin > 0 && (e.yieldPoll || len(e.passive) > 0)}
 }
 
 // next polls once more, after yielding as the policy says, and reports
@@ -50,6 +61,10 @@ func (w *pollWait) next() bool {
 		return false
 	}
 	e := w.e
+	if w.i == 0 && len(e.passive) > 0 {
+		e.beginPolling()
+		w.gated = true
+	}
 	if w.i > 0 {
 		if e.osYield {
 			schedYield()
@@ -63,14 +78,64 @@ func (w *pollWait) next() bool {
 			if w.i == 7 {
 				w.start = time.Now()
 			} else if time.Since(w.start) > e.cfg.Spin {
-				w.on = false
+				w.stop()
 				return false
 			}
 		}
 	}
 	w.i++
-	e.pollPeer(int(w.peer.Load()))
+	peer := int(w.peer.Load())
+	e.pollPeer(peer)
+	for _, l := range e.passive {
+		l.poll()
+	}
 	return true
+}
+
+// stop ends the polling; idempotent.
+func (w *pollWait) stop() {
+	w.on = false
+	if w.gated {
+		w.gated = false
+		w.e.endPolling()
+	}
+}
+
+func (e *engine) beginPolling() {
+	e.gateMu.Lock()
+	e.pollers++
+	if e.pollers == 1 {
+		e.gate = make(chan struct{})
+	}
+	e.gateMu.Unlock()
+}
+
+func (e *engine) endPolling() {
+	e.gateMu.Lock()
+	e.pollers--
+	if e.pollers == 0 {
+		close(e.gate)
+		e.gate = nil
+	}
+	e.gateMu.Unlock()
+}
+
+// pollGate returns the channel a passive link's reader parks on while
+// waiters poll, or nil when none does.
+func (e *engine) pollGate() chan struct{} {
+	e.gateMu.Lock()
+	g := e.gate
+	e.gateMu.Unlock()
+	return g
+}
+
+// findPassive lists the passive links, once every link is in place.
+func (e *engine) findPassive() {
+	for _, l := range e.links {
+		if p, ok := l.(interface{ passive() bool }); ok && p.passive() {
+			e.passive = append(e.passive, l)
+		}
+	}
 }
 
 // pollPeer makes progress on behalf of a waiter: it processes what has

@@ -148,6 +148,56 @@ func TestRankKilled(t *testing.T) {
 	failureTest(t, "kill", 128+9, "was killed by signal 9 (SIGKILL)")
 }
 
+// TestTransports runs a ring, a large message and a rank killed with
+// SIGKILL in the middle of large transfers under each --transport; the
+// killed rank is reported within the usual time and leaves nothing in
+// /dev/shm (segments are memfds, which never have a name).
+func TestTransports(t *testing.T) {
+	for _, tr := range []string{"tcp", "shm", "auto"} {
+		t.Run(tr, func(t *testing.T) {
+			wantOK(t, gorun(t, 60*time.Second, "", "--transport", tr, "-np", "3", jobBin, "-mode", "ring"), 3)
+			wantOK(t, gorun(t, 60*time.Second, "", "--transport", tr, "-np", "2", jobBin, "-mode", "big", "-size", fmt.Sprint(40<<20)), 2)
+			before := shmEntries(t)
+			for _, np := range []int{2, 3} {
+				r := gorun(t, 30*time.Second, "", "--transport", tr, "-np", fmt.Sprint(np), jobBin, "-mode", "killmid")
+				if r.code != 128+9 || !strings.Contains(r.out, "was killed by signal 9 (SIGKILL)") {
+					t.Fatalf("np %d: exit %d, output:\n%s", np, r.code, r.out)
+				}
+				if n := strings.Count("\n"+r.out, "\ngorun: "); n != 1 {
+					t.Errorf("np %d: want one line naming the failed rank, got:\n%s", np, r.out)
+				}
+				if strings.Contains(r.out, "receive returned: <nil>") {
+					t.Errorf("np %d: a receive loop ended without an error:\n%s", np, r.out)
+				}
+				if r.elapsed > 10*time.Second {
+					t.Errorf("np %d: teardown took %v", np, r.elapsed)
+				}
+				noStragglers(t)
+			}
+			if after := shmEntries(t); after != before {
+				t.Errorf("/dev/shm: %q before, %q after", before, after)
+			}
+		})
+	}
+	r := gorun(t, 30*time.Second, "", "--transport", "tcp", "-np", "1", "sh", "-c", `echo "transport=$GORUN_TRANSPORT"`)
+	if r.code != 0 || !strings.Contains(r.out, "transport=tcp") {
+		t.Fatalf("--transport tcp: exit %d, output %q", r.code, r.out)
+	}
+}
+
+// shmEntries lists /dev/shm.
+func shmEntries(t *testing.T) string {
+	ents, err := os.ReadDir("/dev/shm")
+	if err != nil {
+		return ""
+	}
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	return strings.Join(names, ",")
+}
+
 func TestAbort(t *testing.T) {
 	failureTest(t, "abort", 5, "gorun: rank %d (pid ")
 	failureTest(t, "abort", 5, "called Abort(5)")
@@ -264,6 +314,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"--heartbeat-timeout", "NaN", "true"}, "is not a duration"},
 		{[]string{"--heartbeat-timeout", "-1", "true"}, "must be positive"},
 		{[]string{"--launcher-exec", "", "true"}, "--launcher-exec is empty"},
+		{[]string{"--transport", "udp", "true"}, `--transport "udp": expected auto, shm or tcp`},
 		{[]string{"--launcher-exec", "  ", "-H", "h1", "true"}, "--launcher-exec is empty"},
 		{[]string{"--hostfile", longLine, "true"}, "hostfile " + longLine + ":2: host name"},
 		{[]string{"--hostfile", longLabel, "true"}, "hostfile " + longLabel + ":2: host name"},

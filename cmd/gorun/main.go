@@ -54,6 +54,10 @@ Flags (mpirun's names; -flag and --flag are the same):
                          each host from its own topology
   --map-by POLICY        slot | core | numa | package (default slot)
   --report-bindings      print each rank's CPU binding
+  --transport T          auto | shm | tcp: how ranks are linked (default auto: shared
+                         memory between the ranks of one host, TCP between hosts; shm
+                         for every pair fails at start-up when ranks are on several
+                         hosts); sets GORUN_TRANSPORT for the ranks
 
 Several hosts (one agent per host, started in parallel; it forks the host's ranks):
   -H, --host LIST        hosts and slots: host1:4,host2:4 (a repeated host adds a slot)
@@ -191,6 +195,7 @@ func run(args []string) int {
 	bindTo := fs.String("bind-to", "", "")
 	mapBy := fs.String("map-by", "", "")
 	report := fs.Bool("report-bindings", false, "")
+	transport := fs.String("transport", "", "")
 	version := fs.Bool("version", false, "")
 	fs.BoolVar(version, "V", false, "")
 	help := fs.Bool("help", false, "")
@@ -232,6 +237,13 @@ func run(args []string) int {
 		*np = runtime.NumCPU()
 	}
 	var env []string
+	switch *transport {
+	case "":
+	case "auto", "shm", "tcp":
+		env = append(env, "GORUN_TRANSPORT="+*transport)
+	default:
+		usageError("--transport %q: expected auto, shm or tcp", *transport)
+	}
 	for _, x := range envs {
 		name, val, hasVal := strings.Cut(x, "=")
 		if name == "" || strings.ContainsAny(name, " \t") {

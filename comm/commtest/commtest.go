@@ -1,6 +1,19 @@
 // Package commtest runs N ranks inside one process, each with its own world
-// communicator connected to the others over real loopback TCP, for fast
-// tests of code built on package comm (as net/http/httptest does for HTTP).
+// communicator connected to the others over real loopback TCP or real
+// shared memory, for fast tests of code built on package comm (as
+// net/http/httptest does for HTTP).
+//
+// # Transports
+//
+// The ranks of a world are on one host, so comm's default transport
+// ("auto") links them by shared memory. Config.Transport chooses: "tcp",
+// "shm", or Mixed, which only commtest understands: it gives the ranks
+// host identities of two ranks each (ranks 0 and 1 on one "host", 2 and 3
+// on another, ...), so that pairs on one "host" use shared memory and the
+// others TCP, as a job over several hosts does. A world whose
+// Config.Transport is empty takes GORUN_TEST_TRANSPORT (tcp, shm, mixed,
+// auto) if it is set, so a whole test suite can be run over one transport.
+// Transports lists the three, for table tests.
 package commtest
 
 import (
@@ -8,6 +21,8 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"os"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -26,8 +41,39 @@ type World struct {
 	Store *rendezvous.Mem
 }
 
+// Mixed is a Config.Transport value for commtest only: pairs of ranks on
+// one modelled host use shared memory, the others TCP (see the package
+// documentation).
+const Mixed = "mixed"
+
+// Transports are the transports a table test runs over: TCP for every
+// pair, shared memory for every pair, and a mix.
+var Transports = []string{comm.TransportTCP, comm.TransportShm, Mixed}
+
+// WithTransport returns cfg with Config.Transport set to transport (one
+// of Transports, or "auto").
+func WithTransport(cfg comm.Config, transport string) comm.Config {
+	cfg.Transport = transport
+	return cfg
+}
+
+// shmRingSize is the ring size of shared-memory pairs in test worlds that
+// set none: a world of 16 ranks has 120 pairs, and each pair's segment is
+// reserved in full.
+const shmRingSize = 256 << 10
+
 // Start connects n ranks with cfg. The caller closes them (Close).
 func Start(ctx context.Context, n int, cfg comm.Config) (*World, error) {
+	if cfg.Transport == "" {
+		cfg.Transport = os.Getenv("GORUN_TEST_TRANSPORT")
+	}
+	mixed := cfg.Transport == Mixed
+	if mixed {
+		cfg.Transport = comm.TransportAuto
+	}
+	if cfg.Shm.RingSize == 0 {
+		cfg.Shm.RingSize = shmRingSize
+	}
 	secret := make([]byte, 32)
 	rand.Read(secret)
 	st := rendezvous.NewMem()
@@ -38,10 +84,14 @@ func Start(ctx context.Context, n int, cfg comm.Config) (*World, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w.Comms[r], errs[r] = comm.Connect(ctx, comm.Options{
+			o := comm.Options{
 				Rank: r, Size: n, Store: st, Watch: st, Secret: secret,
 				LocalRank: r, LocalSize: n, Config: cfg,
-			})
+			}
+			if mixed {
+				o.Host = "commtest-host-" + strconv.Itoa(r/2)
+			}
+			w.Comms[r], errs[r] = comm.Connect(ctx, o)
 		}()
 	}
 	wg.Wait()

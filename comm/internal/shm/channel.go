@@ -38,12 +38,17 @@ type Channel struct {
 	smu     sync.Mutex
 	tx      producer
 	sendCtx context.Context
+	noWait  bool // TrySend: a wait for ring space fails with errWouldBlock (under smu)
 
 	rmu     sync.Mutex
 	rx      consumer
 	recvCtx context.Context
 	msg     Message
 	open    bool // msg is in progress
+
+	// wmu is held by WaitReady while it touches the mapping without rmu;
+	// Close takes it before unmapping.
+	wmu sync.Mutex
 
 	closed atomic.Bool
 }
@@ -125,6 +130,9 @@ func (c *Channel) Check() error {
 }
 
 func (c *Channel) waitSend(ready func() (bool, error), sleep, futex *uint32) error {
+	if c.noWait {
+		return errWouldBlock
+	}
 	return c.wait(c.sendCtx, ready, sleep, futex)
 }
 
@@ -142,10 +150,18 @@ func (c *Channel) waitRecv(ready func() (bool, error), sleep, futex *uint32) err
 // its process gone). ready is always asked first, so whatever the peer
 // wrote before it died or closed is still received.
 func (c *Channel) wait(ctx context.Context, ready func() (bool, error), sleep, futex *uint32) error {
+	return c.waitSpin(ctx, c.opts.Spin, ready, sleep, futex)
+}
+
+// waitSpin is wait with a spin of its own (negative: sleep at once). The
+// sleep flag counts the goroutines of this side that sleep on it (a
+// WaitReady and a Read's wait for its next chunk may overlap), so one that
+// wakes cannot clear another's announcement.
+func (c *Channel) waitSpin(ctx context.Context, spin time.Duration, ready func() (bool, error), sleep, futex *uint32) error {
 	if ok, err := ready(); ok || err != nil {
 		return err
 	}
-	if c.opts.Spin > 0 {
+	if spin > 0 {
 		start := time.Now()
 		for i := 1; ; i++ {
 			if ok, err := ready(); ok || err != nil {
@@ -162,7 +178,7 @@ func (c *Channel) wait(ctx context.Context, ready func() (bool, error), sleep, f
 				if c.closed.Load() {
 					return ErrClosed
 				}
-				if time.Since(start) > c.opts.Spin {
+				if time.Since(start) > spin {
 					break
 				}
 			}
@@ -171,21 +187,21 @@ func (c *Channel) wait(ctx context.Context, ready func() (bool, error), sleep, f
 	dl, hasDL := ctx.Deadline()
 	for {
 		v := atomic.LoadUint32(futex)
-		atomic.StoreUint32(sleep, 1)
+		atomic.AddUint32(sleep, 1)
 		ok, err := ready()
 		if ok || err != nil {
-			atomic.StoreUint32(sleep, 0)
+			atomic.AddUint32(sleep, ^uint32(0))
 			return err
 		}
 		if err := c.Check(); err != nil {
-			atomic.StoreUint32(sleep, 0)
+			atomic.AddUint32(sleep, ^uint32(0))
 			if ok, rerr := ready(); ok || rerr != nil {
 				return rerr
 			}
 			return err
 		}
 		if err := ctx.Err(); err != nil {
-			atomic.StoreUint32(sleep, 0)
+			atomic.AddUint32(sleep, ^uint32(0))
 			return fmt.Errorf("shm: wait: %w", err)
 		}
 		d := c.opts.CheckEvery
@@ -193,7 +209,7 @@ func (c *Channel) wait(ctx context.Context, ready func() (bool, error), sleep, f
 			d = min(d, time.Until(dl)+time.Microsecond)
 		}
 		futexWait(futex, v, d)
-		atomic.StoreUint32(sleep, 0)
+		atomic.AddUint32(sleep, ^uint32(0))
 	}
 }
 
@@ -237,6 +253,76 @@ func (c *Channel) Send(ctx context.Context, hdr *[HeaderSize]byte, payload []byt
 		c.tx.wait = failedWait(err)
 	}
 	return err
+}
+
+// TrySend writes a message of at most one chunk (Options.Chunk; control
+// frames carry no payload) if it can without waiting: when no other Send
+// holds the sending side and the ring has room. It reports whether it
+// wrote the message; false with a nil error means nothing was written
+// (try again later, or Send). Errors are Send's; a longer payload is an
+// error wrapping ErrInvalidArgument.
+func (c *Channel) TrySend(hdr *[HeaderSize]byte, payload []byte) (bool, error) {
+	if uint64(len(payload)) > c.tx.r.maxChunk {
+		return false, fmt.Errorf("%w: TrySend of %d bytes, over the chunk size %d", ErrInvalidArgument, len(payload), c.tx.r.maxChunk)
+	}
+	if !c.smu.TryLock() {
+		return false, nil
+	}
+	defer c.smu.Unlock()
+	if c.closed.Load() {
+		return false, ErrClosed
+	}
+	if atomic.LoadUint32(c.theirs) != 0 {
+		return false, ErrPeerClosed
+	}
+	// A message of one record is written whole or not at all (a wrap
+	// record published before a failed reservation is harmless: the
+	// consumer skips it).
+	c.noWait = true
+	err := c.tx.sendMsg(hdr, payload)
+	c.noWait = false
+	if err == errWouldBlock {
+		return false, nil
+	}
+	if err != nil {
+		if !c.closed.Load() && err != ErrClosed {
+			c.tx.wait = failedWait(err)
+		}
+		return false, err
+	}
+	return true, nil
+}
+
+// WaitReady sleeps until a message is ready to be received (Poll would
+// return it), without taking it: for a goroutine that leaves the
+// receiving to others while it sleeps. It sleeps on the futex at once (no
+// polling), having announced it, so that the peer's next record wakes it;
+// it returns nil then, or as soon as it finds the receiving side busy
+// (another goroutine is in Poll, Recv or a Message's Read: the caller
+// then serialises with it). It fails when ctx ends (the error wraps
+// ctx's), the peer is lost (ErrPeerDead, ErrPeerClosed) or on Close. One
+// goroutine at a time may call it; it may run while others use the
+// receiving side.
+func (c *Channel) WaitReady(ctx context.Context) error {
+	if err := c.enter(&c.wmu); err != nil {
+		return err
+	}
+	defer c.wmu.Unlock()
+	ready := func() (bool, error) {
+		if !c.rmu.TryLock() {
+			return true, nil
+		}
+		defer c.rmu.Unlock()
+		if c.open {
+			return true, nil
+		}
+		if c.rx.err != nil {
+			return false, c.rx.err
+		}
+		w := atomic.LoadUint64(c.rx.r.dataU64(c.rx.head & c.rx.r.mask))
+		return w != 0, nil
+	}
+	return c.waitSpin(ctx, -1, ready, c.rx.r.ctlU32(offConsSleep), c.rx.r.ctlU32(offConsFutex))
 }
 
 // peerReadsMe reports whether the peer reads this process's memory: its
@@ -396,9 +482,11 @@ func (c *Channel) Close() error {
 	}
 	c.smu.Lock()
 	c.rmu.Lock()
+	c.wmu.Lock()
 	unmapFile(c.mem)
 	c.mem = nil
 	c.peer.close()
+	c.wmu.Unlock()
 	c.rmu.Unlock()
 	c.smu.Unlock()
 	return nil

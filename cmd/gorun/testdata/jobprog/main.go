@@ -21,7 +21,7 @@ import (
 )
 
 var (
-	mode  = flag.String("mode", "ring", "ring | wildcard | order | big | fail | kill | abort | block | stranger | stdin | exit0 | early0 | killearly")
+	mode  = flag.String("mode", "ring", "ring | wildcard | order | big | fail | kill | killmid | abort | block | stranger | stdin | exit0 | early0 | killearly")
 	size  = flag.Int("size", 1<<20, "message size in bytes for -mode big")
 	count = flag.Int("count", 2000, "messages per sender for -mode order")
 
@@ -76,6 +76,38 @@ func main() {
 		err = order(ctx, c)
 	case "big":
 		err = big(ctx, c)
+	case "killmid":
+		// Rank n-1 streams 8 MiB messages to every other rank and kills
+		// itself with SIGKILL while they flow; each receiver receives
+		// until a receive fails, which it must instead of hanging.
+		const big = 8 << 20
+		if r == n-1 {
+			first := make(chan struct{})
+			go func() {
+				buf := make([]byte, big)
+				for i := 0; ; i++ {
+					var reqs []*comm.Request
+					for p := 0; p < n-1; p++ {
+						reqs = append(reqs, comm.Isend(c, buf, p, 0))
+					}
+					comm.WaitAll(ctx, reqs...)
+					if i == 0 {
+						close(first)
+					}
+				}
+			}()
+			<-first
+			time.Sleep(2 * time.Millisecond) // somewhere in the middle of a round
+			syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		}
+		buf := make([]byte, big)
+		for {
+			if _, err = comm.Recv(ctx, c, buf, n-1, 0); err != nil {
+				break
+			}
+		}
+		fmt.Printf("rank %d: streaming receive returned: %v\n", r, err)
+		os.Exit(9)
 	case "fail", "kill", "abort", "exit0":
 		// Rank n-1 fails; the others block in a receive that can never
 		// be satisfied and must get an error instead of hanging.
