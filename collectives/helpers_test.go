@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/cmplx"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -32,13 +33,34 @@ func nps(t *testing.T) []int {
 	return testNPs
 }
 
-// forNP runs f on every rank of a world of each test size.
+// forNP runs f on every rank of a world of each test size, over each
+// transport of transportsFor.
 func forNP(t *testing.T, f func(ctx context.Context, c *comm.Comm) error) {
 	for _, n := range nps(t) {
-		t.Run(fmt.Sprintf("np=%d", n), func(t *testing.T) {
-			commtest.Run(t, n, testCfg, f)
-		})
+		for _, tr := range transportsFor(n) {
+			t.Run(fmt.Sprintf("np=%d/%s", n, tr), func(t *testing.T) {
+				commtest.Run(t, n, commtest.WithTransport(testCfg, tr), f)
+			})
+		}
 	}
+}
+
+// transportsFor returns the transports a world of n ranks is tested over:
+// TCP at every size, shared memory up to 8 ranks, and the mix (pairs each
+// way) from 3 to 5 ranks. (Larger in-process shared-memory worlds are
+// slow on a 2-CPU machine: every rank's readers sleep on futexes in
+// threads of one process.) GORUN_TEST_TRANSPORT, when set, picks one for
+// every test (commtest reads it).
+func transportsFor(n int) []string {
+	switch {
+	case os.Getenv("GORUN_TEST_TRANSPORT") != "":
+		return []string{""}
+	case n >= 3 && n <= 5:
+		return commtest.Transports
+	case n <= 8:
+		return []string{comm.TransportTCP, comm.TransportShm}
+	}
+	return []string{comm.TransportTCP}
 }
 
 // algs returns the algorithms of a collective, each as a forcing option

@@ -144,6 +144,25 @@ func TestLargeMessage(t *testing.T) {
 	for name, cfg := range cfgs {
 		t.Run(name, func(t *testing.T) { largeMessage(t, n, cfg) })
 	}
+	// Which path the shm worlds took.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for name, cfg := range map[string]comm.Config{"shm": cfgs["shm"], "shm/ring": cfgs["shm/ring"]} {
+		w, err := commtest.Start(ctx, 2, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cma, isShm := comm.LinkCMA(w.Comms[1], 0)
+		w.Close()
+		switch {
+		case !isShm:
+			t.Errorf("%s: not a shared-memory link", name)
+		case name == "shm/ring" && cma:
+			t.Errorf("%s: CMA on with Shm.CMA Off", name)
+		case name == "shm" && !cma:
+			t.Logf("%s: process_vm_readv refused here: the single-copy path did not run", name)
+		}
+	}
 }
 
 func largeMessage(t *testing.T, n int, cfg comm.Config) {

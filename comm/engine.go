@@ -110,12 +110,14 @@ type engine struct {
 	// passive links (wait.go): their readers sleep while waiters poll,
 	// and every polling waiter polls them. Set by Connect once every link
 	// is in place; immutable after.
-	passive []link
-	// pollers counts the waiters polling (under gateMu); gate is closed
-	// when the count drops to zero (nil while it is zero).
-	gateMu  sync.Mutex
-	pollers int
-	gate    chan struct{}
+	passive  []link
+	pollSpin time.Duration // how long a waiter polls (see findPassive)
+	// pollers counts the waiters polling (under gateMu); gateCond (on
+	// gateMu) is broadcast when the count drops to zero and when a
+	// passive link closes.
+	gateMu   sync.Mutex
+	pollers  int
+	gateCond *sync.Cond
 
 	// Eager flow control (see Config.EagerWindow). eagerOut[p] (under mu)
 	// is what this rank's eager messages to p cost that p has not credited
@@ -133,7 +135,7 @@ type engine struct {
 func (e *engine) now() int64 { return int64(time.Since(e.start)) }
 
 func newEngine(rank, size int, cfg Config) *engine {
-	return &engine{
+	e := &engine{
 		rank: rank, size: size, cfg: cfg,
 		rsends:     map[uint64]*Request{},
 		rrecvs:     map[uint64]*Request{},
@@ -149,6 +151,8 @@ func newEngine(rank, size int, cfg Config) *engine {
 		eagerOut: make([]int64, size),
 		owed:     make([]atomic.Int64, size),
 	}
+	e.gateCond = sync.NewCond(&e.gateMu)
+	return e
 }
 
 // requests recycles the requests of blocking calls (see release).

@@ -53,3 +53,14 @@ func SetListenerHook(f func(net.Listener) net.Listener) (restore func()) {
 	listenerHook = f
 	return func() { listenerHook = nil }
 }
+
+// LinkCMA reports whether c's process's link to world rank peer is a
+// shared-memory link whose receiver copies large payloads straight from
+// the sender's memory (process_vm_readv), and whether it is one at all.
+func LinkCMA(c *Comm, peer int) (cma, shm bool) {
+	l, ok := c.e.links[peer].(*shmLink)
+	if !ok {
+		return false, false
+	}
+	return l.ch.CMA(), true
+}

@@ -57,6 +57,7 @@ func Connect(ctx context.Context, o Options) (*Comm, error) {
 	for i := range group {
 		group[i] = i
 	}
+	e.pollSpin = cfg.Spin
 	w := newComm(e, 0, group, o.Rank)
 	e.worldComm = w
 	w.proc = &process{store: o.Store, watch: o.Watch, localRank: o.LocalRank, localSize: o.LocalSize}

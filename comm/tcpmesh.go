@@ -41,7 +41,7 @@ func newTCPTransport(ctx context.Context, e *engine, o Options) (*tcpTransport, 
 	if listenerHook != nil {
 		ln = listenerHook(ln)
 	}
-	m := &mesher{e: e, ln: ln, key: o.Secret, acceptCh: make(chan struct{}), stop: make(chan struct{})}
+	m := &mesher{e: e, ln: ln, key: o.Secret, acceptCh: make(chan struct{}), stop: make(chan struct{}), pairErr: make(chan error, 1)}
 	if e.rank == e.size-1 {
 		close(m.acceptCh)
 	}
@@ -91,6 +91,8 @@ func (t *tcpTransport) connect(ctx context.Context) error {
 	select {
 	case <-m.acceptCh:
 		return nil
+	case err := <-m.pairErr:
+		return err
 	case <-ctx.Done():
 		m.mu.Lock()
 		n := m.accepted
@@ -120,6 +122,7 @@ type mesher struct {
 	key []byte
 
 	stop      chan struct{} // closed by close: ends the accept loop's backoff
+	pairErr   chan error    // the first pair an accepted rank could not set up
 	mu        sync.Mutex
 	accepted  int
 	acceptCh  chan struct{}
@@ -152,6 +155,16 @@ func (m *mesher) handshake(c *net.TCPConn) {
 		ctx, cancel := context.WithTimeout(context.Background(), e.cfg.HandshakeTimeout)
 		err = e.startPair(ctx, int(from), c, true)
 		cancel()
+		if err != nil {
+			// A rank of the job that this one cannot link (a forced
+			// transport that cannot serve the pair): start-up fails now,
+			// not at its deadline.
+			err = fmt.Errorf("rank %d: %w", from, err)
+			select {
+			case m.pairErr <- err:
+			default:
+			}
+		}
 	}
 	if err != nil {
 		e.logf("gorun: rank %d: refused connection from %s: %v", e.rank, c.RemoteAddr(), err)

@@ -25,8 +25,8 @@ import (
 //
 // A passive link's reader sleeps on its channel while nobody polls, so a
 // peer's message wakes it; while waiters poll (engine.pollers > 0) it
-// parks on engine.gate instead, and the peer's messages cost no wake-up.
-// The last waiter to stop polling closes the gate, and the readers go back
+// parks on engine.gateCond instead, and the peer's messages cost no
+// wake-up. The last waiter to stop polling wakes them, and they go back
 // to sleeping on their channels.
 
 // pollWait is the state of one waiter's polling (see engine.startPoll).
@@ -44,7 +44,7 @@ type pollWait struct {
 // it depends on (it may change while the wait goes on: a receive from any
 // source that matched a large message then waits for its sender).
 func (e *engine) startPoll(peer *atomic.Int32) pollWait {
-	return pollWait{e: e, peer: peer, on: e.cfg.Spin > 0 && (e.yieldPoll || len(e.passive) > 0)}
+	return pollWait{e: e, peer: peer, on: e.cfg.Spin > 0 && (e.yieldPoll || len(e.passive) > 0 && !e.osYield)}
 }
 
 // next polls once more, after yielding as the policy says, and reports
@@ -77,7 +77,7 @@ func (w *pollWait) next() bool {
 			runtime.Gosched()
 			if w.i == 7 {
 				w.start = time.Now()
-			} else if time.Since(w.start) > e.cfg.Spin {
+			} else if time.Since(w.start) > e.pollSpin {
 				w.stop()
 				return false
 			}
@@ -104,9 +104,6 @@ func (w *pollWait) stop() {
 func (e *engine) beginPolling() {
 	e.gateMu.Lock()
 	e.pollers++
-	if e.pollers == 1 {
-		e.gate = make(chan struct{})
-	}
 	e.gateMu.Unlock()
 }
 
@@ -114,23 +111,44 @@ func (e *engine) endPolling() {
 	e.gateMu.Lock()
 	e.pollers--
 	if e.pollers == 0 {
-		close(e.gate)
-		e.gate = nil
+		e.gateCond.Broadcast()
 	}
 	e.gateMu.Unlock()
 }
 
-// pollGate returns the channel a passive link's reader parks on while
-// waiters poll, or nil when none does.
-func (e *engine) pollGate() chan struct{} {
+// awaitNoPollers parks a passive link's reader while waiters poll, until
+// none does or stop reports true, and reports whether it parked. (A
+// condition variable, not a channel per polling episode: a Wait then
+// allocates nothing.)
+func (e *engine) awaitNoPollers(stop func() bool) bool {
 	e.gateMu.Lock()
-	g := e.gate
+	parked := false
+	for e.pollers > 0 && !stop() {
+		e.gateCond.Wait()
+		parked = true
+	}
 	e.gateMu.Unlock()
-	return g
+	return parked
 }
 
-// findPassive lists the passive links, once every link is in place.
+// wakePollerWaits wakes the readers parked in awaitNoPollers, to look at
+// their stop condition (a link closed).
+func (e *engine) wakePollerWaits() {
+	e.gateMu.Lock()
+	e.gateCond.Broadcast()
+	e.gateMu.Unlock()
+}
+
+// findPassive lists the passive links, once every link is in place, and
+// sets how long a waiter polls: Config.Spin with one P (the waiter is what
+// runs the rank's links); otherwise at most passiveSpin, since the rank's
+// other goroutines (and, in one process, other ranks) need the Ps that
+// polling waiters hold.
 func (e *engine) findPassive() {
+	e.pollSpin = e.cfg.Spin
+	if !e.yieldPoll {
+		e.pollSpin = min(e.cfg.Spin, passiveSpin)
+	}
 	for _, l := range e.links {
 		if p, ok := l.(interface{ passive() bool }); ok && p.passive() {
 			e.passive = append(e.passive, l)
@@ -165,6 +183,10 @@ func (e *engine) pollAll() {
 		}
 	}
 }
+
+// passiveSpin bounds a waiter's polling of passive links on a rank with
+// several Ps (see findPassive).
+const passiveSpin = 50 * time.Microsecond
 
 // spinWait reports whether a poll loop inside a link that found nothing
 // should try again: for up to spin after its first call (which sets

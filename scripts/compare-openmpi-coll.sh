@@ -15,7 +15,7 @@
 # pair alternating between rounds; the tables give the median over rounds
 # and the ratio gorun/Open MPI (lower is better, < 1 means gorun is faster).
 #
-#   scripts/compare-openmpi-coll.sh [MODE] [ROUNDS]          # default tcp 5
+#   scripts/compare-openmpi-coll.sh [MODE] [ROUNDS]          # default tcp 5 (or MODE=... in the environment)
 #
 # Environment: COLLS (comma list, default
 # allreduce,bcast,reduce,allgather,alltoall,barrier; "all" for every
@@ -29,7 +29,7 @@
 # directory to keep the raw outputs in).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-MODE=tcp
+MODE=${MODE:-tcp}
 case "${1:-}" in tcp | shm | vader) MODE=$1; shift ;; esac
 ROUNDS=${1:-5}
 COLLS=${COLLS:-allreduce,bcast,reduce,allgather,alltoall,barrier}

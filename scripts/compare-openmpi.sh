@@ -14,7 +14,7 @@
 # rounds), ROUNDS times; each run reports per-size medians of REPS
 # measurements; the table shows the median over rounds and the ratio.
 #
-#   scripts/compare-openmpi.sh [MODE] [ROUNDS] [REPS]     # default tcp 5 5
+#   scripts/compare-openmpi.sh [MODE] [ROUNDS] [REPS]     # default tcp 5 5 (or MODE=... in the environment)
 #
 # Environment: BASE (a commit: its gorun and bench/p2p, built from `git
 # archive`, run in every round too, in the same MODE; the tables add its
@@ -22,7 +22,7 @@
 # KEEP (a directory to keep the builds and raw outputs in).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-MODE=tcp
+MODE=${MODE:-tcp}
 case "${1:-}" in tcp | shm | vader) MODE=$1; shift ;; esac
 ROUNDS=${1:-5}
 REPS=${2:-5}

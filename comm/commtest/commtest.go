@@ -5,14 +5,16 @@
 //
 // # Transports
 //
-// The ranks of a world are on one host, so comm's default transport
-// ("auto") links them by shared memory. Config.Transport chooses: "tcp",
-// "shm", or Mixed, which only commtest understands: it gives the ranks
-// host identities of two ranks each (ranks 0 and 1 on one "host", 2 and 3
-// on another, ...), so that pairs on one "host" use shared memory and the
-// others TCP, as a job over several hosts does. A world whose
-// Config.Transport is empty takes GORUN_TEST_TRANSPORT (tcp, shm, mixed,
-// auto) if it is set, so a whole test suite can be run over one transport.
+// Config.Transport chooses how the ranks are linked: "tcp", "shm", "auto"
+// (comm's default: shared memory, as the ranks are on one host), or Mixed,
+// which only commtest understands: it gives the ranks host identities of
+// two ranks each (ranks 0 and 1 on one "host", 2 and 3 on another, ...),
+// so that pairs on one "host" use shared memory and the others TCP, as a
+// job over several hosts does. A world whose Config.Transport is empty
+// takes GORUN_TEST_TRANSPORT (tcp, shm, mixed, auto) if it is set, so a
+// whole test suite can be run over one transport, and TCP otherwise (in
+// one process, a large shared-memory world is slow on few CPUs: every
+// rank's link readers sleep on futexes in threads of the same process).
 // Transports lists the three, for table tests.
 package commtest
 
@@ -66,6 +68,9 @@ const shmRingSize = 256 << 10
 func Start(ctx context.Context, n int, cfg comm.Config) (*World, error) {
 	if cfg.Transport == "" {
 		cfg.Transport = os.Getenv("GORUN_TEST_TRANSPORT")
+	}
+	if cfg.Transport == "" {
+		cfg.Transport = comm.TransportTCP
 	}
 	mixed := cfg.Transport == Mixed
 	if mixed {

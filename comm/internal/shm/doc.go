@@ -98,7 +98,8 @@
 // A wait (for a record, for space, for an acknowledgement) polls for
 // Options.Spin (50 µs by default; calling sched_yield between polls with
 // Options.Yield, for more ranks than CPUs), then announces in its sleep
-// flag that it sleeps, looks once more, and sleeps on the futex word
+// flag that it sleeps (a count: two goroutines of one side may sleep on
+// it at once), looks once more, and sleeps on the futex word
 // (FUTEX_WAIT, shared). The other side stores its record, then loads the
 // flag (both sequentially consistent), and only when it is set bumps the
 // word and calls FUTEX_WAKE: a side that is awake costs its peer no
@@ -139,17 +140,21 @@
 //     that frame handlers never wait on a write holds: Send waits only
 //     for ring space or, for a remote payload, for the receiver's copy,
 //     and the receiver's progress never depends on a Send of its own.
+//   - Control frames: a frame handler must not wait, so the link writes
+//     a control frame with TrySend (never waits: false when another Send
+//     holds the ring or the ring is full) and otherwise queues it for a
+//     writer goroutine that calls Send.
 //   - Receiving: the engine's poller calls Channel.Poll (never blocks)
 //     for each shm link, under the link's receive lock, like tcpLink's
 //     pollLocked: for each Message, it decodes the header and calls
 //     engine.handleFrame(peer, &h, msg) with the Message as the payload
 //     reader (a remote payload lands straight in the posted receive
 //     buffer through Read; a truncated one is skipped with Discard), and
-//     goes on until Poll returns nil. Before parking, a waiter of a rank
-//     with only shm peers may call Channel.Recv with its context instead
-//     (it spins and sleeps on the futex); with TCP peers too, the
-//     reader goroutine of the link blocks in Recv and hands frames to
-//     handleFrame exactly as tcpLink's readLoop does.
+//     goes on until Poll returns nil. comm's link has a reader goroutine
+//     that, while waiters poll, parks and leaves the receiving to them,
+//     and otherwise sleeps in WaitReady (which takes nothing and never
+//     holds the receiving side while it sleeps), then polls. (Recv, which
+//     waits and takes, suits a single consumer.)
 //   - Peer loss: Poll, Recv, Read and Send return ErrPeerDead (the
 //     process exited: the engine maps it to ErrPeerLost), ErrPeerClosed
 //     (the peer closed after its last frame: the analogue of end-of-

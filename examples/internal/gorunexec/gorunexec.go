@@ -22,10 +22,12 @@ import (
 	"github.com/gorun-hpc/gorun/comm/commtest"
 )
 
-// Launcher holds the paths of a gorun binary and of the example under test.
-// Its methods may be called from parallel tests.
+// Launcher holds the paths of a gorun binary and of the example under test,
+// and the --transport to run it with ("": gorun's default, auto). Its
+// methods may be called from parallel tests.
 type Launcher struct {
 	Gorun, Prog string
+	Transport   string
 }
 
 // Build builds gorun and the package in the test's working directory (the
@@ -62,7 +64,11 @@ func (l *Launcher) Run(t testing.TB, limit time.Duration, np int, args ...string
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, l.Gorun, append([]string{"-np", fmt.Sprint(np), l.Prog}, args...)...)
+	gargs := []string{"-np", fmt.Sprint(np)}
+	if l.Transport != "" {
+		gargs = append(gargs, "--transport", l.Transport)
+	}
+	cmd := exec.CommandContext(ctx, l.Gorun, append(append(gargs, l.Prog), args...)...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -79,12 +85,32 @@ func (l *Launcher) Run(t testing.TB, limit time.Duration, np int, args ...string
 }
 
 // VerifyUnderGorun runs the example under a real gorun at each rank count
-// of nps (one subtest each, limit per run) and checks the exit status and
-// that the output contains verdict. The NPB ports use it with class S.
+// of nps (one subtest each, limit per run), over gorun's default transport
+// (shared memory on one host), and at the largest count over TCP too
+// (--transport tcp), and checks the exit status and that the output
+// contains verdict. The NPB ports use it with class S.
 func VerifyUnderGorun(t *testing.T, nps []int, limit time.Duration, verdict string, args ...string) {
 	l := Build(t)
+	type run struct {
+		np        int
+		transport string
+	}
+	var runs []run
 	for _, np := range nps {
-		t.Run(fmt.Sprint("np=", np), func(t *testing.T) {
+		runs = append(runs, run{np, ""})
+	}
+	if len(nps) > 0 {
+		runs = append(runs, run{nps[len(nps)-1], "tcp"})
+	}
+	for _, r := range runs {
+		name := fmt.Sprint("np=", r.np)
+		if r.transport != "" {
+			name += "/" + r.transport
+		}
+		t.Run(name, func(t *testing.T) {
+			l := *l
+			l.Transport = r.transport
+			np := r.np
 			out, code := l.Run(t, limit, np, args...)
 			if code != 0 {
 				t.Fatalf("exit %d:\n%s", code, out)
