@@ -32,6 +32,7 @@ cd "$(dirname "$0")/.."
 MODE=${MODE:-tcp}
 case "${1:-}" in tcp | shm | vader) MODE=$1; shift ;; esac
 ROUNDS=${1:-5}
+case $ROUNDS in "" | *[!0-9]*) echo "usage: $0 [tcp|shm|vader] [ROUNDS]${REPS+ [REPS]}: ROUNDS $ROUNDS is not a number" >&2; exit 2 ;; esac
 COLLS=${COLLS:-allreduce,bcast,reduce,allgather,alltoall,barrier}
 NPS=${NPS:-2 4 8}
 MIN=${MIN:-4}
