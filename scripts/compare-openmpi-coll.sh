@@ -3,16 +3,19 @@
 # bench/coll (the selector's choice, column "auto") and bench/coll/ompi/
 # osu_coll.c (the same method written in C for MPI: warm-up, agreed
 # iteration count, timed back-to-back calls, average µs per call, maximum
-# over ranks), in one of three modes (MODE): tcp (default): gorun
-# --transport tcp against Open MPI over TCP (--mca pml ob1 --mca btl
-# tcp,self); shm: gorun --transport shm against Open MPI's default (no
-# --mca: shared memory); vader: gorun --transport shm against --mca pml
-# ob1 --mca btl self,vader. For
-# each round and each np the two run one after the other, the first of the
+# over ranks), over the transport MODE names (default tcp):
+#   tcp    Open MPI --mca pml ob1 --mca btl tcp,self; gorun's ranks with
+#          GORUN_TRANSPORT=tcp
+#   shm    Open MPI's default on one host (no --mca: shared memory);
+#          gorun's ranks with GORUN_TRANSPORT=shm
+#   vader  Open MPI --mca pml ob1 --mca btl self,vader; gorun's ranks with
+#          GORUN_TRANSPORT=shm
+# With more ranks than cores (np 4 and 8 on 2) both oversubscribe: the
+# header says so. For each round and each np the two run one after the other, the first of the
 # pair alternating between rounds; the tables give the median over rounds
 # and the ratio gorun/Open MPI (lower is better, < 1 means gorun is faster).
 #
-#   MODE=tcp|shm|vader scripts/compare-openmpi-coll.sh [ROUNDS]          # default 5
+#   scripts/compare-openmpi-coll.sh [MODE] [ROUNDS]          # default tcp 5 (or MODE=... in the environment)
 #
 # Environment: COLLS (comma list, default
 # allreduce,bcast,reduce,allgather,alltoall,barrier; "all" for every
@@ -26,24 +29,21 @@
 # directory to keep the raw outputs in).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+MODE=${MODE:-tcp}
+case "${1:-}" in tcp | shm | vader) MODE=$1; shift ;; esac
 ROUNDS=${1:-5}
+case $ROUNDS in "" | *[!0-9]*) echo "usage: $0 [tcp|shm|vader] [ROUNDS]${REPS+ [REPS]}: ROUNDS $ROUNDS is not a number" >&2; exit 2 ;; esac
 COLLS=${COLLS:-allreduce,bcast,reduce,allgather,alltoall,barrier}
 NPS=${NPS:-2 4 8}
 MIN=${MIN:-4}
 MAX=${MAX:-4M}
 BUDGET=${BUDGET:-0.05}
-MODE=${MODE:-tcp}
-case $MODE in
-tcp) OMCA=(--mca pml ob1 --mca btl tcp,self); GT=tcp; LABEL="TCP: --mca pml ob1 --mca btl tcp,self" ;;
-shm) OMCA=(); GT=shm; LABEL="shared memory: Open MPI's default, no --mca" ;;
-vader) OMCA=(--mca pml ob1 --mca btl self,vader); GT=shm; LABEL="shared memory: --mca pml ob1 --mca btl self,vader" ;;
-*) echo "MODE=$MODE: expected tcp, shm or vader" >&2; exit 2 ;;
-esac
 MIN_ITERS=${MIN_ITERS:-5}
 GORUN_X=${GORUN_X:-}
 OSU=${OSU:-}
 ITERS=${ITERS:-1000}
 . scripts/openmpi.sh
+compare_mode "$MODE"
 need_openmpi
 work=${KEEP:-$(mktemp -d)}
 mkdir -p "$work"
@@ -64,7 +64,7 @@ if [ "$OSU" = 1 ]; then
   GARGS+=(-osu)
   OARGS+=(-osu 1)
 fi
-load_before=$(uptime)
+load_before=$(load)
 : > "$work/gorun.txt"
 : > "$work/ompi.txt"
 
@@ -72,16 +72,16 @@ load_before=$(uptime)
 flatten() { awk '/^## / { c = $2; np = $4 + 0; next } c != "" && NF == 2 && $1 != "bytes" { print c, np, $1, $2 }'; }
 run_gorun() {
   # shellcheck disable=SC2086
-  "$work/gorun" --transport "$GT" -np "$1" $GORUN_X "$work/collbench" "${GARGS[@]}" \
+  "$work/gorun" -np "$1" -x GORUN_TRANSPORT="$GORUN_TR" $GORUN_X "$work/collbench" "${GARGS[@]}" \
     | tee -a "$work/gorun.raw" | flatten >> "$work/gorun.txt"
 }
 run_ompi() {
-  mpirun --allow-run-as-root --oversubscribe ${OMCA[@]+"${OMCA[@]}"} -np "$1" \
+  mpirun --allow-run-as-root --oversubscribe "${OMPI_MCA[@]}" -np "$1" \
     "$work/osu_coll" "${OARGS[@]}" 2>/dev/null | tee -a "$work/ompi.raw" | flatten >> "$work/ompi.txt"
 }
 for r in $(seq "$ROUNDS"); do
   for np in $NPS; do
-    echo "round $r/$ROUNDS np $np ($(uptime | sed 's/.*load/load/'))" >&2
+    echo "round $r/$ROUNDS np $np (load $(load))" >&2
     if [ $((r % 2)) -eq 1 ]; then
       run_gorun "$np"; run_ompi "$np"
     else
@@ -90,11 +90,13 @@ for r in $(seq "$ROUNDS"); do
   done
 done
 
-echo "# gorun vs Open MPI $(mpirun --version 2>/dev/null | head -1 | awk '{print $NF}') ($LABEL; gorun --transport $GT), $(nproc) cores"
+echo "# gorun vs Open MPI $(mpirun --version 2>/dev/null | head -1 | awk '{print $NF}'), $MODE_DESC"
+over=""
+for np in $NPS; do [ "$np" -le "$(nproc)" ] || over="$over $np"; done
+echo "# $(nproc) cores${over:+; np$over oversubscribed (more ranks than cores)}"
 echo "# $ROUNDS rounds, median over rounds of the average µs per call (max over ranks); ratio = gorun/Open MPI (lower is better)"
 [ "$OSU" != 1 ] || echo "# OSU=1: OSU's method, each call timed alone with a barrier after it, average over ranks"
-echo "# load before: ${load_before#*load }"
-echo "# load after:  $(uptime | sed 's/.*load //')"
+echo "# load average before: $load_before, after: $(load)"
 awk -v nps="$NPS" -v colls="$COLLS" '
   function median(list,   n, a, i, j, x) {
     n = split(list, a, " ")
