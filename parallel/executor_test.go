@@ -310,44 +310,99 @@ func TestExecutorAbortFailsPending(t *testing.T) {
 
 // A worker that leaves (its communicator closed, as a rank that dies in a
 // job run to survive it) has its unfinished tasks run again elsewhere.
+//
+// Rank 1 closes its communicator while its executor still serves: that
+// Close may fail the worker's receive for the next tasks, or drop task
+// messages the client sent before it saw rank 1 leave, and says so
+// (comm.ErrDropped), as Close does. That, on rank 1 alone, is the point of
+// the test, not a failure; any other Close error, or a drop on another
+// rank, is.
 func TestExecutorWorkerLostRerun(t *testing.T) {
-	commtest.Run(t, 3, comm.Config{}, func(ctx context.Context, c *comm.Comm) error {
-		reg := parallel.NewRegistry()
-		left := make(chan struct{})
-		var once sync.Once
-		task := parallel.Register(reg, "maybe-die", func(ctx context.Context, i int) (int, error) {
-			if c.Rank() == 1 {
-				once.Do(func() { go c.Close(); close(left) }) // Close waits for the others: it ends in commtest's Close
-				<-ctx.Done()                                  // never answers
-				return 0, ctx.Err()
-			}
-			return 10 * i, nil
-		})
-		ex, err := parallel.NewExecutor(ctx, c, reg, parallel.ExecutorConfig{InFlight: 2})
+	const np, leaver = 3, 1
+	ctx, cancel := context.WithTimeout(context.Background(), commtest.DefaultTimeout)
+	defer cancel()
+	w, err := commtest.Start(ctx, np, comm.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make([]error, np)
+	var wg sync.WaitGroup
+	for r, c := range w.Comms {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[r] = workerLostRank(ctx, c, leaver)
+		}()
+	}
+	wg.Wait() // every rank's work is bounded by ctx
+	failed := false
+	for r, err := range errs {
 		if err != nil {
-			return err
+			t.Errorf("rank %d/%d: %v", r, np, err)
+			failed = true
 		}
-		switch c.Rank() {
-		case 1:
-			select {
-			case <-left:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-			return nil
-		case 2:
-			return ex.Shutdown(ctx, parallel.Drain)
+	}
+	if failed {
+		w.Store.Set(context.Background(), "abort", []byte("test failed"))
+	}
+	closed := make(chan struct{})
+	go func() { w.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("closing %d ranks did not finish within 30s", np)
+	}
+	if failed {
+		return
+	}
+	// Close is idempotent: each rank's call returns that rank's result.
+	for r, c := range w.Comms {
+		err := c.Close()
+		if err != nil && !(r == leaver && errors.Is(err, comm.ErrDropped)) {
+			t.Errorf("closing rank %d: %v", r, err)
 		}
-		args := []int{1, 2, 3, 4, 5, 6, 7, 8}
-		got, err := parallel.MapTasks(ctx, ex, task, args)
-		if err != nil {
-			return err
+	}
+}
+
+// workerLostRank is one rank of TestExecutorWorkerLostRerun: rank leaver
+// closes its communicator in its first task and never answers it.
+func workerLostRank(ctx context.Context, c *comm.Comm, leaver int) error {
+	reg := parallel.NewRegistry()
+	left := make(chan struct{})
+	var once sync.Once
+	task := parallel.Register(reg, "maybe-die", func(ctx context.Context, i int) (int, error) {
+		if c.Rank() == leaver {
+			once.Do(func() { go c.Close(); close(left) }) // Close waits for the others: it ends in the world's Close
+			<-ctx.Done()                                  // never answers
+			return 0, ctx.Err()
 		}
-		for i, v := range got {
-			if v != 10*args[i] {
-				return fmt.Errorf("task %d: %d", i, v)
-			}
-		}
-		return ex.Shutdown(ctx, parallel.Drain)
+		return 10 * i, nil
 	})
+	ex, err := parallel.NewExecutor(ctx, c, reg, parallel.ExecutorConfig{InFlight: 2})
+	if err != nil {
+		return err
+	}
+	switch c.Rank() {
+	case leaver:
+		select {
+		case <-left:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		return nil
+	case 0:
+	default:
+		return ex.Shutdown(ctx, parallel.Drain)
+	}
+	args := []int{1, 2, 3, 4, 5, 6, 7, 8}
+	got, err := parallel.MapTasks(ctx, ex, task, args)
+	if err != nil {
+		return err
+	}
+	for i, v := range got {
+		if v != 10*args[i] {
+			return fmt.Errorf("task %d: %d", i, v)
+		}
+	}
+	return ex.Shutdown(ctx, parallel.Drain)
 }
