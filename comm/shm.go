@@ -542,6 +542,12 @@ func (l *shmLink) close() error {
 	return nil
 }
 
+// hideReader and showReader hide the reader's sleep on the channel from
+// the peer while the rank's waiters poll (see engine.beginPolling); they
+// are called under engine.gateMu.
+func (l *shmLink) hideReader() { l.ch.HideReader() }
+func (l *shmLink) showReader() { l.ch.ShowReader() }
+
 func (l *shmLink) isClosed() bool {
 	select {
 	case <-l.closed:

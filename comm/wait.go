@@ -24,8 +24,9 @@ import (
 // goroutines wait (engine.waiting).
 //
 // A passive link's reader sleeps on its channel while nobody polls, so a
-// peer's message wakes it; while waiters poll (engine.pollers > 0) it
-// parks on engine.gateCond instead, and the peer's messages cost no
+// peer's message wakes it; while waiters poll (engine.pollers > 0) its
+// sleep is hidden from the peer (a reader asleep stays asleep) or, if it
+// was awake, it parks on engine.gateCond, and the peer's messages cost no
 // wake-up. The last waiter to stop polling wakes them, and they go back
 // to sleeping on their channels.
 
@@ -101,16 +102,41 @@ func (w *pollWait) stop() {
 	}
 }
 
+// hider is a passive link whose reader's sleep can be hidden from the
+// peer while the rank's waiters poll it (shmLink).
+type hider interface {
+	hideReader()
+	showReader()
+}
+
+// beginPolling counts a polling waiter; the first hides the passive
+// links' readers from their peers, so that a reader asleep on its
+// channel costs the peer's messages no wake-up while waiters take them.
 func (e *engine) beginPolling() {
 	e.gateMu.Lock()
 	e.pollers++
+	if e.pollers == 1 {
+		for _, l := range e.passive {
+			if h, ok := l.(hider); ok {
+				h.hideReader()
+			}
+		}
+	}
 	e.gateMu.Unlock()
 }
 
+// endPolling undoes beginPolling; the last waiter shows the readers again
+// (each is woken if a message came meanwhile) and wakes those parked in
+// awaitNoPollers.
 func (e *engine) endPolling() {
 	e.gateMu.Lock()
 	e.pollers--
 	if e.pollers == 0 {
+		for _, l := range e.passive {
+			if h, ok := l.(hider); ok {
+				h.showReader()
+			}
+		}
 		e.gateCond.Broadcast()
 	}
 	e.gateMu.Unlock()

@@ -49,6 +49,9 @@ type Channel struct {
 	// wmu is held by WaitReady while it touches the mapping without rmu;
 	// Close takes it before unmapping.
 	wmu sync.Mutex
+	// hmu is held by HideReader and ShowReader while they touch the
+	// mapping; Close takes it before unmapping.
+	hmu sync.Mutex
 
 	closed atomic.Bool
 }
@@ -150,14 +153,14 @@ func (c *Channel) waitRecv(ready func() (bool, error), sleep, futex *uint32) err
 // its process gone). ready is always asked first, so whatever the peer
 // wrote before it died or closed is still received.
 func (c *Channel) wait(ctx context.Context, ready func() (bool, error), sleep, futex *uint32) error {
-	return c.waitSpin(ctx, c.opts.Spin, ready, sleep, futex)
+	return c.waitSpin(ctx, c.opts.Spin, 1, ready, sleep, futex)
 }
 
 // waitSpin is wait with a spin of its own (negative: sleep at once). The
 // sleep flag counts the goroutines of this side that sleep on it (a
 // WaitReady and a Read's wait for its next chunk may overlap), so one that
 // wakes cannot clear another's announcement.
-func (c *Channel) waitSpin(ctx context.Context, spin time.Duration, ready func() (bool, error), sleep, futex *uint32) error {
+func (c *Channel) waitSpin(ctx context.Context, spin time.Duration, weight uint32, ready func() (bool, error), sleep, futex *uint32) error {
 	if ok, err := ready(); ok || err != nil {
 		return err
 	}
@@ -187,21 +190,21 @@ func (c *Channel) waitSpin(ctx context.Context, spin time.Duration, ready func()
 	dl, hasDL := ctx.Deadline()
 	for {
 		v := atomic.LoadUint32(futex)
-		atomic.AddUint32(sleep, 1)
+		atomic.AddUint32(sleep, weight)
 		ok, err := ready()
 		if ok || err != nil {
-			atomic.AddUint32(sleep, ^uint32(0))
+			atomic.AddUint32(sleep, -weight)
 			return err
 		}
 		if err := c.Check(); err != nil {
-			atomic.AddUint32(sleep, ^uint32(0))
+			atomic.AddUint32(sleep, -weight)
 			if ok, rerr := ready(); ok || rerr != nil {
 				return rerr
 			}
 			return err
 		}
 		if err := ctx.Err(); err != nil {
-			atomic.AddUint32(sleep, ^uint32(0))
+			atomic.AddUint32(sleep, -weight)
 			return fmt.Errorf("shm: wait: %w", err)
 		}
 		d := c.opts.CheckEvery
@@ -209,7 +212,7 @@ func (c *Channel) waitSpin(ctx context.Context, spin time.Duration, ready func()
 			d = min(d, time.Until(dl)+time.Microsecond)
 		}
 		futexWait(futex, v, d)
-		atomic.AddUint32(sleep, ^uint32(0))
+		atomic.AddUint32(sleep, -weight)
 	}
 }
 
@@ -308,21 +311,54 @@ func (c *Channel) WaitReady(ctx context.Context) error {
 		return err
 	}
 	defer c.wmu.Unlock()
-	ready := func() (bool, error) {
-		if !c.rmu.TryLock() {
-			return true, nil
-		}
-		defer c.rmu.Unlock()
-		if c.open {
-			return true, nil
-		}
-		if c.rx.err != nil {
-			return false, c.rx.err
-		}
-		w := atomic.LoadUint64(c.rx.r.dataU64(c.rx.head & c.rx.r.mask))
-		return w != 0, nil
+	return c.waitSpin(ctx, -1, readerSleep, c.peekReady, c.rx.r.ctlU32(offConsSleep), c.rx.r.ctlU32(offConsFutex))
+}
+
+// peekReady reports whether a message is ready to be received, or the
+// receiving side is busy (then true too); the caller keeps the mapping.
+func (c *Channel) peekReady() (bool, error) {
+	if !c.rmu.TryLock() {
+		return true, nil
 	}
-	return c.waitSpin(ctx, -1, ready, c.rx.r.ctlU32(offConsSleep), c.rx.r.ctlU32(offConsFutex))
+	defer c.rmu.Unlock()
+	if c.open {
+		return true, nil
+	}
+	if c.rx.err != nil {
+		return false, c.rx.err
+	}
+	w := atomic.LoadUint64(c.rx.r.dataU64(c.rx.head & c.rx.r.mask))
+	return w != 0, nil
+}
+
+// HideReader withdraws a WaitReady's sleep announcement, present or to
+// come, from the peer: its records then wake nobody but other waits of
+// this side, for goroutines of this process poll the channel. ShowReader
+// undoes it; calls must pair, HideReader first, one pair at a time (the
+// caller serialises them). Safe with any other call; a no-op after Close.
+func (c *Channel) HideReader() {
+	if c.enter(&c.hmu) != nil {
+		return
+	}
+	defer c.hmu.Unlock()
+	atomic.AddUint32(c.rx.r.ctlU32(offConsSleep), ^uint32(readerSleep-1))
+}
+
+// ShowReader restores what HideReader withdrew, then wakes a WaitReady
+// if a message arrived meanwhile (or the receiving side is busy): the
+// peer, which then saw no sleeper, did not. (The store of the
+// announcement and the peer's of its record are both sequentially
+// consistent: either the peer sees the announcement or this sees the
+// record.)
+func (c *Channel) ShowReader() {
+	if c.enter(&c.hmu) != nil {
+		return
+	}
+	defer c.hmu.Unlock()
+	atomic.AddUint32(c.rx.r.ctlU32(offConsSleep), readerSleep)
+	if ok, err := c.peekReady(); ok || err != nil {
+		wake(c.rx.r.ctlU32(offConsFutex))
+	}
 }
 
 // peerReadsMe reports whether the peer reads this process's memory: its
@@ -483,9 +519,11 @@ func (c *Channel) Close() error {
 	c.smu.Lock()
 	c.rmu.Lock()
 	c.wmu.Lock()
+	c.hmu.Lock()
 	unmapFile(c.mem)
 	c.mem = nil
 	c.peer.close()
+	c.hmu.Unlock()
 	c.wmu.Unlock()
 	c.rmu.Unlock()
 	c.smu.Unlock()

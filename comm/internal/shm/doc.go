@@ -103,7 +103,10 @@
 // (FUTEX_WAIT, shared). The other side stores its record, then loads the
 // flag (both sequentially consistent), and only when it is set bumps the
 // word and calls FUTEX_WAKE: a side that is awake costs its peer no
-// system call. A sleep lasts Options.CheckEvery at most (10 ms); after
+// system call. The receiver's WaitReady counts for readerSleep in the
+// flag, and Channel.HideReader takes that back while goroutines of its
+// process poll the ring themselves (ShowReader restores it and wakes the
+// reader if a record came meanwhile). A sleep lasts Options.CheckEvery at most (10 ms); after
 // each the wait checks its context, this side's Close, the peer's closed
 // flag and whether the peer's process is alive (a pidfd, immune to pid
 // reuse; kill(pid, 0) on kernels without pidfds).

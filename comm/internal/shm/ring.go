@@ -84,6 +84,20 @@ func (r *ringView) bytes(off, n uint64) []byte {
 // errWouldBlock when the caller must not block.
 type waitFunc func(ready func() (bool, error), sleep, futex *uint32) error
 
+// The consumer's sleep word counts its sleepers: readerSleep for a
+// WaitReady, 1 for any other wait, less readerSleep while the consumer's
+// process hides its WaitReady (Channel.HideReader: goroutines there poll,
+// and a message needs no wake-up). As an int32 it is (R-H)*readerSleep+C,
+// R and H in {0, 1}, C the other sleepers (fewer than readerSleep).
+const readerSleep = 1 << 16
+
+// consumerAsleep reports whether the consumer's sleep word w asks the
+// producer to wake it: another wait sleeps, or a WaitReady that is not
+// hidden. (A hostile value only costs wake-ups or delays its own side.)
+func consumerAsleep(w uint32) bool {
+	return w&(readerSleep-1) != 0 || int32(w) >= readerSleep
+}
+
 // wakeFunc wakes whoever sleeps on *futex (after bumping it).
 type wakeFunc func(futex *uint32)
 
@@ -159,7 +173,7 @@ func (p *producer) publish(off uint64, kind uint32, n, size uint64) {
 	atomic.StoreUint64(p.r.dataU64(off), word(kind, n, p.seq))
 	p.seq++
 	p.tail += size
-	if atomic.LoadUint32(p.r.ctlU32(offConsSleep)) != 0 {
+	if consumerAsleep(atomic.LoadUint32(p.r.ctlU32(offConsSleep))) {
 		p.wake(p.r.ctlU32(offConsFutex))
 	}
 }
