@@ -270,12 +270,7 @@ type shmLink struct {
 	ended atomic.Bool // rxErr is set
 
 	// Control frames, under cmu (see tcpLink's, which this mirrors).
-	cmu     sync.Mutex
-	ctl     []wire.Header
-	ctlBusy bool
-	ctlShut bool
-	ctlIdle chan struct{}
-	ctlErr  error
+	controlQueue
 	cfb     [wire.HeaderSize]byte
 	writers sync.WaitGroup
 
@@ -366,19 +361,7 @@ func (l *shmLink) drainControl() {
 		h.Encode(hb[:])
 		err = shmError(l.ch.Send(context.Background(), &hb, nil))
 	}
-	// cmu is held
-	l.ctlBusy = false
-	if err != nil {
-		l.ctl = nil
-		if l.ctlErr == nil {
-			l.ctlErr = err
-		}
-	}
-	if l.ctlIdle != nil {
-		close(l.ctlIdle)
-		l.ctlIdle = nil
-	}
-	l.cmu.Unlock()
+	l.endDrain(err) // cmu is held
 	if err != nil {
 		l.fail(err)
 	}
@@ -388,22 +371,6 @@ func (l *shmLink) drainControl() {
 func (l *shmLink) fail(err error) {
 	l.e.linkDown(l.peer, err)
 	l.close()
-}
-
-func (l *shmLink) flushControl() error {
-	l.cmu.Lock()
-	if l.ctlBusy {
-		if l.ctlIdle == nil {
-			l.ctlIdle = make(chan struct{})
-		}
-		ch := l.ctlIdle
-		l.cmu.Unlock()
-		<-ch
-		l.cmu.Lock()
-	}
-	err := l.ctlErr
-	l.cmu.Unlock()
-	return err
 }
 
 func (l *shmLink) poll() bool {

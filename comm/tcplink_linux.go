@@ -62,13 +62,8 @@ type tcpLink struct {
 	// Control frames (see sendControl), under cmu: queued in order and
 	// written by one goroutine at a time, never by the one that queues
 	// them once writing would wait.
-	cmu     sync.Mutex
-	ctl     []wire.Header
-	ctlBusy bool          // a drainer goroutine owns the queue
-	ctlShut bool          // a Bye is queued: later control frames are dropped
-	ctlIdle chan struct{} // closed when the drainer finishes (made by flushControl)
-	ctlErr  error         // the write that failed, if one did
-	ctlBuf  []byte        // the drainer's encoding buffer
+	controlQueue
+	ctlBuf []byte // the drainer's encoding buffer
 	// the fast path's one write attempt (under wmu and cmu)
 	cfb  [wire.HeaderSize]byte
 	cfn  int
@@ -184,40 +179,12 @@ func (l *tcpLink) drainControl(rest []byte) {
 	}
 	if err != nil {
 		l.cmu.Lock()
-		l.ctl = l.ctl[:0]
 	}
-	// cmu is held
-	l.ctlBusy = false
-	if err != nil && l.ctlErr == nil {
-		l.ctlErr = err
-	}
-	if l.ctlIdle != nil {
-		close(l.ctlIdle)
-		l.ctlIdle = nil
-	}
-	l.cmu.Unlock()
+	l.endDrain(err) // cmu is held
 	if err != nil {
 		l.e.linkDown(l.peer, err)
 		l.close()
 	}
-}
-
-// flushControl waits until the control frames queued so far are written
-// and returns the error of a write that failed, if any.
-func (l *tcpLink) flushControl() error {
-	l.cmu.Lock()
-	if l.ctlBusy {
-		if l.ctlIdle == nil {
-			l.ctlIdle = make(chan struct{})
-		}
-		ch := l.ctlIdle
-		l.cmu.Unlock()
-		<-ch
-		l.cmu.Lock()
-	}
-	err := l.ctlErr
-	l.cmu.Unlock()
-	return err
 }
 
 // smallWrite is the payload size up to which header and payload are copied

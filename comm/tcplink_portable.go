@@ -52,13 +52,8 @@ type tcpLink struct {
 
 	// Control frames (see sendControl), under cmu: queued in order and
 	// written by one drainer goroutine at a time.
-	cmu     sync.Mutex
-	ctl     []wire.Header
-	ctlBusy bool          // a drainer goroutine owns the queue
-	ctlShut bool          // a Bye is queued: later control frames are dropped
-	ctlIdle chan struct{} // closed when the drainer finishes (made by flushControl)
-	ctlErr  error         // the write that failed, if one did
-	ctlBuf  []byte        // the drainer's encoding buffer
+	controlQueue
+	ctlBuf  []byte // the drainer's encoding buffer
 	writers sync.WaitGroup
 
 	closeOnce sync.Once
@@ -155,41 +150,11 @@ func (l *tcpLink) drainControl() {
 		_, err = l.c.Write(b)
 		l.wmu.Unlock()
 	}
-	// cmu is held
-	if err != nil {
-		l.ctl = l.ctl[:0]
-		if l.ctlErr == nil {
-			l.ctlErr = err
-		}
-	}
-	l.ctlBusy = false
-	if l.ctlIdle != nil {
-		close(l.ctlIdle)
-		l.ctlIdle = nil
-	}
-	l.cmu.Unlock()
+	l.endDrain(err) // cmu is held
 	if err != nil {
 		l.e.linkDown(l.peer, err)
 		l.close()
 	}
-}
-
-// flushControl waits until the control frames queued so far are written
-// and returns the error of a write that failed, if any.
-func (l *tcpLink) flushControl() error {
-	l.cmu.Lock()
-	if l.ctlBusy {
-		if l.ctlIdle == nil {
-			l.ctlIdle = make(chan struct{})
-		}
-		ch := l.ctlIdle
-		l.cmu.Unlock()
-		<-ch
-		l.cmu.Lock()
-	}
-	err := l.ctlErr
-	l.cmu.Unlock()
-	return err
 }
 
 // poll makes no progress: only the reader goroutine reads this link.
