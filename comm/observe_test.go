@@ -2,6 +2,7 @@ package comm_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
 	"strings"
@@ -208,45 +209,50 @@ func TestBusyGoroutines(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	// count polls until the count settles at want (goroutines take a
-	// moment to reach their waits).
-	count := func(want int) {
+	// Goroutines left by earlier tests of the binary may still end at any
+	// moment, so the count is checked against bounds: a goroutine that
+	// must not count leaves it at most base; one that must count brings
+	// it to at least one more than just before it started. check polls
+	// until ok holds (goroutines take a moment to reach their waits).
+	check := func(what string, ok func(int) bool) {
 		t.Helper()
 		tick := time.NewTicker(5 * time.Millisecond)
 		defer tick.Stop()
 		for {
 			got := comm.BusyGoroutines()
-			if got == want {
+			if ok(got) {
 				return
 			}
 			select {
 			case <-ctx.Done():
-				t.Fatalf("busy goroutines: %d, want %d; stacks:\n%s", got, want, comm.AllStacks())
+				t.Fatalf("busy goroutines: %d, want %s; stacks:\n%s", got, what, comm.AllStacks())
 			case <-tick.C:
 			}
 		}
 	}
 	base := comm.BusyGoroutines() // this goroutine, running, among them
+	atMost := func(n int) { check(fmt.Sprintf("at most %d", n), func(got int) bool { return got <= n }) }
 	stop := make(chan struct{})
 	go func() { <-stop }()
-	count(base)
+	atMost(base)
 	done := make(chan error, 1)
 	go func() { _, err := comm.Recv(ctx, w.Comms[0], make([]byte, 1), 1, 3); done <- err }()
 	waitCalls(ctx, t, w.Comms[0], func(cs []rendezvous.CallState) bool { return len(cs) == 1 })
-	count(base)
+	atMost(base)
 	go func() {
 		select {
 		case <-time.After(time.Minute):
 		case <-stop:
 		}
 	}()
-	count(base)
+	atMost(base)
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGUSR2) // os/signal's loop waits in a system call: not busy
 	defer signal.Stop(sig)
-	count(base)
+	atMost(base)
+	before := comm.BusyGoroutines()
 	go func() { time.Sleep(time.Hour) }()
-	count(base + 1)
+	check(fmt.Sprintf("at least %d", before+1), func(got int) bool { return got >= before+1 })
 	close(stop)
 	if err := comm.Send(ctx, w.Comms[1], []byte{1}, 0, 3); err != nil {
 		t.Fatal(err)
