@@ -18,6 +18,22 @@ type controlQueue struct {
 	ctlShut bool          // a Bye is queued: later control frames are dropped
 	ctlIdle chan struct{} // closed when the drainer finishes (made by flushControl)
 	ctlErr  error         // the write that failed, if one did
+	ctlBuf  []byte        // a byte-stream drainer's encoding buffer
+}
+
+// encodeQueued encodes every queued frame, in order, into one buffer
+// (reused by the next call) and empties the queue; for links that write
+// a byte stream. The caller holds cmu and owns the buffer until its next
+// call.
+func (q *controlQueue) encodeQueued() []byte {
+	b := q.ctlBuf[:0]
+	for _, h := range q.ctl {
+		b = append(b, zeroHeader[:]...)
+		h.Encode(b[len(b)-wire.HeaderSize:])
+	}
+	q.ctl = q.ctl[:0]
+	q.ctlBuf = b
+	return b
 }
 
 // endDrain ends a drainer's turn; err is its failed write, if any (the
@@ -55,3 +71,5 @@ func (q *controlQueue) flushControl() error {
 	q.cmu.Unlock()
 	return err
 }
+
+var zeroHeader [wire.HeaderSize]byte

@@ -63,7 +63,6 @@ type tcpLink struct {
 	// written by one goroutine at a time, never by the one that queues
 	// them once writing would wait.
 	controlQueue
-	ctlBuf []byte // the drainer's encoding buffer
 	// the fast path's one write attempt (under wmu and cmu)
 	cfb  [wire.HeaderSize]byte
 	cfn  int
@@ -123,8 +122,6 @@ func (l *tcpLink) sendControl(h wire.Header) {
 	}
 }
 
-var zeroHeader [wire.HeaderSize]byte
-
 // controlAttempt is sendControl's one write attempt, made once: it
 // reports in cfn and cfe.
 func (l *tcpLink) controlAttempt(fd uintptr) {
@@ -164,13 +161,7 @@ func (l *tcpLink) drainControl(rest []byte) {
 		if len(l.ctl) == 0 {
 			break
 		}
-		b := l.ctlBuf[:0]
-		for _, h := range l.ctl {
-			b = append(b, zeroHeader[:]...)
-			h.Encode(b[len(b)-wire.HeaderSize:])
-		}
-		l.ctl = l.ctl[:0]
-		l.ctlBuf = b
+		b := l.encodeQueued()
 		l.cmu.Unlock()
 		l.wmu.Lock()
 		l.iov[0], l.iov[1] = b, nil

@@ -126,8 +126,6 @@ func (l *tcpLink) sendControl(h wire.Header) {
 	}
 }
 
-var zeroHeader [wire.HeaderSize]byte
-
 // drainControl writes the control queue until it is empty, all the frames
 // queued at a time in one write.
 func (l *tcpLink) drainControl() {
@@ -138,13 +136,7 @@ func (l *tcpLink) drainControl() {
 		if err != nil || len(l.ctl) == 0 {
 			break
 		}
-		b := l.ctlBuf[:0]
-		for _, h := range l.ctl {
-			b = append(b, zeroHeader[:]...)
-			h.Encode(b[len(b)-wire.HeaderSize:])
-		}
-		l.ctl = l.ctl[:0]
-		l.ctlBuf = b
+		b := l.encodeQueued()
 		l.cmu.Unlock()
 		l.wmu.Lock()
 		_, err = l.c.Write(b)
