@@ -62,6 +62,16 @@ func (e *engine) linkDown(peer int, cause error) {
 	e.linkLost(peer, cause)
 }
 
+// lostMidMessage fails r, whose payload stopped arriving from peer with
+// cause, with the peer's verdict once it is decided (see linkDown): the
+// launcher's abort notice if it comes within the grace, else ErrPeerLost.
+// Failing r at once would let this rank exit first and be named as the
+// job's cause instead of the peer that died.
+func (e *engine) lostMidMessage(r *Request, peer int, cause error) {
+	e.linkDown(peer, cause)
+	go func() { r.finish(Status{}, e.peerVerdict(peer)) }()
+}
+
 // peerVerdict waits until the fate of a dropped link to peer is decided
 // and returns the error that operations on it fail with.
 func (e *engine) peerVerdict(peer int) error {

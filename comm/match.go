@@ -167,7 +167,7 @@ func (e *engine) onEager(peer int, h *wire.Header, payload io.Reader) error {
 			r.buf = make([]byte, n)
 		}
 		if err := readInto(payload, r.buf, n); err != nil {
-			r.finish(Status{}, fmt.Errorf("%w: %v", ErrPeerLost, err))
+			e.lostMidMessage(r, peer, err)
 			return err
 		}
 		var err error

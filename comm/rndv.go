@@ -145,7 +145,7 @@ func (e *engine) onData(peer int, h *wire.Header, payload io.Reader) error {
 	e.mu.Unlock()
 	switch {
 	case rerr != nil:
-		r.finish(Status{}, fmt.Errorf("%w: %v", ErrPeerLost, rerr))
+		e.lostMidMessage(r, peer, rerr)
 		return rerr
 	case detached != nil:
 		r.finish(Status{}, detached)
