@@ -97,8 +97,13 @@
 // GOMAXPROCS=1: then a goroutine that computes without blocking delays the
 // readers until it yields or is preempted (about 10ms), much as an MPI
 // rank progresses only inside MPI calls. A program that must answer
-// promptly while computing can call runtime.Gosched now and then, or raise
-// GOMAXPROCS.
+// promptly while computing can call Request.Test or Iprobe now and then
+// (as MPI_Test and MPI_Iprobe do, a test that finds nothing processes what
+// has arrived and yields the P), call runtime.Gosched, or raise
+// GOMAXPROCS. On the portable TCP link (macOS, FreeBSD, -tags
+// gorun_portable) a test cannot read the socket itself: with one P, a loop
+// of tests sees a message only when the runtime next polls the network
+// (up to about 10 ms); Wait does not have that delay.
 //
 // # What a rank is doing
 //

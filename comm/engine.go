@@ -61,7 +61,8 @@ var frameLimits = wire.Limits{MaxEager: 16 << 20, MaxChunk: 64 << 20}
 //     nextID) and the peers' state (peerErr, bye, byeCount, byeCh, fatal,
 //     failed, suspect), and eagerOut;
 //   - atomics, touched from any goroutine: waiting (goroutines in Wait,
-//     see wait.go), owed (eager bytes to credit back, per peer);
+//     see wait.go), tested (the last Test that found nothing, see
+//     progress), owed (eager bytes to credit back, per peer);
 //   - the links' own state belongs to each link (its reader goroutine and
 //     its receive lock; see tcpLink, shmLink); frames reach the engine
 //     through handleFrame, one at a time per link.
@@ -106,6 +107,7 @@ type engine struct {
 	osYield bool
 
 	waiting atomic.Int32 // goroutines blocked in Wait: readers may poll
+	tested  atomic.Int64 // e.now() of the last Test or Iprobe that found nothing (progress)
 
 	// passive links (wait.go): their readers sleep while waiters poll,
 	// and every polling waiter polls them. Set by Connect once every link

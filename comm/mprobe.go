@@ -46,6 +46,10 @@ func (c *Comm) Improbe(source, tag int) (msg *Message, ok bool, err error) {
 		return &Message{c: c, st: procNullStatus}, true, nil
 	}
 	msg, _, err = c.e.mprobe(c, src, t)
+	if msg == nil && err == nil {
+		c.e.progress(src) // request.go: like MPI_Improbe, make progress
+		msg, _, err = c.e.mprobe(c, src, t)
+	}
 	return msg, msg != nil, opError("probe", source, tag, err)
 }
 

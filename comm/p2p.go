@@ -269,7 +269,8 @@ func (c *Comm) probeArgs(call string, source, tag int) (int, int32, error) {
 // AnyTag) has arrived and can be received, and its status, without
 // receiving it. A probe of ProcNull reports true at once with an empty
 // Status whose Source is ProcNull; a bad rank or tag is an error wrapping
-// ErrInvalidRank or ErrInvalidTag.
+// ErrInvalidRank or ErrInvalidTag. A probe that finds nothing makes
+// progress, as Request.Test does, so a loop of Iprobes needs no yield.
 func (c *Comm) Iprobe(source, tag int) (Status, bool, error) {
 	src, t, err := c.probeArgs("Iprobe", source, tag)
 	if err != nil {
@@ -279,6 +280,11 @@ func (c *Comm) Iprobe(source, tag int) (Status, bool, error) {
 		return procNullStatus, true, nil
 	}
 	st, ok, _, err := c.e.probe(c, c.ctx, src, t)
+	if !ok && err == nil {
+		// Like MPI_Iprobe, a probe that finds nothing makes progress.
+		c.e.progress(src)
+		st, ok, _, err = c.e.probe(c, c.ctx, src, t)
+	}
 	return st, ok, opError("probe", source, tag, err)
 }
 

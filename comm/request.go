@@ -3,6 +3,7 @@ package comm
 import (
 	"context"
 	"reflect"
+	"runtime"
 	"sync"
 	"sync/atomic"
 )
@@ -132,10 +133,17 @@ func (r *Request) result() (Status, error) {
 func (r *Request) Done() <-chan struct{} { return r.doneChan() }
 
 // Test reports whether the request has completed and, if so, its result.
-// It never blocks.
+// It never blocks. Like MPI_Test, a Test that finds the request pending
+// makes progress: it takes what has arrived on the link the request
+// depends on and lets the link readers run, so that a loop of Tests
+// completes the request as soon as its message is there, even on a rank
+// with one P (GOMAXPROCS=1, gorun's default for a bound rank).
 func (r *Request) Test() (bool, Status, error) {
 	if !r.fin.Load() {
-		return false, Status{}, nil
+		r.e.progress(int(r.pollPeer.Load()))
+		if !r.fin.Load() {
+			return false, Status{}, nil
+		}
 	}
 	st, err := r.result()
 	return true, st, err
@@ -259,4 +267,21 @@ func WaitAny(ctx context.Context, reqs ...*Request) (int, Status, error) {
 	}
 	st, err := reqs[idx[chosen]].result()
 	return idx[chosen], st, err
+}
+
+// progress is what a non-blocking test (Test, Iprobe, Improbe) does when
+// it finds nothing: it processes what has arrived on the link to world
+// rank peer (every link for AnySource), then yields the P once so that
+// link readers and other goroutines can run. Without it, a goroutine
+// that loops on a test keeps the only P of a GOMAXPROCS=1 rank until the
+// runtime preempts it, about 10 ms later.
+//
+// It also records when it ran: a TCP link's reader keeps polling its
+// socket, instead of parking in the network poller (which a goroutine
+// that never parks delays until the runtime's next poll, up to 10 ms),
+// while tests keep coming.
+func (e *engine) progress(peer int) {
+	e.tested.Store(e.now())
+	e.pollPeer(peer)
+	runtime.Gosched()
 }

@@ -362,7 +362,8 @@ func (l *tcpLink) readLoop() {
 		if n := l.frames.Load(); n != seen {
 			seen, active = n, e.now()
 		}
-		if e.cfg.Spin > 0 && !e.osYield && e.waiting.Load() > 0 && e.now()-active < int64(e.cfg.Spin) {
+		now := e.now()
+		if e.cfg.Spin > 0 && !e.osYield && (e.waiting.Load() > 0 && now-active < int64(e.cfg.Spin) || now-e.tested.Load() < int64(e.cfg.Spin)) {
 			// With one P, the waiters poll their own links: poll only
 			// now and then, for traffic nobody waits for yet.
 			if !e.yieldPoll || i&7 == 0 {

@@ -3,6 +3,7 @@
 //	gorun -np 2 ./bench/p2p -test latency    # ping-pong, half round trip in µs
 //	gorun -np 2 ./bench/p2p -test bw         # windowed bandwidth in MB/s
 //	gorun -np 4 ./bench/p2p -test ring       # a message passed around all ranks, µs per hop
+//	gorun -np 2 ./bench/p2p -test testloop   # ping-pong whose receives complete by a loop of Test
 //
 // It follows the OSU micro-benchmarks' method: for each size, warm-up
 // iterations, then timed iterations; latency is half the mean round trip of
@@ -11,7 +12,11 @@
 // The ring test (not an OSU test) passes a message around all ranks, rank
 // r receiving from r-1 and sending to r+1, and reports the time per hop:
 // with more ranks than cores, what a hop costs when the next rank must be
-// scheduled. Each size is measured -reps times and the median printed. Sizes are
+// scheduled. The testloop test (not an OSU test either) is the ping-pong
+// with each receive posted by Irecv and completed by calling Test until it
+// reports completion, as a program that polls between pieces of work does
+// (mpi4py's `while not req.Test()`): what a Test-driven rank pays per
+// message. Each size is measured -reps times and the median printed. Sizes are
 // powers of two from -min to -max bytes.
 package main
 
@@ -28,7 +33,7 @@ import (
 )
 
 func main() {
-	test := flag.String("test", "latency", "latency | bw | ring")
+	test := flag.String("test", "latency", "latency | bw | ring | testloop")
 	minSize := flag.Int("min", 1, "smallest message size in bytes")
 	maxSize := flag.Int("max", 4<<20, "largest message size in bytes")
 	reps := flag.Int("reps", 5, "measurements per size; the median is printed")
@@ -58,6 +63,8 @@ func main() {
 		switch *test {
 		case "bw":
 			fmt.Printf("# gorun OSU-style bandwidth test (window %d, median of %d)\n# %-10s %16s\n", *window, *reps, "Size", "Bandwidth (MB/s)")
+		case "testloop":
+			fmt.Printf("# gorun latency test, receives completed by Test loops (median of %d)\n# %-10s %16s\n", *reps, "Size", "Latency (us)")
 		case "ring":
 			fmt.Printf("# gorun ring test (np %d, median of %d)\n# %-10s %16s\n", c.Size(), *reps, "Size", "Per hop (us)")
 		default:
@@ -74,6 +81,8 @@ func main() {
 				v, err = bandwidth(ctx, c, size, *window)
 			case "ring":
 				v, err = ring(ctx, c, size)
+			case "testloop":
+				v, err = testLoop(ctx, c, size)
 			default:
 				v, err = latency(ctx, c, size)
 			}
@@ -127,6 +136,44 @@ func latency(ctx context.Context, c *comm.Comm, size int) (float64, error) {
 				return 0, err
 			}
 			if err := comm.Send(ctx, c, buf, 0, 1); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return time.Since(start).Seconds() * 1e6 / float64(2*iters), nil
+}
+
+// testLoop is latency with every receive completed by a loop of Test.
+func testLoop(ctx context.Context, c *comm.Comm, size int) (float64, error) {
+	iters, skip := iterations(size, 10000, 1000, 100, 10)
+	buf := make([]byte, size)
+	peer := 1 - c.Rank()
+	recv := func() error {
+		r := comm.Irecv(c, buf, peer, 1)
+		for {
+			done, _, err := r.Test()
+			if done || err != nil {
+				return err
+			}
+		}
+	}
+	var start time.Time
+	for i := range iters + skip {
+		if i == skip {
+			start = time.Now()
+		}
+		if c.Rank() == 1 {
+			if err := recv(); err != nil {
+				return 0, err
+			}
+		}
+		if c.Rank() <= 1 {
+			if err := comm.Send(ctx, c, buf, peer, 1); err != nil {
+				return 0, err
+			}
+		}
+		if c.Rank() == 0 {
+			if err := recv(); err != nil {
 				return 0, err
 			}
 		}
