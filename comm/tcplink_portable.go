@@ -7,7 +7,9 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"sync"
+	"time"
 
 	"github.com/gorun-hpc/gorun/comm/internal/wire"
 )
@@ -26,7 +28,8 @@ import (
 // waiter reads the socket itself (poll never makes progress: a read
 // through the poller cannot be tried without waiting), so waiters park on
 // their request at once (tcpLinksPoll) and the reader goroutine, woken by
-// the poller, completes it; no peeking reads, no raw send(2)/recv(2), and
+// the poller, completes it (or, while a goroutine loops on Test, wakes
+// every Config.Spin to read: see awaitFrame); no peeking reads, no raw send(2)/recv(2), and
 // the host's TCP congestion control is kept.
 
 // tcpLinksPoll reports whether a waiter's link.poll can make progress on
@@ -172,11 +175,49 @@ func (l *tcpLink) awaitClosed() {
 func (l *tcpLink) readLoop() {
 	defer close(l.done)
 	for {
+		if err := l.awaitFrame(); err != nil {
+			l.end(err)
+			return
+		}
 		if err := l.frame(); err != nil {
 			l.end(err)
 			return
 		}
 	}
+}
+
+// awaitFrame returns once the next frame has begun to arrive, or at once
+// when no test has found nothing for Config.Spin (engine.progress). While
+// such tests keep coming, a goroutine loops on Test or Iprobe without
+// parking, and with one P the runtime would poll the network only every
+// 10 ms or so, leaving this reader parked. So it waits with a read
+// deadline of Spin instead, which the runtime's timers (run whenever that
+// goroutine yields) end: each time, it reads again, and sees what came.
+func (l *tcpLink) awaitFrame() error {
+	spin := l.e.cfg.Spin
+	if spin <= 0 || l.br.Buffered() > 0 {
+		return nil
+	}
+	armed := false
+	defer func() {
+		if armed {
+			l.c.SetReadDeadline(time.Time{})
+		}
+	}()
+	for l.e.now()-l.e.tested.Load() < int64(spin) {
+		if err := l.c.SetReadDeadline(time.Now().Add(spin)); err != nil {
+			return err
+		}
+		armed = true
+		_, err := l.br.Peek(1)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			return err
+		}
+	}
+	return nil
 }
 
 // frame reads and processes one frame.
