@@ -101,9 +101,8 @@
 // (as MPI_Test and MPI_Iprobe do, a test that finds nothing processes what
 // has arrived and yields the P), call runtime.Gosched, or raise
 // GOMAXPROCS. On the portable TCP link (macOS, FreeBSD, -tags
-// gorun_portable) a test cannot read the socket itself: with one P, a loop
-// of tests sees a message only when the runtime next polls the network
-// (up to about 10 ms); Wait does not have that delay.
+// gorun_portable) a test cannot read the socket itself; while tests keep
+// finding nothing, the link's reader wakes every Config.Spin to read it.
 //
 // # What a rank is doing
 //
