@@ -243,10 +243,9 @@ func WaitAll(ctx context.Context, reqs ...*Request) error {
 // result. Nil entries are skipped; with no non-nil request it returns -1.
 func WaitAny(ctx context.Context, reqs ...*Request) (int, Status, error) {
 	for i, r := range reqs {
-		if r != nil {
-			if ok, st, err := r.Test(); ok {
-				return i, st, err
-			}
+		if r != nil && r.fin.Load() {
+			st, err := r.result()
+			return i, st, err
 		}
 	}
 	cases := make([]reflect.SelectCase, 0, len(reqs)+1)
@@ -267,6 +266,74 @@ func WaitAny(ctx context.Context, reqs ...*Request) (int, Status, error) {
 	}
 	st, err := reqs[idx[chosen]].result()
 	return idx[chosen], st, err
+}
+
+// TestAll reports whether every request has completed (MPI_Testall) and,
+// if so, the first error among them, in request order. It never blocks;
+// like Test, when some are pending it makes progress on their links once.
+// Nil requests count as complete. Safe to call from any goroutine, like
+// Test; a request's result stays readable by Wait or Test afterwards.
+func TestAll(reqs ...*Request) (bool, error) {
+	var pending *Request
+	for _, r := range reqs {
+		if r != nil && !r.fin.Load() {
+			pending = r
+			r.e.pollPeer(int(r.pollPeer.Load()))
+		}
+	}
+	if pending != nil {
+		pending.e.tested.Store(pending.e.now())
+		runtime.Gosched()
+	}
+	var first error
+	for _, r := range reqs {
+		if r == nil {
+			continue
+		}
+		if !r.fin.Load() {
+			return false, nil
+		}
+		if _, err := r.result(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return true, first
+}
+
+// TestAny reports whether one of reqs has completed (MPI_Testany) and, if
+// so, the lowest such index and its result. It never blocks; like Test,
+// when none has completed it makes progress on their links once. Nil
+// entries are skipped; with no non-nil request it returns -1 and true, as
+// MPI_Testany does with MPI_UNDEFINED.
+func TestAny(reqs ...*Request) (int, bool, Status, error) {
+	for pass := 0; pass < 2; pass++ {
+		some := false
+		for i, r := range reqs {
+			if r == nil {
+				continue
+			}
+			some = true
+			if r.fin.Load() {
+				st, err := r.result()
+				return i, true, st, err
+			}
+		}
+		if !some {
+			return -1, true, Status{}, nil
+		}
+		if pass == 0 {
+			var e *engine
+			for _, r := range reqs {
+				if r != nil {
+					e = r.e
+					e.pollPeer(int(r.pollPeer.Load()))
+				}
+			}
+			e.tested.Store(e.now())
+			runtime.Gosched()
+		}
+	}
+	return -1, false, Status{}, nil
 }
 
 // progress is what a non-blocking test (Test, Iprobe, Improbe) does when
