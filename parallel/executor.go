@@ -54,9 +54,17 @@ func Register[A, R any](reg *Registry, name string, f func(ctx context.Context, 
 	if _, dup := reg.fns[name]; dup {
 		panic(fmt.Sprintf("parallel: Register: %q registered twice", name))
 	}
+	// Arguments decode into pooled values: decoding into a local would
+	// move it to the heap on every call.
+	args := sync.Pool{New: func() any { return new(A) }}
 	reg.fns[name] = regEntry{name, func(ctx context.Context, b, dst []byte) ([]byte, error) {
-		var a A
-		if err := unmarshalValue(b, &a); err != nil {
+		pa := args.Get().(*A)
+		err := unmarshalValue(b, pa)
+		a := *pa
+		var zero A
+		*pa = zero
+		args.Put(pa)
+		if err != nil {
 			return dst, fmt.Errorf("parallel: %s: decoding the argument into %T: %w", name, a, err)
 		}
 		r, err := f(ctx, a)
@@ -701,14 +709,7 @@ func (ex *Executor) serve() {
 				continue
 			}
 			running.Add(1)
-			go func(id uint64, name string, args []byte) {
-				defer running.Done()
-				bp := resultBufs.Get().(*[]byte)
-				res := ex.runTask(taskCtx, id, name, args, (*bp)[:0])
-				out.put(&res, false)
-				*bp = res.payload
-				resultBufs.Put(bp)
-			}(f.id, f.name, f.payload)
+			go ex.serveTask(taskCtx, out, &running, f.id, f.name, f.payload)
 		}
 		// Let the tasks (and the outbox) run before polling for more: a
 		// rank bound to one CPU has one P.
@@ -719,6 +720,17 @@ func (ex *Executor) serve() {
 // resultBufs holds the buffers a worker's task goroutines encode their
 // results into before the outbox copies them out.
 var resultBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// serveTask runs a task in its own goroutine (serve's) and puts its
+// result in out.
+func (ex *Executor) serveTask(ctx context.Context, out *outbox, running *sync.WaitGroup, id uint64, name string, args []byte) {
+	defer running.Done()
+	bp := resultBufs.Get().(*[]byte)
+	res := ex.runTask(ctx, id, name, args, (*bp)[:0])
+	out.put(&res, false)
+	*bp = res.payload
+	resultBufs.Put(bp)
+}
 
 // runTask runs task id, the registered function name on args, and
 // returns its result frame, whose payload (the msgpack result or the
