@@ -21,29 +21,51 @@ func combine[R any, K Key, V, A any](recs []R, key func(R) K, val func(R) V, agg
 			return m
 		}
 	}
-	slot := map[K]int{}
-	var accs []A
-	var keys []K
-	var last K
-	lastSlot := -1
+	f := newSlots[K](agg.Zero)
 	for _, r := range recs {
-		k := key(r)
-		s := lastSlot
-		if s < 0 || k != last {
-			var ok bool
-			if s, ok = slot[k]; !ok {
-				s = len(accs)
-				slot[k] = s
-				accs = append(accs, agg.Zero)
-				keys = append(keys, k)
-			}
-			last, lastSlot = k, s
-		}
-		accs[s] = agg.Add(accs[s], val(r))
+		a := f.at(key(r))
+		*a = agg.Add(*a, val(r))
 	}
-	out := make(map[K]A, len(accs))
-	for i, k := range keys {
-		out[k] = accs[i]
+	return f.result()
+}
+
+// slots is the combiners' general path: a map from key to a slot of an
+// accumulator slice, looked up once per run of equal keys.
+type slots[K comparable, A any] struct {
+	slot     map[K]int
+	accs     []A
+	keys     []K
+	zero     A
+	last     K
+	lastSlot int
+}
+
+func newSlots[K comparable, A any](zero A) *slots[K, A] {
+	return &slots[K, A]{slot: map[K]int{}, zero: zero, lastSlot: -1}
+}
+
+// at is k's accumulator, a new one (zero) for a key not seen before. The
+// pointer is valid until the next call.
+func (f *slots[K, A]) at(k K) *A {
+	s := f.lastSlot
+	if s < 0 || k != f.last {
+		var ok bool
+		if s, ok = f.slot[k]; !ok {
+			s = len(f.accs)
+			f.slot[k] = s
+			f.accs = append(f.accs, f.zero)
+			f.keys = append(f.keys, k)
+		}
+		f.last, f.lastSlot = k, s
+	}
+	return &f.accs[s]
+}
+
+// result is the accumulators by key.
+func (f *slots[K, A]) result() map[K]A {
+	out := make(map[K]A, len(f.accs))
+	for i, k := range f.keys {
+		out[k] = f.accs[i]
 	}
 	return out
 }

@@ -201,31 +201,13 @@ func combineColumns[K Key, V, A any](keys []K, vals []V, agg Agg[V, A]) map[K]A 
 			return m
 		}
 	}
-	slot := map[K]int{}
-	var accs []A
-	var ks []K
-	var last K
-	lastSlot := -1
+	f := newSlots[K](agg.Zero)
 	vals = vals[:len(keys)]
 	for i, k := range keys {
-		s := lastSlot
-		if s < 0 || k != last {
-			var ok bool
-			if s, ok = slot[k]; !ok {
-				s = len(accs)
-				slot[k] = s
-				accs = append(accs, agg.Zero)
-				ks = append(ks, k)
-			}
-			last, lastSlot = k, s
-		}
-		accs[s] = agg.Add(accs[s], vals[i])
+		a := f.at(k)
+		*a = agg.Add(*a, vals[i])
 	}
-	out := make(map[K]A, len(accs))
-	for i, k := range ks {
-		out[k] = accs[i]
-	}
-	return out
+	return f.result()
 }
 
 // denseColumns is combineColumns' dense path; it reports false when the

@@ -11,7 +11,6 @@ import (
 
 	"github.com/gorun-hpc/gorun/comm"
 	"github.com/gorun-hpc/gorun/kernels"
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // Registry maps function names to the functions an executor's workers
@@ -20,13 +19,20 @@ import (
 // be used from many goroutines.
 type Registry struct {
 	mu  sync.RWMutex
-	fns map[string]rawFunc
+	fns map[string]regEntry
 }
 
-type rawFunc func(ctx context.Context, args []byte) ([]byte, error)
+// rawFunc runs a registered function on msgpack args and appends the
+// msgpack result to dst.
+type rawFunc func(ctx context.Context, args, dst []byte) ([]byte, error)
+
+type regEntry struct {
+	name string
+	fn   rawFunc
+}
 
 // NewRegistry returns an empty registry.
-func NewRegistry() *Registry { return &Registry{fns: map[string]rawFunc{}} }
+func NewRegistry() *Registry { return &Registry{fns: map[string]regEntry{}} }
 
 // Func is a registered function taking an A and returning an R; Submit
 // and MapTasks take it to name the task and type its argument and result.
@@ -48,24 +54,39 @@ func Register[A, R any](reg *Registry, name string, f func(ctx context.Context, 
 	if _, dup := reg.fns[name]; dup {
 		panic(fmt.Sprintf("parallel: Register: %q registered twice", name))
 	}
-	reg.fns[name] = func(ctx context.Context, b []byte) ([]byte, error) {
-		var a A
-		if err := msgpack.Unmarshal(b, &a); err != nil {
-			return nil, fmt.Errorf("parallel: %s: decoding the argument into %T: %w", name, a, err)
+	// Arguments decode into pooled values: decoding into a local would
+	// move it to the heap on every call.
+	args := sync.Pool{New: func() any { return new(A) }}
+	reg.fns[name] = regEntry{name, func(ctx context.Context, b, dst []byte) ([]byte, error) {
+		pa := args.Get().(*A)
+		err := unmarshalValue(b, pa)
+		a := *pa
+		var zero A
+		*pa = zero
+		args.Put(pa)
+		if err != nil {
+			return dst, fmt.Errorf("parallel: %s: decoding the argument into %T: %w", name, a, err)
 		}
 		r, err := f(ctx, a)
 		if err != nil {
-			return nil, err
+			return dst, err
 		}
-		return msgpack.Marshal(r)
-	}
+		return appendValue(dst, r)
+	}}
 	return Func[A, R]{name}
 }
 
 func (reg *Registry) lookup(name string) rawFunc {
 	reg.mu.RLock()
 	defer reg.mu.RUnlock()
-	return reg.fns[name]
+	return reg.fns[name].fn
+}
+
+// name is the registered name spelt b, or "" if none is.
+func (reg *Registry) name(b []byte) string {
+	reg.mu.RLock()
+	defer reg.mu.RUnlock()
+	return reg.fns[string(b)].name
 }
 
 // ExecutorConfig configures an executor; its zero value works: rank 0
@@ -163,7 +184,7 @@ type task struct {
 	worker int
 
 	mu       sync.Mutex
-	done     chan struct{}
+	done     chan struct{} // made on demand (doneChan), closed by finish
 	finished bool
 	result   []byte
 	err      error
@@ -178,12 +199,39 @@ func (t *task) finish(result []byte, err error) bool {
 		return false
 	}
 	t.finished, t.result, t.err = true, result, err
-	close(t.done)
+	if t.done != nil {
+		close(t.done)
+	}
 	for _, w := range t.watchers {
 		w <- t
 	}
 	t.watchers = nil
 	return true
+}
+
+// closedChan is the Done channel of a task that finished before anyone
+// asked for one.
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// doneChan is closed when t finishes.
+func (t *task) doneChan() <-chan struct{} {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.done == nil {
+		if t.finished {
+			return closedChan
+		}
+		t.done = make(chan struct{})
+	}
+	return t.done
+}
+
+// isFinished reports whether t has finished; its result and err may be
+// read once it has.
+func (t *task) isFinished() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.finished
 }
 
 // NewExecutor starts an executor over the ranks of c. It is collective:
@@ -239,13 +287,14 @@ func (ex *Executor) IsClient() bool { return ex.isClient }
 // called from many goroutines.
 type Future[R any] struct {
 	t    *task
+	task task // t points here
 	once sync.Once
 	val  R
 	err  error
 }
 
 // Done is closed when the task has finished (with a result or an error).
-func (f *Future[R]) Done() <-chan struct{} { return f.t.done }
+func (f *Future[R]) Done() <-chan struct{} { return f.t.doneChan() }
 
 // Wait returns the task's result once it has finished, or ctx's error if
 // ctx ends first (the task goes on). A task whose function failed returns
@@ -253,18 +302,20 @@ func (f *Future[R]) Done() <-chan struct{} { return f.t.done }
 // function); a task that could not finish returns the fault, ErrShutdown
 // or ErrNoWorkers.
 func (f *Future[R]) Wait(ctx context.Context) (R, error) {
-	select {
-	case <-f.t.done:
-	case <-ctx.Done():
-		var zero R
-		return zero, ctx.Err()
+	if !f.t.isFinished() {
+		select {
+		case <-f.t.doneChan():
+		case <-ctx.Done():
+			var zero R
+			return zero, ctx.Err()
+		}
 	}
 	f.once.Do(func() {
 		if f.t.err != nil {
 			f.err = f.t.err
 			return
 		}
-		if err := msgpack.Unmarshal(f.t.result, &f.val); err != nil {
+		if err := unmarshalValue(f.t.result, &f.val); err != nil {
 			f.err = fmt.Errorf("parallel: task %s: decoding the result into %T: %w", f.t.name, f.val, err)
 		}
 	})
@@ -281,13 +332,13 @@ func Submit[A, R any](ctx context.Context, ex *Executor, fn Func[A, R], a A) (*F
 	if !ex.isClient {
 		return nil, fmt.Errorf("parallel: Submit on rank %d: %w", ex.c.Rank(), ErrNotClient)
 	}
-	args, err := msgpack.Marshal(a)
+	args, err := marshalValue(a)
 	if err != nil {
 		return nil, fmt.Errorf("parallel: Submit %s: encoding %T: %w", fn.name, a, err)
 	}
-	t := &task{name: fn.name, args: args, done: make(chan struct{})}
-	f := &Future[R]{t: t}
-	t.future = f
+	f := &Future[R]{task: task{name: fn.name, args: args}}
+	t := &f.task
+	f.t, t.future = t, f
 	if err := ex.start(ctx, t); err != nil {
 		return nil, err
 	}
@@ -407,46 +458,70 @@ func (ex *Executor) call(ctx context.Context, name string, args []byte) ([]byte,
 	if fn == nil {
 		return nil, fmt.Errorf("%w %q", ErrUnknownFunc, name)
 	}
-	return fn(ctx, args)
+	return fn(ctx, args, nil)
 }
 
 // settle finishes t and releases its slot.
 func (ex *Executor) settle(t *task, res []byte, err error) {
+	if ex.settleQuiet(t, res, err) {
+		ex.wakeWaiters()
+	}
+}
+
+// settleQuiet is settle without waking the goroutines waiting for a
+// slot (wakeWaiters does, once for many settles); it reports whether it
+// finished t.
+func (ex *Executor) settleQuiet(t *task, res []byte, err error) bool {
 	if err != nil {
 		err = fmt.Errorf("parallel: task %s: %w", t.name, err)
 	}
-	if t.finish(res, err) {
-		ex.mu.Lock()
-		delete(ex.locals, t)
-		ex.pending--
-		if ex.waiters > 0 {
-			close(ex.freed)
-			ex.freed = make(chan struct{})
-		}
-		ex.mu.Unlock()
+	if !t.finish(res, err) {
+		return false
 	}
+	ex.mu.Lock()
+	if ex.locals != nil {
+		delete(ex.locals, t)
+	}
+	ex.pending--
+	ex.mu.Unlock()
+	return true
+}
+
+// wakeWaiters wakes the goroutines waiting for a free slot, if any.
+func (ex *Executor) wakeWaiters() {
+	ex.mu.Lock()
+	if ex.waiters > 0 {
+		close(ex.freed)
+		ex.freed = make(chan struct{})
+	}
+	ex.mu.Unlock()
 }
 
 // receive takes worker w's answers until its bye or a fault.
 func (ex *Executor) receive(w *execWorker) {
 	defer ex.recvWG.Done()
+	var fs []frame
 	for {
 		b, _, err := ex.c.RecvAlloc(ex.runCtx, w.rank, tagExec)
 		if err != nil {
 			ex.lost(w.rank, err)
 			return
 		}
-		fs, err := decodeBatch(b)
+		fs, err = decodeBatch(fs, b, nil)
 		if err != nil {
 			log.Printf("parallel: executor: refused a message from rank %d: %v", w.rank, err)
 			continue
 		}
+		settled := false
 		for _, f := range fs {
 			switch f.kind {
 			case kindBye:
 				ex.mu.Lock()
 				w.alive = false
 				ex.mu.Unlock()
+				if settled {
+					ex.wakeWaiters()
+				}
 				return
 			case kindResult:
 			default:
@@ -460,14 +535,19 @@ func (ex *Executor) receive(w *execWorker) {
 			if t == nil {
 				continue // dropped by a cancelling Shutdown
 			}
+			var ok bool
 			switch f.status {
 			case resultOK:
-				ex.settle(t, f.payload, nil)
+				ok = ex.settleQuiet(t, f.payload, nil)
 			case resultErr:
-				ex.settle(t, nil, &remoteError{string(f.payload)})
+				ok = ex.settleQuiet(t, nil, &remoteError{string(f.payload)})
 			default:
-				ex.settle(t, nil, fmt.Errorf("%w %q on rank %d", ErrUnknownFunc, t.name, w.rank))
+				ok = ex.settleQuiet(t, nil, fmt.Errorf("%w %q on rank %d", ErrUnknownFunc, t.name, w.rank))
 			}
+			settled = settled || ok
+		}
+		if settled {
+			ex.wakeWaiters()
 		}
 		// Let the goroutines waiting for these results run before this
 		// one polls for the next message (a rank bound to one CPU has
@@ -599,6 +679,7 @@ func (ex *Executor) serve() {
 		return
 	}
 	var running sync.WaitGroup
+	var fs []frame
 	for {
 		b, _, err := ex.c.RecvAlloc(ex.runCtx, ex.client, tagExec)
 		if err != nil {
@@ -607,7 +688,7 @@ func (ex *Executor) serve() {
 			fail(err)
 			return
 		}
-		fs, err := decodeBatch(b)
+		fs, err = decodeBatch(fs, b, ex.reg.name)
 		if err != nil {
 			log.Printf("parallel: executor worker %d: refused a message: %v", ex.c.Rank(), err)
 			continue
@@ -628,19 +709,7 @@ func (ex *Executor) serve() {
 				continue
 			}
 			running.Add(1)
-			go func() {
-				defer running.Done()
-				res := frame{kind: kindResult, id: f.id, status: resultOK}
-				fn := ex.reg.lookup(f.name)
-				if fn == nil {
-					res.status = resultUnknown
-				} else if r, err := fn(taskCtx, f.payload); err != nil {
-					res.status, res.payload = resultErr, []byte(err.Error())
-				} else {
-					res.payload = r
-				}
-				out.put(&res, false)
-			}()
+			go ex.serveTask(taskCtx, out, &running, f.id, f.name, f.payload)
 		}
 		// Let the tasks (and the outbox) run before polling for more: a
 		// rank bound to one CPU has one P.
@@ -648,11 +717,41 @@ func (ex *Executor) serve() {
 	}
 }
 
+// resultBufs holds the buffers a worker's task goroutines encode their
+// results into before the outbox copies them out.
+var resultBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// serveTask runs a task in its own goroutine (serve's) and puts its
+// result in out.
+func (ex *Executor) serveTask(ctx context.Context, out *outbox, running *sync.WaitGroup, id uint64, name string, args []byte) {
+	defer running.Done()
+	bp := resultBufs.Get().(*[]byte)
+	res := ex.runTask(ctx, id, name, args, (*bp)[:0])
+	out.put(&res, false)
+	*bp = res.payload
+	resultBufs.Put(bp)
+}
+
+// runTask runs task id, the registered function name on args, and
+// returns its result frame, whose payload (the msgpack result or the
+// error's text) is appended to dst.
+func (ex *Executor) runTask(ctx context.Context, id uint64, name string, args, dst []byte) frame {
+	res := frame{kind: kindResult, id: id, status: resultOK}
+	if fn := ex.reg.lookup(name); fn == nil {
+		res.status, res.payload = resultUnknown, dst
+	} else if r, err := fn(ctx, args, dst); err != nil {
+		res.status, res.payload = resultErr, append(r[:0], err.Error()...)
+	} else {
+		res.payload = r
+	}
+	return res
+}
+
 // serveBatches is serve with ExecutorConfig.Batches: the tasks of each
 // message run together (on the pool, if any), and their results go back
 // in one message sent from this goroutine; the outbox only says bye.
 func (ex *Executor) serveBatches(taskCtx context.Context, cancelTasks context.CancelFunc, out *outbox, fail func(error)) {
-	var tasks, results []frame
+	var fs, tasks, results []frame
 	var buf, scratch []byte
 	run := func() error {
 		if len(tasks) == 0 {
@@ -662,15 +761,7 @@ func (ex *Executor) serveBatches(taskCtx context.Context, cancelTasks context.Ca
 		ex.pool.ParallelFor(len(tasks), kernels.Schedule{}, func(lo, hi, _ int) {
 			for i := lo; i < hi; i++ {
 				f := &tasks[i]
-				res := frame{kind: kindResult, id: f.id, status: resultOK}
-				if fn := ex.reg.lookup(f.name); fn == nil {
-					res.status = resultUnknown
-				} else if r, err := fn(taskCtx, f.payload); err != nil {
-					res.status, res.payload = resultErr, []byte(err.Error())
-				} else {
-					res.payload = r
-				}
-				results[i] = res
+				results[i] = ex.runTask(taskCtx, f.id, f.name, f.payload, results[i].payload[:0])
 			}
 		})
 		buf = buf[:0]
@@ -687,7 +778,7 @@ func (ex *Executor) serveBatches(taskCtx context.Context, cancelTasks context.Ca
 			fail(err)
 			return
 		}
-		fs, err := decodeBatch(b)
+		fs, err = decodeBatch(fs, b, ex.reg.name)
 		if err != nil {
 			log.Printf("parallel: executor worker %d: refused a message: %v", ex.c.Rank(), err)
 			continue

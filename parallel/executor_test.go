@@ -406,3 +406,78 @@ func workerLostRank(ctx context.Context, c *comm.Comm, leaver int) error {
 	}
 	return ex.Shutdown(ctx, parallel.Drain)
 }
+
+// BenchmarkExecutor measures one task's path through an executor at np 2
+// (the client and one worker in this process, over loopback): "roundtrip"
+// submits a task and waits for it before the next (latency), "map" runs
+// b.N tasks through MapTasks and "ascompleted" submits b.N tasks and
+// collects them with AsCompleted (throughput, with back-pressure).
+// allocs/op counts both ranks' allocations per task.
+func BenchmarkExecutor(b *testing.B) {
+	for _, mode := range []string{"goroutines", "batches"} {
+		for _, path := range []string{"roundtrip", "map", "ascompleted"} {
+			b.Run(mode+"/"+path, func(b *testing.B) {
+				b.ReportAllocs()
+				commtest.Run(b, 2, comm.Config{}, func(ctx context.Context, c *comm.Comm) error {
+					f := newFuncs()
+					ex, err := parallel.NewExecutor(ctx, c, f.reg, parallel.ExecutorConfig{Batches: mode == "batches"})
+					if err != nil {
+						return err
+					}
+					if !ex.IsClient() {
+						return ex.Shutdown(ctx, parallel.Drain)
+					}
+					b.ResetTimer()
+					switch path {
+					case "roundtrip":
+						for i := range b.N {
+							fu, err := parallel.Submit(ctx, ex, f.add, [2]int{i, 1})
+							if err != nil {
+								return err
+							}
+							if r, err := fu.Wait(ctx); err != nil || r != i+1 {
+								return fmt.Errorf("task %d: %d, %v", i, r, err)
+							}
+						}
+					case "map":
+						args := make([][2]int, b.N)
+						for i := range args {
+							args[i] = [2]int{i, 1}
+						}
+						rs, err := parallel.MapTasks(ctx, ex, f.add, args)
+						if err != nil {
+							return err
+						}
+						for i, r := range rs {
+							if r != i+1 {
+								return fmt.Errorf("task %d: %d", i, r)
+							}
+						}
+					case "ascompleted":
+						fs := make([]*parallel.Future[int], b.N)
+						for i := range fs {
+							if fs[i], err = parallel.Submit(ctx, ex, f.add, [2]int{i, 1}); err != nil {
+								return err
+							}
+						}
+						n := 0
+						for fu, err := range parallel.AsCompleted(ctx, fs) {
+							if err != nil {
+								return err
+							}
+							if _, err := fu.Wait(ctx); err != nil {
+								return err
+							}
+							n++
+						}
+						if n != b.N {
+							return fmt.Errorf("%d of %d futures", n, b.N)
+						}
+					}
+					b.StopTimer()
+					return ex.Shutdown(ctx, parallel.Drain)
+				})
+			})
+		}
+	}
+}

@@ -2,6 +2,7 @@ package parallel
 
 import (
 	"encoding/binary"
+	"math/bits"
 )
 
 // The executor's messages, one per comm message, all with tag tagExec on
@@ -62,7 +63,15 @@ func (f *frame) encode(dst []byte) []byte {
 
 // decodeFrame parses one message. It refuses (ErrMalformed) anything that
 // encode would not produce; payload aliases b.
-func decodeFrame(b []byte) (frame, error) {
+func decodeFrame(b []byte) (frame, error) { return decodeFrameNames(b, nil) }
+
+// uvarintLen is the length of v's minimal uvarint encoding.
+func uvarintLen(v uint64) int { return max(1, (bits.Len64(v)+6)/7) }
+
+// decodeFrameNames is decodeFrame where names, if not nil, gives a task's
+// function name as a string (the registry's own, with no allocation), or
+// "" for a name it does not know.
+func decodeFrameNames(b []byte, names func([]byte) string) (frame, error) {
 	var f frame
 	if len(b) == 0 {
 		return f, errMalformedf("empty executor message")
@@ -70,7 +79,7 @@ func decodeFrame(b []byte) (frame, error) {
 	f.kind, b = b[0], b[1:]
 	uvarint := func() (uint64, bool) {
 		v, n := binary.Uvarint(b)
-		if n <= 0 || n != len(binary.AppendUvarint(nil, v)) {
+		if n <= 0 || n != uvarintLen(v) {
 			return 0, false
 		}
 		b = b[n:]
@@ -86,7 +95,13 @@ func decodeFrame(b []byte) (frame, error) {
 		if !ok || n > maxNameLen || n > uint64(len(b)) {
 			return f, errMalformedf("task name length")
 		}
-		f.id, f.name, f.payload = id, string(b[:n]), b[n:]
+		if names != nil {
+			f.name = names(b[:n])
+		}
+		if f.name == "" {
+			f.name = string(b[:n])
+		}
+		f.id, f.payload = id, b[n:]
 	case kindResult:
 		id, ok := uvarint()
 		if !ok || len(b) < 1 || b[0] > resultUnknown {
@@ -120,19 +135,20 @@ func appendFramed(dst, scratch []byte, f *frame) ([]byte, []byte) {
 	return append(dst, scratch...), scratch
 }
 
-// decodeBatch parses a message into its frames, refusing (ErrMalformed)
-// an empty message, a bad length or a bad frame; payloads alias b.
-func decodeBatch(b []byte) ([]frame, error) {
+// decodeBatch parses a message into its frames, appended to dst[:0],
+// refusing (ErrMalformed) an empty message, a bad length or a bad frame;
+// payloads alias b. names is decodeFrameNames'.
+func decodeBatch(dst []frame, b []byte, names func([]byte) string) ([]frame, error) {
 	if len(b) == 0 {
 		return nil, errMalformedf("empty executor message")
 	}
-	var out []frame
+	out := dst[:0]
 	for len(b) > 0 {
 		n, k := binary.Uvarint(b)
-		if k <= 0 || k != len(binary.AppendUvarint(nil, n)) || n == 0 || n > uint64(len(b)-k) {
+		if k <= 0 || k != uvarintLen(n) || n == 0 || n > uint64(len(b)-k) {
 			return nil, errMalformedf("frame length in a batch")
 		}
-		f, err := decodeFrame(b[k : k+int(n)])
+		f, err := decodeFrameNames(b[k:k+int(n)], names)
 		if err != nil {
 			return nil, err
 		}

@@ -2,6 +2,7 @@ package parallel
 
 import (
 	"bytes"
+	"encoding/binary"
 	"testing"
 )
 
@@ -54,12 +55,12 @@ func TestBatchRoundTrip(t *testing.T) {
 	for i := range fs {
 		b, scratch = appendFramed(b, scratch, &fs[i])
 	}
-	got, err := decodeBatch(b)
+	got, err := decodeBatch(nil, b, nil)
 	if err != nil || len(got) != 3 || got[0].name != "a" || got[1].id != 2 || got[2].kind != kindBye {
 		t.Fatalf("decodeBatch: %+v %v", got, err)
 	}
 	for _, bad := range [][]byte{nil, {0}, {5, kindBye}, {1, kindBye, 9}, {0x81, 0x00, kindBye}} {
-		if _, err := decodeBatch(bad); err == nil {
+		if _, err := decodeBatch(nil, bad, nil); err == nil {
 			t.Errorf("decodeBatch(%x) accepted", bad)
 		}
 	}
@@ -73,7 +74,7 @@ func FuzzDecodeBatch(f *testing.F) {
 	b, _ = appendFramed(b, scratch, &frame{kind: kindStop, mode: byte(Drain)})
 	f.Add(b)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		fs, err := decodeBatch(b)
+		fs, err := decodeBatch(nil, b, nil)
 		if err != nil {
 			return
 		}
@@ -85,4 +86,13 @@ func FuzzDecodeBatch(f *testing.F) {
 			t.Fatalf("decoded %x, re-encoded %x", b, again)
 		}
 	})
+}
+
+// uvarintLen agrees with the encoder at every length boundary.
+func TestUvarintLen(t *testing.T) {
+	for _, v := range []uint64{0, 1, 127, 128, 1<<14 - 1, 1 << 14, 1<<21 - 1, 1 << 21, 1<<35 + 3, 1<<63 - 1, 1 << 63, ^uint64(0)} {
+		if got, want := uvarintLen(v), len(binary.AppendUvarint(nil, v)); got != want {
+			t.Errorf("uvarintLen(%d) = %d, want %d", v, got, want)
+		}
+	}
 }

@@ -58,3 +58,16 @@ func (t *table) num(i int, c string) (float64, error) {
 	}
 	return v, nil
 }
+
+// nums returns columns cols of row i as numbers.
+func (t *table) nums(i int, cols ...string) ([]float64, error) {
+	out := make([]float64, len(cols))
+	for j, c := range cols {
+		v, err := t.num(i, c)
+		if err != nil {
+			return nil, err
+		}
+		out[j] = v
+	}
+	return out, nil
+}

@@ -1,14 +1,11 @@
 package main
 
 import (
-	"encoding/csv"
 	"flag"
 	"fmt"
 	"image/color"
 	"math"
-	"os"
 	"slices"
-	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -30,35 +27,20 @@ func granularity(args []string) error {
 }
 
 func plotGranularity(in, out, title string) error {
-	f, err := os.Open(in)
+	t, err := readTable(in, "np", "mode", "grain_units", "task_us", "speedup")
 	if err != nil {
 		return err
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		return err
-	}
-	if len(recs) < 2 {
-		return fmt.Errorf("%s: no data", in)
-	}
-	col := map[string]int{}
-	for i, name := range recs[0] {
-		col[name] = i
-	}
-	for _, need := range []string{"np", "mode", "grain_units", "task_us", "speedup"} {
-		if _, ok := col[need]; !ok {
-			return fmt.Errorf("%s: no column %q", in, need)
-		}
 	}
 	// The x axis is the task size in units, converted to time with the
 	// median time of a unit over all rows, so that the points of every np
 	// line up (each row measured its own serial time).
 	var perUnit []float64
-	for _, r := range recs[1:] {
-		g, _ := strconv.ParseFloat(r[col["grain_units"]], 64)
-		us, _ := strconv.ParseFloat(r[col["task_us"]], 64)
-		if g > 0 && us > 0 {
+	for i := range t.rows {
+		v, err := t.nums(i, "grain_units", "task_us")
+		if err != nil {
+			return err
+		}
+		if g, us := v[0], v[1]; g > 0 && us > 0 {
 			perUnit = append(perUnit, us/g)
 		}
 	}
@@ -70,12 +52,13 @@ func plotGranularity(in, out, title string) error {
 	farm := map[int]plotter.XYs{}
 	static := map[int]float64{}
 	minX, maxX := math.Inf(1), math.Inf(-1)
-	for _, r := range recs[1:] {
-		np, _ := strconv.Atoi(r[col["np"]])
-		g, _ := strconv.ParseFloat(r[col["grain_units"]], 64)
-		x := g * unitUS
-		y, _ := strconv.ParseFloat(r[col["speedup"]], 64)
-		switch r[col["mode"]] {
+	for i := range t.rows {
+		v, err := t.nums(i, "np", "grain_units", "speedup")
+		if err != nil {
+			return err
+		}
+		np, x, y := int(v[0]), v[1]*unitUS, v[2]
+		switch t.str(i, "mode") {
 		case "farm":
 			farm[np] = append(farm[np], plotter.XY{X: x, Y: y})
 			minX, maxX = math.Min(minX, x), math.Max(maxX, x)

@@ -60,14 +60,11 @@ func parseKernels(t *table) (map[string]*figure, error) {
 			f = &figure{title: t.str(i, "title"), unit: t.str(i, "unit"), lines: map[string]plotter.XYs{}}
 			figs[b] = f
 		}
-		w, err := t.num(i, "workers")
+		wv, err := t.nums(i, "workers", "value")
 		if err != nil {
 			return nil, err
 		}
-		v, err := t.num(i, "value")
-		if err != nil {
-			return nil, err
-		}
+		w, v := wv[0], wv[1]
 		if !(w >= 0 && w <= 1<<20) || !(v >= 0 && v <= 1e15) {
 			return nil, fmt.Errorf("%s:%d: workers %v, value %v out of range", t.name, i+2, w, v)
 		}

@@ -1,14 +1,10 @@
 package main
 
 import (
-	"encoding/csv"
 	"flag"
-	"fmt"
 	"image/color"
-	"os"
 	"slices"
 	"sort"
-	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -39,26 +35,18 @@ func median(xs []float64) float64 {
 }
 
 func plotParallel(in, out string) error {
-	f, err := os.Open(in)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
+	t, err := readTable(in, "workload", "peer", "np", "rate")
 	if err != nil {
 		return err
 	}
 	type key struct{ workload, peer, np string }
 	rates := map[key][]float64{}
-	for _, r := range recs[1:] {
-		if len(r) < 6 {
-			return fmt.Errorf("%s: short record %v", in, r)
-		}
-		v, err := strconv.ParseFloat(r[5], 64)
+	for i := range t.rows {
+		v, err := t.num(i, "rate")
 		if err != nil {
 			return err
 		}
-		k := key{r[0], r[1], r[2]}
+		k := key{t.str(i, "workload"), t.str(i, "peer"), t.str(i, "np")}
 		rates[k] = append(rates[k], v)
 	}
 	// Groups on the x axis: workload × np, in a fixed order.

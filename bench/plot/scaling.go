@@ -56,11 +56,9 @@ func parseScaling(t *table) (strong, weak []series, ncpu int, err error) {
 		if !ok {
 			return nil, nil, 0, fmt.Errorf("%s:%d: mode %q, want strong or weak", t.name, i+2, mode)
 		}
-		var v [3]float64
-		for j, c := range []string{"np", "seconds", "ncpu"} {
-			if v[j], err = t.num(i, c); err != nil {
-				return nil, nil, 0, err
-			}
+		v, err := t.nums(i, "np", "seconds", "ncpu")
+		if err != nil {
+			return nil, nil, 0, err
 		}
 		if v[0] < 1 || v[0] > 1<<20 || !(v[1] > 0) || v[1] > 1e9 || v[2] < 1 || v[2] > 1<<20 {
 			return nil, nil, 0, fmt.Errorf("%s:%d: np %v, seconds %v, ncpu %v out of range", t.name, i+2, v[0], v[1], v[2])
