@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"runtime"
 
 	"github.com/gorun-hpc/gorun/collectives"
 	"github.com/gorun-hpc/gorun/comm"
@@ -263,12 +262,10 @@ func mapRoot[T, R any](ctx context.Context, d *comm.Comm, src []T, ranged bool, 
 		return give(w)
 	}
 	for {
-		// Answer every worker that has answered, then run one chunk. The
-		// yield lets the link readers take in what has arrived: a rank
-		// bound to one CPU has one P, and this loop would otherwise hold
-		// it until preempted.
+		// Answer every worker that has answered, then run one chunk. An
+		// Improbe that finds nothing makes progress and yields, so this
+		// loop lets the link readers run on a rank with one P.
 		for total > 0 {
-			runtime.Gosched()
 			m, ok, err := d.Improbe(comm.AnySource, comm.AnyTag)
 			if err != nil {
 				return fl, nil, -1, err
