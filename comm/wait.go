@@ -28,7 +28,9 @@ import (
 // sleep is hidden from the peer (a reader asleep stays asleep) or, if it
 // was awake, it parks on engine.gateCond, and the peer's messages cost no
 // wake-up. The last waiter to stop polling wakes them, and they go back
-// to sleeping on their channels.
+// to sleeping on their channels. A reader yields its P before it sleeps,
+// since the sleep is a system call that keeps the P (see
+// shmLink.readLoop): the goroutines it has just woken run first.
 
 // pollWait is the state of one waiter's polling (see engine.startPoll).
 // The caller calls stop when it is done, whatever the outcome.
@@ -37,6 +39,7 @@ type pollWait struct {
 	peer  *atomic.Int32 // the world rank the wait depends on, or AnySource
 	i     int
 	start time.Time
+	yield time.Time // with passive links: when the waiter last yielded its P
 	on    bool
 	gated bool // counted in e.pollers
 }
@@ -56,7 +59,9 @@ func (e *engine) startPoll(peer *atomic.Int32) pollWait {
 // processes between polls (the rank it waits for gets to run), counts
 // each poll as eight, and now and then polls every link (see pollAll).
 // Every eighth poll it lets the runtime run the link readers; the clock is
-// first read then, as most waits end before.
+// first read then, as most waits end before. A rank with passive links
+// and a CPU of its own reads the clock every eighth poll instead and
+// yields every passiveYield (see there).
 func (w *pollWait) next() bool {
 	if !w.on {
 		return false
@@ -75,23 +80,58 @@ func (w *pollWait) next() bool {
 			}
 		}
 		if w.i&7 == 7 {
-			runtime.Gosched()
-			if w.i == 7 {
-				w.start = time.Now()
-			} else if time.Since(w.start) > e.pollSpin {
-				w.stop()
-				return false
+			if w.gated && !e.osYield {
+				now := time.Now()
+				if w.i == 7 {
+					w.start, w.yield = now, now
+				} else {
+					if now.Sub(w.yield) >= passiveYield {
+						runtime.Gosched()
+						w.yield = time.Now()
+					}
+					if now.Sub(w.start) > e.pollSpin {
+						w.stop()
+						return false
+					}
+				}
+			} else {
+				runtime.Gosched()
+				if w.i == 7 {
+					w.start = time.Now()
+				} else if time.Since(w.start) > e.pollSpin {
+					w.stop()
+					return false
+				}
 			}
 		}
 	}
 	w.i++
 	peer := int(w.peer.Load())
-	e.pollPeer(peer)
+	if peer == AnySource {
+		e.pollAll() // the passive links among them
+		return true
+	}
+	var own link
+	if peer != e.rank {
+		if own = e.links[peer]; own != nil {
+			own.poll()
+		}
+	}
 	for _, l := range e.passive {
-		l.poll()
+		if l != own {
+			l.poll()
+		}
 	}
 	return true
 }
+
+// passiveYield is how long a waiter that polls passive links, on a rank
+// with a CPU of its own, polls between two yields of its P (to the rank's
+// other goroutines: link readers, the user's). A poll of a shared-memory
+// link costs tens of nanoseconds and runtime.Gosched some hundreds: at
+// every eighth poll, as over TCP (whose polls are system calls), the
+// yields took a third of the waiter's time.
+var passiveYield = 2 * time.Microsecond
 
 // stop ends the polling; idempotent.
 func (w *pollWait) stop() {
