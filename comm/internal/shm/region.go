@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/binary"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"sync"
@@ -76,17 +75,8 @@ func CreateRegion(size int64, dir string) (*Region, error) {
 	if _, err := rand.Read(r.handle.Token[:]); err != nil {
 		return nil, err
 	}
-	fd, sealed, err := newBacking(dir, "gorun-win-"+hex.EncodeToString(r.handle.Token[:4]))
+	mem, fd, sealed, err := createFile(dir, "gorun-win-", r.handle.Token, total)
 	if err != nil {
-		return nil, err
-	}
-	if err := reserveFile(fd, total, sealed); err != nil {
-		closeFD(fd)
-		return nil, err
-	}
-	mem, err := mapFile(fd, total)
-	if err != nil {
-		closeFD(fd)
 		return nil, err
 	}
 	r.mem, r.fd = mem, fd
@@ -112,15 +102,7 @@ func OpenRegion(h Handle) (*Region, error) {
 	if err := checkRegionHandle(h); err != nil {
 		return nil, err
 	}
-	fd, err := openPeerFile(h.Pid, h.FD)
-	if err != nil {
-		return nil, err
-	}
-	defer closeFD(fd)
-	if err := checkFile(fd, h.Size, h.Sealed); err != nil {
-		return nil, err
-	}
-	mem, err := mapFile(fd, h.Size)
+	mem, err := mapPeerFile(h)
 	if err != nil {
 		return nil, err
 	}

@@ -224,17 +224,8 @@ func Create(opts Options) (*Segment, error) {
 	}
 	*s.probe = s.handle.Token
 	size := int64(segSize(ring))
-	fd, sealed, err := newBacking(opts.Dir, "gorun-shm-"+hex.EncodeToString(s.handle.Token[:4]))
+	mem, fd, sealed, err := createFile(opts.Dir, "gorun-shm-", s.handle.Token, size)
 	if err != nil {
-		return nil, err
-	}
-	if err := reserveFile(fd, size, sealed); err != nil {
-		closeFD(fd)
-		return nil, err
-	}
-	mem, err := mapFile(fd, size)
-	if err != nil {
-		closeFD(fd)
 		return nil, err
 	}
 	s.mem, s.fd = mem, fd
@@ -249,6 +240,42 @@ func Create(opts Options) (*Segment, error) {
 	le.PutUint64(mem[hCreatorAddr:], uint64(uintptr(unsafe.Pointer(s.probe))))
 	atomic.StoreUint64((*uint64)(unsafe.Pointer(&mem[hMagic])), segMagic)
 	return s, nil
+}
+
+// createFile makes the file behind a segment or a region: size bytes,
+// reserved in full and mapped, in a memfd named prefix and the token's
+// first 4 bytes in hex or, when dir is not empty, in an unnamed file in
+// that tmpfs (newBacking, reserveFile). On error nothing is left open.
+func createFile(dir, prefix string, token [TokenSize]byte, size int64) (mem []byte, fd int, sealed bool, err error) {
+	fd, sealed, err = newBacking(dir, prefix+hex.EncodeToString(token[:4]))
+	if err != nil {
+		return nil, -1, false, err
+	}
+	if err := reserveFile(fd, size, sealed); err != nil {
+		closeFD(fd)
+		return nil, -1, false, err
+	}
+	mem, err = mapFile(fd, size)
+	if err != nil {
+		closeFD(fd)
+		return nil, -1, false, err
+	}
+	return mem, fd, sealed, nil
+}
+
+// mapPeerFile maps the file h names, after checking it (regular, this
+// user's, mode 0600, of h.Size bytes, sealed if h.Sealed), through a
+// descriptor of its own that it closes again.
+func mapPeerFile(h Handle) ([]byte, error) {
+	fd, err := openPeerFile(h.Pid, h.FD)
+	if err != nil {
+		return nil, err
+	}
+	defer closeFD(fd)
+	if err := checkFile(fd, h.Size, h.Sealed); err != nil {
+		return nil, err
+	}
+	return mapFile(fd, h.Size)
 }
 
 // Handle returns what the peer passes to Open.
@@ -322,15 +349,7 @@ func Open(h Handle, opts Options) (*Channel, error) {
 	if h.Pid <= 0 || h.FD < 0 || h.Size < int64(segSize(minRingSize)) || h.Size > int64(segSize(maxRingSize)) {
 		return nil, fmt.Errorf("%w: shm handle: pid %d, fd %d, size %d", ErrInvalidArgument, h.Pid, h.FD, h.Size)
 	}
-	fd, err := openPeerFile(h.Pid, h.FD)
-	if err != nil {
-		return nil, err
-	}
-	defer closeFD(fd)
-	if err := checkFile(fd, h.Size, h.Sealed); err != nil {
-		return nil, err
-	}
-	mem, err := mapFile(fd, h.Size)
+	mem, err := mapPeerFile(h)
 	if err != nil {
 		return nil, err
 	}
