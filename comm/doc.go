@@ -69,7 +69,8 @@
 // host. Nodes describes how a communicator's ranks sit on hosts and keeps,
 // per communicator, the host and leader communicators of package
 // collectives' hierarchical algorithms, made without communication (each
-// rank publishes its host in the job's store at Connect). AllocateShared,
+// rank publishes its host once in the job's store at Connect, host/<rank>,
+// which also chooses each pair's transport). AllocateShared,
 // over a communicator of one host, is MPI_Win_allocate_shared: one memfd
 // segment per host that every rank of it maps, each rank's slice readable
 // and writable by all, synchronised by SharedWindow.Fence; it never has a

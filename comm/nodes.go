@@ -17,12 +17,14 @@ import (
 // host name alone decides. Options.Host replaces the identity (tests run
 // several "hosts" in one process).
 //
-// Each rank publishes its identity in the job's store as node/<rank>
-// before it connects to any peer, so once Connect has returned every
-// peer's key is there. The world's table (world rank -> host) is read from
-// the store once per process, the first time a rank needs it (Nodes,
-// SplitType, AllocateShared), and every communicator's layout is derived
-// from it locally.
+// A rank's identity is published once, by the shared-memory transport,
+// which every build links (host/<rank> = "<transport> <identity>", see
+// shm.go and PROTOCOL.md; parseHostEntry reads it), before the rank's
+// address: so once Connect has returned every peer's entry is there. The
+// world's table (world rank -> host) is read from the store once per
+// process, the first time a rank needs it (Nodes, SplitType,
+// AllocateShared), and every communicator's layout is derived from it
+// locally.
 
 // SplitKind is the split_type argument of SplitType.
 type SplitKind int
@@ -33,31 +35,27 @@ const TypeShared SplitKind = 1
 
 // hostTable is the process's view of which host each world rank is on.
 type hostTable struct {
-	id string // this rank's identity, published at Connect
+	id string // this rank's identity (the transports publish it)
 
 	mu   sync.Mutex
 	host []int // world rank -> host index (hosts numbered by their lowest world rank); nil until loaded
 }
 
-// hostKey is the store key of rank's identity. (The shared-memory
-// transport publishes host/<rank> with its own format; see shm.go.)
-func hostKey(rank int) string { return "node/" + strconv.Itoa(rank) }
+// hostKey is the store key of rank's host entry, which the shared-memory
+// transport publishes (shmTransport.publish) and the node table reads.
+func hostKey(rank int) string { return "host/" + strconv.Itoa(rank) }
 
-// publish sets this rank's identity (o.Host, or the machine's) in the
-// store, before any link exists.
-func (t *hostTable) publish(ctx context.Context, o Options) error {
+// setIdentity sets this rank's identity: o.Host, or the machine's. A
+// world of one rank has its table at once; a larger one reads it from
+// the host entries the transports publish.
+func (t *hostTable) setIdentity(o Options) {
 	t.id = o.Host
 	if t.id == "" {
 		t.id = hostIdentity()
 	}
 	if o.Size == 1 {
 		t.host = []int{0}
-		return nil
 	}
-	if err := o.Store.Set(ctx, hostKey(o.Rank), []byte(t.id)); err != nil {
-		return fmt.Errorf("publishing the host identity: %w", err)
-	}
-	return nil
 }
 
 // worldHosts returns the world's table, reading it from the store the
@@ -82,7 +80,9 @@ func (w *Comm) worldHosts(ctx context.Context) ([]int, error) {
 			if err != nil {
 				return nil, fmt.Errorf("comm: rank %d: reading the host of rank %d: %w", w.rank, r, err)
 			}
-			id = string(v)
+			if _, id, err = parseHostEntry(v); err != nil {
+				return nil, fmt.Errorf("comm: rank %d: the host of rank %d: %w", w.rank, r, err)
+			}
 		}
 		h, ok := index[id]
 		if !ok {

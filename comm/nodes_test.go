@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gorun-hpc/gorun/comm"
 	"github.com/gorun-hpc/gorun/comm/commtest"
@@ -192,4 +193,58 @@ func TestSplitTypeArguments(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestNodesReadTheHostEntries: the node table is built from the one host
+// entry each rank publishes (host/<rank>, written by the transports), on
+// every transport and rank count: no other key carries the identity, and
+// Nodes counts the hosts the entries name.
+func TestNodesReadTheHostEntries(t *testing.T) {
+	for _, transport := range []string{comm.TransportTCP, comm.TransportAuto, commtest.Mixed} {
+		for _, n := range []int{1, 2, 3, 5, 8} {
+			t.Run(fmt.Sprintf("%s/np=%d", transport, n), func(t *testing.T) {
+				hosts := make([]string, n) // mixed: commtest puts ranks 2r, 2r+1 on one host
+				want := (n + 1) / 2
+				if transport != commtest.Mixed {
+					for r := range hosts {
+						hosts[r] = "h" + strconv.Itoa(r%3)
+					}
+					want = min(n, 3)
+				}
+				cfg := testCfg
+				cfg.Transport = transport
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				defer cancel()
+				w, err := commtest.StartHosts(ctx, hosts, cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer w.Close()
+				errs := make(chan error, n)
+				for _, c := range w.Comms {
+					go func() {
+						nodes, err := c.Nodes(ctx)
+						if err == nil && nodes.Hosts != want {
+							err = fmt.Errorf("rank %d: %d hosts, want %d", c.Rank(), nodes.Hosts, want)
+						}
+						errs <- err
+					}()
+				}
+				for range n {
+					if err := <-errs; err != nil {
+						t.Fatal(err)
+					}
+				}
+				for r := range n {
+					if v, ok := w.Store.Lookup("node/" + strconv.Itoa(r)); ok {
+						t.Errorf("node/%d = %q: the identity is published twice", r, v)
+					}
+					v, ok := w.Store.Lookup("host/" + strconv.Itoa(r))
+					if n > 1 && (!ok || !strings.Contains(string(v), " ")) {
+						t.Errorf("host/%d = %q, %v: want \"<transport> <host>\"", r, v, ok)
+					}
+				}
+			})
+		}
+	}
 }

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/gorun-hpc/gorun/comm"
 	"github.com/gorun-hpc/gorun/comm/commtest"
+	"github.com/gorun-hpc/gorun/comm/internal/tmpfstest"
 )
 
 // windowsMapped counts the node-shared windows this process has mapped.
@@ -185,7 +184,7 @@ func TestSharedWindowArguments(t *testing.T) {
 // on every rank, never a SIGBUS; one that fits works. Needs root for the
 // mount, in a mount namespace of its own (unshare -m).
 func TestSharedWindowTinyTmpfs(t *testing.T) {
-	if dir := os.Getenv("COMM_SHM_TINY_DIR"); dir != "" {
+	if dir := tmpfstest.Dir(); dir != "" {
 		comm.SetSharedDir(dir)
 		defer comm.SetSharedDir("")
 		commtest.Run(t, 3, testCfg, func(ctx context.Context, c *comm.Comm) error {
@@ -204,31 +203,5 @@ func TestSharedWindowTinyTmpfs(t *testing.T) {
 		})
 		return
 	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (to mount a tmpfs in a mount namespace)")
-	}
-	unshare, err := exec.LookPath("unshare")
-	if err != nil {
-		t.Skip("no unshare(1)")
-	}
-	dir := filepath.Join(t.TempDir(), "tiny")
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, unshare, "-m", "--propagation", "private", "sh", "-c",
-		`mount -t tmpfs -o size=1M tmpfs "$COMM_SHM_TINY_DIR" && exec "$0" -test.run='^TestSharedWindowTinyTmpfs$' -test.v`, os.Args[0])
-	cmd.Env = append(os.Environ(), "COMM_SHM_TINY_DIR="+dir)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		if strings.Contains(string(out), "mount") || strings.Contains(string(out), "unshare") {
-			t.Skipf("no mount namespace here: %v: %s", err, out)
-		}
-		t.Fatalf("%v\n%s", err, out)
-	}
-	t.Logf("%s", out)
-	if !strings.Contains(string(out), "--- PASS: TestSharedWindowTinyTmpfs") {
-		t.Fatalf("the test in the mount namespace did not pass:\n%s", out)
-	}
+	tmpfstest.Rerun(t, "1M", time.Minute)
 }

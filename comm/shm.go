@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -102,7 +101,7 @@ func hostIdentity() string {
 func (t *shmTransport) name() string { return TransportShm }
 
 func (t *shmTransport) publish(ctx context.Context) error {
-	if err := t.store.Set(ctx, "host/"+strconv.Itoa(t.e.rank), []byte(t.mode+" "+t.host)); err != nil { // see parseHostEntry
+	if err := t.store.Set(ctx, hostKey(t.e.rank), []byte(t.mode+" "+t.host)); err != nil { // see parseHostEntry
 		return fmt.Errorf("publishing host: %w", err)
 	}
 	return nil
@@ -112,7 +111,7 @@ func (t *shmTransport) publish(ctx context.Context) error {
 // share the host; an error when either forces it and they do not, or one
 // forces shm and the other tcp.
 func (t *shmTransport) serves(ctx context.Context, peer int) (bool, error) {
-	v, err := t.store.Get(ctx, "host/"+strconv.Itoa(peer))
+	v, err := t.store.Get(ctx, hostKey(peer))
 	if err != nil {
 		return false, fmt.Errorf("reading rank %d's host: %w", peer, err)
 	}

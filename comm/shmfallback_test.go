@@ -6,9 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +13,7 @@ import (
 
 	"github.com/gorun-hpc/gorun/comm"
 	"github.com/gorun-hpc/gorun/comm/commtest"
+	"github.com/gorun-hpc/gorun/comm/internal/tmpfstest"
 	"github.com/gorun-hpc/gorun/comm/rendezvous"
 )
 
@@ -25,36 +23,11 @@ import (
 // transport forced to shm it is an error at start-up instead. Needs root
 // for the mount, in a mount namespace of its own (unshare -m).
 func TestShmFallsBackToTCP(t *testing.T) {
-	if dir := os.Getenv("COMM_TINY_SHM"); dir != "" {
+	if dir := tmpfstest.Dir(); dir != "" {
 		shmFallback(t, dir)
 		return
 	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root")
-	}
-	unshare, err := exec.LookPath("unshare")
-	if err != nil {
-		t.Skip("no unshare(1)")
-	}
-	dir := filepath.Join(t.TempDir(), "tiny")
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, unshare, "-m", "--propagation", "private", "sh", "-c",
-		`mount -t tmpfs -o size=1M tmpfs "$COMM_TINY_SHM" && exec "$0" -test.run='^TestShmFallsBackToTCP$' -test.v`, os.Args[0])
-	cmd.Env = append(os.Environ(), "COMM_TINY_SHM="+dir)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		if strings.Contains(string(out), "mount:") || strings.Contains(string(out), "unshare:") {
-			t.Skipf("no mount namespace here: %v: %s", err, out)
-		}
-		t.Fatalf("%v\n%s", err, out)
-	}
-	if !strings.Contains(string(out), "--- PASS: TestShmFallsBackToTCP") {
-		t.Fatalf("the test did not run in the namespace:\n%s", out)
-	}
+	tmpfstest.Rerun(t, "1M", 2*time.Minute)
 }
 
 func shmFallback(t *testing.T, dir string) {

@@ -62,8 +62,9 @@ func Connect(ctx context.Context, o Options) (*Comm, error) {
 	w := newComm(e, 0, group, o.Rank)
 	e.worldComm = w
 	w.proc = &process{store: o.Store, watch: o.Watch, localRank: o.LocalRank, localSize: o.LocalSize}
+	w.proc.hosts.setIdentity(o)
+	o.Host = w.proc.hosts.id // the one identity the transports publish
 	if o.Size == 1 {
-		w.proc.hosts.publish(ctx, o)
 		return w, nil
 	}
 	if o.Store == nil {
@@ -71,10 +72,6 @@ func Connect(ctx context.Context, o Options) (*Comm, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
 	defer cancel()
-	// Before any link: once a peer is connected, its host is in the store.
-	if err := w.proc.hosts.publish(ctx, o); err != nil {
-		return nil, fmt.Errorf("comm: rank %d: start-up: %w", o.Rank, err)
-	}
 	// Watch for the launcher's abort notice before any link exists: a
 	// peer may die while this rank is still connecting to the others.
 	if o.Watch != nil {

@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/binary"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"sync"
@@ -76,17 +75,8 @@ func CreateRegion(size int64, dir string) (*Region, error) {
 	if _, err := rand.Read(r.handle.Token[:]); err != nil {
 		return nil, err
 	}
-	fd, sealed, err := newBacking(dir, "gorun-win-"+hex.EncodeToString(r.handle.Token[:4]))
+	mem, fd, sealed, err := createFile(dir, "gorun-win-", r.handle.Token, total)
 	if err != nil {
-		return nil, err
-	}
-	if err := reserveFile(fd, total, sealed); err != nil {
-		closeFD(fd)
-		return nil, err
-	}
-	mem, err := mapFile(fd, total)
-	if err != nil {
-		closeFD(fd)
 		return nil, err
 	}
 	r.mem, r.fd = mem, fd
@@ -112,15 +102,7 @@ func OpenRegion(h Handle) (*Region, error) {
 	if err := checkRegionHandle(h); err != nil {
 		return nil, err
 	}
-	fd, err := openPeerFile(h.Pid, h.FD)
-	if err != nil {
-		return nil, err
-	}
-	defer closeFD(fd)
-	if err := checkFile(fd, h.Size, h.Sealed); err != nil {
-		return nil, err
-	}
-	mem, err := mapFile(fd, h.Size)
+	mem, err := mapPeerFile(h)
 	if err != nil {
 		return nil, err
 	}
@@ -188,34 +170,17 @@ const RegionHandleSize = HandleSize
 // magic "GWIN", version 1, flags (bit 0: Sealed), 2 zero bytes, pid u32,
 // fd u32, size u64, token (little-endian).
 func AppendRegionHandle(b []byte, h Handle) []byte {
-	b = append(b, regionHandleMagic...)
-	var flags byte
-	if h.Sealed {
-		flags = 1
-	}
-	b = append(b, regVersion, flags, 0, 0)
-	b = binary.LittleEndian.AppendUint32(b, uint32(h.Pid))
-	b = binary.LittleEndian.AppendUint32(b, uint32(h.FD))
-	b = binary.LittleEndian.AppendUint64(b, uint64(h.Size))
-	return append(b, h.Token[:]...)
+	return appendHandle(b, regionHandleMagic, h)
 }
 
 // ParseRegionHandle decodes what AppendRegionHandle made. A wrong length,
 // magic or version, a non-zero reserved bit or byte, or a pid, fd or size
 // out of range is an error wrapping ErrInvalidArgument.
 func ParseRegionHandle(b []byte) (Handle, error) {
-	var h Handle
-	if len(b) != RegionHandleSize {
-		return h, fmt.Errorf("%w: region handle of %d bytes, want %d", ErrInvalidArgument, len(b), RegionHandleSize)
+	h, err := parseHandle(b, regionHandleMagic, "region")
+	if err != nil {
+		return Handle{}, err
 	}
-	if string(b[:4]) != regionHandleMagic || b[4] != regVersion || b[5]&^1|b[6]|b[7] != 0 {
-		return h, fmt.Errorf("%w: region handle: bad magic or version %x", ErrInvalidArgument, b[:8])
-	}
-	h.Sealed = b[5]&1 != 0
-	h.Pid = int32(binary.LittleEndian.Uint32(b[8:]))
-	h.FD = int32(binary.LittleEndian.Uint32(b[12:]))
-	h.Size = int64(binary.LittleEndian.Uint64(b[16:]))
-	copy(h.Token[:], b[24:])
 	if err := checkRegionHandle(h); err != nil {
 		return Handle{}, err
 	}

@@ -151,40 +151,68 @@ const HandleSize = 40
 
 const handleMagic = "GSHM"
 
+// handleVersion is the version byte of a segment's and of a region's
+// encoded handle.
+const handleVersion = 1
+
 // AppendBinary appends the Handle's 40-byte encoding: magic "GSHM",
 // version 1, flags (bit 0: Sealed), 2 zero bytes, pid u32, fd u32, size u64, token (little-endian).
 func (h Handle) AppendBinary(b []byte) ([]byte, error) {
-	b = append(b, handleMagic...)
-	var flags byte
-	if h.Sealed {
-		flags = 1
-	}
-	b = append(b, segVersion, flags, 0, 0)
-	b = binary.LittleEndian.AppendUint32(b, uint32(h.Pid))
-	b = binary.LittleEndian.AppendUint32(b, uint32(h.FD))
-	b = binary.LittleEndian.AppendUint64(b, uint64(h.Size))
-	return append(b, h.Token[:]...), nil
+	return appendHandle(b, handleMagic, h), nil
 }
 
 // ParseHandle decodes a Handle made by AppendBinary. A wrong length,
 // magic, version, non-zero reserved byte, or an out-of-range pid, fd or
 // size is an error wrapping ErrInvalidArgument.
 func ParseHandle(b []byte) (Handle, error) {
+	h, err := parseHandle(b, handleMagic, "shm")
+	if err != nil {
+		return Handle{}, err
+	}
+	if err := checkHandle(h); err != nil {
+		return Handle{}, err
+	}
+	return h, nil
+}
+
+func checkHandle(h Handle) error {
+	if h.Pid <= 0 || h.FD < 0 || h.Size < int64(segSize(minRingSize)) || h.Size > int64(segSize(maxRingSize)) {
+		return fmt.Errorf("%w: shm handle: pid %d, fd %d, size %d", ErrInvalidArgument, h.Pid, h.FD, h.Size)
+	}
+	return nil
+}
+
+// appendHandle appends h's 40-byte encoding under magic (4 bytes): the
+// format of a segment's and of a region's handle (version 1 of both).
+func appendHandle(b []byte, magic string, h Handle) []byte {
+	b = append(b, magic...)
+	var flags byte
+	if h.Sealed {
+		flags = 1
+	}
+	b = append(b, handleVersion, flags, 0, 0)
+	b = binary.LittleEndian.AppendUint32(b, uint32(h.Pid))
+	b = binary.LittleEndian.AppendUint32(b, uint32(h.FD))
+	b = binary.LittleEndian.AppendUint64(b, uint64(h.Size))
+	return append(b, h.Token[:]...)
+}
+
+// parseHandle decodes what appendHandle made under magic, checking the
+// length, magic, version and reserved bits (what names the handle in
+// errors, which wrap ErrInvalidArgument); the caller checks the ranges.
+func parseHandle(b []byte, magic, what string) (Handle, error) {
 	var h Handle
 	if len(b) != HandleSize {
-		return h, fmt.Errorf("%w: shm handle of %d bytes, want %d", ErrInvalidArgument, len(b), HandleSize)
+		return h, fmt.Errorf("%w: %s handle of %d bytes, want %d", ErrInvalidArgument, what, len(b), HandleSize)
 	}
-	if string(b[:4]) != handleMagic || b[4] != segVersion || b[5]&^1|b[6]|b[7] != 0 {
-		return h, fmt.Errorf("%w: shm handle: bad magic or version %x", ErrInvalidArgument, b[:8])
+	if string(b[:4]) != magic || b[4] != handleVersion || b[5]&^1|b[6]|b[7] != 0 {
+		return h, fmt.Errorf("%w: %s handle: bad magic or version %x", ErrInvalidArgument, what, b[:8])
 	}
 	h.Sealed = b[5]&1 != 0
 	h.Pid = int32(binary.LittleEndian.Uint32(b[8:]))
 	h.FD = int32(binary.LittleEndian.Uint32(b[12:]))
 	h.Size = int64(binary.LittleEndian.Uint64(b[16:]))
 	copy(h.Token[:], b[24:])
-	if h.Pid <= 0 || h.FD < 0 || h.Size < int64(segSize(minRingSize)) || h.Size > int64(segSize(maxRingSize)) {
-		return Handle{}, fmt.Errorf("%w: shm handle: pid %d, fd %d, size %d", ErrInvalidArgument, h.Pid, h.FD, h.Size)
-	}
 	return h, nil
 }
 
@@ -224,17 +252,8 @@ func Create(opts Options) (*Segment, error) {
 	}
 	*s.probe = s.handle.Token
 	size := int64(segSize(ring))
-	fd, sealed, err := newBacking(opts.Dir, "gorun-shm-"+hex.EncodeToString(s.handle.Token[:4]))
+	mem, fd, sealed, err := createFile(opts.Dir, "gorun-shm-", s.handle.Token, size)
 	if err != nil {
-		return nil, err
-	}
-	if err := reserveFile(fd, size, sealed); err != nil {
-		closeFD(fd)
-		return nil, err
-	}
-	mem, err := mapFile(fd, size)
-	if err != nil {
-		closeFD(fd)
 		return nil, err
 	}
 	s.mem, s.fd = mem, fd
@@ -249,6 +268,42 @@ func Create(opts Options) (*Segment, error) {
 	le.PutUint64(mem[hCreatorAddr:], uint64(uintptr(unsafe.Pointer(s.probe))))
 	atomic.StoreUint64((*uint64)(unsafe.Pointer(&mem[hMagic])), segMagic)
 	return s, nil
+}
+
+// createFile makes the file behind a segment or a region: size bytes,
+// reserved in full and mapped, in a memfd named prefix and the token's
+// first 4 bytes in hex or, when dir is not empty, in an unnamed file in
+// that tmpfs (newBacking, reserveFile). On error nothing is left open.
+func createFile(dir, prefix string, token [TokenSize]byte, size int64) (mem []byte, fd int, sealed bool, err error) {
+	fd, sealed, err = newBacking(dir, prefix+hex.EncodeToString(token[:4]))
+	if err != nil {
+		return nil, -1, false, err
+	}
+	if err := reserveFile(fd, size, sealed); err != nil {
+		closeFD(fd)
+		return nil, -1, false, err
+	}
+	mem, err = mapFile(fd, size)
+	if err != nil {
+		closeFD(fd)
+		return nil, -1, false, err
+	}
+	return mem, fd, sealed, nil
+}
+
+// mapPeerFile maps the file h names, after checking it (regular, this
+// user's, mode 0600, of h.Size bytes, sealed if h.Sealed), through a
+// descriptor of its own that it closes again.
+func mapPeerFile(h Handle) ([]byte, error) {
+	fd, err := openPeerFile(h.Pid, h.FD)
+	if err != nil {
+		return nil, err
+	}
+	defer closeFD(fd)
+	if err := checkFile(fd, h.Size, h.Sealed); err != nil {
+		return nil, err
+	}
+	return mapFile(fd, h.Size)
 }
 
 // Handle returns what the peer passes to Open.
@@ -319,18 +374,10 @@ func (s *Segment) Close() error {
 // ErrInvalidArgument for a bad handle, ErrBadSegment, ErrUnsupported, or
 // the failing system call's (the creator is gone, or /proc refused).
 func Open(h Handle, opts Options) (*Channel, error) {
-	if h.Pid <= 0 || h.FD < 0 || h.Size < int64(segSize(minRingSize)) || h.Size > int64(segSize(maxRingSize)) {
-		return nil, fmt.Errorf("%w: shm handle: pid %d, fd %d, size %d", ErrInvalidArgument, h.Pid, h.FD, h.Size)
-	}
-	fd, err := openPeerFile(h.Pid, h.FD)
-	if err != nil {
+	if err := checkHandle(h); err != nil {
 		return nil, err
 	}
-	defer closeFD(fd)
-	if err := checkFile(fd, h.Size, h.Sealed); err != nil {
-		return nil, err
-	}
-	mem, err := mapFile(fd, h.Size)
+	mem, err := mapPeerFile(h)
 	if err != nil {
 		return nil, err
 	}

@@ -6,12 +6,12 @@ import (
 	"errors"
 	"io"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gorun-hpc/gorun/comm/internal/tmpfstest"
 )
 
 // pair makes both sides of a channel in this process (Open reaches this
@@ -410,7 +410,7 @@ func TestNothingLeft(t *testing.T) {
 // with ErrNoSpace (and no SIGBUS later). Needs root for the mount, in a
 // mount namespace of its own (unshare -m).
 func TestTinyTmpfs(t *testing.T) {
-	if dir := os.Getenv("SHM_TINY_DIR"); dir != "" {
+	if dir := tmpfstest.Dir(); dir != "" {
 		_, err := Create(Options{Dir: dir, RingSize: 1 << 20})
 		if !errors.Is(err, ErrNoSpace) {
 			t.Fatalf("Create in a 1 MiB tmpfs: %v, want ErrNoSpace", err)
@@ -424,29 +424,7 @@ func TestTinyTmpfs(t *testing.T) {
 		s.Close()
 		return
 	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root")
-	}
-	unshare, err := exec.LookPath("unshare")
-	if err != nil {
-		t.Skip("no unshare(1)")
-	}
-	dir := filepath.Join(t.TempDir(), "tiny")
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	ctx := testCtx(t, time.Minute)
-	cmd := exec.CommandContext(ctx, unshare, "-m", "--propagation", "private", "sh", "-c",
-		`mount -t tmpfs -o size=1M tmpfs "$SHM_TINY_DIR" && exec "$0" -test.run='^TestTinyTmpfs$' -test.v`, os.Args[0])
-	cmd.Env = append(os.Environ(), "SHM_TINY_DIR="+dir)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		if strings.Contains(string(out), "mount") || strings.Contains(string(out), "unshare") {
-			t.Skipf("no mount namespace here: %v: %s", err, out)
-		}
-		t.Fatalf("%v\n%s", err, out)
-	}
-	t.Logf("%s", out)
+	tmpfstest.Rerun(t, "1M", time.Minute)
 }
 
 func TestHandleRoundTrip(t *testing.T) {
