@@ -36,7 +36,10 @@ import (
 //     then advances in parallel with the caller; with GOMAXPROCS=1 (what
 //     gorun gives each rank when the ranks fill the host's CPUs) only
 //     whenever the caller blocks, yields or is preempted, as comm's link
-//     readers do. Measured in examples/ddp -overlap (np 2, 2-core VM,
+//     readers do, unless the operation holds an extra P for its
+//     goroutine (WithAsyncProgress, comm.Config.AsyncProgress,
+//     GORUN_ASYNC_PROGRESS=1; bench/ddp measures when that pays).
+//     Measured in examples/ddp -overlap (np 2, 2-core VM,
 //     runtime trace of rank 0, 288 Iallreduces of 4-33 KB started during
 //     the backward pass): with GOMAXPROCS=1 and no yield at the call none
 //     completed before the step's Wait, the goroutine first ran a median

@@ -110,10 +110,12 @@ type Config struct {
 	// progress thread: the goroutine that runs the collective then gets a
 	// thread of its own, scheduled by the kernel beside the computing
 	// goroutine's (on the same CPU when the rank is bound to one), instead
-	// of waiting until the caller blocks, yields or is preempted. It pays
-	// where a rank computes while its collectives are in flight with
-	// GOMAXPROCS=1 (gorun's default when the ranks fill the host's CPUs);
-	// see bench/ddp for figures. Zero means off; Init reads
+	// of waiting until the caller blocks, yields or is preempted. It is
+	// for ranks that compute while their collectives are in flight with
+	// GOMAXPROCS=1 (gorun's default when the ranks fill the host's CPUs):
+	// in bench/ddp it paid for 0.5 MB reductions and on an oversubscribed
+	// host, and cost time for small reductions with one rank per core.
+	// Zero means off; Init reads
 	// GORUN_ASYNC_PROGRESS (1 or 0). A call may override it with
 	// collectives.WithAsyncProgress.
 	AsyncProgress Toggle
