@@ -93,3 +93,32 @@ func ExampleReduceValue() {
 	// rank 1: ""
 	// rank 2: ""
 }
+
+// ExampleWithAsyncProgress starts the sum of each rank's contribution,
+// works meanwhile, and waits for it before reading the result; with
+// WithAsyncProgress(true) the operation holds one extra P, so it advances
+// beside the work even with GOMAXPROCS=1.
+func ExampleWithAsyncProgress() {
+	lines, err := commtest.Lines(3, comm.Config{}, time.Minute, func(ctx context.Context, c *comm.Comm) (string, error) {
+		sum := make([]int, 2)
+		req := collectives.Iallreduce(ctx, c, sum, []int{c.Rank(), 10}, collectives.Sum[int](), collectives.WithAsyncProgress(true))
+		work := 0
+		for i := range 1000 {
+			work += i
+		}
+		if _, err := req.Wait(ctx); err != nil {
+			return "", err
+		}
+		return fmt.Sprint(c.Rank(), sum, work), nil
+	})
+	if err != nil {
+		panic(err)
+	}
+	for _, l := range lines {
+		fmt.Println(l)
+	}
+	// Output:
+	// 0 [3 30] 499500
+	// 1 [3 30] 499500
+	// 2 [3 30] 499500
+}

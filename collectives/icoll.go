@@ -36,7 +36,10 @@ import (
 //     then advances in parallel with the caller; with GOMAXPROCS=1 (what
 //     gorun gives each rank when the ranks fill the host's CPUs) only
 //     whenever the caller blocks, yields or is preempted, as comm's link
-//     readers do. Measured in examples/ddp -overlap (np 2, 2-core VM,
+//     readers do, unless the operation holds an extra P for its
+//     goroutine (WithAsyncProgress, comm.Config.AsyncProgress,
+//     GORUN_ASYNC_PROGRESS=1; bench/ddp measures when that pays).
+//     Measured in examples/ddp -overlap (np 2, 2-core VM,
 //     runtime trace of rank 0, 288 Iallreduces of 4-33 KB started during
 //     the backward pass): with GOMAXPROCS=1 and no yield at the call none
 //     completed before the step's Wait, the goroutine first ran a median
@@ -68,7 +71,7 @@ import (
 // request that fn's result completes. On one rank, where every collective
 // is a local copy that cannot wait for anyone, fn runs at once on c
 // itself and the request is complete on return.
-func start(ctx context.Context, c *comm.Comm, name string, fn func(ctx context.Context, d *comm.Comm) error) *comm.Request {
+func start(ctx context.Context, c *comm.Comm, name string, opts []Option, fn func(ctx context.Context, d *comm.Comm) error) *comm.Request {
 	if c.Size() == 1 {
 		r, complete := comm.StartRequest(c)
 		run(ctx, c, name, fn, complete)
@@ -76,9 +79,36 @@ func start(ctx context.Context, c *comm.Comm, name string, fn func(ctx context.C
 	}
 	d := c.Dup() // the operation's own context, taken in call order
 	r, complete := comm.StartRequest(c)
+	if asyncProgress(c, opts) {
+		progressAcquire()
+		done := complete
+		complete = func(err error) {
+			progressRelease()
+			done(err)
+		}
+	}
 	go run(ctx, d, name, fn, complete)
 	runtime.Gosched()
 	return r
+}
+
+// asyncProgress reports whether an operation on c with opts holds the
+// extra P (WithAsyncProgress, else comm.Config.AsyncProgress).
+func asyncProgress(c *comm.Comm, opts []Option) bool {
+	var async int8
+	if len(opts) > 0 {
+		cfg := configs.Get().(*config)
+		for _, o := range opts {
+			o(cfg)
+		}
+		async = cfg.async
+		*cfg = config{}
+		configs.Put(cfg)
+	}
+	if async != 0 {
+		return async > 0
+	}
+	return c.AsyncProgress()
 }
 
 // run runs fn on d and completes the request with its error, turning a
@@ -105,35 +135,35 @@ func run(ctx context.Context, d *comm.Comm, name string, fn func(ctx context.Con
 // Ibarrier starts a Barrier (MPI_Ibarrier): its request completes once
 // every rank of c has called Ibarrier or Barrier for this operation.
 func Ibarrier(ctx context.Context, c *comm.Comm, opts ...Option) *comm.Request {
-	return start(ctx, c, "Ibarrier", func(ctx context.Context, d *comm.Comm) error {
+	return start(ctx, c, "Ibarrier", opts, func(ctx context.Context, d *comm.Comm) error {
 		return Barrier(ctx, d, opts...)
 	})
 }
 
 // Ibcast starts a Bcast of root's buf (MPI_Ibcast).
 func Ibcast[T comm.Elem](ctx context.Context, c *comm.Comm, buf []T, root int, opts ...Option) *comm.Request {
-	return start(ctx, c, "Ibcast", func(ctx context.Context, d *comm.Comm) error {
+	return start(ctx, c, "Ibcast", opts, func(ctx context.Context, d *comm.Comm) error {
 		return Bcast(ctx, d, buf, root, opts...)
 	})
 }
 
 // Ireduce starts a Reduce into root's dst (MPI_Ireduce).
 func Ireduce[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op Op[T], root int, opts ...Option) *comm.Request {
-	return start(ctx, c, "Ireduce", func(ctx context.Context, d *comm.Comm) error {
+	return start(ctx, c, "Ireduce", opts, func(ctx context.Context, d *comm.Comm) error {
 		return Reduce(ctx, d, dst, src, op, root, opts...)
 	})
 }
 
 // Iallreduce starts an Allreduce (MPI_Iallreduce).
 func Iallreduce[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op Op[T], opts ...Option) *comm.Request {
-	return start(ctx, c, "Iallreduce", func(ctx context.Context, d *comm.Comm) error {
+	return start(ctx, c, "Iallreduce", opts, func(ctx context.Context, d *comm.Comm) error {
 		return Allreduce(ctx, d, dst, src, op, opts...)
 	})
 }
 
 // Igather starts a Gather to root (MPI_Igather).
 func Igather[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, root int, opts ...Option) *comm.Request {
-	return start(ctx, c, "Igather", func(ctx context.Context, d *comm.Comm) error {
+	return start(ctx, c, "Igather", opts, func(ctx context.Context, d *comm.Comm) error {
 		return Gather(ctx, d, dst, src, root, opts...)
 	})
 }
@@ -141,14 +171,14 @@ func Igather[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, root 
 // Igatherv starts a Gatherv to root (MPI_Igatherv). counts and displs
 // belong to the operation until it completes, like the buffers.
 func Igatherv[T comm.Elem](ctx context.Context, c *comm.Comm, dst []T, counts, displs []int, src []T, root int, opts ...Option) *comm.Request {
-	return start(ctx, c, "Igatherv", func(ctx context.Context, d *comm.Comm) error {
+	return start(ctx, c, "Igatherv", opts, func(ctx context.Context, d *comm.Comm) error {
 		return Gatherv(ctx, d, dst, counts, displs, src, root, opts...)
 	})
 }
 
 // Iscatter starts a Scatter from root (MPI_Iscatter).
 func Iscatter[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, root int, opts ...Option) *comm.Request {
-	return start(ctx, c, "Iscatter", func(ctx context.Context, d *comm.Comm) error {
+	return start(ctx, c, "Iscatter", opts, func(ctx context.Context, d *comm.Comm) error {
 		return Scatter(ctx, d, dst, src, root, opts...)
 	})
 }
@@ -156,14 +186,14 @@ func Iscatter[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, root
 // Iscatterv starts a Scatterv from root (MPI_Iscatterv). counts and
 // displs belong to the operation until it completes.
 func Iscatterv[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, counts, displs []int, root int, opts ...Option) *comm.Request {
-	return start(ctx, c, "Iscatterv", func(ctx context.Context, d *comm.Comm) error {
+	return start(ctx, c, "Iscatterv", opts, func(ctx context.Context, d *comm.Comm) error {
 		return Scatterv(ctx, d, dst, src, counts, displs, root, opts...)
 	})
 }
 
 // Iallgather starts an Allgather (MPI_Iallgather).
 func Iallgather[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, opts ...Option) *comm.Request {
-	return start(ctx, c, "Iallgather", func(ctx context.Context, d *comm.Comm) error {
+	return start(ctx, c, "Iallgather", opts, func(ctx context.Context, d *comm.Comm) error {
 		return Allgather(ctx, d, dst, src, opts...)
 	})
 }
@@ -171,14 +201,14 @@ func Iallgather[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op
 // Iallgatherv starts an Allgatherv (MPI_Iallgatherv). counts and displs
 // belong to the operation until it completes.
 func Iallgatherv[T comm.Elem](ctx context.Context, c *comm.Comm, dst []T, counts, displs []int, src []T, opts ...Option) *comm.Request {
-	return start(ctx, c, "Iallgatherv", func(ctx context.Context, d *comm.Comm) error {
+	return start(ctx, c, "Iallgatherv", opts, func(ctx context.Context, d *comm.Comm) error {
 		return Allgatherv(ctx, d, dst, counts, displs, src, opts...)
 	})
 }
 
 // Ialltoall starts an Alltoall (MPI_Ialltoall).
 func Ialltoall[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, opts ...Option) *comm.Request {
-	return start(ctx, c, "Ialltoall", func(ctx context.Context, d *comm.Comm) error {
+	return start(ctx, c, "Ialltoall", opts, func(ctx context.Context, d *comm.Comm) error {
 		return Alltoall(ctx, d, dst, src, opts...)
 	})
 }
@@ -186,7 +216,7 @@ func Ialltoall[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, opt
 // Ialltoallv starts an Alltoallv (MPI_Ialltoallv). The count and
 // displacement slices belong to the operation until it completes.
 func Ialltoallv[T comm.Elem](ctx context.Context, c *comm.Comm, dst []T, rcounts, rdispls []int, src []T, scounts, sdispls []int, opts ...Option) *comm.Request {
-	return start(ctx, c, "Ialltoallv", func(ctx context.Context, d *comm.Comm) error {
+	return start(ctx, c, "Ialltoallv", opts, func(ctx context.Context, d *comm.Comm) error {
 		return Alltoallv(ctx, d, dst, rcounts, rdispls, src, scounts, sdispls, opts...)
 	})
 }
@@ -194,7 +224,7 @@ func Ialltoallv[T comm.Elem](ctx context.Context, c *comm.Comm, dst []T, rcounts
 // IreduceScatter starts a ReduceScatter (MPI_Ireduce_scatter). counts
 // belongs to the operation until it completes.
 func IreduceScatter[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, counts []int, op Op[T], opts ...Option) *comm.Request {
-	return start(ctx, c, "IreduceScatter", func(ctx context.Context, d *comm.Comm) error {
+	return start(ctx, c, "IreduceScatter", opts, func(ctx context.Context, d *comm.Comm) error {
 		return ReduceScatter(ctx, d, dst, src, counts, op, opts...)
 	})
 }
@@ -202,21 +232,21 @@ func IreduceScatter[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T
 // IreduceScatterBlock starts a ReduceScatterBlock
 // (MPI_Ireduce_scatter_block).
 func IreduceScatterBlock[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op Op[T], opts ...Option) *comm.Request {
-	return start(ctx, c, "IreduceScatterBlock", func(ctx context.Context, d *comm.Comm) error {
+	return start(ctx, c, "IreduceScatterBlock", opts, func(ctx context.Context, d *comm.Comm) error {
 		return ReduceScatterBlock(ctx, d, dst, src, op, opts...)
 	})
 }
 
 // Iscan starts a Scan (MPI_Iscan).
 func Iscan[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op Op[T], opts ...Option) *comm.Request {
-	return start(ctx, c, "Iscan", func(ctx context.Context, d *comm.Comm) error {
+	return start(ctx, c, "Iscan", opts, func(ctx context.Context, d *comm.Comm) error {
 		return Scan(ctx, d, dst, src, op, opts...)
 	})
 }
 
 // Iexscan starts an Exscan (MPI_Iexscan).
 func Iexscan[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op Op[T], opts ...Option) *comm.Request {
-	return start(ctx, c, "Iexscan", func(ctx context.Context, d *comm.Comm) error {
+	return start(ctx, c, "Iexscan", opts, func(ctx context.Context, d *comm.Comm) error {
 		return Exscan(ctx, d, dst, src, op, opts...)
 	})
 }

@@ -19,6 +19,7 @@ type config struct {
 	alg     string
 	seg     int
 	inPlace bool
+	async   int8 // WithAsyncProgress: 1 on, -1 off, 0 the communicator's setting
 }
 
 // WithAlgorithm forces the algorithm of the collective it is passed to, by

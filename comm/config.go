@@ -103,6 +103,22 @@ type Config struct {
 	// Init reads GORUN_CHECK=1 (gorun --check). Every rank of a job must
 	// have the same setting.
 	Check Toggle
+	// AsyncProgress makes a rank hold one more P (runtime.GOMAXPROCS
+	// raised by one) while any of its non-blocking collectives (package
+	// collectives: Iallreduce, Ibarrier, ...) is in flight, and give it
+	// back when none is, as MPICH_ASYNC_PROGRESS=1 gives an MPI rank a
+	// progress thread: the goroutine that runs the collective then gets a
+	// thread of its own, scheduled by the kernel beside the computing
+	// goroutine's (on the same CPU when the rank is bound to one), instead
+	// of waiting until the caller blocks, yields or is preempted. It is
+	// for ranks that compute while their collectives are in flight with
+	// GOMAXPROCS=1 (gorun's default when the ranks fill the host's CPUs):
+	// in bench/ddp it paid for 0.5 MB reductions and on an oversubscribed
+	// host, and cost time for small reductions with one rank per core.
+	// Zero means off; Init reads
+	// GORUN_ASYNC_PROGRESS (1 or 0). A call may override it with
+	// collectives.WithAsyncProgress.
+	AsyncProgress Toggle
 }
 
 // TCPConfig holds the settings of the TCP transport. The zero value works.
@@ -241,6 +257,7 @@ func (c *Config) applyEnv(getenv func(string) string) {
 		c.TCP.Congestion = getenv("GORUN_TCP_CC")
 	}
 	toggle("GORUN_SHM_CMA", &c.Shm.CMA)
+	toggle("GORUN_ASYNC_PROGRESS", &c.AsyncProgress)
 	if c.Check == 0 && getenv("GORUN_CHECK") == "1" {
 		c.Check = On
 	}
@@ -329,5 +346,11 @@ func (c *Config) Validate() error {
 	}
 	return nil
 }
+
+// AsyncProgress reports whether c's non-blocking collectives raise
+// GOMAXPROCS by one while in flight (Config.AsyncProgress,
+// GORUN_ASYNC_PROGRESS=1). It is fixed for the life of the process's world
+// and the communicators derived from it. Safe for concurrent use.
+func (c *Comm) AsyncProgress() bool { return c.e.cfg.AsyncProgress == On }
 
 func (e *engine) logf(format string, args ...any) { e.cfg.Logf(format, args...) }

@@ -1,9 +1,10 @@
 #!/bin/sh
-# Blocking against overlapped gradient reduction in examples/ddp -compare,
-# at np 2 and 4, with the launcher's GOMAXPROCS (NumCPU / ranks per host,
-# at least 1) and with GOMAXPROCS=2, for two models: eight hidden layers of
-# 64 units (small, latency-bound reductions) and four of 256 (wide ones).
-# Each line of output is one -compare run: the modes alternate inside it.
+# Blocking, overlapped, and overlapped with asynchronous progress gradient
+# reduction in examples/ddp -compare, at np 2 and 4 with the launcher's
+# GOMAXPROCS (1 per rank on a 2-core host), for two models: eight hidden
+# layers of 64 units (small, latency-bound reductions) and four of 256
+# (wide ones). Each line of output is one -compare run: the modes
+# alternate inside it.
 # Usage: bench/ddp/run.sh [reps] (default 7).
 set -eu
 reps=${1:-7}
@@ -16,12 +17,8 @@ wide="-layers 4 -hidden 256 -batch 64 -m 4096 -epochs 1 -lr 0.02 -target-loss 0.
 for model in small wide; do
 	eval "args=\$$model"
 	for np in 2 4; do
-		for procs in launcher 2; do
-			x=""
-			[ "$procs" = launcher ] || x="-x GOMAXPROCS=$procs"
-			echo "## $model, np $np, GOMAXPROCS $procs, load $(cut -d' ' -f1 /proc/loadavg)"
-			# shellcheck disable=SC2086
-			"$dir/gorun" $x -np "$np" "$dir/ddp" $args -compare "$reps" | grep -E 'µs/step|VERDICT'
-		done
+		echo "## $model, np $np, load $(cut -d' ' -f1 /proc/loadavg)"
+		# shellcheck disable=SC2086
+		"$dir/gorun" -np "$np" "$dir/ddp" $args -compare "$reps" | grep -E 'µs/step|VERDICT'
 	done
 done

@@ -11,8 +11,10 @@ import (
 )
 
 // Compare trains reps times each way, alternating, with blocking fused
-// Allreduce and with per-layer Iallreduce overlapped with the hidden
-// layer's backward pass (-compare), and prints the median time per step
+// Allreduce, with per-layer Iallreduce overlapped with the hidden
+// layer's backward pass, and with that overlap and asynchronous progress
+// (collectives.WithAsyncProgress: one extra P while the Iallreduces are in
+// flight) (-compare), and prints the median time per step
 // of each (the slowest rank's) and the time of it spent in the reduction
 // calls (Allreduce; or starting the Iallreduces and waiting for them:
 // the communication the overlap did not hide); every run must pass its checks (the
@@ -22,9 +24,15 @@ func Compare(ctx context.Context, c *comm.Comm, p Params, reps int, out io.Write
 	modes := []struct {
 		name    string
 		overlap bool
-	}{{"blocking Allreduce (fused)", false}, {"overlapped Iallreduce per layer", true}}
+		async   comm.Toggle
+	}{
+		{"blocking Allreduce (fused)", false, comm.Off},
+		{"overlapped Iallreduce per layer", true, comm.Off},
+		{"overlapped, async progress", true, comm.On},
+	}
 	if p.Bucket > 0 {
 		modes[1].name = fmt.Sprintf("overlapped Iallreduce, >= %d B", p.Bucket)
+		modes[2].name = fmt.Sprintf("overlapped >= %d B, async progress", p.Bucket)
 	}
 	times := make([][]float64, len(modes))
 	waits := make([][]float64, len(modes)) // in Allreduce, or starting and waiting for the Iallreduces
@@ -32,7 +40,7 @@ func Compare(ctx context.Context, c *comm.Comm, p Params, reps int, out io.Write
 	for rep := range reps {
 		for i, m := range modes {
 			q := p
-			q.Overlap, q.Fuse = m.overlap, true
+			q.Overlap, q.Fuse, q.AsyncProgress = m.overlap, true, m.async
 			q.CheckSerial = p.CheckSerial && rep == 0
 			res, err := Run(ctx, c, q, io.Discard)
 			if err != nil {

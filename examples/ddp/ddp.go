@@ -25,8 +25,12 @@ type Params struct {
 	Fuse                      bool
 	Overlap                   bool // start each layer's Iallreduce as soon as its backward is done
 	Bucket                    int  // under Overlap, the least bytes of gradients of one Iallreduce (0: one per layer)
-	CheckSerial               bool
-	TargetLoss                float64
+	// AsyncProgress, under Overlap, holds one extra P while the
+	// Iallreduces are in flight (collectives.WithAsyncProgress): On or
+	// Off, or zero for the communicator's setting (GORUN_ASYNC_PROGRESS).
+	AsyncProgress comm.Toggle
+	CheckSerial   bool
+	TargetLoss    float64
 }
 
 // Tolerances of the comparison with one-rank training.
@@ -389,20 +393,25 @@ func Run(ctx context.Context, c *comm.Comm, p Params, out io.Writer) (Result, er
 		return res, fmt.Errorf("bad parameters (need -d >= 5, -hidden, -layers >= 1, -batch >= ranks = %d, -batch dividing -m): %+v", c.Size(), p)
 	}
 	s := makeShard(p, c.Rank(), c.Size())
-	fmt.Fprintf(out, "ddp: MLP %s (%d parameters), %d samples in shards over %d ranks, batch %d, %d epochs, fused allreduce %v, overlapped %v\n",
-		arch(p), size(widths(p)), p.Samples, c.Size(), p.Batch, p.Epochs, p.Fuse && !p.Overlap, p.Overlap)
+	fmt.Fprintf(out, "ddp: MLP %s (%d parameters), %d samples in shards over %d ranks, batch %d, %d epochs, fused allreduce %v, overlapped %v, async progress %v\n",
+		arch(p), size(widths(p)), p.Samples, c.Size(), p.Batch, p.Epochs, p.Fuse && !p.Overlap, p.Overlap,
+		p.Overlap && (p.AsyncProgress == comm.On || p.AsyncProgress == 0 && c.AsyncProgress()))
 	if err := collectives.Barrier(ctx, c); err != nil {
 		return res, err
 	}
 	var inReduce time.Duration
 	start := time.Now()
 	var pending []*comm.Request
+	iopts := []collectives.Option{collectives.InPlace()}
+	if p.AsyncProgress != 0 {
+		iopts = append(iopts, collectives.WithAsyncProgress(p.AsyncProgress == comm.On))
+	}
 	red := reducer{
 		start: func(b []float64) error {
 			t := time.Now()
 			defer func() { inReduce += time.Since(t) }()
 			if p.Overlap {
-				pending = append(pending, collectives.Iallreduce(ctx, c, b, nil, collectives.Sum[float64](), collectives.InPlace()))
+				pending = append(pending, collectives.Iallreduce(ctx, c, b, nil, collectives.Sum[float64](), iopts...))
 				return nil
 			}
 			return collectives.Allreduce(ctx, c, b, nil, collectives.Sum[float64](), collectives.InPlace())

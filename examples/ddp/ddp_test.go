@@ -106,6 +106,22 @@ func TestOverlapMatchesSerial(t *testing.T) {
 	}
 }
 
+// Overlapped training with asynchronous progress (one extra P while the
+// Iallreduces are in flight) matches one-rank training on 1, 2, 3 and 5
+// ranks.
+func TestOverlapAsyncProgressMatchesSerial(t *testing.T) {
+	for _, n := range []int{1, 2, 3, 5} {
+		t.Run(fmt.Sprint("np", n), func(t *testing.T) {
+			p := small()
+			p.Overlap, p.AsyncProgress = true, comm.On
+			r, out := trainOn(t, n, p)
+			if !r.Pass || !strings.Contains(out, "matches one-rank training") || !strings.Contains(out, "async progress true") {
+				t.Fatalf("overlapped training with async progress failed:\n%s", out)
+			}
+		})
+	}
+}
+
 // A deeper model (3 hidden layers), overlapped with one Iallreduce per
 // layer, with buckets of several layers and with everything in one
 // bucket, matches one-rank training on 1, 2, 3 and 5 ranks.

@@ -17,9 +17,13 @@
 // that layer's backward pass is done (the output layer's while the layers
 // below are computed), or, with -bucket B, consecutive layers' together
 // once they hold B bytes, and all are waited for before the update;
-// -compare N times N runs each way, alternating, and prints the median
-// time per step of both and the part of it spent in the reduction calls
-// (bench/ddp runs it at np 2 and 4).
+// -async-progress (or GORUN_ASYNC_PROGRESS=1) makes the rank hold one
+// extra P while they are in flight (collectives.WithAsyncProgress), so
+// that they advance beside the computation even with GOMAXPROCS=1;
+// -compare N times N runs each of blocking, overlapped, and overlapped
+// with async progress, alternating, and prints the median time per step
+// of each and the part of it spent in the reduction calls (bench/ddp runs
+// it at np 2 and 4).
 // Optimiser: SGD with momentum.
 //
 // Data: M synthetic samples, x ~ N(0, I_D), label 1 when
@@ -40,6 +44,7 @@
 //	go run ./cmd/gorun -np 4 ./examples/ddp
 //	go run ./cmd/gorun -np 2 ./examples/ddp -hidden 64 -epochs 40 -check-serial=false
 //	go run ./cmd/gorun -np 4 ./examples/ddp -overlap
+//	go run ./cmd/gorun -np 2 ./examples/ddp -overlap -async-progress
 //	go run ./cmd/gorun -np 4 ./examples/ddp -compare 5 -hidden 256
 //	go run ./cmd/gorun -np 2 ./examples/ddp -compare 7 -layers 8 -hidden 64 -m 8192 -epochs 1 -lr 0.05 -target-loss 0.69
 package main
@@ -68,10 +73,14 @@ func main() {
 	flag.BoolVar(&p.Fuse, "fuse", p.Fuse, "reduce all gradients in one fused Allreduce per step")
 	flag.BoolVar(&p.Overlap, "overlap", p.Overlap, "start each layer's gradient Iallreduce as soon as its backward pass is done")
 	flag.IntVar(&p.Bucket, "bucket", p.Bucket, "with -overlap, fuse consecutive layers' gradients into Iallreduces of at least this many bytes (0: one per layer)")
+	async := flag.Bool("async-progress", false, "with -overlap, hold one extra P while the Iallreduces are in flight (also GORUN_ASYNC_PROGRESS=1)")
 	compare := flag.Int("compare", 0, "time this many runs each of blocking and overlapped training, alternating, and print both")
 	flag.BoolVar(&p.CheckSerial, "check-serial", p.CheckSerial, "rank 0 also trains alone and compares")
 	flag.Float64Var(&p.TargetLoss, "target-loss", p.TargetLoss, "the training loss must fall to this value")
 	flag.Parse()
+	if *async {
+		p.AsyncProgress = comm.On
+	}
 
 	exmain.Main("ddp", func(ctx context.Context, c *comm.Comm, out io.Writer) (bool, error) {
 		if *compare > 0 {
