@@ -65,8 +65,11 @@ func progressRelease() {
 // runs the progress thread as soon as a message wakes it. While the extra
 // P is held, runtime.GOMAXPROCS(0) reports one more; a program that sets
 // GOMAXPROCS itself while operations are in flight keeps its own value.
-// Restoring sets GOMAXPROCS explicitly, which ends the runtime's automatic
-// updates of it (runtime.SetDefaultGOMAXPROCS brings them back).
+// Raising it sets GOMAXPROCS explicitly, which ends the runtime's
+// automatic updates of it (runtime.SetDefaultGOMAXPROCS brings them back).
+// The program's own value is recognised by differing from the raised one:
+// a program that sets GOMAXPROCS to exactly that value, or sets it while
+// the first operation is raising it, has it restored to the value before.
 func WithAsyncProgress(on bool) Option {
 	return func(c *config) {
 		c.async = 1

@@ -103,7 +103,11 @@
 // has arrived and yields the P), call runtime.Gosched, or raise
 // GOMAXPROCS. On the portable TCP link (macOS, FreeBSD, -tags
 // gorun_portable) a test cannot read the socket itself; while tests keep
-// finding nothing, the link's reader wakes every Config.Spin to read it.
+// finding nothing, the link's reader wakes every Config.Spin (50 µs at
+// most) to read it.
+// Over TCP, a reader that parked before the tests began (after more than
+// Spin without a comm call) can leave the first message to the runtime's
+// next network poll, up to about 10 ms later; Wait has no such delay.
 //
 // # What a rank is doing
 //

@@ -136,8 +136,9 @@ func (r *Request) Done() <-chan struct{} { return r.doneChan() }
 // It never blocks. Like MPI_Test, a Test that finds the request pending
 // makes progress: it takes what has arrived on the link the request
 // depends on and lets the link readers run, so that a loop of Tests
-// completes the request as soon as its message is there, even on a rank
-// with one P (GOMAXPROCS=1, gorun's default for a bound rank).
+// completes the request soon after its message is there, even on a rank
+// with one P (GOMAXPROCS=1, gorun's default for a bound rank; over TCP,
+// see progress for the one case where it can take up to about 10 ms).
 func (r *Request) Test() (bool, Status, error) {
 	if !r.fin.Load() {
 		r.e.progress(int(r.pollPeer.Load()))
@@ -241,6 +242,8 @@ func WaitAll(ctx context.Context, reqs ...*Request) error {
 
 // WaitAny waits until one of reqs completes and returns its index and
 // result. Nil entries are skipped; with no non-nil request it returns -1.
+// The completed entry stays in reqs: set it to nil before waiting again,
+// where MPI_Waitany would set it to MPI_REQUEST_NULL.
 func WaitAny(ctx context.Context, reqs ...*Request) (int, Status, error) {
 	for i, r := range reqs {
 		if r != nil && r.fin.Load() {
@@ -301,7 +304,9 @@ func TestAll(reqs ...*Request) (bool, error) {
 }
 
 // TestAny reports whether one of reqs has completed (MPI_Testany) and, if
-// so, the lowest such index and its result. It never blocks; like Test,
+// so, the lowest such index and its result. Unlike MPI_Testany, it does
+// not clear the entry: set reqs[i] to nil before calling it again, or it
+// reports the same request (WaitAny behaves the same way). It never blocks; like Test,
 // when none has completed it makes progress on their links once. Nil
 // entries are skipped; with no non-nil request it returns -1 and true, as
 // MPI_Testany does with MPI_UNDEFINED.
@@ -343,10 +348,13 @@ func TestAny(reqs ...*Request) (int, bool, Status, error) {
 // that loops on a test keeps the only P of a GOMAXPROCS=1 rank until the
 // runtime preempts it, about 10 ms later.
 //
-// It also records when it ran: a TCP link's reader keeps polling its
-// socket, instead of parking in the network poller (which a goroutine
-// that never parks delays until the runtime's next poll, up to 10 ms),
-// while tests keep coming.
+// It also records when it ran: on a rank with one P, a TCP link's reader
+// keeps polling its socket, instead of parking in the network poller
+// (which a goroutine that never parks delays until the runtime's next
+// poll, up to 10 ms), while tests keep coming. A reader that parked
+// before the tests began (the program computed for longer than
+// Config.Spin without a comm call) is not reached that way: the first
+// message after such a pause can wait for the runtime's network poll.
 func (e *engine) progress(peer int) {
 	e.tested.Store(e.now())
 	e.pollPeer(peer)

@@ -186,13 +186,18 @@ func (l *tcpLink) readLoop() {
 	}
 }
 
+// testRead bounds how long awaitFrame's reads wait while tests come (an
+// oversubscribed rank's Spin is 3 ms).
+const testRead = 50 * time.Microsecond
+
 // awaitFrame returns once the next frame has begun to arrive, or at once
 // when no test has found nothing for Config.Spin (engine.progress). While
 // such tests keep coming, a goroutine loops on Test or Iprobe without
 // parking, and with one P the runtime would poll the network only every
 // 10 ms or so, leaving this reader parked. So it waits with a read
-// deadline of Spin instead, which the runtime's timers (run whenever that
-// goroutine yields) end: each time, it reads again, and sees what came.
+// deadline of Spin (testRead at most) instead, which the runtime's timers
+// (run whenever that goroutine yields) end: each time, it reads again, and
+// sees what came.
 func (l *tcpLink) awaitFrame() error {
 	spin := l.e.cfg.Spin
 	if spin <= 0 || l.br.Buffered() > 0 {
@@ -205,7 +210,7 @@ func (l *tcpLink) awaitFrame() error {
 		}
 	}()
 	for l.e.now()-l.e.tested.Load() < int64(spin) {
-		if err := l.c.SetReadDeadline(time.Now().Add(spin)); err != nil {
+		if err := l.c.SetReadDeadline(time.Now().Add(min(spin, testRead))); err != nil {
 			return err
 		}
 		armed = true

@@ -363,7 +363,7 @@ func (l *tcpLink) readLoop() {
 			seen, active = n, e.now()
 		}
 		now := e.now()
-		if e.cfg.Spin > 0 && !e.osYield && (e.waiting.Load() > 0 && now-active < int64(e.cfg.Spin) || now-e.tested.Load() < int64(e.cfg.Spin)) {
+		if e.cfg.Spin > 0 && !e.osYield && (e.waiting.Load() > 0 && now-active < int64(e.cfg.Spin) || e.yieldPoll && now-e.tested.Load() < int64(e.cfg.Spin)) {
 			// With one P, the waiters poll their own links: poll only
 			// now and then, for traffic nobody waits for yet.
 			if !e.yieldPoll || i&7 == 0 {

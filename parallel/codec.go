@@ -63,9 +63,16 @@ func marshalValue(v any) ([]byte, error) {
 		}
 	}
 	c.scratch, c.w.b = c.w.b, nil
+	if cap(c.scratch) > maxPooledBuf {
+		c.scratch = nil // one large value must not stay pinned in the pool
+	}
 	codecs.Put(c)
 	return out, err
 }
+
+// maxPooledBuf is the largest buffer the codecs and the workers' result
+// buffers keep for reuse.
+const maxPooledBuf = 64 << 10
 
 // unmarshalValue decodes b into v (a pointer), as msgpack.Unmarshal does.
 func unmarshalValue(b []byte, v any) error {

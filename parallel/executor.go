@@ -728,8 +728,10 @@ func (ex *Executor) serveTask(ctx context.Context, out *outbox, running *sync.Wa
 	bp := resultBufs.Get().(*[]byte)
 	res := ex.runTask(ctx, id, name, args, (*bp)[:0])
 	out.put(&res, false)
-	*bp = res.payload
-	resultBufs.Put(bp)
+	if cap(res.payload) <= maxPooledBuf {
+		*bp = res.payload
+		resultBufs.Put(bp)
+	}
 }
 
 // runTask runs task id, the registered function name on args, and

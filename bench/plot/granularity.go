@@ -57,6 +57,9 @@ func plotGranularity(in, out, title string) error {
 		if err != nil {
 			return err
 		}
+		if v[0] < 1 || v[0] > 1<<20 || v[0] != math.Trunc(v[0]) {
+			return fmt.Errorf("%s:%d: np %v is not a rank count", t.name, i+2, v[0])
+		}
 		np, x, y := int(v[0]), v[1]*unitUS, v[2]
 		switch t.str(i, "mode") {
 		case "farm":

@@ -78,9 +78,14 @@ func main() {
 	flag.BoolVar(&p.CheckSerial, "check-serial", p.CheckSerial, "rank 0 also trains alone and compares")
 	flag.Float64Var(&p.TargetLoss, "target-loss", p.TargetLoss, "the training loss must fall to this value")
 	flag.Parse()
-	if *async {
-		p.AsyncProgress = comm.On
-	}
+	flag.Visit(func(f *flag.Flag) { // set: it overrides GORUN_ASYNC_PROGRESS
+		if f.Name == "async-progress" {
+			p.AsyncProgress = comm.Off
+			if *async {
+				p.AsyncProgress = comm.On
+			}
+		}
+	})
 
 	exmain.Main("ddp", func(ctx context.Context, c *comm.Comm, out io.Writer) (bool, error) {
 		if *compare > 0 {
