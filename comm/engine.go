@@ -195,7 +195,8 @@ func release(r *Request) {
 		r.pollPeer.Store(0)
 	}
 	r.receiving, r.detached = false, nil
-	r.userTag, r.userPeer = 0, 0
+	r.rtsSent, r.wdone, r.withdrawn, r.withdrawErr = false, nil, false, nil
+	r.userTag, r.userPeer, r.call = 0, 0, ""
 	requests.Put(r)
 }
 

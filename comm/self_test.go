@@ -61,6 +61,28 @@ func TestSelfSendLarge(t *testing.T) {
 	}
 }
 
+// TestSelfSendWithdrawnAgain: a request recycled after a withdrawn send to
+// self starts afresh; a withdrawal once left its mark on the next send
+// that got the same memory, which then was "withdrawn" without leaving the
+// queue.
+func TestSelfSendWithdrawnAgain(t *testing.T) {
+	commtest.Run(t, 1, comm.Config{EagerLimit: 1 << 10}, func(ctx context.Context, c *comm.Comm) error {
+		buf := make([]byte, 4<<10)
+		done, cancel := context.WithCancel(ctx)
+		cancel()
+		for i := range 50 {
+			err := comm.Send(done, c, buf, 0, i)
+			if !errors.Is(err, context.Canceled) {
+				return fmt.Errorf("send %d to self with no receive: %v, want a cancellation", i, err)
+			}
+			if _, ok, _ := c.Iprobe(0, i); ok {
+				return fmt.Errorf("send %d: the withdrawn send to self is still there", i)
+			}
+		}
+		return nil
+	})
+}
+
 // TestSelfSendEagerWindow: small sends to self are bounded by the eager
 // window, as to a peer: past it, they wait for their receives.
 func TestSelfSendEagerWindow(t *testing.T) {
