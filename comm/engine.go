@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gorun-hpc/gorun/comm/internal/shm"
 	"github.com/gorun-hpc/gorun/comm/internal/wire"
 )
 
@@ -105,6 +106,11 @@ type engine struct {
 	// osYield: give the CPU to other processes between polls
 	// (Config.Yield). Set by Connect.
 	osYield bool
+
+	// windows: the regions of this rank's SharedWindows, kicked when a
+	// peer is lost (peersChangedLocked) so that an Await asleep on one
+	// looks again (under mu).
+	windows map[*shm.Region]struct{}
 
 	waiting atomic.Int32 // goroutines blocked in Wait: readers may poll
 	tested  atomic.Int64 // e.now() of the last Test or Iprobe that found nothing (progress)

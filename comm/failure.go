@@ -27,8 +27,7 @@ func (e *engine) onBye(peer int) {
 	e.bye[peer] = true
 	e.byeCount++
 	e.failPeerLocked(peer, ErrPeerFinalized, false)
-	close(e.byeCh)
-	e.byeCh = make(chan struct{})
+	e.peersChangedLocked()
 }
 
 // linkDown records that the link to peer is gone and fails what depended
@@ -100,8 +99,7 @@ func (e *engine) linkLost(peer int, cause error) {
 	err := fmt.Errorf("%w: rank %d: %v", ErrPeerLost, peer, cause)
 	e.peerErr[peer] = err
 	e.failPeerLocked(peer, err, true)
-	close(e.byeCh)
-	e.byeCh = make(chan struct{})
+	e.peersChangedLocked()
 }
 
 // failPeerLocked fails every request that can only complete through peer.
@@ -180,11 +178,21 @@ func (e *engine) fail(err error) {
 	}
 	e.sendEndedLocked()
 	e.signalArrival()
-	close(e.byeCh)
-	e.byeCh = make(chan struct{})
+	e.peersChangedLocked()
 	e.mu.Unlock()
 	// Links stay open: peers learn of an abort from the launcher, not from a
 	// dropped connection. Close (or the process's exit) closes them.
+}
+
+// peersChangedLocked tells the goroutines that watch the peers' state
+// (byeCh) and the ranks asleep in a SharedWindow's Await that a peer said
+// goodbye, was lost, or that the engine failed. Caller holds e.mu.
+func (e *engine) peersChangedLocked() {
+	close(e.byeCh)
+	e.byeCh = make(chan struct{})
+	for r := range e.windows {
+		r.Kick()
+	}
 }
 
 // peerStateLocked returns why world rank p can no longer be reached, or nil.

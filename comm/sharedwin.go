@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/gorun-hpc/gorun/comm/internal/shm"
@@ -161,8 +162,22 @@ func (c *Comm) AllocateShared(ctx context.Context, size int) (*SharedWindow, err
 		}
 		return fail(fmt.Errorf("rank %d could not make or map the segment", r))
 	}
+	e := d.e
+	e.mu.Lock()
+	if e.windows == nil {
+		e.windows = make(map[*shm.Region]struct{})
+	}
+	e.windows[w.region] = struct{}{}
+	e.mu.Unlock()
 	return w, nil
 }
+
+// SharedMemory reports whether c's ranks may share memory when they are on
+// one host: the build has shared memory (ShmAvailable) and this rank's
+// Config.Transport is not "tcp". It says nothing of where the ranks are
+// (Nodes does). Ranks that share a configuration give the same answer.
+// Safe for concurrent use.
+func (c *Comm) SharedMemory() bool { return ShmAvailable && c.e.cfg.Transport != TransportTCP }
 
 // maxText bounds the error text rank 0 sends when it cannot make the
 // segment.
@@ -289,9 +304,119 @@ func (w *SharedWindow) Free() error {
 	defer w.mu.Unlock()
 	if !w.freed {
 		w.freed = true
+		e := w.c.e
+		e.mu.Lock()
+		delete(e.windows, w.region)
+		e.mu.Unlock()
 		w.close()
 	}
 	return nil
+}
+
+// Await waits until cond reports true, for a rank that waits on what
+// other ranks store into the window (a flag, a counter). It calls cond
+// over and over for as long as the rank's waits poll (Config.Spin,
+// giving the CPU to other processes between calls when the host is
+// oversubscribed, Config.Yield), then sleeps until a rank of the window
+// calls Notify, and calls cond again each time it wakes. cond runs on the
+// calling goroutine, must not block, and should read what other ranks
+// store with sync/atomic loads (their atomic stores before Notify are
+// then visible to it, and so is what they stored before those).
+//
+// Errors: ctx's error if ctx ends first; ErrPeerLost or ErrPeerFinalized
+// naming a rank of the window that is lost or has closed its
+// communicator, or the job's abort (ErrAborted), since such a rank can no
+// longer store what cond waits for; after Free, ErrClosed. A rank lost
+// while another sleeps in Await wakes it at once.
+//
+// Concurrency: any number of goroutines may Await at once; Free waits for
+// them to return.
+func (w *SharedWindow) Await(ctx context.Context, cond func() bool) error {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if w.freed {
+		return fmt.Errorf("comm: SharedWindow.Await: %w", ErrClosed)
+	}
+	if cond() {
+		return nil
+	}
+	e := w.c.e
+	if spin := e.pollSpin; spin > 0 {
+		start := time.Now()
+		for i := 1; ; i++ {
+			if cond() {
+				return nil
+			}
+			if e.osYield {
+				schedYield()
+			}
+			if i&7 == 0 {
+				runtime.Gosched()
+				if i&63 == 0 {
+					if err := w.awaitErr(ctx); err != nil {
+						return err
+					}
+				}
+				if time.Since(start) > spin {
+					break
+				}
+			}
+		}
+	}
+	// Sleep. A context that ends, like a lost peer, kicks the sleepers.
+	stop := context.AfterFunc(ctx, w.region.Kick)
+	defer stop()
+	for {
+		// The sleep is a system call that keeps the P: let the rank's
+		// other goroutines run first.
+		runtime.Gosched()
+		if cond() {
+			return nil
+		}
+		if err := w.awaitErr(ctx); err != nil {
+			return err
+		}
+		w.region.Sleep(cond, awaitSleep)
+	}
+}
+
+// awaitSleep bounds one sleep of Await: its wake-ups (Notify, a lost peer,
+// ctx) are all explicit; this only bounds what a missed one could cost.
+const awaitSleep = 100 * time.Millisecond
+
+// awaitErr is why an Await cannot go on: ctx ended, a rank of the window
+// is gone, or the engine failed.
+func (w *SharedWindow) awaitErr(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("comm: SharedWindow.Await: %w", err)
+	}
+	e := w.c.e
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, p := range w.c.group {
+		if p == e.rank {
+			continue
+		}
+		if err := e.peerStateLocked(p); err != nil {
+			return fmt.Errorf("comm: SharedWindow.Await: rank %d: %w", w.c.commRank(p), err)
+		}
+	}
+	if e.fatal != nil {
+		return fmt.Errorf("comm: SharedWindow.Await: %w", e.fatal)
+	}
+	return nil
+}
+
+// Notify wakes the ranks of the window asleep in Await, so that they look
+// at their conditions again: call it after the atomic stores they wait
+// for. When no rank sleeps it costs one load from the window. Safe for
+// concurrent use; after Free it does nothing.
+func (w *SharedWindow) Notify() {
+	w.mu.RLock()
+	if !w.freed {
+		w.region.Wake()
+	}
+	w.mu.RUnlock()
 }
 
 // Close is Free (for io.Closer and defer).

@@ -8,6 +8,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // A Region is a block of memory that several processes of one host map
@@ -24,7 +25,8 @@ import (
 // CreateRegion, never a SIGBUS later), sealed against shrinking.
 //
 // Layout: a 4096-byte header (magic "ORUN WIN", version, data size,
-// token; the fence counter on a line of its own), then the data.
+// token; the fence counter on a line of its own; the futex word of Sleep
+// and Wake and the count of sleepers on another), then the data.
 //
 // A Region's methods are safe for concurrent use; the memory Data returns
 // is not valid after Close.
@@ -46,6 +48,8 @@ const (
 	rSize    = 16 // u64: the data's size
 	rToken   = 24 // [16]byte
 	rCounter = 1 * line
+	rWakeSeq = 2 * line     // u32: the futex word of Sleep and Wake
+	rSleeper = rWakeSeq + 4 // u32: how many wait in Sleep
 
 	regHeaderSize = 4096
 
@@ -136,6 +140,40 @@ func (r *Region) Data() []byte { return r.mem[regHeaderSize:] }
 // Counter returns the region's fence counter, a word on a cache line of
 // its own in the header, for atomic operations of every process.
 func (r *Region) Counter() *uint64 { return u64at(r.mem, rCounter) }
+
+// Sleep sleeps until a process calls Wake on the region, d passes or a
+// signal interrupts the sleep, unless cond reports true (it is called once,
+// after this process is counted among the sleepers, so that a Wake that
+// follows the store cond looks at cannot be missed). It may return early;
+// the caller looks at its condition again. Values a hostile process writes
+// into the header cost at most spurious wake-ups or a sleep of d.
+func (r *Region) Sleep(cond func() bool, d time.Duration) {
+	seq, n := u32at(r.mem, rWakeSeq), u32at(r.mem, rSleeper)
+	atomic.AddUint32(n, 1)
+	v := atomic.LoadUint32(seq)
+	if !cond() {
+		futexWait(seq, v, d)
+	}
+	atomic.AddUint32(n, ^uint32(0))
+}
+
+// Wake wakes every process sleeping in Sleep on the region. Call it after
+// the stores that their conditions look at. When nobody sleeps it costs
+// one load.
+func (r *Region) Wake() {
+	if atomic.LoadUint32(u32at(r.mem, rSleeper)) != 0 {
+		r.Kick()
+	}
+}
+
+// Kick wakes every process sleeping in Sleep on the region whatever the
+// count of sleepers says (a waiter of this process whose context ended, a
+// peer lost): each looks at its condition again.
+func (r *Region) Kick() {
+	seq := u32at(r.mem, rWakeSeq)
+	atomic.AddUint32(seq, 1)
+	futexWake(seq)
+}
 
 // Release closes the creator's descriptor, once every process has mapped
 // the region: from then on no other process can open it. It does nothing
