@@ -21,7 +21,11 @@ import (
 // Allreduce among the hosts' leaders, a Bcast within each host: for jobs
 // over several hosts; with a non-commutative op it keeps rank order when
 // each host's ranks are consecutive, and otherwise falls back to
-// "rabenseifner"); the package documentation says which one the selector
+// "rabenseifner"), "shared" (each rank copies its contribution into
+// memory the host's ranks share, then combines everyone's in rank order:
+// for a communicator of one host, in a blocking call, up to 4 KiB;
+// otherwise, or without shared memory, it falls back to "recdoubling");
+// the package documentation says which one the selector
 // picks, as measured. recdoubling and rabenseifner fold the first
 // 2(p-2^k) ranks in pairs first, so any p works, and keep rank order.
 //
@@ -75,6 +79,13 @@ func Allreduce[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op 
 		err = allreduceRing(ctx, sys, base, dst, op, cfg)
 	case "hierarchical":
 		err = allreduceHierarchical(ctx, nodes, dst, in, op, cfg)
+	case "shared":
+		var st *nodeState
+		if st, err = sharedState(ctx, c); st != nil {
+			err = allreduceShared(ctx, st, dst, in, op)
+		} else if err == nil { // no window: messages
+			err = allreduceRecDoubling(ctx, sys, base, dst, in, op)
+		}
 	}
 	if err == nil {
 		op.finish(dst)

@@ -9,10 +9,13 @@ import (
 // Barrier returns once every rank of c has called it. Algorithms:
 // "dissemination" (ceil(log2 p) rounds of zero-byte messages, p of them
 // per round), "tree" (a binomial fan-in to rank 0 and fan-out from it:
-// twice the rounds, 2(p-1) messages in all) and "hierarchical" (a fan-in
+// twice the rounds, 2(p-1) messages in all), "hierarchical" (a fan-in
 // to each host's leader, a Barrier among the leaders, a fan-out: for jobs
-// over several hosts); the package documentation says which one the
-// selector picks.
+// over several hosts) and "shared" (each rank stores its arrival in memory
+// the host's ranks share and waits for everyone's: for a communicator of
+// one host, in a blocking call; otherwise, or without shared memory, it
+// falls back to "dissemination"); the package documentation says which
+// one the selector picks.
 //
 // Bad arguments: a bad option (an unknown algorithm name, a negative
 // segment size) is an error wrapping comm.ErrInvalidArgument, before any
@@ -35,6 +38,13 @@ func Barrier(ctx context.Context, c *comm.Comm, opts ...Option) error {
 	switch sp.Algorithm(selectBarrier(cfg, c.Size(), lay), 0) {
 	case "hierarchical":
 		err = barrierHierarchical(ctx, nodes, cfg)
+	case "shared":
+		var st *nodeState
+		if st, err = sharedState(ctx, c); st != nil {
+			err = barrierShared(ctx, st)
+		} else if err == nil { // no window: messages
+			err = barrierDissemination(ctx, sys, base)
+		}
 	case "tree":
 		err = barrierTree(ctx, sys, base)
 	default:

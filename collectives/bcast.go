@@ -14,7 +14,10 @@ import (
 // "pipeline" (a chain through the ranks in segments; large), "linear" (the
 // root sends to every rank itself; small messages, few ranks),
 // "hierarchical" (from root within its host, among the hosts' leaders,
-// within every other host: for jobs over several hosts). These are the
+// within every other host: for jobs over several hosts), "shared" (the
+// root copies buf into memory the host's ranks share, the others copy it
+// out: for a communicator of one host, in a blocking call, up to 4 KiB;
+// otherwise, or without shared memory, it falls back to "binomial"). These are the
 // usual niches; the package documentation says which one the selector
 // picks, as measured. Bcast is always in place: InPlace changes nothing.
 //
@@ -56,6 +59,13 @@ func Bcast[T comm.Elem](ctx context.Context, c *comm.Comm, buf []T, root int, op
 		err = bcastPipeline(ctx, sys, base, buf, root, cfg)
 	case "linear":
 		err = bcastLinear(ctx, sys, base, buf, root)
+	case "shared":
+		var st *nodeState
+		if st, err = sharedState(ctx, c); st != nil {
+			err = bcastShared(ctx, st, buf, root)
+		} else if err == nil { // no window: messages
+			err = bcastBinomial(ctx, sys, base, buf, root)
+		}
 	}
 	return wrap("Bcast", c, err)
 }

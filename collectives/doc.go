@@ -158,6 +158,20 @@
 // communicator can wait until their context ends; use a new communicator
 // (Dup) after such a failure.
 //
+// A blocking Barrier, and a blocking Bcast or Allreduce of up to 4 KiB,
+// on a communicator whose ranks are all on one host and may share memory
+// (comm.Comm.SharedMemory: the transport is not forced to tcp) take
+// "shared", before the rows above: the ranks meet in a comm.SharedWindow
+// of the communicator instead of sending messages (see shared.go), and
+// wait with comm.SharedWindow.Await, polling and then asleep on a futex.
+// The window, about 33 KiB per rank, is made at the communicator's first
+// such call and freed when the communicator is garbage collected; where
+// it cannot be made, the communicator runs the rows above. Non-blocking
+// collectives never take it (each runs on a Dup of its own). The same
+// caveat as for "hierarchical" holds: after a call failed on some ranks
+// only, the ranks' counts of shared calls may differ; use a new
+// communicator.
+//
 // Ring Allreduce, scatter_allgather Bcast, Rabenseifner Reduce and
 // pipeline Bcast never won on that machine, where the CPU and not a
 // link is the limit; they run when forced, and on a real network may be

@@ -106,7 +106,7 @@ func ExampleWithAlgorithm() {
 		return fmt.Sprintf("rank %d: %v", c.Rank(), dst), err
 	})
 	// Output:
-	// [recdoubling rabenseifner ring reduce_bcast hierarchical]
+	// [recdoubling rabenseifner ring reduce_bcast hierarchical shared]
 	// rank 0: [3 3 6 9]
 	// rank 1: [3 3 6 9]
 	// rank 2: [3 3 6 9]

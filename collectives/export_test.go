@@ -3,6 +3,7 @@ package collectives
 import (
 	"context"
 	"fmt"
+	"weak"
 
 	"github.com/gorun-hpc/gorun/comm"
 )
@@ -33,3 +34,15 @@ func ChosenAlgorithm(ctx context.Context, c *comm.Comm, coll string, bytes int, 
 	}
 	return "", fmt.Errorf("ChosenAlgorithm: %s", coll)
 }
+
+// SharedWindowOf reports whether c has the window of the shared
+// algorithms (made at its first call that chose one).
+func SharedWindowOf(c *comm.Comm) bool {
+	nodeMu.Lock()
+	defer nodeMu.Unlock()
+	_, ok := nodeStates[weak.Make(c)].(*nodeState)
+	return ok
+}
+
+// SharedSlot is the largest buffer of the shared Bcast and Allreduce.
+const SharedSlot = sharedSlot

@@ -22,14 +22,18 @@ import (
 // selector, or forced so. A call forced to another algorithm does not
 // look (and returns a nil Nodes).
 func hostLayout(ctx context.Context, c *comm.Comm, cfg config) (layout, *comm.Nodes, error) {
-	if cfg.alg != "" && cfg.alg != string(algHierarchical) {
+	if cfg.alg != "" && cfg.alg != string(algHierarchical) && cfg.alg != string(algShared) {
 		return layout{}, nil, nil
 	}
 	n, err := c.Nodes(ctx)
 	if err != nil {
 		return layout{}, nil, err
 	}
-	return layout{multi: n.Hosts > 1 && n.MaxLocal > 1, blocked: n.Blocked}, n, nil
+	return layout{
+		multi:   n.Hosts > 1 && n.MaxLocal > 1,
+		blocked: n.Blocked,
+		shared:  n.Hosts == 1 && c.Size() > 1 && !cfg.nb && c.SharedMemory(),
+	}, n, nil
 }
 
 // autoAlgorithm lets the selector choose again, whatever the environment
@@ -40,5 +44,8 @@ var autoAlgorithm = WithAlgorithm("")
 // stepOptions are the options of a hierarchical algorithm's steps: the
 // selector's choice, and the call's segment size.
 func stepOptions(cfg config) []Option {
+	if cfg.nb {
+		return []Option{autoAlgorithm, WithSegmentSize(cfg.seg), nonBlocking}
+	}
 	return []Option{autoAlgorithm, WithSegmentSize(cfg.seg)}
 }

@@ -136,14 +136,14 @@ func run(ctx context.Context, d *comm.Comm, name string, fn func(ctx context.Con
 // every rank of c has called Ibarrier or Barrier for this operation.
 func Ibarrier(ctx context.Context, c *comm.Comm, opts ...Option) *comm.Request {
 	return start(ctx, c, "Ibarrier", opts, func(ctx context.Context, d *comm.Comm) error {
-		return Barrier(ctx, d, opts...)
+		return Barrier(ctx, d, append(opts, nonBlocking)...)
 	})
 }
 
 // Ibcast starts a Bcast of root's buf (MPI_Ibcast).
 func Ibcast[T comm.Elem](ctx context.Context, c *comm.Comm, buf []T, root int, opts ...Option) *comm.Request {
 	return start(ctx, c, "Ibcast", opts, func(ctx context.Context, d *comm.Comm) error {
-		return Bcast(ctx, d, buf, root, opts...)
+		return Bcast(ctx, d, buf, root, append(opts, nonBlocking)...)
 	})
 }
 
@@ -157,7 +157,7 @@ func Ireduce[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op Op
 // Iallreduce starts an Allreduce (MPI_Iallreduce).
 func Iallreduce[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op Op[T], opts ...Option) *comm.Request {
 	return start(ctx, c, "Iallreduce", opts, func(ctx context.Context, d *comm.Comm) error {
-		return Allreduce(ctx, d, dst, src, op, opts...)
+		return Allreduce(ctx, d, dst, src, op, append(opts, nonBlocking)...)
 	})
 }
 

@@ -20,7 +20,11 @@ type config struct {
 	seg     int
 	inPlace bool
 	async   int8 // WithAsyncProgress: 1 on, -1 off, 0 the communicator's setting
+	nb      bool // a non-blocking collective's (on a duplicate of its own): no shared algorithm
 }
+
+// nonBlocking marks the calls of the non-blocking collectives (icoll.go).
+func nonBlocking(c *config) { c.nb = true }
 
 // WithAlgorithm forces the algorithm of the collective it is passed to, by
 // name (see Algorithms). It takes precedence over the environment variable
@@ -69,16 +73,17 @@ const (
 	algDissemination    algorithm = "dissemination"
 	algTree             algorithm = "tree"
 	algHierarchical     algorithm = "hierarchical"
+	algShared           algorithm = "shared"
 )
 
 // algorithms is the one list of names: the algorithms of every collective,
 // keyed by the collective's name as used by Algorithms, WithAlgorithm's
 // environment variables (GORUN_COLL_ + upper-case name) and the benchmark.
 var algorithms = map[string][]algorithm{
-	"barrier":       {algDissemination, algTree, algHierarchical},
-	"bcast":         {algBinomial, algScatterAllgather, algPipeline, algLinear, algHierarchical},
+	"barrier":       {algDissemination, algTree, algHierarchical, algShared},
+	"bcast":         {algBinomial, algScatterAllgather, algPipeline, algLinear, algHierarchical, algShared},
 	"reduce":        {algBinomial, algRabenseifner},
-	"allreduce":     {algRecDoubling, algRabenseifner, algRing, algReduceBcast, algHierarchical},
+	"allreduce":     {algRecDoubling, algRabenseifner, algRing, algReduceBcast, algHierarchical, algShared},
 	"allgather":     {algRecDoubling, algBruck, algRing},
 	"allgatherv":    {algRing},
 	"alltoall":      {algBruck, algPairwise, algLinear},
@@ -223,6 +228,7 @@ var (
 type layout struct {
 	multi   bool // more than one host, and more than one rank on some host
 	blocked bool // each host's ranks are consecutive ranks
+	shared  bool // one host, shared memory allowed, a blocking call (the shared algorithms)
 }
 
 // hostsCond is the layouts a rule holds for.
@@ -231,9 +237,18 @@ type hostsCond int8
 const (
 	anyHosts   hostsCond = iota
 	multiHosts           // layout.multi
+	oneHost              // layout.shared
 )
 
-func (h hostsCond) has(l layout) bool { return h == anyHosts || l.multi }
+func (h hostsCond) has(l layout) bool {
+	switch h {
+	case multiHosts:
+		return l.multi
+	case oneHost:
+		return l.shared
+	}
+	return true
+}
 
 func ranksEq(p int) ranks                     { return ranks{min: p, max: p} }
 func ranksFrom(p int) ranks                   { return ranks{min: p} }
@@ -247,6 +262,10 @@ func when(r ranks, s sizes, a algorithm) rule { return rule{r, s, anyHosts, a} }
 // onHosts is a rule for jobs over several hosts with several ranks on
 // some host (see layout).
 func onHosts(r ranks, s sizes, a algorithm) rule { return rule{r, s, multiHosts, a} }
+
+// onHost is a rule for blocking calls whose ranks share one host's
+// memory (see layout).
+func onHost(r ranks, s sizes, a algorithm) rule { return rule{r, s, oneHost, a} }
 
 // rule: the algorithm for rank counts in ranks, sizes in sizes and
 // layouts in hosts.
@@ -278,11 +297,13 @@ type rule struct {
 var policy = map[string][]rule{
 	"barrier": {
 		onHosts(anyRanks, anySize, algHierarchical),
+		onHost(anyRanks, anySize, algShared),
 		when(ranksFrom(3), anySize, algTree),
 		when(anyRanks, anySize, algDissemination),
 	},
 	"bcast": {
 		onHosts(anyRanks, anySize, algHierarchical),
+		onHost(anyRanks, sizeBelow(sharedSlot+1), algShared),
 		when(anyRanks, anySize, algBinomial),
 	},
 	"reduce": {
@@ -290,6 +311,7 @@ var policy = map[string][]rule{
 	},
 	"allreduce": {
 		onHosts(anyRanks, anySize, algHierarchical),
+		onHost(anyRanks, sizeBelow(sharedSlot+1), algShared),
 		when(ranksUpTo(2), sizeBelow(1<<20), algRecDoubling),
 		when(ranksUpTo(4), sizeBelow(16<<10), algRecDoubling),
 		when(ranksPow2From(8), sizeIn(128<<10, 256<<10), algRabenseifner),
@@ -337,6 +359,7 @@ const (
 	needCommutative algNeed = iota // a commutative operation
 	needPow2                       // a power-of-two rank count
 	needRankOrder                  // a commutative operation, or each host's ranks consecutive (layout.blocked)
+	needShared                     // layout.shared, and at most sharedSlot bytes
 )
 
 // fallback: when a call does not meet what alg needs, use runs instead,
@@ -348,7 +371,9 @@ type fallback struct {
 }
 
 var fallbacks = map[string][]fallback{
-	"allreduce":     {{algRing, needCommutative, algRabenseifner}, {algHierarchical, needRankOrder, algRabenseifner}},
+	"barrier":       {{algShared, needShared, algDissemination}},
+	"bcast":         {{algShared, needShared, algBinomial}},
+	"allreduce":     {{algRing, needCommutative, algRabenseifner}, {algHierarchical, needRankOrder, algRabenseifner}, {algShared, needShared, algRecDoubling}},
 	"allgather":     {{algRecDoubling, needPow2, algBruck}},
 	"reducescatter": {{algRing, needCommutative, algReduceScatterv}},
 }
@@ -369,7 +394,8 @@ func chooseAlgorithm(coll string, cfg config, p, size int, commutative bool, lay
 			continue
 		}
 		if f.need == needCommutative && !commutative || f.need == needPow2 && !isPow2(p) ||
-			f.need == needRankOrder && !commutative && !lay.blocked {
+			f.need == needRankOrder && !commutative && !lay.blocked ||
+			f.need == needShared && (!lay.shared || size > sharedSlot) {
 			alg = f.use
 		}
 	}

@@ -118,6 +118,7 @@ func selectorGrid() string {
 	hostColls := []string{"barrier", "bcast", "allreduce"}
 	grid(hostColls, layout{multi: true, blocked: true}, " hosts=blocked")
 	grid(hostColls, layout{multi: true}, " hosts=scattered")
+	grid(hostColls, layout{shared: true, blocked: true}, " host=shared")
 	return b.String()
 }
 

@@ -342,7 +342,7 @@ func (w *SharedWindow) Await(ctx context.Context, cond func() bool) error {
 	}
 	e := w.c.e
 	if spin := e.pollSpin; spin > 0 {
-		start := time.Now()
+		var start time.Time // read at the eighth poll: most waits end before
 		for i := 1; ; i++ {
 			if cond() {
 				return nil
@@ -352,6 +352,10 @@ func (w *SharedWindow) Await(ctx context.Context, cond func() bool) error {
 			}
 			if i&7 == 0 {
 				runtime.Gosched()
+				if i == 8 {
+					start = time.Now()
+					continue
+				}
 				if i&63 == 0 {
 					if err := w.awaitErr(ctx); err != nil {
 						return err

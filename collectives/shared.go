@@ -1,0 +1,270 @@
+package collectives
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+	"weak"
+
+	"github.com/gorun-hpc/gorun/comm"
+)
+
+// The "shared" algorithms of Barrier, Bcast and Allreduce (small buffers)
+// run over memory that the ranks of one host share (a comm.SharedWindow)
+// instead of messages: each rank has a control line and two data slots
+// in it, and waits with SharedWindow.Await on what the others store.
+//
+//   - Barrier: each rank stores its arrival; all wait for every arrival.
+//   - Bcast: the root copies the buffer into its slot and stores its
+//     arrival; the others wait for it and copy out.
+//   - Allreduce: each rank copies its contribution into its slot and
+//     stores its arrival; once all have arrived, each combines the slots in
+//     rank order (r0 ⊕ r1 ⊕ ... ⊕ r(p-1), any operation).
+//
+// Calls on a communicator are numbered (gen, in call order, the same on
+// every rank). A call's data go in slot gen%sharedSlots, so a rank running
+// ahead does not overwrite what a slower rank still reads: before it
+// writes a slot, a rank waits until every rank has finished the call that
+// last used it (done).
+//
+// The window is made the first time a communicator needs it (a
+// collective call, so every rank makes it at the same call), kept with the
+// communicator and freed when the communicator is garbage collected. When
+// it cannot be made (no shared memory left), the communicator uses the
+// message algorithms from then on; a non-blocking collective (which runs
+// on a duplicate of its communicator of its own) uses them too.
+
+// sharedSlot is the largest buffer, in bytes, of the shared Bcast and
+// Allreduce; each rank's slice holds sharedSlots of them, used in turn, so
+// that a Bcast's root can run that many calls ahead of the slowest rank
+// (as eager messages let it run ahead).
+const (
+	sharedSlot  = 4 << 10
+	sharedSlots = 8
+)
+
+// The control line of a rank's slice: the generation of the last call the
+// rank arrived at (its data, if any, in place) and of the last it finished.
+const (
+	ctlArrive = 0
+	ctlDone   = 1
+	ctlBytes  = comm.SharedAlign
+)
+
+// nodeState is a communicator's window and the count of its calls. The
+// collectives of one communicator run one at a time (from one goroutine of
+// each rank), so only creation needs a lock.
+type nodeState struct {
+	key  weak.Pointer[comm.Comm]
+	w    *comm.SharedWindow
+	me   int
+	ctl  []*[2]uint64 // per rank: arrive, done
+	data [][]byte     // per rank: sharedSlots slots
+	gen  uint64
+
+	want    uint64 // what the conditions below wait for
+	root    int
+	arrived func() bool // every rank's arrive ≥ want
+	rootIn  func() bool // the root's arrive ≥ want
+	done    func() bool // every rank's done ≥ want
+}
+
+// nodeStates maps a communicator (weakly: it may be collected) to its
+// *nodeState, or to the error that made the window impossible.
+var (
+	nodeMu     sync.Mutex
+	nodeStates = map[weak.Pointer[comm.Comm]]any{}
+)
+
+// lastState is the state sharedState returned last: a program's
+// collectives mostly run on one communicator, and a weak pointer's Value
+// costs a load where weak.Make and the map cost a lock and a hash.
+var lastState atomic.Pointer[nodeState]
+
+// sharedState returns c's state, making the window at the first call; a
+// nil state with a nil error means the message algorithms must run. c's
+// ranks are all on one host (the selector checked).
+func sharedState(ctx context.Context, c *comm.Comm) (*nodeState, error) {
+	if st := lastState.Load(); st != nil && st.key.Value() == c {
+		return st, nil
+	}
+	key := weak.Make(c)
+	nodeMu.Lock()
+	v, ok := nodeStates[key]
+	nodeMu.Unlock()
+	if ok {
+		st, _ := v.(*nodeState)
+		if st != nil {
+			lastState.Store(st)
+		}
+		return st, nil
+	}
+	w, err := c.AllocateShared(ctx, ctlBytes+sharedSlots*sharedSlot)
+	if err != nil {
+		if ctx.Err() != nil || errors.Is(err, comm.ErrPeerLost) || errors.Is(err, comm.ErrAborted) ||
+			errors.Is(err, comm.ErrPeerFinalized) || errors.Is(err, comm.ErrClosed) {
+			return nil, err
+		}
+		// The same on every rank (AllocateShared's errors are): the
+		// communicator goes on with messages.
+		nodeMu.Lock()
+		nodeStates[key] = err
+		nodeMu.Unlock()
+		runtime.AddCleanup(c, forget, key)
+		return nil, nil
+	}
+	p := c.Size()
+	st := &nodeState{key: key, w: w, me: c.Rank(), ctl: make([]*[2]uint64, p), data: make([][]byte, p)}
+	for r := range p {
+		b, err := w.Shared(r)
+		if err != nil {
+			w.Free()
+			return nil, err
+		}
+		st.ctl[r] = (*[2]uint64)(unsafe.Pointer(unsafe.SliceData(b)))
+		st.data[r] = b[ctlBytes:]
+	}
+	st.arrived = st.allArrived
+	st.rootIn = st.rootArrived
+	st.done = st.allDone
+	nodeMu.Lock()
+	nodeStates[key] = st
+	nodeMu.Unlock()
+	lastState.Store(st)
+	runtime.AddCleanup(c, forget, key)
+	return st, nil
+}
+
+// forget drops a collected communicator's state and frees its window.
+func forget(key weak.Pointer[comm.Comm]) {
+	nodeMu.Lock()
+	v := nodeStates[key]
+	delete(nodeStates, key)
+	nodeMu.Unlock()
+	if st, ok := v.(*nodeState); ok {
+		lastState.CompareAndSwap(st, nil)
+		st.w.Free()
+	}
+}
+
+func (st *nodeState) allArrived() bool {
+	for _, c := range st.ctl {
+		if atomic.LoadUint64(&c[ctlArrive]) < st.want {
+			return false
+		}
+	}
+	return true
+}
+
+func (st *nodeState) rootArrived() bool {
+	return atomic.LoadUint64(&st.ctl[st.root][ctlArrive]) >= st.want
+}
+
+func (st *nodeState) allDone() bool {
+	for _, c := range st.ctl {
+		if atomic.LoadUint64(&c[ctlDone]) < st.want {
+			return false
+		}
+	}
+	return true
+}
+
+// begin numbers a call and returns its generation.
+func (st *nodeState) begin() uint64 {
+	st.gen++
+	return st.gen
+}
+
+// await waits until cond holds for generation g.
+func (st *nodeState) await(ctx context.Context, cond func() bool, g uint64) error {
+	st.want = g
+	return st.w.Await(ctx, cond)
+}
+
+// slot returns rank r's data slot for generation g.
+func (st *nodeState) slot(r int, g uint64) []byte {
+	i := int(g%sharedSlots) * sharedSlot
+	return st.data[r][i : i+sharedSlot : i+sharedSlot]
+}
+
+// own returns this rank's slot for generation g, once every rank has
+// finished generation g-sharedSlots, the last to read it.
+func (st *nodeState) own(ctx context.Context, g uint64) ([]byte, error) {
+	if g > sharedSlots {
+		if err := st.await(ctx, st.done, g-sharedSlots); err != nil {
+			return nil, err
+		}
+	}
+	return st.slot(st.me, g), nil
+}
+
+// arrive stores this rank's arrival at generation g and wakes the waiters.
+func (st *nodeState) arrive(g uint64) {
+	atomic.StoreUint64(&st.ctl[st.me][ctlArrive], g)
+	st.w.Notify()
+}
+
+// finish stores that this rank is done with generation g's slots.
+func (st *nodeState) finish(g uint64) {
+	atomic.StoreUint64(&st.ctl[st.me][ctlDone], g)
+	st.w.Notify()
+}
+
+func barrierShared(ctx context.Context, st *nodeState) error {
+	g := st.begin()
+	st.arrive(g)
+	err := st.await(ctx, st.arrived, g)
+	st.finish(g)
+	return err
+}
+
+func bcastShared[T comm.Elem](ctx context.Context, st *nodeState, buf []T, root int) error {
+	g := st.begin()
+	b := comm.Bytes(buf)
+	if st.me == root {
+		s, err := st.own(ctx, g)
+		if err != nil {
+			return err
+		}
+		copy(s, b)
+		st.arrive(g)
+		st.finish(g)
+		return nil
+	}
+	st.root = root
+	if err := st.await(ctx, st.rootIn, g); err != nil {
+		return err
+	}
+	copy(b, st.slot(root, g))
+	st.arrive(g)
+	st.finish(g)
+	return nil
+}
+
+func allreduceShared[T comm.Elem](ctx context.Context, st *nodeState, dst, in []T, op Op[T]) error {
+	g := st.begin()
+	mine, err := st.own(ctx, g)
+	if err != nil {
+		return err
+	}
+	copy(mine, comm.Bytes(in))
+	st.arrive(g)
+	if err := st.await(ctx, st.arrived, g); err != nil {
+		return err
+	}
+	n := len(dst)
+	for r := range st.ctl {
+		s := st.slot(r, g)
+		v := unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(s))), n)
+		if r == 0 {
+			copy(dst, v)
+		} else {
+			op.Fn(dst, v)
+		}
+	}
+	st.finish(g)
+	return nil
+}
