@@ -3,6 +3,7 @@ package collectives
 import (
 	"context"
 	"errors"
+	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -46,13 +47,48 @@ const (
 	sharedSlots = 8
 )
 
-// The control line of a rank's slice: the generation of the last call the
-// rank arrived at (its data, if any, in place) and of the last it finished.
+// ctlLines is the head of a rank's slice: on one cache line the
+// generation of the last call the rank arrived at (its data, if any, in
+// place) and of the last it finished; on the next, per slot, the
+// signature of the call that used it last (see sigOf), which the ranks
+// that read the slot compare with their own call's.
+type ctlLines struct {
+	arrive, done uint64
+	_            [6]uint64
+	sig          [sharedSlots]uint64
+}
+
+const ctlBytes = int(unsafe.Sizeof(ctlLines{}))
+
+// The kinds of call in a signature.
 const (
-	ctlArrive = 0
-	ctlDone   = 1
-	ctlBytes  = comm.SharedAlign
+	sigBarrier = 1 + iota
+	sigBcast
+	sigAllreduce
 )
+
+var sigNames = [...]string{sigBarrier: "Barrier", sigBcast: "Bcast", sigAllreduce: "Allreduce"}
+
+// sigOf is a call's signature: its kind, root and size in bytes.
+func sigOf(kind, root, bytes int) uint64 {
+	return uint64(kind)<<60 | uint64(root&(1<<20-1))<<40 | uint64(bytes)&(1<<40-1)
+}
+
+// describeSig spells a signature out for an error.
+func describeSig(s uint64) string {
+	kind, root, bytes := int(s>>60), int(s>>40&(1<<20-1)), int(s&(1<<40-1))
+	name := "an unknown call"
+	if kind > 0 && kind < len(sigNames) {
+		name = sigNames[kind]
+	}
+	switch kind {
+	case sigBarrier:
+		return name
+	case sigBcast:
+		return fmt.Sprintf("%s of %d bytes from root %d", name, bytes, root)
+	}
+	return fmt.Sprintf("%s of %d bytes", name, bytes)
+}
 
 // nodeState is a communicator's window and the count of its calls. The
 // collectives of one communicator run one at a time (from one goroutine of
@@ -61,8 +97,8 @@ type nodeState struct {
 	key  weak.Pointer[comm.Comm]
 	w    *comm.SharedWindow
 	me   int
-	ctl  []*[2]uint64 // per rank: arrive, done
-	data [][]byte     // per rank: sharedSlots slots
+	ctl  []*ctlLines // per rank
+	data [][]byte    // per rank: sharedSlots slots
 	gen  uint64
 
 	want    uint64 // what the conditions below wait for
@@ -117,14 +153,14 @@ func sharedState(ctx context.Context, c *comm.Comm) (*nodeState, error) {
 		return nil, nil
 	}
 	p := c.Size()
-	st := &nodeState{key: key, w: w, me: c.Rank(), ctl: make([]*[2]uint64, p), data: make([][]byte, p)}
+	st := &nodeState{key: key, w: w, me: c.Rank(), ctl: make([]*ctlLines, p), data: make([][]byte, p)}
 	for r := range p {
 		b, err := w.Shared(r)
 		if err != nil {
 			w.Free()
 			return nil, err
 		}
-		st.ctl[r] = (*[2]uint64)(unsafe.Pointer(unsafe.SliceData(b)))
+		st.ctl[r] = (*ctlLines)(unsafe.Pointer(unsafe.SliceData(b)))
 		st.data[r] = b[ctlBytes:]
 	}
 	st.arrived = st.allArrived
@@ -152,7 +188,7 @@ func forget(key weak.Pointer[comm.Comm]) {
 
 func (st *nodeState) allArrived() bool {
 	for _, c := range st.ctl {
-		if atomic.LoadUint64(&c[ctlArrive]) < st.want {
+		if atomic.LoadUint64(&c.arrive) < st.want {
 			return false
 		}
 	}
@@ -160,12 +196,12 @@ func (st *nodeState) allArrived() bool {
 }
 
 func (st *nodeState) rootArrived() bool {
-	return atomic.LoadUint64(&st.ctl[st.root][ctlArrive]) >= st.want
+	return atomic.LoadUint64(&st.ctl[st.root].arrive) >= st.want
 }
 
 func (st *nodeState) allDone() bool {
 	for _, c := range st.ctl {
-		if atomic.LoadUint64(&c[ctlDone]) < st.want {
+		if atomic.LoadUint64(&c.done) < st.want {
 			return false
 		}
 	}
@@ -190,42 +226,75 @@ func (st *nodeState) slot(r int, g uint64) []byte {
 	return st.data[r][i : i+sharedSlot : i+sharedSlot]
 }
 
-// own returns this rank's slot for generation g, once every rank has
-// finished generation g-sharedSlots, the last to read it.
-func (st *nodeState) own(ctx context.Context, g uint64) ([]byte, error) {
+// own returns this rank's slot for generation g, with sig stored as its
+// signature, once every rank has finished generation g-sharedSlots, the
+// last to read it.
+func (st *nodeState) own(ctx context.Context, g, sig uint64) ([]byte, error) {
 	if g > sharedSlots {
 		if err := st.await(ctx, st.done, g-sharedSlots); err != nil {
 			return nil, err
 		}
 	}
+	atomic.StoreUint64(&st.ctl[st.me].sig[g%sharedSlots], sig)
 	return st.slot(st.me, g), nil
+}
+
+// agree checks that rank r's call of generation g (which has arrived) has
+// signature sig, as this rank's: otherwise the ranks called different
+// collectives, or with different sizes or roots, and the call fails with
+// ErrMismatch rather than read what the other rank did not write.
+func (st *nodeState) agree(r int, g, sig uint64) error {
+	if got := atomic.LoadUint64(&st.ctl[r].sig[g%sharedSlots]); got != sig {
+		what := "the call"
+		if got>>40 == sig>>40 { // same kind and root
+			what = "the buffer size"
+		}
+		return fmt.Errorf("rank %d called %s, this rank %s (ranks disagree on %s): %w", r, describeSig(got), describeSig(sig), what, ErrMismatch)
+	}
+	return nil
+}
+
+// agreeAll is agree for every rank.
+func (st *nodeState) agreeAll(g, sig uint64) error {
+	for r := range st.ctl {
+		if err := st.agree(r, g, sig); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // arrive stores this rank's arrival at generation g and wakes the waiters.
 func (st *nodeState) arrive(g uint64) {
-	atomic.StoreUint64(&st.ctl[st.me][ctlArrive], g)
+	atomic.StoreUint64(&st.ctl[st.me].arrive, g)
 	st.w.Notify()
 }
 
 // finish stores that this rank is done with generation g's slots.
 func (st *nodeState) finish(g uint64) {
-	atomic.StoreUint64(&st.ctl[st.me][ctlDone], g)
+	atomic.StoreUint64(&st.ctl[st.me].done, g)
 	st.w.Notify()
 }
 
 func barrierShared(ctx context.Context, st *nodeState) error {
-	g := st.begin()
+	g, sig := st.begin(), sigOf(sigBarrier, 0, 0)
+	if _, err := st.own(ctx, g, sig); err != nil {
+		return err
+	}
 	st.arrive(g)
 	err := st.await(ctx, st.arrived, g)
+	if err == nil {
+		err = st.agreeAll(g, sig)
+	}
 	st.finish(g)
 	return err
 }
 
 func bcastShared[T comm.Elem](ctx context.Context, st *nodeState, buf []T, root int) error {
-	g := st.begin()
 	b := comm.Bytes(buf)
+	g, sig := st.begin(), sigOf(sigBcast, root, len(b))
 	if st.me == root {
-		s, err := st.own(ctx, g)
+		s, err := st.own(ctx, g, sig)
 		if err != nil {
 			return err
 		}
@@ -235,36 +304,42 @@ func bcastShared[T comm.Elem](ctx context.Context, st *nodeState, buf []T, root 
 		return nil
 	}
 	st.root = root
-	if err := st.await(ctx, st.rootIn, g); err != nil {
-		return err
+	err := st.await(ctx, st.rootIn, g)
+	if err == nil {
+		err = st.agree(root, g, sig)
 	}
-	copy(b, st.slot(root, g))
+	if err == nil {
+		copy(b, st.slot(root, g))
+	}
 	st.arrive(g)
 	st.finish(g)
-	return nil
+	return err
 }
 
 func allreduceShared[T comm.Elem](ctx context.Context, st *nodeState, dst, in []T, op Op[T]) error {
-	g := st.begin()
-	mine, err := st.own(ctx, g)
+	n := len(dst)
+	g, sig := st.begin(), sigOf(sigAllreduce, 0, n*comm.SizeOf[T]())
+	mine, err := st.own(ctx, g, sig)
 	if err != nil {
 		return err
 	}
 	copy(mine, comm.Bytes(in))
 	st.arrive(g)
-	if err := st.await(ctx, st.arrived, g); err != nil {
-		return err
+	err = st.await(ctx, st.arrived, g)
+	if err == nil {
+		err = st.agreeAll(g, sig)
 	}
-	n := len(dst)
-	for r := range st.ctl {
-		s := st.slot(r, g)
-		v := unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(s))), n)
-		if r == 0 {
-			copy(dst, v)
-		} else {
-			op.Fn(dst, v)
+	if err == nil {
+		for r := range st.ctl {
+			s := st.slot(r, g)
+			v := unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(s))), n)
+			if r == 0 {
+				copy(dst, v)
+			} else {
+				op.Fn(dst, v)
+			}
 		}
 	}
 	st.finish(g)
-	return nil
+	return err
 }

@@ -206,3 +206,44 @@ func TestSharedBarrierPeerLeaves(t *testing.T) {
 		}
 	}
 }
+
+// Ranks that disagree on a shared call (sizes, or which collective) get
+// ErrMismatch naming the other rank's call, as a message algorithm's
+// receive of the wrong size does, instead of reading what was not written.
+func TestSharedMismatch(t *testing.T) {
+	if !comm.ShmAvailable {
+		t.Skip("no shared memory in this build")
+	}
+	cases := map[string]func(ctx context.Context, c *comm.Comm) error{
+		"counts": func(ctx context.Context, c *comm.Comm) error {
+			n := 20
+			if c.Rank() == 2 {
+				n = 10
+			}
+			return collectives.Allreduce(ctx, c, make([]float64, n), make([]float64, n), collectives.Sum[float64]())
+		},
+		"barrier-or-allreduce": func(ctx context.Context, c *comm.Comm) error {
+			if c.Rank() == 1 {
+				return collectives.Barrier(ctx, c)
+			}
+			return collectives.Allreduce(ctx, c, make([]int32, 4), make([]int32, 4), collectives.Sum[int32]())
+		},
+	}
+	for name, f := range cases {
+		t.Run(name, func(t *testing.T) {
+			errs := make([]error, 3)
+			commtest.Run(t, 3, commtest.WithTransport(testCfg, comm.TransportShm), func(ctx context.Context, c *comm.Comm) error {
+				ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+				defer cancel()
+				errs[c.Rank()] = f(ctx, c)
+				return nil
+			})
+			for r, err := range errs {
+				if !errors.Is(err, collectives.ErrMismatch) {
+					t.Errorf("rank %d: %v, want ErrMismatch", r, err)
+				}
+			}
+			t.Logf("rank 0: %v", errs[0])
+		})
+	}
+}

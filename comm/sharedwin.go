@@ -357,7 +357,7 @@ func (w *SharedWindow) Await(ctx context.Context, cond func() bool) error {
 					continue
 				}
 				if i&63 == 0 {
-					if err := w.awaitErr(ctx); err != nil {
+					if err := w.awaitErr(ctx, cond); err != nil {
 						return err
 					}
 				}
@@ -377,7 +377,7 @@ func (w *SharedWindow) Await(ctx context.Context, cond func() bool) error {
 		if cond() {
 			return nil
 		}
-		if err := w.awaitErr(ctx); err != nil {
+		if err := w.awaitErr(ctx, cond); err != nil {
 			return err
 		}
 		w.region.Sleep(cond, awaitSleep)
@@ -389,8 +389,18 @@ func (w *SharedWindow) Await(ctx context.Context, cond func() bool) error {
 const awaitSleep = 100 * time.Millisecond
 
 // awaitErr is why an Await cannot go on: ctx ended, a rank of the window
-// is gone, or the engine failed.
-func (w *SharedWindow) awaitErr(ctx context.Context) error {
+// is gone, or the engine failed; nil if cond holds by now (a rank that
+// stored what cond waits for and then closed its communicator is gone,
+// but its stores are there).
+func (w *SharedWindow) awaitErr(ctx context.Context, cond func() bool) error {
+	err := w.awaitState(ctx)
+	if err != nil && cond() {
+		return nil
+	}
+	return err
+}
+
+func (w *SharedWindow) awaitState(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("comm: SharedWindow.Await: %w", err)
 	}
