@@ -164,7 +164,7 @@
 // "shared", before the rows above: the ranks meet in a comm.SharedWindow
 // of the communicator instead of sending messages (see shared.go), and
 // wait with comm.SharedWindow.Await, polling and then asleep on a futex.
-// The window, about 33 KiB per rank, is made at the communicator's first
+// The window, about 130 KiB per rank, is made at the communicator's first
 // such call and freed when the communicator is garbage collected; where
 // it cannot be made, the communicator runs the rows above. Non-blocking
 // collectives never take it (each runs on a Dup of its own). The same

@@ -44,7 +44,7 @@ import (
 // (as eager messages let it run ahead).
 const (
 	sharedSlot  = 4 << 10
-	sharedSlots = 8
+	sharedSlots = 32
 )
 
 // ctlLines is the head of a rank's slice: on one cache line the
