@@ -140,3 +140,35 @@ func BenchmarkCombineColumns(b *testing.B) {
 		combineColumns(years, ages, Mean[int32]())
 	}
 }
+
+// The one-pass dense path widens its key range when later rows bring keys
+// outside the first rows' range (upward, downward, both, across the
+// four-lane and the tail loops), and hands the rest to the map when the
+// span grows too wide: the results still agree with Add row by row.
+func TestCombineColumnsWidening(t *testing.T) {
+	for _, n := range []int{probeRows - 1, probeRows + 3, 5*probeRows + 1, 100_003} {
+		up, down, out := make([]int32, n), make([]int64, n), make([]int16, n)
+		late, tail := make([]int32, n), make([]uint8, n)
+		vals := make([]int32, n)
+		for i := range n {
+			up[i] = int32(i / 7)
+			down[i] = -int64(i / 3)
+			out[i] = int16((i / 5) * (1 - 2*(i%2)))
+			late[i] = int32(i % 31)
+			if i == n-2 {
+				late[i] = 1 << 30 // too wide: the rest goes through the map
+			}
+			tail[i] = uint8(i % 4)
+			if i >= n-3 {
+				tail[i] = 200 + uint8(i%3) // beyond the first range, in the tail loop
+			}
+			vals[i] = int32(i%100 - 30)
+		}
+		name := func(s string) string { return fmt.Sprintf("n=%d/%s", n, s) }
+		checkColumns(t, name("up"), up, vals)
+		checkColumns(t, name("down"), down, vals)
+		checkColumns(t, name("outward"), out, vals)
+		checkColumns(t, name("late wide key"), late, vals)
+		checkColumns(t, name("tail"), tail, vals)
+	}
+}

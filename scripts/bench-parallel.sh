@@ -6,13 +6,21 @@
 # year, the same rows on both sides), at np 2 and np 4, the Go program and
 # the peers alternating within every repetition; medians over REPS. Every
 # program warms up once untimed and times only the workload (not the
-# table's generation, not the pools' start-up).
+# table's generation or its placing on the ranks or Dask's workers, not
+# the pools' start-up; Dask computes a fresh graph every repetition).
 #
 #   sh scripts/bench-parallel.sh                 (from the repository root)
 #   REPS=5 TASKS=100000 PYTASKS=20000 sh scripts/bench-parallel.sh
+#   PARTS=groupby REPS=5 sh scripts/bench-parallel.sh   (one part alone)
+#
+# PARTS selects workloads (any of map tasks latency groupby; all by
+# default), NPS the rank counts ("2 4"). Progress (each run as it starts)
+# goes to standard error, the RESULT lines and the table to standard
+# output.
 #
 # Needs: apt-get install -y python3-mpi4py python3-dask python3-distributed
-# python3-pandas openmpi-bin. Writes bench/parallel/results.csv, prints the
+# python3-pandas openmpi-bin. Writes bench/parallel/results.csv (the rows of
+# parts not run are kept from the previous file), prints the
 # table of medians (markdown) and draws bench/parallel/parallel.png/.svg.
 # np 4 runs oversubscribed on a 2-CPU host (gorun -np 4, mpiexec -n 4
 # --oversubscribe, Pool(4), 4 Dask workers). The Python peers run
@@ -25,6 +33,10 @@ TASKS=${TASKS:-100000}
 PYTASKS=${PYTASKS:-20000}
 PY=${PY:-/usr/bin/python3}
 NPS=${NPS:-"2 4"}
+PARTS=${PARTS:-"map tasks latency groupby"}
+for p in $PARTS; do
+	case $p in map | tasks | latency | groupby) ;; *) echo "bench-parallel.sh: unknown part $p (PARTS: map tasks latency groupby)" >&2; exit 2 ;; esac
+done
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
@@ -38,28 +50,43 @@ mpi() { np=$1; shift; mpiexec -n "$np" --oversubscribe "$PY" -m mpi4py.futures s
 gorun() { np=$1; shift; "$dir/gorun" -np "$np" --timeout 10m "$dir/parallel" "$@" | sed 's/^RESULT workload=\([a-z]*\) /RESULT workload=\1 peer=gorun /'; }
 echo "# $(date -u +%FT%TZ) $(nproc) CPUs, load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# np above $(nproc) runs oversubscribed"
+dask() { $peers dask-groupby --np "$1" 2>/dev/null; }  # the cluster's log
+has() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
+run() { echo "#   np $np repetition $rep/$REPS: $*" >&2; "$@" | grep '^RESULT' | tee -a "$raw"; }
 for np in $NPS; do
 	for rep in $(seq "$REPS"); do
-		echo "# np $np repetition $rep" >&2
-		{
-			gorun "$np" -workload map
-			$peers pool-map --np "$np"
-			mpi "$np" mpi-map
-			gorun "$np" -workload tasks -tasks "$TASKS"
-			$peers ppe-tasks --np "$np" --tasks "$PYTASKS"
-			mpi "$np" mpi-tasks --tasks "$PYTASKS"
-			gorun "$np" -workload latency -reps 2000
-			$peers ppe-latency --np "$np" --reps 500
-			mpi "$np" mpi-latency --reps 500
-			gorun "$np" -workload groupby
-			$peers dask-groupby --np "$np" 2>/dev/null
-			$peers pandas-groupby
-		} | grep '^RESULT' | tee -a "$raw"
+		if has map; then
+			run gorun "$np" -workload map
+			run $peers pool-map --np "$np"
+			run mpi "$np" mpi-map
+		fi
+		if has tasks; then
+			run gorun "$np" -workload tasks -tasks "$TASKS"
+			run $peers ppe-tasks --np "$np" --tasks "$PYTASKS"
+			run mpi "$np" mpi-tasks --tasks "$PYTASKS"
+		fi
+		if has latency; then
+			run gorun "$np" -workload latency -reps 2000
+			run $peers ppe-latency --np "$np" --reps 500
+			run mpi "$np" mpi-latency --reps 500
+		fi
+		if has groupby; then
+			run gorun "$np" -workload groupby
+			run dask "$np"
+			run $peers pandas-groupby
+		fi
 	done
 done
 echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+# Parts not run keep their rows of the previous results.csv.
+kept="$dir/kept"
+: >"$kept"
+if [ -f "$out" ]; then
+	tail -n +2 "$out" | while IFS= read -r line; do has "${line%%,*}" || echo "$line"; done >"$kept"
+fi
 {
 	echo "workload,peer,np,seconds,items,rate"
+	cat "$kept"
 	sed -n 's/^RESULT workload=\([^ ]*\) peer=\([^ ]*\) np=\([^ ]*\) seconds=\([^ ]*\) items=\([^ ]*\) rate=\([^ ]*\).*/\1,\2,\3,\4,\5,\6/p' "$raw"
 } >"$out"
 "$PY" - "$out" <<'PYEOF'
