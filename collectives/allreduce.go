@@ -75,6 +75,8 @@ func Allreduce[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op 
 		err = allreduceRing(ctx, sys, base, dst, op, cfg)
 	case "hierarchical":
 		err = allreduceHierarchical(ctx, nodes, dst, in, op, cfg)
+	default:
+		err = noDispatch("allreduce", alg)
 	}
 	if err == nil {
 		op.finish(dst)

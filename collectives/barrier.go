@@ -32,13 +32,15 @@ func Barrier(ctx context.Context, c *comm.Comm, opts ...Option) error {
 	if err != nil {
 		return wrap("Barrier", c, err)
 	}
-	switch sp.Algorithm(selectBarrier(cfg, c.Size(), lay), 0) {
+	switch alg := sp.Algorithm(selectBarrier(cfg, c.Size(), lay), 0); alg {
 	case "hierarchical":
 		err = barrierHierarchical(ctx, nodes, cfg)
 	case "tree":
 		err = barrierTree(ctx, sys, base)
-	default:
+	case "dissemination":
 		err = barrierDissemination(ctx, sys, base)
+	default:
+		err = noDispatch("barrier", alg)
 	}
 	return wrap("Barrier", c, err)
 }

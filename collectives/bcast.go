@@ -45,7 +45,7 @@ func Bcast[T comm.Elem](ctx context.Context, c *comm.Comm, buf []T, root int, op
 	if err != nil {
 		return wrap("Bcast", c, err)
 	}
-	switch sp.Algorithm(selectBcast(cfg, p, len(buf)*comm.SizeOf[T](), lay), len(buf)*comm.SizeOf[T]()) {
+	switch alg := sp.Algorithm(selectBcast(cfg, p, len(buf)*comm.SizeOf[T](), lay), len(buf)*comm.SizeOf[T]()); alg {
 	case "hierarchical":
 		err = bcastHierarchical(ctx, c, nodes, buf, root, cfg)
 	case "binomial":
@@ -56,6 +56,8 @@ func Bcast[T comm.Elem](ctx context.Context, c *comm.Comm, buf []T, root int, op
 		err = bcastPipeline(ctx, sys, base, buf, root, cfg)
 	case "linear":
 		err = bcastLinear(ctx, sys, base, buf, root)
+	default:
+		err = noDispatch("bcast", alg)
 	}
 	return wrap("Bcast", c, err)
 }
