@@ -52,13 +52,15 @@ func Allgather[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, opt
 	if p == 1 {
 		return nil
 	}
-	switch sp.Algorithm(selectAllgather(cfg, p, len(dst)*comm.SizeOf[T]()), len(dst)*comm.SizeOf[T]()) {
+	switch alg := sp.Algorithm(selectAllgather(cfg, p, len(dst)*comm.SizeOf[T]()), len(dst)*comm.SizeOf[T]()); alg {
 	case "recdoubling":
 		err = allgatherRecDoubling(ctx, sys, base, dst, n)
 	case "bruck":
 		err = allgatherBruck(ctx, sys, base, dst, n)
 	case "ring":
 		err = allgatherRing(ctx, sys, base, dst, blocks(len(dst), p, n), cfg)
+	default:
+		err = noDispatch("allgather", alg)
 	}
 	return wrap("Allgather", c, err)
 }

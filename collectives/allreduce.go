@@ -86,6 +86,8 @@ func Allreduce[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op 
 		} else if err == nil { // no window: messages
 			err = allreduceRecDoubling(ctx, sys, base, dst, in, op)
 		}
+	default:
+		err = noDispatch("allreduce", alg)
 	}
 	if err == nil {
 		op.finish(dst)

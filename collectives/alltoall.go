@@ -51,7 +51,7 @@ func Alltoall[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, opts
 		}()
 	}
 	n := len(dst) / p
-	switch sp.Algorithm(selectAlltoall(cfg, p, n*comm.SizeOf[T]()), n*comm.SizeOf[T]()) {
+	switch alg := sp.Algorithm(selectAlltoall(cfg, p, n*comm.SizeOf[T]()), n*comm.SizeOf[T]()); alg {
 	case "bruck":
 		err = alltoallBruck(ctx, sys, base, dst, src, n)
 	case "pairwise":
@@ -60,6 +60,8 @@ func Alltoall[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, opts
 	case "linear":
 		blk := blocks(len(dst), p, n)
 		err = alltoallLinear(ctx, sys, base, dst, blk, src, blk)
+	default:
+		err = noDispatch("alltoall", alg)
 	}
 	return wrap("Alltoall", c, err)
 }

@@ -35,7 +35,7 @@ func Barrier(ctx context.Context, c *comm.Comm, opts ...Option) error {
 	if err != nil {
 		return wrap("Barrier", c, err)
 	}
-	switch sp.Algorithm(selectBarrier(cfg, c.Size(), lay), 0) {
+	switch alg := sp.Algorithm(selectBarrier(cfg, c.Size(), lay), 0); alg {
 	case "hierarchical":
 		err = barrierHierarchical(ctx, nodes, cfg)
 	case "shared":
@@ -47,8 +47,10 @@ func Barrier(ctx context.Context, c *comm.Comm, opts ...Option) error {
 		}
 	case "tree":
 		err = barrierTree(ctx, sys, base)
-	default:
+	case "dissemination":
 		err = barrierDissemination(ctx, sys, base)
+	default:
+		err = noDispatch("barrier", alg)
 	}
 	return wrap("Barrier", c, err)
 }

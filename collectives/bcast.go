@@ -48,7 +48,7 @@ func Bcast[T comm.Elem](ctx context.Context, c *comm.Comm, buf []T, root int, op
 	if err != nil {
 		return wrap("Bcast", c, err)
 	}
-	switch sp.Algorithm(selectBcast(cfg, p, len(buf)*comm.SizeOf[T](), lay), len(buf)*comm.SizeOf[T]()) {
+	switch alg := sp.Algorithm(selectBcast(cfg, p, len(buf)*comm.SizeOf[T](), lay), len(buf)*comm.SizeOf[T]()); alg {
 	case "hierarchical":
 		err = bcastHierarchical(ctx, c, nodes, buf, root, cfg)
 	case "binomial":
@@ -66,6 +66,8 @@ func Bcast[T comm.Elem](ctx context.Context, c *comm.Comm, buf []T, root int, op
 		} else if err == nil { // no window: messages
 			err = bcastBinomial(ctx, sys, base, buf, root)
 		}
+	default:
+		err = noDispatch("bcast", alg)
 	}
 	return wrap("Bcast", c, err)
 }

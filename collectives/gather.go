@@ -57,11 +57,13 @@ func Gather[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, root i
 	if p == 1 {
 		return nil
 	}
-	switch sp.Algorithm(selectGather(cfg, p, n*comm.SizeOf[T]()), n*comm.SizeOf[T]()) {
+	switch alg := sp.Algorithm(selectGather(cfg, p, n*comm.SizeOf[T]()), n*comm.SizeOf[T]()); alg {
 	case "binomial":
 		err = gatherBinomial(ctx, sys, base, dst, src, root, n)
 	case "linear":
 		err = gatherLinear(ctx, sys, base, dst, src, root, n)
+	default:
+		err = noDispatch("gather", alg)
 	}
 	return wrap("Gather", c, err)
 }

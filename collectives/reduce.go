@@ -82,6 +82,8 @@ func Reduce[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, op Op[
 		err = reduceBinomial(ctx, sys, base, acc, in, op, root)
 	case "rabenseifner":
 		err = reduceRabenseifner(ctx, sys, base, acc, in, op, root)
+	default:
+		err = noDispatch("reduce", alg)
 	}
 	if err == nil && r == root {
 		op.finish(dst)

@@ -76,7 +76,7 @@ func ReduceScatter[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T,
 		}()
 	}
 	displs := packedDispls(counts)
-	switch sp.Algorithm(selectReduceScatter(cfg, p, total*comm.SizeOf[T](), op.Commutative), total*comm.SizeOf[T]()) {
+	switch alg := sp.Algorithm(selectReduceScatter(cfg, p, total*comm.SizeOf[T](), op.Commutative), total*comm.SizeOf[T]()); alg {
 	case "ring":
 		err = ringReduceScatter(ctx, sys, base, work, blk, op, cfg.segElems(comm.SizeOf[T]()))
 		if err == nil {
@@ -84,6 +84,8 @@ func ReduceScatter[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T,
 		}
 	case "reduce_scatterv":
 		err = reduceScatterv(ctx, sys, base, dst[:counts[r]], work, counts, displs, op)
+	default:
+		err = noDispatch("reducescatter", alg)
 	}
 	if err == nil {
 		op.finish(dst[:counts[r]])

@@ -53,11 +53,13 @@ func Scatter[T comm.Elem](ctx context.Context, c *comm.Comm, dst, src []T, root 
 		return wrap("Scatter", c, err)
 	}
 	if p > 1 {
-		switch sp.Algorithm(selectScatter(cfg, p, n*comm.SizeOf[T]()), n*comm.SizeOf[T]()) {
+		switch alg := sp.Algorithm(selectScatter(cfg, p, n*comm.SizeOf[T]()), n*comm.SizeOf[T]()); alg {
 		case "binomial":
 			err = scatterBinomial(ctx, sys, base, dst, src, root, n)
 		case "linear":
 			err = scatterLinear(ctx, sys, base, dst, src, root, n)
+		default:
+			err = noDispatch("scatter", alg)
 		}
 	}
 	if err == nil && r == root && !cfg.inPlace {

@@ -200,6 +200,13 @@ func checkAlgorithm(coll, name string) error {
 		name, strings.Join(Algorithms(coll), ", "), strings.ToUpper(coll), comm.ErrInvalidArgument)
 }
 
+// noDispatch is the error of a collective's dispatch for an algorithm
+// name it has no case for (a name in algorithms without its code): an
+// error wrapping comm.ErrInvalidArgument, never a call that does nothing.
+func noDispatch(coll, alg string) error {
+	return fmt.Errorf("algorithm %q of %s has no implementation: %w", alg, coll, comm.ErrInvalidArgument)
+}
+
 // ranks is a set of rank counts: min..max (max 0: no upper bound), and
 // only the powers of two among them when pow2 is set.
 type ranks struct {

@@ -80,8 +80,9 @@
 // # Transports
 //
 // The engine (matching, requests, the rendezvous protocol) talks to peers
-// through a small link interface: one TCP connection per pair of ranks now,
-// shared memory between ranks of one host later. The wire format is in
+// through a small link interface: a pair of ranks on one host is linked by
+// shared memory, other pairs by one TCP connection (Config.Transport, or
+// GORUN_TRANSPORT, forces one for every pair). The wire format is in
 // PROTOCOL.md beside this file. On Linux the TCP link uses raw system
 // calls, peeking reads and its own epoll parking; every other system, and
 // Linux built with -tags gorun_portable, gets a portable TCP link over

@@ -92,6 +92,11 @@ func headIPFromEnv() string {
 	return os.Getenv("SLURM_LAUNCH_NODE_IPADDR")
 }
 
+// IsLocalHost reports whether a host name of a job designates the machine
+// gorun runs on: localhost, a loopback address or this machine's host
+// name. It is safe for concurrent use.
+func IsLocalHost(name string) bool { return isLocalHost(name) }
+
 // isLocalHost reports whether name designates the machine gorun runs on.
 func isLocalHost(name string) bool {
 	if name == "localhost" || name == "127.0.0.1" || name == "::1" {

@@ -77,8 +77,8 @@ Flags (mpirun's names; -flag and --flag are the same):
                          each rank keeps its last 65536 calls
   --transport T          auto | shm | tcp: how ranks are linked (default auto: shared
                          memory between the ranks of one host, TCP between hosts; shm
-                         for every pair fails at start-up when ranks are on several
-                         hosts); sets GORUN_TRANSPORT for the ranks
+                         for every pair is a usage error when ranks are on several
+                         hosts); env GORUN_TRANSPORT, passed to every host's ranks
 
 Several hosts (one agent per host, started in parallel; it forks the host's ranks):
   -H, --host LIST        hosts and slots: host1:4,host2:4 (a repeated host adds a slot)
@@ -310,13 +310,10 @@ func run(args []string) int {
 		*np = runtime.NumCPU()
 	}
 	var env []string
-	switch *transport {
-	case "":
-	case "auto", "shm", "tcp":
-		env = append(env, "GORUN_TRANSPORT="+*transport)
-	default:
-		usageError("--transport %q: expected auto, shm or tcp", *transport)
-	}
+	// The transport comes from --transport, else from -x GORUN_TRANSPORT,
+	// else from gorun's own environment (as mpirun takes OMPI_MCA_*
+	// from its environment and passes it to every host's ranks).
+	transportFrom := "--transport"
 	for _, x := range envs {
 		name, val, hasVal := strings.Cut(x, "=")
 		if name == "" || strings.ContainsAny(name, " \t") {
@@ -329,7 +326,32 @@ func run(args []string) int {
 			}
 			val = v
 		}
+		if name == "GORUN_TRANSPORT" {
+			if !set["transport"] {
+				*transport, transportFrom = val, "-x GORUN_TRANSPORT="
+			}
+			continue
+		}
 		env = append(env, name+"="+val)
+	}
+	if v, ok := os.LookupEnv("GORUN_TRANSPORT"); ok && *transport == "" && !set["transport"] {
+		*transport, transportFrom = v, "GORUN_TRANSPORT="
+	}
+	switch *transport {
+	case "":
+	case "auto", "shm", "tcp":
+		env = append(env, "GORUN_TRANSPORT="+*transport)
+	default:
+		if transportFrom == "--transport" {
+			usageError("--transport %q: expected auto, shm or tcp", *transport)
+		}
+		usageError("%s%q: expected auto, shm or tcp", transportFrom, *transport)
+	}
+	if *transport == "shm" && plan != nil {
+		if names := planHosts(plan); len(names) > 1 {
+			usageError("transport shm: the ranks are on %d hosts (%s), and shared memory links only the ranks of one host; use auto or tcp",
+				len(names), strings.Join(names, ", "))
+		}
 	}
 	if *check {
 		env = append(env, "GORUN_CHECK=1")

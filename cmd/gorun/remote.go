@@ -199,3 +199,27 @@ func buildDir(p *remotePlan) string {
 	os.Remove(f.Name())
 	return wd
 }
+
+// planHosts lists the distinct hosts that run ranks in plan, in plan
+// order, with every name of this machine (localhost, its host name)
+// counted once as the first of them.
+func planHosts(plan *remotePlan) []string {
+	var names []string
+	seen, local := map[string]bool{}, false
+	for _, h := range plan.remote.Hosts {
+		if len(h.Ranks) == 0 {
+			continue
+		}
+		if launcher.IsLocalHost(h.Name) {
+			if local {
+				continue
+			}
+			local = true
+		}
+		if !seen[h.Name] {
+			seen[h.Name] = true
+			names = append(names, h.Name)
+		}
+	}
+	return names
+}
