@@ -15,8 +15,10 @@ import (
 
 // The "shared" algorithms of Barrier, Bcast and Allreduce (small buffers)
 // run over memory that the ranks of one host share (a comm.SharedWindow)
-// instead of messages: each rank has a control line and two data slots
-// in it, and waits with SharedWindow.Await on what the others store.
+// instead of messages: each rank has two control lines (ctlLines) and
+// sharedSlots data slots in it, and waits with SharedWindow.Await on what
+// the others store. Every rank that reads another's slot first compares
+// that call's signature with its own (a mismatch is ErrMismatch).
 //
 //   - Barrier: each rank stores its arrival; all wait for every arrival.
 //   - Bcast: the root copies the buffer into its slot and stores its
