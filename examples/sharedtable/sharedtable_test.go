@@ -92,7 +92,7 @@ func TestGorun(t *testing.T) {
 			if code == 0 || strings.Contains(out, "VERDICT") {
 				t.Fatalf("exit %d, output:\n%s", code, out)
 			}
-			if pids := mappingWindows(t); len(pids) > 0 {
+			if pids := mappingWindows(t, l.Prog); len(pids) > 0 {
 				t.Errorf("processes %v still map a window after the job", pids)
 			}
 		})
@@ -103,15 +103,24 @@ func TestGorun(t *testing.T) {
 }
 
 // mappingWindows lists the processes (of those this one may inspect)
-// whose mappings include a node-shared window, but this test's own.
-func mappingWindows(t *testing.T) []string {
+// whose mappings include a node-shared window, but this test's own, among
+// the processes that run prog (other packages' tests, run at the same
+// time by go test ./..., map windows too: every collective's shared
+// algorithms do).
+func mappingWindows(t *testing.T, prog string) []string {
 	t.Helper()
 	maps, _ := filepath.Glob("/proc/[0-9]*/maps")
 	var pids []string
 	for _, m := range maps {
-		b, err := os.ReadFile(m)
 		pid := filepath.Base(filepath.Dir(m))
-		if err == nil && pid != strconv.Itoa(os.Getpid()) && bytes.Contains(b, []byte("gorun-win-")) {
+		if pid == strconv.Itoa(os.Getpid()) {
+			continue
+		}
+		if cmd, err := os.ReadFile(filepath.Join(filepath.Dir(m), "cmdline")); err != nil || !bytes.Contains(cmd, []byte(prog)) {
+			continue
+		}
+		b, err := os.ReadFile(m)
+		if err == nil && bytes.Contains(b, []byte("gorun-win-")) {
 			pids = append(pids, pid)
 		}
 	}
