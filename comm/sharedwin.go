@@ -371,8 +371,8 @@ func (w *SharedWindow) Await(ctx context.Context, cond func() bool) error {
 	stop := context.AfterFunc(ctx, w.region.Kick)
 	defer stop()
 	for {
-		// The sleep is a system call that keeps the P: let the rank's
-		// other goroutines run first.
+		// Let the rank's other goroutines run before the sleep hands
+		// the P over.
 		runtime.Gosched()
 		if cond() {
 			return nil

@@ -448,18 +448,13 @@ func (l *shmLink) endLocked(err error) {
 // they stop, and otherwise sleeps until the peer writes.
 //
 // It yields its P (runtime.Gosched) after processing frames and again
-// before it sleeps. The sleep is a futex system call, which keeps the P
-// until the runtime's monitor takes it back (20 µs at the earliest, more
-// when the monitor has been idle). A goroutine whose request the reader
-// has just completed would wait for that: with one P (a rank bound to one
-// CPU) the rank's sends stop meanwhile, the peer's waiters poll in vain
-// and park, and their readers, woken, do the same to them. Without the
-// yield, np 2 over shared memory fell for good into that pattern in most
-// runs: Barrier 80-170 µs, against 1-2 µs when it did not. For the same
-// reason it looks again, after that yield, for waiters that began to poll
-// while it yielded, and parks behind them rather than sleep: otherwise a
-// program that computes between exchanges (heat2d) saw a wait stall for
-// the monitor's 10 ms now and then.
+// before it sleeps, so that a goroutine whose request it has just
+// completed runs at once, without waiting for the P to be handed over.
+// The sleep hands the P back to the scheduler (shm's futexWait): the
+// rank's other goroutines, the other links' readers among them, run while
+// this one sleeps, even with one P. After the yield it looks again for
+// waiters that began to poll meanwhile and parks behind them rather than
+// sleep, so that the peer's messages to them cost no wake-up.
 func (l *shmLink) readLoop() {
 	defer close(l.done)
 	handled := false // frames processed since the last sleep
@@ -484,8 +479,8 @@ func (l *shmLink) readLoop() {
 		}
 		runtime.Gosched()
 		// The goroutines that ran meanwhile may have begun to poll (a
-		// Wait): sleeping now, holding the P, would stall them until the
-		// monitor takes it back. Park behind them instead.
+		// Wait): park behind them instead of sleeping, so that they take
+		// the peer's messages without a wake-up.
 		if l.e.awaitNoPollers(l.isClosed) {
 			continue
 		}

@@ -28,9 +28,9 @@ import (
 // sleep is hidden from the peer (a reader asleep stays asleep) or, if it
 // was awake, it parks on engine.gateCond, and the peer's messages cost no
 // wake-up. The last waiter to stop polling wakes them, and they go back
-// to sleeping on their channels. A reader yields its P before it sleeps,
-// since the sleep is a system call that keeps the P (see
-// shmLink.readLoop): the goroutines it has just woken run first.
+// to sleeping on their channels. A reader yields its P before it sleeps
+// (see shmLink.readLoop), so the goroutines it has just woken run first;
+// the sleep itself hands the P back to the scheduler (shm's futexWait).
 
 // pollWait is the state of one waiter's polling (see engine.startPoll).
 // The caller calls stop when it is done, whatever the outcome.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -159,11 +160,38 @@ const (
 	futexWakeOp = 1
 )
 
-// futexWait sleeps while *addr == val, for d at most.
+// futexWait sleeps while *addr == val, for d at most. The sleep gives up
+// the goroutine's P for its whole length (see blockingSyscall6).
 func futexWait(addr *uint32, val uint32, d time.Duration) {
 	ts := unix.NsecToTimespec(int64(d))
-	unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), futexWaitOp, uintptr(val), uintptr(unsafe.Pointer(&ts)), 0, 0)
+	blockingSyscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), futexWaitOp, uintptr(val), uintptr(unsafe.Pointer(&ts)), 0, 0)
 }
+
+// blockingSyscall6 makes a system call that is expected to block, handing
+// the goroutine's P to the scheduler first, as the runtime does for its
+// own blocking waits. A plain syscall.Syscall6 keeps the P while the
+// thread sleeps, and the scheduler takes it back only when its monitor
+// next looks, up to 10 ms later when the process has been quiet. With one
+// P (gorun's GOMAXPROCS when the ranks fill the host's CPUs), a link
+// reader asleep on its futex would keep every other goroutine of the rank
+// from running for that long, the readers that would take a peer's
+// message among them. The runtime exports both hooks by linkname for this use
+// (go.dev/issue/67401). Nothing between them may grow the stack or call
+// into the runtime: hence nosplit, norace and the raw system call.
+//
+//go:nosplit
+//go:norace
+func blockingSyscall6(trap, a1, a2, a3, a4, a5, a6 uintptr) {
+	entersyscallblock()
+	syscall.RawSyscall6(trap, a1, a2, a3, a4, a5, a6)
+	exitsyscall()
+}
+
+//go:linkname entersyscallblock runtime.entersyscallblock
+func entersyscallblock()
+
+//go:linkname exitsyscall runtime.exitsyscall
+func exitsyscall()
 
 func futexWake(addr *uint32) {
 	unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), futexWakeOp, 1<<30, 0, 0, 0)
