@@ -173,7 +173,8 @@ func sumInts(xs []int) int {
 // call per algorithm (each forced, and the selector's choice) so that all
 // are in flight at once, runs the blocking call of every algorithm while
 // they are, then waits for the requests in one WaitAll and checks that
-// each gave bitwise the blocking call's result.
+// each gave bitwise the blocking call's result (within a tolerance where
+// the blocking call may have taken the shared-memory algorithm).
 func TestNonBlockingCollectives(t *testing.T) {
 	for _, np := range nps(t) {
 		t.Run(fmt.Sprintf("np=%d", np), func(t *testing.T) {
@@ -204,7 +205,16 @@ func TestNonBlockingCollectives(t *testing.T) {
 							return fmt.Errorf("%s n=%d: %w", tc.name, n, err)
 						}
 						for i, s := range started {
-							ck.add(compare(s.out, want[i], 0), "%s %s n=%d", tc.name, s.alg, n)
+							// A blocking call on one host may take the
+							// "shared" algorithm (forced, or the
+							// selector's choice), which a non-blocking one
+							// cannot: its sums may then differ in the
+							// last bits.
+							tol := 0.0
+							if s.alg == "shared" || s.alg == "auto" {
+								tol = 1e-12
+							}
+							ck.add(compare(s.out, want[i], tol), "%s %s n=%d", tc.name, s.alg, n)
 						}
 					}
 				}
