@@ -188,7 +188,9 @@ func (t *shmTransport) create(ctx context.Context, peer int, c *net.TCPConn) (*s
 	e := t.e
 	seg, err := shm.Create(t.opts)
 	if err != nil {
-		e.logf("gorun: rank %d: no shared memory for rank %d (%v); the pair uses TCP", e.rank, peer, err)
+		if t.mode != TransportShm { // forced, the start-up fails with err instead
+			e.logf("gorun: rank %d: no shared memory for rank %d (%v); the pair uses TCP", e.rank, peer, err)
+		}
 		if _, werr := c.Write([]byte{0}); werr != nil {
 			return nil, werr
 		}
@@ -233,7 +235,9 @@ func (t *shmTransport) open(peer int, c *net.TCPConn) (*shm.Channel, error) {
 		ch, err = shm.Open(h, t.opts)
 	}
 	if err != nil {
-		e.logf("gorun: rank %d: cannot open rank %d's shared memory (%v); the pair uses TCP", e.rank, peer, err)
+		if t.mode != TransportShm { // forced, the start-up fails with err instead
+			e.logf("gorun: rank %d: cannot open rank %d's shared memory (%v); the pair uses TCP", e.rank, peer, err)
+		}
 		if _, werr := c.Write([]byte{shmFailed}); werr != nil {
 			return nil, werr
 		}

@@ -60,7 +60,11 @@ func shmFallback(t *testing.T, dir string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cfg.Transport = comm.TransportShm
-	cfg.Logf = func(f string, a ...any) { t.Logf(f, a...) }
+	cfg.Logf = func(f string, a ...any) {
+		if l := fmt.Sprintf(f, a...); strings.Contains(l, "uses TCP") {
+			t.Errorf("forced shm logged a fallback it does not make: %s", l)
+		}
+	}
 	w, err := commtest.Start(ctx, 2, cfg)
 	if err == nil {
 		w.Close()
