@@ -56,9 +56,12 @@
 // needed nothing from the rank that disagreed (a Gather leaf, a Bcast
 // root). Not seen for free: a difference of root, op, element type of the
 // same size, forced algorithm, a count that differs by a whole number of
-// a segmented algorithm's segments, and a collective that one rank skips
-// or calls alone (a Bcast only root calls succeeds, and the others' next
-// Bcast takes its data).
+// a segmented algorithm's segments, a Bcast or Allreduce on one host
+// whose sizes lie on both sides of the shared algorithms' 4 KiB (the
+// ranks take different algorithms and wait until their ctx ends or gorun
+// ends the job), and a collective that one rank skips or calls alone (a
+// Bcast only root calls succeeds, and the others' next Bcast takes its
+// data).
 //
 // Full checking, as MPICH's collective checking in its debug builds:
 // with comm.Config.Check on, or GORUN_CHECK=1 in the ranks' environment
