@@ -247,3 +247,32 @@ func TestSharedMismatch(t *testing.T) {
 		})
 	}
 }
+
+// TestSharedStraddleChecked: ranks of one host whose Allreduce sizes lie
+// on both sides of the shared algorithm's 4 KiB take different
+// algorithms, which the package doc lists among the mismatches not seen
+// for free; with Config.Check on, every rank gets ErrMismatch instead.
+func TestSharedStraddleChecked(t *testing.T) {
+	if !comm.ShmAvailable {
+		t.Skip("no shared memory in this build")
+	}
+	cfg := commtest.WithTransport(testCfg, comm.TransportShm)
+	cfg.Check = comm.On
+	errs := make([]error, 3)
+	commtest.Run(t, 3, cfg, func(ctx context.Context, c *comm.Comm) error {
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		n := 512 // 4 KiB of float64: the shared algorithm
+		if c.Rank() == 1 {
+			n = 520
+		}
+		errs[c.Rank()] = collectives.Allreduce(ctx, c, make([]float64, n), make([]float64, n), collectives.Sum[float64]())
+		return nil
+	})
+	for r, err := range errs {
+		if !errors.Is(err, collectives.ErrMismatch) || errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("rank %d: %v, want ErrMismatch", r, err)
+		}
+	}
+	t.Logf("rank 0: %v", errs[0])
+}
