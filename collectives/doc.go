@@ -59,9 +59,9 @@
 // a segmented algorithm's segments, a Bcast or Allreduce on one host
 // whose sizes lie on both sides of the shared algorithms' 4 KiB (the
 // ranks take different algorithms and wait until their ctx ends or gorun
-// ends the job), and a collective that one rank skips or calls alone (a
-// Bcast only root calls succeeds, and the others' next Bcast takes its
-// data).
+// ends the job; full checking, below, reports it), and a collective
+// that one rank skips or calls alone (a Bcast only root calls succeeds,
+// and the others' next Bcast takes its data).
 //
 // Full checking, as MPICH's collective checking in its debug builds:
 // with comm.Config.Check on, or GORUN_CHECK=1 in the ranks' environment
