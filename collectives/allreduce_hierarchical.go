@@ -14,7 +14,7 @@ import (
 // consecutive (the selector falls back to rabenseifner for a
 // non-commutative op on other layouts).
 func allreduceHierarchical[T comm.Elem](ctx context.Context, n *comm.Nodes, dst, in []T, op Op[T], cfg config) error {
-	opts := stepOptions(cfg)
+	opts := stepOptions(cfg, false)
 	var rdst []T
 	if n.Local.Rank() == 0 {
 		rdst = dst
@@ -23,7 +23,7 @@ func allreduceHierarchical[T comm.Elem](ctx context.Context, n *comm.Nodes, dst,
 		return err
 	}
 	if n.Leaders != nil {
-		if err := Allreduce(ctx, n.Leaders, dst, nil, op, append(opts, InPlace())...); err != nil {
+		if err := Allreduce(ctx, n.Leaders, dst, nil, op, stepOptions(cfg, true)...); err != nil {
 			return err
 		}
 	}

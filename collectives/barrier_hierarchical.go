@@ -17,6 +17,6 @@ func barrierHierarchical(ctx context.Context, n *comm.Nodes, cfg config) error {
 		if n.Leaders == nil {
 			return nil
 		}
-		return Barrier(ctx, n.Leaders, stepOptions(cfg)...)
+		return Barrier(ctx, n.Leaders, stepOptions(cfg, false)...)
 	})
 }

@@ -11,7 +11,7 @@ import (
 // root's host's leader; then, on every other host, a Bcast from the
 // leader. Each step's algorithm is the selector's for its communicator.
 func bcastHierarchical[T comm.Elem](ctx context.Context, c *comm.Comm, n *comm.Nodes, buf []T, root int, cfg config) error {
-	opts := stepOptions(cfg)
+	opts := stepOptions(cfg, false)
 	rootHost := n.Host(root)
 	home := n.Host(c.Rank()) == rootHost
 	if home {

@@ -2,6 +2,8 @@ package collectives
 
 import (
 	"context"
+	"slices"
+	"sync"
 
 	"github.com/gorun-hpc/gorun/comm"
 )
@@ -42,10 +44,45 @@ func hostLayout(ctx context.Context, c *comm.Comm, cfg config) (layout, *comm.No
 var autoAlgorithm = WithAlgorithm("")
 
 // stepOptions are the options of a hierarchical algorithm's steps: the
-// selector's choice, and the call's segment size.
-func stepOptions(cfg config) []Option {
-	if cfg.nb {
-		return []Option{autoAlgorithm, WithSegmentSize(cfg.seg), nonBlocking}
+// selector's choice, the call's segment size, and InPlace when inPlace.
+// A call's few distinct lists are made once and kept (a segment size is
+// set per call, but programs use one or two; past maxStepOpts lists a
+// new one is made each call), so a small hierarchical call allocates no
+// options. The lists are full to their capacity: an append to one copies
+// it. Safe for concurrent use.
+func stepOptions(cfg config, inPlace bool) []Option {
+	k := stepKey{cfg.seg, cfg.nb, inPlace}
+	stepOpts.mu.Lock()
+	defer stepOpts.mu.Unlock()
+	if o, ok := stepOpts.m[k]; ok {
+		return o
 	}
-	return []Option{autoAlgorithm, WithSegmentSize(cfg.seg)}
+	o := []Option{autoAlgorithm, WithSegmentSize(cfg.seg)}
+	if cfg.nb {
+		o = append(o, nonBlocking)
+	}
+	if inPlace {
+		o = append(o, InPlace())
+	}
+	o = slices.Clip(o)
+	if stepOpts.m == nil {
+		stepOpts.m = make(map[stepKey][]Option)
+	}
+	if len(stepOpts.m) < maxStepOpts {
+		stepOpts.m[k] = o
+	}
+	return o
+}
+
+const maxStepOpts = 64
+
+type stepKey struct {
+	seg         int
+	nb, inPlace bool
+}
+
+// stepOpts holds stepOptions' lists, under mu.
+var stepOpts struct {
+	mu sync.Mutex
+	m  map[stepKey][]Option
 }
