@@ -2,10 +2,10 @@ package comm_test
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -209,50 +209,58 @@ func TestBusyGoroutines(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	// Goroutines left by earlier tests of the binary may still end at any
-	// moment, so the count is checked against bounds: a goroutine that
-	// must not count leaves it at most base; one that must count brings
-	// it to at least one more than just before it started. check polls
-	// until ok holds (goroutines take a moment to reach their waits).
-	check := func(what string, ok func(int) bool) {
+	// Only this test's goroutines and os/signal's are counted: those left
+	// by earlier tests of the binary may end at any moment. check polls until the
+	// count is want (goroutines take a moment to reach their waits).
+	check := func(want int) {
 		t.Helper()
 		tick := time.NewTicker(5 * time.Millisecond)
 		defer tick.Stop()
 		for {
-			got := comm.BusyGoroutines()
-			if ok(got) {
+			got := comm.BusyGoroutinesOf("TestBusyGoroutines", "os/signal.")
+			if got == want {
 				return
 			}
 			select {
 			case <-ctx.Done():
-				t.Fatalf("busy goroutines: %d, want %s; stacks:\n%s", got, what, comm.AllStacks())
+				t.Fatalf("busy goroutines of the test: %d, want %d; stacks:\n%s", got, want, comm.AllStacks())
 			case <-tick.C:
 			}
 		}
 	}
-	base := comm.BusyGoroutines() // this goroutine, running, among them
-	atMost := func(n int) { check(fmt.Sprintf("at most %d", n), func(got int) bool { return got <= n }) }
+	check(1) // this goroutine, running
 	stop := make(chan struct{})
 	go func() { <-stop }()
-	atMost(base)
+	check(1)
 	done := make(chan error, 1)
 	go func() { _, err := comm.Recv(ctx, w.Comms[0], make([]byte, 1), 1, 3); done <- err }()
 	waitCalls(ctx, t, w.Comms[0], func(cs []rendezvous.CallState) bool { return len(cs) == 1 })
-	atMost(base)
+	check(1)
 	go func() {
 		select {
 		case <-time.After(time.Minute):
 		case <-stop:
 		}
 	}()
-	atMost(base)
+	check(1)
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGUSR2) // os/signal's loop waits in a system call: not busy
 	defer signal.Stop(sig)
-	atMost(base)
-	before := comm.BusyGoroutines()
-	go func() { time.Sleep(time.Hour) }()
-	check(fmt.Sprintf("at least %d", before+1), func(got int) bool { return got >= before+1 })
+	check(1)
+	if n := comm.BusyGoroutines(); n < 1 {
+		t.Errorf("busy goroutines of the process: %d, want at least this one", n)
+	}
+	var stopSleeping atomic.Bool
+	slept := make(chan struct{})
+	go func() { // asleep, now and then runnable: busy either way
+		defer close(slept)
+		for !stopSleeping.Load() {
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	check(2)
+	stopSleeping.Store(true)
+	<-slept // so that a run after this one (-count) counts only its own
 	close(stop)
 	if err := comm.Send(ctx, w.Comms[1], []byte{1}, 0, 3); err != nil {
 		t.Fatal(err)
