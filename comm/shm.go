@@ -66,9 +66,6 @@ func newShmTransport(e *engine, o Options) *shmTransport {
 		// of a CPU between them; over TCP 2 %.)
 		CheckEvery: shmCheckEvery,
 	}
-	if shmCMAMin > 0 {
-		t.opts.CMAMin = shmCMAMin
-	}
 	return t
 }
 
@@ -83,10 +80,6 @@ const shmSpin = 50 * time.Microsecond
 // on its channel; handled reports whether it processed frames since its
 // last sleep.
 var testHookReaderSleep func(rank, peer int, handled bool)
-
-// shmCMAMin, if positive, replaces the package's threshold for
-// single-copy payloads (tests: exercise the path with small messages).
-var shmCMAMin int
 
 // hostIdentity names this host for choosing transports: its boot id (a
 // fresh random id per boot, shared by every container and network

@@ -72,7 +72,7 @@
 // Payloads longer than the chunk size (Options.Chunk, 64 KiB by default)
 // are pipelined: each chunk is published as soon as it is copied in, and
 // the receiver copies it out while the next one is written. Payloads of
-// Options.CMAMin bytes or more (2 MiB) go, when the receiver can read
+// Options.CMAMin bytes or more (4 MiB) go, when the receiver can read
 // the sender's memory, as a remote descriptor: the receiver copies them
 // once, with process_vm_readv(2), straight into the buffer it reads into,
 // and acknowledges; the sender's Send returns after the acknowledgement.
