@@ -46,3 +46,6 @@ func SharedWindowOf(c *comm.Comm) bool {
 
 // SharedSlot is the largest buffer of the shared Bcast and Allreduce.
 const SharedSlot = sharedSlot
+
+// SharedSlots is how many such buffers each rank has, used in turn.
+const SharedSlots = sharedSlots

@@ -31,7 +31,11 @@ import (
 // every rank). A call's data go in slot gen%sharedSlots, so a rank running
 // ahead does not overwrite what a slower rank still reads: before it
 // writes a slot, a rank waits until every rank has finished the call that
-// last used it (done).
+// last used it, which it knows from their arrivals at the next call (a
+// rank arrives at every call, and finishes one before it arrives at the
+// next). A call thus stores one word of its rank's control line, its
+// arrival: every store there is an exclusive fetch of a line the other
+// ranks read.
 //
 // The window is made the first time a communicator needs it (a
 // collective call, so every rank makes it at the same call), kept with the
@@ -42,8 +46,8 @@ import (
 
 // sharedSlot is the largest buffer, in bytes, of the shared Bcast and
 // Allreduce; each rank's slice holds sharedSlots of them, used in turn, so
-// that a Bcast's root can run that many calls ahead of the slowest rank
-// (as eager messages let it run ahead).
+// that a Bcast's root can run sharedSlots-1 calls ahead of the slowest
+// rank (as eager messages let it run ahead).
 const (
 	sharedSlot  = 4 << 10
 	sharedSlots = 32
@@ -51,13 +55,13 @@ const (
 
 // ctlLines is the head of a rank's slice: on one cache line the
 // generation of the last call the rank arrived at (its data, if any, in
-// place) and of the last it finished; on the next, per slot, the
-// signature of the call that used it last (see sigOf), which the ranks
-// that read the slot compare with their own call's.
+// place); on the next, per slot, the signature of the call that used it
+// last (see sigOf), which the ranks that read the slot compare with their
+// own call's.
 type ctlLines struct {
-	arrive, done uint64
-	_            [6]uint64
-	sig          [sharedSlots]uint64
+	arrive uint64
+	_      [7]uint64
+	sig    [sharedSlots]uint64
 }
 
 const ctlBytes = int(unsafe.Sizeof(ctlLines{}))
@@ -107,7 +111,10 @@ type nodeState struct {
 	root    int
 	arrived func() bool // every rank's arrive ≥ want
 	rootIn  func() bool // the root's arrive ≥ want
-	done    func() bool // every rank's done ≥ want
+	// minArrive is the least arrival of any rank when arrived last held
+	// (a rank's arrivals only grow): own need not look again while it
+	// covers the call whose slot it reuses.
+	minArrive uint64
 }
 
 // nodeStates maps a communicator (weakly: it may be collected) to its
@@ -167,7 +174,6 @@ func sharedState(ctx context.Context, c *comm.Comm) (*nodeState, error) {
 	}
 	st.arrived = st.allArrived
 	st.rootIn = st.rootArrived
-	st.done = st.allDone
 	nodeMu.Lock()
 	nodeStates[key] = st
 	nodeMu.Unlock()
@@ -189,25 +195,20 @@ func forget(key weak.Pointer[comm.Comm]) {
 }
 
 func (st *nodeState) allArrived() bool {
+	least := ^uint64(0)
 	for _, c := range st.ctl {
-		if atomic.LoadUint64(&c.arrive) < st.want {
+		a := atomic.LoadUint64(&c.arrive)
+		if a < st.want {
 			return false
 		}
+		least = min(least, a)
 	}
+	st.minArrive = least
 	return true
 }
 
 func (st *nodeState) rootArrived() bool {
 	return atomic.LoadUint64(&st.ctl[st.root].arrive) >= st.want
-}
-
-func (st *nodeState) allDone() bool {
-	for _, c := range st.ctl {
-		if atomic.LoadUint64(&c.done) < st.want {
-			return false
-		}
-	}
-	return true
 }
 
 // begin numbers a call and returns its generation.
@@ -230,10 +231,10 @@ func (st *nodeState) slot(r int, g uint64) []byte {
 
 // own returns this rank's slot for generation g, with sig stored as its
 // signature, once every rank has finished generation g-sharedSlots, the
-// last to read it.
+// last to read it: once every rank has arrived at the call after it.
 func (st *nodeState) own(ctx context.Context, g, sig uint64) ([]byte, error) {
-	if g > sharedSlots {
-		if err := st.await(ctx, st.done, g-sharedSlots); err != nil {
+	if g > sharedSlots && st.minArrive < g-sharedSlots+1 {
+		if err := st.await(ctx, st.arrived, g-sharedSlots+1); err != nil {
 			return nil, err
 		}
 	}
@@ -272,12 +273,6 @@ func (st *nodeState) arrive(g uint64) {
 	st.w.Notify()
 }
 
-// finish stores that this rank is done with generation g's slots.
-func (st *nodeState) finish(g uint64) {
-	atomic.StoreUint64(&st.ctl[st.me].done, g)
-	st.w.Notify()
-}
-
 func barrierShared(ctx context.Context, st *nodeState) error {
 	g, sig := st.begin(), sigOf(sigBarrier, 0, 0)
 	if _, err := st.own(ctx, g, sig); err != nil {
@@ -288,7 +283,6 @@ func barrierShared(ctx context.Context, st *nodeState) error {
 	if err == nil {
 		err = st.agreeAll(g, sig)
 	}
-	st.finish(g)
 	return err
 }
 
@@ -302,7 +296,6 @@ func bcastShared[T comm.Elem](ctx context.Context, st *nodeState, buf []T, root 
 		}
 		copy(s, b)
 		st.arrive(g)
-		st.finish(g)
 		return nil
 	}
 	st.root = root
@@ -314,7 +307,6 @@ func bcastShared[T comm.Elem](ctx context.Context, st *nodeState, buf []T, root 
 		copy(b, st.slot(root, g))
 	}
 	st.arrive(g)
-	st.finish(g)
 	return err
 }
 
@@ -342,6 +334,5 @@ func allreduceShared[T comm.Elem](ctx context.Context, st *nodeState, dst, in []
 			}
 		}
 	}
-	st.finish(g)
 	return err
 }

@@ -276,3 +276,39 @@ func TestSharedStraddleChecked(t *testing.T) {
 	}
 	t.Logf("rank 0: %v", errs[0])
 }
+
+// TestSharedBcastRunsAhead sends many Bcasts in a row from one root, which
+// waits for nobody and so runs ahead of the others until it has used
+// every slot: it may reuse a slot only once every rank has read it. Each
+// call's data differ, and every rank checks every call.
+func TestSharedBcastRunsAhead(t *testing.T) {
+	const calls = 4 * collectives.SharedSlots
+	if !comm.ShmAvailable {
+		t.Skip("no shared memory in this build")
+	}
+	for _, n := range []int{2, 3, 5, 8} {
+		t.Run(fmt.Sprintf("np=%d", n), func(t *testing.T) {
+			commtest.Run(t, n, commtest.WithTransport(testCfg, comm.TransportShm), func(ctx context.Context, c *comm.Comm) error {
+				root := n - 1
+				buf := make([]int64, 64)
+				for i := range calls {
+					for j := range buf {
+						buf[j] = -1
+						if c.Rank() == root {
+							buf[j] = int64(i*1000 + j)
+						}
+					}
+					if err := collectives.Bcast(ctx, c, buf, root, collectives.WithAlgorithm("shared")); err != nil {
+						return fmt.Errorf("call %d: %w", i, err)
+					}
+					for j, v := range buf {
+						if want := int64(i*1000 + j); v != want {
+							return fmt.Errorf("call %d: [%d] = %d, want %d", i, j, v, want)
+						}
+					}
+				}
+				return collectives.Barrier(ctx, c)
+			})
+		})
+	}
+}
