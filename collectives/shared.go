@@ -15,14 +15,17 @@ import (
 
 // The "shared" algorithms of Barrier, Bcast and Allreduce (small buffers)
 // run over memory that the ranks of one host share (a comm.SharedWindow)
-// instead of messages: each rank has two control lines (ctlLines) and
-// sharedSlots data slots in it, and waits with SharedWindow.Await on what
-// the others store. Every rank that reads another's slot first compares
-// that call's signature with its own (a mismatch is ErrMismatch).
+// instead of messages: each rank has sharedSlots slots in it, and waits
+// with SharedWindow.Await on what the others store. A slot's first cache
+// line holds its header (slotHeader: the generation of the call that last
+// used it, stored last, and that call's signature) and the first bytes of
+// its data, so that a rank that sees another arrive at a call has, with
+// the same line, what it compares with its own call's signature (a
+// mismatch is ErrMismatch) and the data of a small call.
 //
 //   - Barrier: each rank stores its arrival; all wait for every arrival.
 //   - Bcast: the root copies the buffer into its slot and stores its
-//     arrival; the others wait for it and copy out.
+//     arrival; the others wait for it, copy out, and store theirs.
 //   - Allreduce: each rank copies its contribution into its slot and
 //     stores its arrival; once all have arrived, each combines the slots in
 //     rank order (r0 ⊕ r1 ⊕ ... ⊕ r(p-1), any operation).
@@ -33,9 +36,9 @@ import (
 // writes a slot, a rank waits until every rank has finished the call that
 // last used it, which it knows from their arrivals at the next call (a
 // rank arrives at every call, and finishes one before it arrives at the
-// next). A call thus stores one word of its rank's control line, its
-// arrival: every store there is an exclusive fetch of a line the other
-// ranks read.
+// next). A call thus writes one line of the rank's slice, and reads one
+// line of each other rank's that it waits for (a small call's): every
+// line another rank wrote since is a fetch from that rank's cache.
 //
 // The window is made the first time a communicator needs it (a
 // collective call, so every rank makes it at the same call), kept with the
@@ -53,18 +56,22 @@ const (
 	sharedSlots = 32
 )
 
-// ctlLines is the head of a rank's slice: on one cache line the
-// generation of the last call the rank arrived at (its data, if any, in
-// place); on the next, per slot, the signature of the call that used it
-// last (see sigOf), which the ranks that read the slot compare with their
-// own call's.
-type ctlLines struct {
-	arrive uint64
-	_      [7]uint64
-	sig    [sharedSlots]uint64
+// slotHeader begins every slot: seq, the generation of the last call the
+// rank arrived at with this slot (its data, if any, in place), stored
+// last; sig, that call's signature (see sigOf), which the ranks that read
+// the slot compare with their own call's. A rank that only arrives (a
+// Bcast's non-root) stores seq alone: a slower rank may still compare the
+// signature of the slot's previous call.
+type slotHeader struct {
+	seq, sig uint64
 }
 
-const ctlBytes = int(unsafe.Sizeof(ctlLines{}))
+// slotHead is where a slot's data begin; slotStride is the distance from
+// one slot to the next, a whole number of cache lines (SharedAlign).
+const (
+	slotHead   = int(unsafe.Sizeof(slotHeader{}))
+	slotStride = (slotHead + sharedSlot + comm.SharedAlign - 1) &^ (comm.SharedAlign - 1)
+)
 
 // The kinds of call in a signature.
 const (
@@ -100,17 +107,16 @@ func describeSig(s uint64) string {
 // collectives of one communicator run one at a time (from one goroutine of
 // each rank), so only creation needs a lock.
 type nodeState struct {
-	key  weak.Pointer[comm.Comm]
-	w    *comm.SharedWindow
-	me   int
-	ctl  []*ctlLines // per rank
-	data [][]byte    // per rank: sharedSlots slots
-	gen  uint64
+	key   weak.Pointer[comm.Comm]
+	w     *comm.SharedWindow
+	me    int
+	slots [][]byte // per rank: sharedSlots slots of slotStride bytes
+	gen   uint64
 
 	want    uint64 // what the conditions below wait for
 	root    int
-	arrived func() bool // every rank's arrive ≥ want
-	rootIn  func() bool // the root's arrive ≥ want
+	arrived func() bool // every rank arrived at want or later
+	rootIn  func() bool // the root arrived at want or later
 	// minArrive is the least arrival of any rank when arrived last held
 	// (a rank's arrivals only grow): own need not look again while it
 	// covers the call whose slot it reuses.
@@ -147,7 +153,7 @@ func sharedState(ctx context.Context, c *comm.Comm) (*nodeState, error) {
 		}
 		return st, nil
 	}
-	w, err := c.AllocateShared(ctx, ctlBytes+sharedSlots*sharedSlot)
+	w, err := c.AllocateShared(ctx, sharedSlots*slotStride)
 	if err != nil {
 		if ctx.Err() != nil || errors.Is(err, comm.ErrPeerLost) || errors.Is(err, comm.ErrAborted) ||
 			errors.Is(err, comm.ErrPeerFinalized) || errors.Is(err, comm.ErrClosed) {
@@ -162,15 +168,14 @@ func sharedState(ctx context.Context, c *comm.Comm) (*nodeState, error) {
 		return nil, nil
 	}
 	p := c.Size()
-	st := &nodeState{key: key, w: w, me: c.Rank(), ctl: make([]*ctlLines, p), data: make([][]byte, p)}
+	st := &nodeState{key: key, w: w, me: c.Rank(), slots: make([][]byte, p)}
 	for r := range p {
 		b, err := w.Shared(r)
 		if err != nil {
 			w.Free()
 			return nil, err
 		}
-		st.ctl[r] = (*ctlLines)(unsafe.Pointer(unsafe.SliceData(b)))
-		st.data[r] = b[ctlBytes:]
+		st.slots[r] = b
 	}
 	st.arrived = st.allArrived
 	st.rootIn = st.rootArrived
@@ -194,10 +199,12 @@ func forget(key weak.Pointer[comm.Comm]) {
 	}
 }
 
+// allArrived reports whether every rank arrived at want: the slot of want
+// shows it (or a later call's arrival: a slot's seq only grows).
 func (st *nodeState) allArrived() bool {
 	least := ^uint64(0)
-	for _, c := range st.ctl {
-		a := atomic.LoadUint64(&c.arrive)
+	for r := range st.slots {
+		a := atomic.LoadUint64(&st.head(r, st.want).seq)
 		if a < st.want {
 			return false
 		}
@@ -208,7 +215,7 @@ func (st *nodeState) allArrived() bool {
 }
 
 func (st *nodeState) rootArrived() bool {
-	return atomic.LoadUint64(&st.ctl[st.root].arrive) >= st.want
+	return atomic.LoadUint64(&st.head(st.root, st.want).seq) >= st.want
 }
 
 // begin numbers a call and returns its generation.
@@ -223,10 +230,15 @@ func (st *nodeState) await(ctx context.Context, cond func() bool, g uint64) erro
 	return st.w.Await(ctx, cond)
 }
 
+// head returns the header of rank r's slot for generation g.
+func (st *nodeState) head(r int, g uint64) *slotHeader {
+	return (*slotHeader)(unsafe.Pointer(&st.slots[r][int(g%sharedSlots)*slotStride]))
+}
+
 // slot returns rank r's data slot for generation g.
 func (st *nodeState) slot(r int, g uint64) []byte {
-	i := int(g%sharedSlots) * sharedSlot
-	return st.data[r][i : i+sharedSlot : i+sharedSlot]
+	i := int(g%sharedSlots)*slotStride + slotHead
+	return st.slots[r][i : i+sharedSlot : i+sharedSlot]
 }
 
 // own returns this rank's slot for generation g, with sig stored as its
@@ -238,7 +250,7 @@ func (st *nodeState) own(ctx context.Context, g, sig uint64) ([]byte, error) {
 			return nil, err
 		}
 	}
-	atomic.StoreUint64(&st.ctl[st.me].sig[g%sharedSlots], sig)
+	atomic.StoreUint64(&st.head(st.me, g).sig, sig)
 	return st.slot(st.me, g), nil
 }
 
@@ -247,7 +259,7 @@ func (st *nodeState) own(ctx context.Context, g, sig uint64) ([]byte, error) {
 // collectives, or with different sizes or roots, and the call fails with
 // ErrMismatch rather than read what the other rank did not write.
 func (st *nodeState) agree(r int, g, sig uint64) error {
-	if got := atomic.LoadUint64(&st.ctl[r].sig[g%sharedSlots]); got != sig {
+	if got := atomic.LoadUint64(&st.head(r, g).sig); got != sig {
 		what := "the call"
 		if got>>40 == sig>>40 { // same kind and root
 			what = "the buffer size"
@@ -259,7 +271,7 @@ func (st *nodeState) agree(r int, g, sig uint64) error {
 
 // agreeAll is agree for every rank.
 func (st *nodeState) agreeAll(g, sig uint64) error {
-	for r := range st.ctl {
+	for r := range st.slots {
 		if err := st.agree(r, g, sig); err != nil {
 			return err
 		}
@@ -269,7 +281,7 @@ func (st *nodeState) agreeAll(g, sig uint64) error {
 
 // arrive stores this rank's arrival at generation g and wakes the waiters.
 func (st *nodeState) arrive(g uint64) {
-	atomic.StoreUint64(&st.ctl[st.me].arrive, g)
+	atomic.StoreUint64(&st.head(st.me, g).seq, g)
 	st.w.Notify()
 }
 
@@ -324,7 +336,7 @@ func allreduceShared[T comm.Elem](ctx context.Context, st *nodeState, dst, in []
 		err = st.agreeAll(g, sig)
 	}
 	if err == nil {
-		for r := range st.ctl {
+		for r := range st.slots {
 			s := st.slot(r, g)
 			v := unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(s))), n)
 			if r == 0 {
