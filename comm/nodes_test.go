@@ -25,7 +25,7 @@ var hostLayouts = map[string][]string{
 	"rr2x3":   {"a", "b", "a", "b", "a", "b"},
 	"one5":    commtest.Layout(5),
 	"8x1":     commtest.Layout(1, 1, 1, 1, 1, 1, 1, 1),
-	"machine": make([]string, 3), // the real identity: one host (two modelled ones when the suite runs mixed)
+	"machine": make([]string, 3), // the real identity: one host (commtest.MixedHosts when the suite runs mixed)
 }
 
 // hostIndex numbers the hosts of layout by their lowest rank.
@@ -47,10 +47,11 @@ func hostIndex(layout []string) []int {
 func TestSplitTypeShared(t *testing.T) {
 	for name, layout := range hostLayouts {
 		t.Run(name, func(t *testing.T) {
-			hi := hostIndex(layout)
-			if name == "machine" && os.Getenv("GORUN_TEST_TRANSPORT") == commtest.Mixed {
-				hi = []int{0, 0, 1} // commtest models hosts of ranks 2r, 2r+1
+			hosts := layout
+			if os.Getenv("GORUN_TEST_TRANSPORT") == commtest.Mixed {
+				hosts = commtest.MixedHosts(layout)
 			}
+			hi := hostIndex(hosts)
 			commtest.RunHosts(t, layout, testCfg, func(ctx context.Context, c *comm.Comm) error {
 				node, err := c.SplitType(ctx, comm.TypeShared, 0)
 				if err != nil {

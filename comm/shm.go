@@ -81,6 +81,15 @@ const shmSpin = 50 * time.Microsecond
 // last sleep.
 var testHookReaderSleep func(rank, peer int, handled bool)
 
+// logFallback logs, in the words of format, why a pair falls back to TCP;
+// under a forced shm transport it logs nothing, since the start-up then
+// fails with the error instead.
+func (t *shmTransport) logFallback(format string, args ...any) {
+	if t.mode != TransportShm {
+		t.e.logf("gorun: rank %d: "+format+"; the pair uses TCP", append([]any{t.e.rank}, args...)...)
+	}
+}
+
 // hostIdentity names this host for choosing transports: its boot id (a
 // fresh random id per boot, shared by every container and network
 // namespace of one kernel) and its host name (which tells namespaces with
@@ -178,12 +187,9 @@ func (t *shmTransport) setup(ctx context.Context, peer int, c *net.TCPConn, lowe
 }
 
 func (t *shmTransport) create(ctx context.Context, peer int, c *net.TCPConn) (*shm.Channel, error) {
-	e := t.e
 	seg, err := shm.Create(t.opts)
 	if err != nil {
-		if t.mode != TransportShm { // forced, the start-up fails with err instead
-			e.logf("gorun: rank %d: no shared memory for rank %d (%v); the pair uses TCP", e.rank, peer, err)
-		}
+		t.logFallback("no shared memory for rank %d (%v)", peer, err)
 		if _, werr := c.Write([]byte{0}); werr != nil {
 			return nil, werr
 		}
@@ -206,7 +212,6 @@ func (t *shmTransport) create(ctx context.Context, peer int, c *net.TCPConn) (*s
 }
 
 func (t *shmTransport) open(peer int, c *net.TCPConn) (*shm.Channel, error) {
-	e := t.e
 	var n [1]byte
 	if _, err := io.ReadFull(c, n[:]); err != nil {
 		return nil, fmt.Errorf("reading the segment's handle: %w", err)
@@ -228,9 +233,7 @@ func (t *shmTransport) open(peer int, c *net.TCPConn) (*shm.Channel, error) {
 		ch, err = shm.Open(h, t.opts)
 	}
 	if err != nil {
-		if t.mode != TransportShm { // forced, the start-up fails with err instead
-			e.logf("gorun: rank %d: cannot open rank %d's shared memory (%v); the pair uses TCP", e.rank, peer, err)
-		}
+		t.logFallback("cannot open rank %d's shared memory (%v)", peer, err)
 		if _, werr := c.Write([]byte{shmFailed}); werr != nil {
 			return nil, werr
 		}

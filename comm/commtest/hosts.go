@@ -34,9 +34,10 @@ func StartHosts(ctx context.Context, hosts []string, cfg comm.Config) (*World, e
 	if cfg.Transport == "" {
 		cfg.Transport = comm.TransportTCP
 	}
-	mixed := cfg.Transport == Mixed
-	if mixed {
+	modelled := hosts
+	if cfg.Transport == Mixed {
 		cfg.Transport = comm.TransportAuto
+		modelled = MixedHosts(hosts)
 	}
 	if cfg.Shm.RingSize == 0 {
 		cfg.Shm.RingSize = shmRingSize
@@ -57,13 +58,9 @@ func StartHosts(ctx context.Context, hosts []string, cfg comm.Config) (*World, e
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			host := hosts[r]
-			if mixed && host == "" {
-				host = "commtest-host-" + strconv.Itoa(r/2)
-			}
 			w.Comms[r], errs[r] = comm.Connect(ctx, comm.Options{
 				Rank: r, Size: n, Store: st, Watch: st, Secret: secret,
-				LocalRank: localRank[r], LocalSize: localSize[hosts[r]], Host: host, Config: cfg,
+				LocalRank: localRank[r], LocalSize: localSize[hosts[r]], Host: modelled[r], Config: cfg,
 			})
 		}()
 	}
@@ -75,6 +72,21 @@ func StartHosts(ctx context.Context, hosts []string, cfg comm.Config) (*World, e
 		}
 	}
 	return w, nil
+}
+
+// MixedHosts is the hosts a Mixed world models: each rank left on this
+// machine (an empty name) goes on a host of its own with its neighbour,
+// ranks 2h and 2h+1 on host h, so that some pairs share memory and the
+// others use TCP; named ranks keep their hosts.
+func MixedHosts(hosts []string) []string {
+	out := make([]string, len(hosts))
+	for r, h := range hosts {
+		if h == "" {
+			h = "commtest-host-" + strconv.Itoa(r/2)
+		}
+		out[r] = h
+	}
+	return out
 }
 
 // RunHosts is Run over len(hosts) ranks placed on the named hosts, as
